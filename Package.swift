@@ -1,0 +1,47 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "bulwark",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "bulwark", targets: ["bulwark"]),
+        .library(name: "BulwarkEngine", targets: ["BulwarkEngine"]),
+        .library(name: "BulwarkPolicy", targets: ["BulwarkPolicy"]),
+        .library(name: "BulwarkCatalog", targets: ["BulwarkCatalog"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // A JSON reader that keeps line, column and JSON path for every value.
+        .target(name: "BulwarkJSON"),
+        // Service catalogs (actions, APIs, resource types, condition keys) as data files.
+        .target(
+            name: "BulwarkCatalog",
+            dependencies: ["BulwarkJSON"],
+            resources: [.copy("Resources/catalog")]
+        ),
+        // Policy language 5.0: AST with source locations, parser, globs, conditions, statement matching.
+        .target(name: "BulwarkPolicy", dependencies: ["BulwarkJSON"]),
+        // Decisions over identity policies and SCP levels, explanations, the authorize contract.
+        .target(name: "BulwarkEngine", dependencies: ["BulwarkPolicy", "BulwarkCatalog", "BulwarkJSON"]),
+        .executableTarget(
+            name: "bulwark",
+            dependencies: [
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "BulwarkTests",
+            dependencies: [
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "bulwark",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            resources: [.copy("Golden")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,165 @@
+/// How much access an action grants, as the service documentation classifies it.
+public enum AccessLevel: String, Sendable, Hashable, Codable, CaseIterable {
+    case list
+    case read
+    case write
+    case permissionManagement = "permission_management"
+    case tagging
+}
+
+/// The value type of a condition key.
+public enum ConditionKeyType: String, Sendable, Hashable, Codable {
+    case string, boolean, numeric, date, ip
+}
+
+/// One action of a service, e.g. `ims:images:share`.
+public struct ActionDefinition: Sendable, Hashable, Codable {
+    public let name: String
+    public let description: String
+    public let accessLevel: AccessLevel
+    /// Resource types the action acts on (all required); empty means the resource must be `*`.
+    public let resourceTypes: [String]
+    /// Condition keys the action supports, global ones included (e.g. `g:TagKeys`).
+    public let conditionKeys: [String]
+}
+
+/// A case in which a qualified API row applies, e.g. "required only for quickly importing a data disk image".
+public struct RequiredOnly: Sendable, Hashable, Codable {
+    /// Stable id, e.g. `data-disk-import`.
+    public let id: String
+    /// The seed's words.
+    public let text: String
+}
+
+/// One row of a service's API table: calling `method path` needs `action` and its dependencies.
+public struct APIRow: Sendable, Hashable, Codable {
+    public let method: String
+    /// Path template with `{parameters}`.
+    public let path: String
+    public let action: String
+    /// Actions the caller must also hold.
+    public let dependencies: [String]
+    /// Present when the row applies only in a named case.
+    public let requiredOnly: RequiredOnly?
+}
+
+/// A resource type and the template of its URNs.
+public struct ResourceTypeDefinition: Sendable, Hashable, Codable {
+    public let name: String
+    /// e.g. `ims:<region>:<account-id>:image:<image-id>`.
+    public let urn: String
+}
+
+/// A condition key: its name, value type and whether a request may carry several values.
+public struct ConditionKeyDefinition: Sendable, Hashable, Codable {
+    public let name: String
+    public let type: ConditionKeyType
+    public let multiValued: Bool
+    /// Sensitive keys (global ones naming the principal) must not be used with wildcards.
+    public let sensitive: Bool?
+    public let description: String?
+
+    /// True for templates such as `g:RequestTag/<tag-key>`, which stand for one key per tag.
+    public var isTemplate: Bool { name.hasSuffix("<tag-key>") }
+
+    /// For a template, the fixed part before `<tag-key>` (e.g. `g:RequestTag/`).
+    public var templatePrefix: String? { isTemplate ? String(name.dropLast("<tag-key>".count)) : nil }
+}
+
+/// Everything the catalog knows about one service.
+public struct ServiceCatalog: Sendable, Hashable, Codable {
+    /// Service prefix, e.g. `ims`.
+    public let name: String
+    public let title: String
+    /// The date of the source document.
+    public let updated: String
+    public let resourceTypes: [ResourceTypeDefinition]
+    public let conditionKeys: [ConditionKeyDefinition]
+    public let actions: [ActionDefinition]
+    public let apis: [APIRow]
+    /// Actions that API rows depend on but no action table lists; they are known actions.
+    public let referencedActions: [String]
+}
+
+/// The catalogs of every service plus the shared global condition keys.
+public struct Catalog: Sendable {
+    public let services: [ServiceCatalog]
+    public let globalKeys: [ConditionKeyDefinition]
+    /// Problems and notes found while loading (the bundled catalog has notes only).
+    public let issues: [CatalogIssue]
+
+    private let actionsByFoldedName: [String: ActionDefinition]
+    private let knownActionNames: Set<String>
+    private let keysByFoldedName: [String: ConditionKeyDefinition]
+
+    public init(services: [ServiceCatalog], globalKeys: [ConditionKeyDefinition], issues: [CatalogIssue] = []) {
+        self.services = services.sorted { $0.name < $1.name }
+        self.globalKeys = globalKeys
+        self.issues = issues
+        var actions: [String: ActionDefinition] = [:]
+        var known: Set<String> = []
+        var keys: [String: ConditionKeyDefinition] = [:]
+        for service in services {
+            for action in service.actions {
+                actions[action.name.lowercased()] = actions[action.name.lowercased()] ?? action
+                known.insert(action.name.lowercased())
+            }
+            for referenced in service.referencedActions { known.insert(referenced.lowercased()) }
+            for key in service.conditionKeys { keys[key.name.lowercased()] = key }
+        }
+        for key in globalKeys { keys[key.name.lowercased()] = key }
+        self.actionsByFoldedName = actions
+        self.knownActionNames = known
+        self.keysByFoldedName = keys
+    }
+
+    /// A version string naming each service's source date, e.g. `ims@2025-02-25 swr@2024-12-02`.
+    public var version: String { services.map { "\($0.name)@\($0.updated)" }.joined(separator: " ") }
+
+    /// The service with this prefix (case-insensitive).
+    public func service(named name: String) -> ServiceCatalog? {
+        services.first { $0.name.lowercased() == name.lowercased() }
+    }
+
+    /// Every action of every service, in catalog order.
+    public var allActions: [ActionDefinition] { services.flatMap(\.actions) }
+
+    /// The action with this name (case-insensitive), if a service's action table lists it.
+    public func action(named name: String) -> ActionDefinition? { actionsByFoldedName[name.lowercased()] }
+
+    /// Whether the name is a catalogued action or one that API rows reference.
+    public func isKnownAction(_ name: String) -> Bool { knownActionNames.contains(name.lowercased()) }
+
+    /// The definition of a condition key (case-insensitive); tag keys such as
+    /// `g:ResourceTag/env` resolve to their template.
+    public func conditionKey(named name: String) -> ConditionKeyDefinition? {
+        let folded = name.lowercased()
+        if let key = keysByFoldedName[folded] { return key }
+        return globalKeys.first { key in
+            guard let prefix = key.templatePrefix?.lowercased() else { return false }
+            return folded.hasPrefix(prefix) && folded.count > prefix.count
+        }
+    }
+
+    /// The resource type `name` of `service`.
+    public func resourceType(_ name: String, in service: String) -> ResourceTypeDefinition? {
+        self.service(named: service)?.resourceTypes.first { $0.name == name }
+    }
+}
+
+/// Something the loader noticed in a catalog file.
+public struct CatalogIssue: Sendable, Hashable, CustomStringConvertible {
+    public enum Severity: String, Sendable { case error, note }
+    public let severity: Severity
+    /// The data file it is in.
+    public let file: String
+    public let message: String
+
+    public init(severity: Severity, file: String, message: String) {
+        self.severity = severity
+        self.file = file
+        self.message = message
+    }
+
+    public var description: String { "\(file): \(severity.rawValue): \(message)" }
+}

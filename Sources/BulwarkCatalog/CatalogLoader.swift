@@ -1,0 +1,196 @@
+import BulwarkJSON
+import Foundation
+
+/// A catalog that cannot be loaded at all: a missing directory, unreadable or malformed file.
+public struct CatalogLoadError: Error, Sendable, CustomStringConvertible {
+    public let file: String
+    public let message: String
+    /// Where in the file, when known.
+    public let location: SourceLocation?
+
+    public var description: String {
+        if let location { return "\(file):\(location.line):\(location.column): \(message)" }
+        return "\(file): \(message)"
+    }
+}
+
+extension Catalog {
+    /// Environment variable that points at a catalog directory to use instead of the bundled one.
+    public static let directoryEnvironmentVariable = "BULWARK_CATALOG_DIR"
+
+    /// The catalog shipped with Bulwark (or the directory named by `BULWARK_CATALOG_DIR`).
+    public static func bundled() throws(CatalogLoadError) -> Catalog {
+        try load(directory: bundledDirectory())
+    }
+
+    /// Where the shipped data files are: next to the running executable, in SwiftPM's resource bundle.
+    static func bundledDirectory() -> String {
+        if let override = ProcessInfo.processInfo.environment[directoryEnvironmentVariable], !override.isEmpty {
+            return override
+        }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let candidates = [
+            executable.deletingLastPathComponent().appendingPathComponent("bulwark_BulwarkCatalog.resources/catalog"),
+            executable.deletingLastPathComponent().appendingPathComponent("../share/bulwark/catalog"),
+        ]
+        for candidate in candidates where FileManager.default.fileExists(atPath: candidate.path) {
+            return candidate.path
+        }
+        return candidates[0].path
+    }
+
+    /// Loads `global-keys.json` and every `services/*.json` of a directory.
+    ///
+    /// Structural problems inside the files (duplicate names, unknown access levels,
+    /// dependencies that point nowhere) do not stop loading: they are returned in `issues`.
+    public static func load(directory: String) throws(CatalogLoadError) -> Catalog {
+        let base = URL(fileURLWithPath: directory)
+        let servicesDirectory = base.appendingPathComponent("services")
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: servicesDirectory.path)
+                .filter { $0.hasSuffix(".json") }.sorted()
+        } catch {
+            throw CatalogLoadError(
+                file: servicesDirectory.path,
+                message: "cannot read the catalog directory (set \(directoryEnvironmentVariable) to a catalog folder)",
+                location: nil)
+        }
+        var services: [ServiceCatalog] = []
+        var issues: [CatalogIssue] = []
+        for name in names {
+            let file = servicesDirectory.appendingPathComponent(name).path
+            // Action access levels are decoded leniently so one bad row is reported, not fatal.
+            let raw: RawService = try decode(file: file)
+            var actions: [ActionDefinition] = []
+            for action in raw.actions {
+                guard let level = AccessLevel(rawValue: action.accessLevel) else {
+                    issues.append(
+                        CatalogIssue(
+                            severity: .error, file: name,
+                            message: "action \(action.name) has unknown access level \"\(action.accessLevel)\" (expected one of \(AccessLevel.allCases.map(\.rawValue).joined(separator: ", "))); it is left out"))
+                    continue
+                }
+                actions.append(
+                    ActionDefinition(
+                        name: action.name, description: action.description, accessLevel: level,
+                        resourceTypes: action.resourceTypes, conditionKeys: action.conditionKeys))
+            }
+            let service = ServiceCatalog(
+                name: raw.name, title: raw.title, updated: raw.updated, resourceTypes: raw.resourceTypes,
+                conditionKeys: raw.conditionKeys, actions: actions, apis: raw.apis,
+                referencedActions: raw.referencedActions)
+            services.append(service)
+        }
+        let globalFile = base.appendingPathComponent("global-keys.json").path
+        let global: GlobalKeysFile = try decode(file: globalFile)
+        issues += check(services: services, globalKeys: global.conditionKeys, fileNames: names)
+        return Catalog(services: services, globalKeys: global.conditionKeys, issues: issues)
+    }
+
+    private struct RawAction: Decodable {
+        let name: String
+        let description: String
+        let accessLevel: String
+        let resourceTypes: [String]
+        let conditionKeys: [String]
+    }
+
+    private struct RawService: Decodable {
+        let name: String
+        let title: String
+        let updated: String
+        let resourceTypes: [ResourceTypeDefinition]
+        let conditionKeys: [ConditionKeyDefinition]
+        let actions: [RawAction]
+        let apis: [APIRow]
+        let referencedActions: [String]
+    }
+
+    private struct GlobalKeysFile: Decodable {
+        let conditionKeys: [ConditionKeyDefinition]
+    }
+
+    private static func decode<T: Decodable>(file: String) throws(CatalogLoadError) -> T {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw CatalogLoadError(file: file, message: "cannot read the file", location: nil)
+        }
+        var reader = JSONReader(bytes: Array(data))
+        do {
+            _ = try reader.readDocument()
+        } catch let error as JSONSyntaxError {
+            throw CatalogLoadError(file: file, message: "\(error.path): \(error.message)", location: error.location)
+        } catch {
+            throw CatalogLoadError(file: file, message: "\(error)", location: nil)
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw CatalogLoadError(
+                file: file, message: "\(render(context.codingPath)): missing field \"\(key.stringValue)\"", location: nil)
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context),
+            let DecodingError.dataCorrupted(context)
+        {
+            throw CatalogLoadError(
+                file: file, message: "\(render(context.codingPath)): \(context.debugDescription)", location: nil)
+        } catch {
+            throw CatalogLoadError(file: file, message: "\(error)", location: nil)
+        }
+    }
+
+    private static func render(_ path: [any CodingKey]) -> String {
+        JSONPath(path.map { $0.intValue.map(JSONPathComponent.index) ?? .key($0.stringValue) }).description
+    }
+
+    /// Cross-checks the files: names, references between actions, APIs, resource types and keys.
+    static func check(services: [ServiceCatalog], globalKeys: [ConditionKeyDefinition], fileNames: [String])
+        -> [CatalogIssue]
+    {
+        var issues: [CatalogIssue] = []
+        var allActions: Set<String> = []
+        var serviceNames: Set<String> = []
+        for (service, file) in zip(services, fileNames) {
+            if !serviceNames.insert(service.name).inserted {
+                issues.append(CatalogIssue(severity: .error, file: file, message: "service \(service.name) is defined twice"))
+            }
+            for action in service.actions where !allActions.insert(action.name.lowercased()).inserted {
+                issues.append(CatalogIssue(severity: .error, file: file, message: "duplicate action \(action.name)"))
+            }
+        }
+        let globalNames = Set(globalKeys.map { $0.name.lowercased() })
+        for (service, file) in zip(services, fileNames) {
+            let referenced = Set(service.referencedActions.map { $0.lowercased() })
+            let resourceNames = Set(service.resourceTypes.map(\.name))
+            let serviceKeys = Set(service.conditionKeys.map { $0.name.lowercased() })
+            for action in service.actions {
+                if !action.name.lowercased().hasPrefix(service.name.lowercased() + ":") {
+                    issues.append(CatalogIssue(severity: .error, file: file, message: "action \(action.name) does not start with \(service.name):"))
+                }
+                for type in action.resourceTypes where !resourceNames.contains(type) {
+                    issues.append(CatalogIssue(severity: .error, file: file, message: "action \(action.name) names unknown resource type \(type)"))
+                }
+                for key in action.conditionKeys {
+                    let folded = key.lowercased()
+                    if !serviceKeys.contains(folded) && !globalNames.contains(folded) {
+                        issues.append(CatalogIssue(severity: .error, file: file, message: "action \(action.name) names unknown condition key \(key)"))
+                    }
+                }
+            }
+            for row in service.apis {
+                if !allActions.contains(row.action.lowercased()) {
+                    issues.append(CatalogIssue(severity: .error, file: file, message: "API \(row.method) \(row.path) points to unknown action \(row.action)"))
+                }
+                for dependency in row.dependencies {
+                    let folded = dependency.lowercased()
+                    if allActions.contains(folded) { continue }
+                    if referenced.contains(folded) {
+                        issues.append(CatalogIssue(severity: .note, file: file, message: "API \(row.method) \(row.path) depends on \(dependency), which is in no action table (listed in referencedActions)"))
+                    } else {
+                        issues.append(CatalogIssue(severity: .error, file: file, message: "API \(row.method) \(row.path) depends on \(dependency), which is neither an action nor in referencedActions"))
+                    }
+                }
+            }
+        }
+        return issues
+    }
+}

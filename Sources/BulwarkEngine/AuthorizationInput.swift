@@ -1,0 +1,231 @@
+import BulwarkJSON
+import BulwarkPolicy
+
+/// Malformed `authorize` input: not JSON, a wrong shape, or a policy that breaks the grammar.
+public struct AuthorizationInputError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    /// Path in the input document, e.g. `$.identityPolicies[0].document.Statement[0].Effect`.
+    public let path: JSONPath
+    public let location: SourceLocation
+
+    public init(message: String, path: JSONPath, location: SourceLocation) {
+        self.message = message
+        self.path = path
+        self.location = location
+    }
+
+    /// One line: path, position, message.
+    public var description: String { "\(path) (\(location)): \(message)" }
+}
+
+/// The `bulwark authorize` input of SPEC §3: policies and one request or many.
+public struct AuthorizationInput: Sendable {
+    public var policies: PolicySet
+    public var requests: [AuthorizationRequest]
+    /// True when the input had `requests` (print `{"results": [...]}`), false for `request`.
+    public var isBatch: Bool
+
+    public init(policies: PolicySet, requests: [AuthorizationRequest], isBatch: Bool) {
+        self.policies = policies
+        self.requests = requests
+        self.isBatch = isBatch
+    }
+
+    /// Reads and validates the whole input. Requests are converted one at a time as they
+    /// are read, so millions of them never exist as a JSON tree.
+    public static func decode(bytes: [UInt8]) throws(AuthorizationInputError) -> AuthorizationInput {
+        var reader = JSONReader(bytes: bytes)
+        do {
+            return try decode(&reader)
+        } catch let error as AuthorizationInputError {
+            throw error
+        } catch let error as JSONSyntaxError {
+            throw AuthorizationInputError(message: error.message, path: error.path, location: error.location)
+        } catch {
+            throw AuthorizationInputError(message: "\(error)", path: .root, location: SourceLocation(line: 1, column: 1))
+        }
+    }
+
+    private static func decode(_ reader: inout JSONReader) throws -> AuthorizationInput {
+        var identity: [NamedPolicy]?
+        var levels: [[NamedPolicy]]?
+        var single: AuthorizationRequest?
+        var many: [AuthorizationRequest]?
+        let start = reader.peekLocation()
+        if reader.peekTypeName() == nil { throw reader.error("the input is empty; expected a JSON object") }
+        try reader.beginObject()
+        while let (key, keyLocation) = try reader.nextKey() {
+            let path = JSONPath.root.appending(key: key)
+            switch key {
+            case "identityPolicies":
+                let node = try reader.readValue()
+                identity = try policyList(node, path: path) { "identity[\($0)]" }
+            case "scpLevels":
+                let node = try reader.readValue()
+                guard case .array(let items) = node.value else {
+                    throw AuthorizationInputError(message: "scpLevels must be an array of arrays of policies, found \(node.typeName)", path: path, location: node.location)
+                }
+                levels = try items.enumerated().map { k, level in
+                    try policyList(level, path: path.appending(index: k)) { "scp[\(k)][\($0)]" }
+                }
+            case "request":
+                single = try RequestDecoding.request(try reader.readValue(), path: path)
+            case "requests":
+                guard reader.peekTypeName() == "array" else {
+                    let node = try reader.readValue()
+                    throw AuthorizationInputError(message: "requests must be an array of requests, found \(node.typeName)", path: path, location: node.location)
+                }
+                var list: [AuthorizationRequest] = []
+                try reader.beginArray()
+                var i = 0
+                while try reader.nextElement() {
+                    list.append(try RequestDecoding.request(try reader.readValue(), path: path.appending(index: i)))
+                    i += 1
+                }
+                many = list
+            default:
+                throw AuthorizationInputError(
+                    message: "unknown field \(JSONWriter.quoted(key)); expected identityPolicies, scpLevels, request or requests",
+                    path: path, location: keyLocation)
+            }
+        }
+        try reader.endDocument()
+        if single != nil && many != nil {
+            throw AuthorizationInputError(message: "give either request or requests, not both", path: .root, location: start)
+        }
+        guard let requests = many ?? single.map({ [$0] }) else {
+            throw AuthorizationInputError(message: "missing request (or requests)", path: .root, location: start)
+        }
+        let policies = PolicySet(identityPolicies: identity ?? [], scpLevels: levels ?? [])
+        return AuthorizationInput(policies: policies, requests: requests, isBatch: many != nil)
+    }
+
+    /// An array of `{"id", "document"}` entries or bare policy documents.
+    static func policyList(_ node: JSONNode, path: JSONPath, defaultID: (Int) -> String) throws -> [NamedPolicy] {
+        guard case .array(let items) = node.value else {
+            throw AuthorizationInputError(message: "expected an array of policies, found \(node.typeName)", path: path, location: node.location)
+        }
+        return try items.enumerated().map { i, item in
+            try namedPolicy(item, path: path.appending(index: i), defaultID: defaultID(i))
+        }
+    }
+
+    static func namedPolicy(_ node: JSONNode, path: JSONPath, defaultID: String) throws -> NamedPolicy {
+        guard case .object(let members) = node.value else {
+            throw AuthorizationInputError(message: "a policy must be an object, found \(node.typeName)", path: path, location: node.location)
+        }
+        guard members.contains(where: { $0.key == "document" }) else {
+            return NamedPolicy(id: defaultID, policy: try parsePolicy(node, base: path))
+        }
+        var id = defaultID
+        var document: JSONNode?
+        for member in members {
+            switch member.key {
+            case "id":
+                guard case .string(let s) = member.value.value else {
+                    throw AuthorizationInputError(message: "id must be a string, found \(member.value.typeName)", path: path.appending(key: "id"), location: member.value.location)
+                }
+                id = s
+            case "document":
+                document = member.value
+            default:
+                throw AuthorizationInputError(
+                    message: "unknown field \(JSONWriter.quoted(member.key)) in a policy entry; expected id and document",
+                    path: path.appending(key: member.key), location: member.keyLocation)
+            }
+        }
+        return NamedPolicy(id: id, policy: try parsePolicy(document!, base: path.appending(key: "document")))
+    }
+
+    /// Parses a policy, re-basing error paths onto the input document.
+    static func parsePolicy(_ node: JSONNode, base: JSONPath) throws -> Policy {
+        do {
+            return try PolicyParser.parse(node: node)
+        } catch {
+            throw AuthorizationInputError(
+                message: error.message, path: JSONPath(base.components + error.path.components), location: error.location)
+        }
+    }
+}
+
+/// Converting request objects and contexts (shared by `authorize` and future API forms).
+public enum RequestDecoding {
+    /// `{"action": ..., "resource": ..., "context": {...}}`; resource defaults to `"*"`.
+    public static func request(_ node: JSONNode, path: JSONPath) throws(AuthorizationInputError) -> AuthorizationRequest {
+        guard case .object(let members) = node.value else {
+            throw AuthorizationInputError(message: "a request must be an object, found \(node.typeName)", path: path, location: node.location)
+        }
+        var action: String?
+        var resource = "*"
+        var context = RequestContext()
+        for member in members {
+            let memberPath = path.appending(key: member.key)
+            switch member.key {
+            case "action":
+                guard case .string(let s) = member.value.value else {
+                    throw AuthorizationInputError(message: "action must be a string, found \(member.value.typeName)", path: memberPath, location: member.value.location)
+                }
+                action = s
+            case "resource":
+                guard case .string(let s) = member.value.value else {
+                    throw AuthorizationInputError(message: "resource must be a string, found \(member.value.typeName)", path: memberPath, location: member.value.location)
+                }
+                resource = s
+            case "context":
+                context = try self.context(member.value, path: memberPath)
+            default:
+                throw AuthorizationInputError(
+                    message: "unknown field \(JSONWriter.quoted(member.key)) in a request; expected action, resource and context",
+                    path: memberPath, location: member.keyLocation)
+            }
+        }
+        guard let action else {
+            throw AuthorizationInputError(message: "the request has no action", path: path, location: node.location)
+        }
+        return AuthorizationRequest(action: action, resource: resource, context: context)
+    }
+
+    /// Condition key → string, number, boolean, null (missing) or an array of scalars.
+    public static func context(_ node: JSONNode, path: JSONPath) throws(AuthorizationInputError) -> RequestContext {
+        guard case .object(let members) = node.value else {
+            throw AuthorizationInputError(message: "context must be an object of condition keys, found \(node.typeName)", path: path, location: node.location)
+        }
+        var context = RequestContext()
+        var seen: [String: String] = [:]
+        for member in members {
+            let keyPath = path.appending(key: member.key)
+            let folded = CaseFolding.lowercase(member.key)
+            if let other = seen[folded] {
+                throw AuthorizationInputError(
+                    message: "context key \(JSONWriter.quoted(member.key)) repeats \(JSONWriter.quoted(other)); keys are case-insensitive",
+                    path: keyPath, location: member.keyLocation)
+            }
+            seen[folded] = member.key
+            switch member.value.value {
+            case .null:
+                continue
+            case .array(let items):
+                var values: [ScalarValue] = []
+                for (i, item) in items.enumerated() {
+                    values.append(try scalar(item, path: keyPath.appending(index: i)))
+                }
+                context.set(member.key, values)
+            default:
+                context.set(member.key, [try scalar(member.value, path: keyPath)])
+            }
+        }
+        return context
+    }
+
+    static func scalar(_ node: JSONNode, path: JSONPath) throws(AuthorizationInputError) -> ScalarValue {
+        switch node.value {
+        case .string(let s): return .string(s)
+        case .number(let n): return .number(n)
+        case .bool(let b): return .bool(b)
+        default:
+            throw AuthorizationInputError(
+                message: "a context value must be a string, number or boolean (or an array of them), found \(node.typeName)",
+                path: path, location: node.location)
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import BulwarkJSON
+import BulwarkPolicy
+import Dispatch
+import Synchronization
+
+/// Renders decisions in the formats of SPEC §3: JSON for programs, text for people.
+public enum AuthorizationOutput {
+    /// Writes one result object: `{"decision", "reason", ["scpLevel"], "matched", ["explanation"]}`.
+    public static func write(
+        _ result: AuthorizationResult, explanation: [StatementExplanation]?, into json: inout JSONWriter
+    ) {
+        json.beginObject()
+        json.field("decision", result.decision.rawValue)
+        json.field("reason", result.reason.rawValue)
+        if let level = result.scpLevel { json.field("scpLevel", level) }
+        json.key("matched")
+        json.beginArray()
+        for statement in result.matched { write(statement, into: &json) }
+        json.endArray()
+        if let explanation {
+            json.key("explanation")
+            json.beginArray()
+            for entry in explanation {
+                json.beginObject()
+                writeFields(entry.statement, into: &json)
+                json.field("matched", entry.matched)
+                if let failure = entry.failure {
+                    json.key("failure")
+                    json.beginObject()
+                    json.field("path", failure.span.path.description)
+                    json.field("line", failure.span.location.line)
+                    json.field("column", failure.span.location.column)
+                    json.field("reason", failure.reason)
+                    json.endObject()
+                }
+                json.endObject()
+            }
+            json.endArray()
+        }
+        json.endObject()
+    }
+
+    private static func write(_ statement: DeterminingStatement, into json: inout JSONWriter) {
+        json.beginObject()
+        writeFields(statement, into: &json)
+        json.endObject()
+    }
+
+    private static func writeFields(_ statement: DeterminingStatement, into json: inout JSONWriter) {
+        json.field("policy", statement.policyID)
+        json.field("statement", statement.statementIndex)
+        json.field("sid", statement.sid)
+        json.field("effect", statement.effect.rawValue)
+        json.field("scpLevel", statement.scpLevel)
+    }
+
+    /// A person-readable account of one decision.
+    public static func text(
+        _ result: AuthorizationResult, request: AuthorizationRequest, explanation: [StatementExplanation]?
+    ) -> String {
+        var lines: [String] = []
+        lines.append("\(result.decision.rawValue.uppercased()) (\(result.reason.rawValue))")
+        lines.append("  request: \(request.action) on \(request.resource)")
+        switch result.reason {
+        case .scpNoAllow:
+            lines.append("  no statement of SCP level \(result.scpLevel ?? 0) allows it")
+        case .noIdentityAllow:
+            lines.append("  no identity policy allows it")
+        case .explicitDeny, .allowed:
+            for s in result.matched {
+                lines.append("  determined by \(name(s))")
+            }
+        }
+        if let explanation {
+            lines.append("  statements:")
+            for entry in explanation {
+                if let failure = entry.failure {
+                    lines.append(
+                        "    no    \(name(entry.statement)): \(failure.span.path) (\(failure.span.location)): \(failure.reason)")
+                } else {
+                    lines.append("    MATCH \(name(entry.statement))")
+                }
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// e.g. `SCP level 1 policy "deny-share" statement 0 (Deny)`.
+    static func name(_ s: DeterminingStatement) -> String {
+        let owner = s.scpLevel.map { "SCP level \($0) policy" } ?? "identity policy"
+        let sid = s.sid.map { " \(JSONWriter.quoted($0))" } ?? ""
+        return "\(owner) \(JSONWriter.quoted(s.policyID)) statement \(s.statementIndex)\(sid) (\(s.effect.rawValue))"
+    }
+}
+
+/// Decides many requests on all cores, handing results back in input order, chunk by chunk.
+public enum BatchEvaluation {
+    /// Requests per chunk: large enough to amortize thread hand-offs, small enough to stream.
+    public static let chunkSize = 16_384
+
+    /// Calls `emit` with each chunk's results in order. `render` turns one result into bytes.
+    public static func run(
+        _ requests: [AuthorizationRequest], authorizer: Authorizer, explain: Bool,
+        render: @Sendable (AuthorizationRequest, AuthorizationResult, [StatementExplanation]?, inout [UInt8]) -> Void,
+        emit: ([UInt8]) -> Void
+    ) {
+        let workers = max(1, System.coreCount)
+        var start = 0
+        while start < requests.count {
+            let end = min(requests.count, start + chunkSize)
+            let slices = min(workers, end - start)
+            let outputs = Mutex<[[UInt8]]>(Array(repeating: [], count: slices))
+            let base = start
+            let per = (end - start + slices - 1) / slices
+            DispatchQueue.concurrentPerform(iterations: slices) { s in
+                let lo = base + s * per
+                let hi = min(end, lo + per)
+                var bytes: [UInt8] = []
+                bytes.reserveCapacity((hi - lo) * 96)
+                if lo < hi {
+                    for i in lo..<hi {
+                        let request = requests[i]
+                        let result = authorizer.authorize(request)
+                        render(request, result, explain ? authorizer.explain(request) : nil, &bytes)
+                    }
+                }
+                outputs.withLock { $0[s] = bytes }
+            }
+            for chunk in outputs.withLock({ $0 }) { emit(chunk) }
+            start = end
+        }
+    }
+}
+
+enum System {
+    static var coreCount: Int {
+        #if canImport(Glibc)
+        return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        #else
+        return 2
+        #endif
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,162 @@
+import BulwarkJSON
+import BulwarkPolicy
+
+/// A policy with the id decisions and explanations refer to it by.
+public struct NamedPolicy: Sendable {
+    public let id: String
+    public let policy: Policy
+
+    public init(id: String, policy: Policy) {
+        self.id = id
+        self.policy = policy
+    }
+}
+
+/// The policies that govern one principal: its identity policies and, when its
+/// account is in an organization, the SCPs of each level from the root down.
+public struct PolicySet: Sendable {
+    public var identityPolicies: [NamedPolicy]
+    /// One entry per node on the path root → OU(s) → account. Empty means no SCP check;
+    /// a level that is present but empty allows nothing.
+    public var scpLevels: [[NamedPolicy]]
+
+    public init(identityPolicies: [NamedPolicy], scpLevels: [[NamedPolicy]] = []) {
+        self.identityPolicies = identityPolicies
+        self.scpLevels = scpLevels
+    }
+}
+
+/// `allow` or `deny`.
+public enum Decision: String, Sendable, Hashable {
+    case allow, deny
+}
+
+/// Why a decision came out as it did, in evaluation order (SPEC §3).
+public enum DecisionReason: String, Sendable, Hashable {
+    /// A matching `Deny` in an identity policy or SCP.
+    case explicitDeny = "explicit_deny"
+    /// An SCP level has no matching `Allow`.
+    case scpNoAllow = "scp_no_allow"
+    /// A matching identity `Allow` and nothing against it.
+    case allowed = "allowed"
+    /// No identity policy allows the request.
+    case noIdentityAllow = "no_identity_allow"
+}
+
+/// A statement that decided a request.
+public struct DeterminingStatement: Sendable, Hashable {
+    public let policyID: String
+    /// 0-based index in the policy's statement list.
+    public let statementIndex: Int
+    public let sid: String?
+    public let effect: Effect
+    /// The SCP level the policy is attached at; nil for identity policies.
+    public let scpLevel: Int?
+}
+
+/// A decision with the statements that determined it.
+public struct AuthorizationResult: Sendable, Hashable {
+    public let decision: Decision
+    public let reason: DecisionReason
+    /// Every matching `Deny` (explicit_deny), every matching identity `Allow` (allowed), else empty.
+    public let matched: [DeterminingStatement]
+    /// For `scp_no_allow`: the first level without a matching `Allow`.
+    public let scpLevel: Int?
+}
+
+/// What one statement did with a request, for explanations.
+public struct StatementExplanation: Sendable {
+    public let statement: DeterminingStatement
+    public let matched: Bool
+    /// The first element that failed, when the statement did not match.
+    public let failure: Failure?
+
+    public struct Failure: Sendable {
+        public let span: SourceSpan
+        public let reason: String
+    }
+}
+
+/// Decides requests against one policy set. Pure: no I/O, no shared mutable state.
+public struct Authorizer: Sendable {
+    public let policies: PolicySet
+    private let identityDenies: [Entry]
+    private let identityAllows: [Entry]
+    private let scpDenies: [Entry]
+    private let scpAllowsByLevel: [[Entry]]
+
+    /// A statement with what identifies it in results.
+    private struct Entry: Sendable {
+        let statement: Statement
+        let reference: DeterminingStatement
+    }
+
+    public init(policies: PolicySet) {
+        self.policies = policies
+        func entries(_ policy: NamedPolicy, level: Int?) -> [Entry] {
+            policy.policy.statements.map {
+                Entry(
+                    statement: $0,
+                    reference: DeterminingStatement(
+                        policyID: policy.id, statementIndex: $0.index, sid: $0.sid, effect: $0.effect, scpLevel: level))
+            }
+        }
+        let identity = policies.identityPolicies.flatMap { entries($0, level: nil) }
+        identityDenies = identity.filter { $0.statement.effect == .deny }
+        identityAllows = identity.filter { $0.statement.effect == .allow }
+        var denies: [Entry] = []
+        var allows: [[Entry]] = []
+        for (k, level) in policies.scpLevels.enumerated() {
+            let all = level.flatMap { entries($0, level: k) }
+            denies += all.filter { $0.statement.effect == .deny }
+            allows.append(all.filter { $0.statement.effect == .allow })
+        }
+        scpDenies = denies
+        scpAllowsByLevel = allows
+    }
+
+    /// Decides one request (SPEC §3): explicit deny, then each SCP level needs an allow,
+    /// then an identity allow.
+    public func authorize(_ request: AuthorizationRequest) -> AuthorizationResult {
+        var denies: [DeterminingStatement] = []
+        for entry in identityDenies where entry.statement.matches(request) { denies.append(entry.reference) }
+        for entry in scpDenies where entry.statement.matches(request) { denies.append(entry.reference) }
+        if !denies.isEmpty {
+            return AuthorizationResult(decision: .deny, reason: .explicitDeny, matched: denies, scpLevel: nil)
+        }
+        for (k, allows) in scpAllowsByLevel.enumerated() where !allows.contains(where: { $0.statement.matches(request) }) {
+            return AuthorizationResult(decision: .deny, reason: .scpNoAllow, matched: [], scpLevel: k)
+        }
+        let allows = identityAllows.filter { $0.statement.matches(request) }.map(\.reference)
+        if allows.isEmpty {
+            return AuthorizationResult(decision: .deny, reason: .noIdentityAllow, matched: [], scpLevel: nil)
+        }
+        return AuthorizationResult(decision: .allow, reason: .allowed, matched: allows, scpLevel: nil)
+    }
+
+    /// Every statement (identity policies, then SCP levels in order), whether it matched
+    /// and, if not, the first element that failed.
+    public func explain(_ request: AuthorizationRequest) -> [StatementExplanation] {
+        var out: [StatementExplanation] = []
+        func add(_ policy: NamedPolicy, level: Int?) {
+            for statement in policy.policy.statements {
+                let reference = DeterminingStatement(
+                    policyID: policy.id, statementIndex: statement.index, sid: statement.sid, effect: statement.effect,
+                    scpLevel: level)
+                if let mismatch = statement.mismatch(for: request) {
+                    let (span, reason) = statement.describe(mismatch, for: request)
+                    out.append(
+                        StatementExplanation(
+                            statement: reference, matched: false, failure: .init(span: span, reason: reason)))
+                } else {
+                    out.append(StatementExplanation(statement: reference, matched: true, failure: nil))
+                }
+            }
+        }
+        for policy in policies.identityPolicies { add(policy, level: nil) }
+        for (k, level) in policies.scpLevels.enumerated() {
+            for policy in level { add(policy, level: k) }
+        }
+        return out
+    }
+}

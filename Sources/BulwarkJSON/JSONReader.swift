@@ -1,0 +1,455 @@
+/// A strict RFC 8259 JSON reader that records line, column and path for every value.
+///
+/// It can read a whole document (`readDocument()`) or walk one incrementally
+/// (`beginObject()` / `nextKey()` / `beginArray()` / `nextElement()` / `readValue()`),
+/// which lets a caller turn a huge array into compact values one element at a
+/// time instead of holding the whole tree. Duplicate object keys are an error:
+/// a policy with two `Effect`s is ambiguous, so it is refused rather than guessed.
+public struct JSONReader {
+    private let bytes: [UInt8]
+    private let limits: JSONLimits
+    private var position = 0
+    private var line = 1
+    private var lineStart = 0
+    // Column cache: locations are asked for in increasing order, so counting
+    // scalars from the last answer keeps long single-line inputs linear.
+    private var cachedOffset = 0
+    private var cachedColumn = 1
+    private var pathStack: [JSONPathComponent] = []
+
+    public init(bytes: [UInt8], limits: JSONLimits = .default) {
+        self.bytes = bytes
+        self.limits = limits
+    }
+
+    public init(text: String, limits: JSONLimits = .default) {
+        self.init(bytes: Array(text.utf8), limits: limits)
+    }
+
+    /// The path of the value at the cursor.
+    public var currentPath: JSONPath { JSONPath(pathStack) }
+
+    // MARK: Whole documents
+
+    /// Reads one complete document; anything but whitespace after it is an error.
+    public mutating func readDocument() throws -> JSONNode {
+        try checkSize()
+        let node = try readValue()
+        try endDocument()
+        return node
+    }
+
+    /// Checks that nothing but whitespace follows the document.
+    public mutating func endDocument() throws {
+        skipWhitespace()
+        if position < bytes.count {
+            throw error("unexpected \(describeByte(at: position)) after the end of the document")
+        }
+    }
+
+    /// Reads the value at the cursor with everything inside it.
+    public mutating func readValue() throws -> JSONNode {
+        try readValue(depth: pathStack.count)
+    }
+
+    // MARK: Incremental reading
+
+    /// The JSON type of the value at the cursor, without consuming it, or nil at end of input.
+    public mutating func peekTypeName() -> String? {
+        skipWhitespace()
+        guard position < bytes.count else { return nil }
+        switch bytes[position] {
+        case UInt8(ascii: "{"): return "object"
+        case UInt8(ascii: "["): return "array"
+        case UInt8(ascii: "\""): return "string"
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return "boolean"
+        case UInt8(ascii: "n"): return "null"
+        default: return "number"
+        }
+    }
+
+    /// The location of the next value (after whitespace).
+    public mutating func peekLocation() -> SourceLocation {
+        skipWhitespace()
+        return location(at: position)
+    }
+
+    /// Consumes `{`. Follow with `nextKey()` until it returns nil.
+    public mutating func beginObject() throws {
+        try checkSize()
+        skipWhitespace()
+        guard position < bytes.count, bytes[position] == UInt8(ascii: "{") else {
+            throw error("expected an object, found \(describeByte(at: position))")
+        }
+        try push(.key(""))
+        position += 1
+        pendingFirst = true
+    }
+
+    /// Reads the next key of the current object and the `:` after it; nil at `}`.
+    public mutating func nextKey() throws -> (key: String, location: SourceLocation)? {
+        skipWhitespace()
+        if !pendingFirst {
+            guard position < bytes.count else { throw error("unterminated object") }
+            if bytes[position] == UInt8(ascii: "}") {
+                position += 1
+                pathStack.removeLast()
+                return nil
+            }
+            guard bytes[position] == UInt8(ascii: ",") else {
+                throw error("expected ',' or '}' in object, found \(describeByte(at: position))")
+            }
+            position += 1
+            skipWhitespace()
+        } else {
+            pendingFirst = false
+            if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
+                position += 1
+                pathStack.removeLast()
+                return nil
+            }
+        }
+        guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
+            throw error("expected a quoted key, found \(describeByte(at: position))")
+        }
+        let keyLocation = location(at: position)
+        let key = try readString()
+        skipWhitespace()
+        guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
+            throw error("expected ':' after key \(JSONWriter.quoted(key)), found \(describeByte(at: position))")
+        }
+        position += 1
+        pathStack[pathStack.count - 1] = .key(key)
+        return (key, keyLocation)
+    }
+
+    /// Consumes `[`. Follow with `nextElement()` until it returns false.
+    public mutating func beginArray() throws {
+        try checkSize()
+        skipWhitespace()
+        guard position < bytes.count, bytes[position] == UInt8(ascii: "[") else {
+            throw error("expected an array, found \(describeByte(at: position))")
+        }
+        try push(.index(-1))
+        position += 1
+        pendingFirst = true
+    }
+
+    /// Moves to the next element of the current array; false at `]`.
+    public mutating func nextElement() throws -> Bool {
+        skipWhitespace()
+        guard case .index(let i) = pathStack.last else { return false }
+        if pendingFirst {
+            pendingFirst = false
+            if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
+                position += 1
+                pathStack.removeLast()
+                return false
+            }
+        } else {
+            guard position < bytes.count else { throw error("unterminated array") }
+            if bytes[position] == UInt8(ascii: "]") {
+                position += 1
+                pathStack.removeLast()
+                return false
+            }
+            guard bytes[position] == UInt8(ascii: ",") else {
+                throw error("expected ',' or ']' in array, found \(describeByte(at: position))")
+            }
+            position += 1
+        }
+        pathStack[pathStack.count - 1] = .index(i + 1)
+        return true
+    }
+
+    /// A syntax error at the cursor, for callers that find a wrong shape mid-stream.
+    public mutating func error(_ message: String) -> JSONSyntaxError {
+        JSONSyntaxError(message: message, location: location(at: min(position, bytes.count)), path: currentPath)
+    }
+
+    // MARK: Internals
+
+    private var pendingFirst = false
+
+    private func checkSize() throws {
+        if bytes.count > limits.maxBytes {
+            throw JSONSyntaxError(
+                message: "input is \(bytes.count) bytes, more than the limit of \(limits.maxBytes)",
+                location: SourceLocation(line: 1, column: 1), path: .root)
+        }
+    }
+
+    private mutating func push(_ component: JSONPathComponent) throws {
+        if pathStack.count >= limits.maxDepth {
+            throw error("nesting deeper than \(limits.maxDepth) levels")
+        }
+        pathStack.append(component)
+    }
+
+    private mutating func readValue(depth: Int) throws -> JSONNode {
+        skipWhitespace()
+        guard position < bytes.count else { throw error("unexpected end of input, expected a value") }
+        let start = location(at: position)
+        switch bytes[position] {
+        case UInt8(ascii: "{"):
+            try push(.key(""))
+            position += 1
+            var members: [JSONMember] = []
+            var seen: Set<String> = []
+            skipWhitespace()
+            if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
+                position += 1
+                pathStack.removeLast()
+                return JSONNode(.object(members), at: start)
+            }
+            while true {
+                skipWhitespace()
+                guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
+                    throw error("expected a quoted key, found \(describeByte(at: position))")
+                }
+                let keyLocation = location(at: position)
+                let key = try readString()
+                pathStack[pathStack.count - 1] = .key(key)
+                if !seen.insert(key).inserted {
+                    throw JSONSyntaxError(
+                        message: "duplicate key \(JSONWriter.quoted(key))", location: keyLocation, path: currentPath)
+                }
+                skipWhitespace()
+                guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
+                    throw error("expected ':' after key \(JSONWriter.quoted(key)), found \(describeByte(at: position))")
+                }
+                position += 1
+                let value = try readValue(depth: depth + 1)
+                members.append(JSONMember(key: key, keyLocation: keyLocation, value: value))
+                skipWhitespace()
+                guard position < bytes.count else { throw error("unterminated object") }
+                if bytes[position] == UInt8(ascii: ",") {
+                    position += 1
+                    continue
+                }
+                if bytes[position] == UInt8(ascii: "}") {
+                    position += 1
+                    break
+                }
+                throw error("expected ',' or '}' in object, found \(describeByte(at: position))")
+            }
+            pathStack.removeLast()
+            return JSONNode(.object(members), at: start)
+        case UInt8(ascii: "["):
+            try push(.index(0))
+            position += 1
+            var elements: [JSONNode] = []
+            skipWhitespace()
+            if position < bytes.count, bytes[position] == UInt8(ascii: "]") {
+                position += 1
+                pathStack.removeLast()
+                return JSONNode(.array(elements), at: start)
+            }
+            while true {
+                pathStack[pathStack.count - 1] = .index(elements.count)
+                elements.append(try readValue(depth: depth + 1))
+                skipWhitespace()
+                guard position < bytes.count else { throw error("unterminated array") }
+                if bytes[position] == UInt8(ascii: ",") {
+                    position += 1
+                    continue
+                }
+                if bytes[position] == UInt8(ascii: "]") {
+                    position += 1
+                    break
+                }
+                throw error("expected ',' or ']' in array, found \(describeByte(at: position))")
+            }
+            pathStack.removeLast()
+            return JSONNode(.array(elements), at: start)
+        case UInt8(ascii: "\""):
+            return JSONNode(.string(try readString()), at: start)
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return JSONNode(.bool(true), at: start)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return JSONNode(.bool(false), at: start)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return JSONNode(.null, at: start)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return JSONNode(.number(try readNumber()), at: start)
+        default:
+            throw error("unexpected \(describeByte(at: position)), expected a value")
+        }
+    }
+
+    private mutating func expectLiteral(_ literal: StaticString) throws {
+        let count = literal.utf8CodeUnitCount
+        let matches = literal.withUTF8Buffer { expected -> Bool in
+            guard position + count <= bytes.count else { return false }
+            for i in 0..<count where bytes[position + i] != expected[i] { return false }
+            return true
+        }
+        guard matches else { throw error("invalid literal, expected '\(literal)'") }
+        position += count
+    }
+
+    private mutating func readNumber() throws -> String {
+        let start = position
+        func digit(_ i: Int) -> Bool { i < bytes.count && bytes[i] >= 0x30 && bytes[i] <= 0x39 }
+        if bytes[position] == UInt8(ascii: "-") { position += 1 }
+        guard digit(position) else { throw error("invalid number: expected a digit") }
+        if bytes[position] == UInt8(ascii: "0") {
+            position += 1
+            if digit(position) { throw error("invalid number: leading zeros are not allowed") }
+        } else {
+            while digit(position) { position += 1 }
+        }
+        if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
+            position += 1
+            guard digit(position) else { throw error("invalid number: expected a digit after '.'") }
+            while digit(position) { position += 1 }
+        }
+        if position < bytes.count, bytes[position] | 0x20 == UInt8(ascii: "e") {
+            position += 1
+            if position < bytes.count, bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-") {
+                position += 1
+            }
+            guard digit(position) else { throw error("invalid number: expected a digit in the exponent") }
+            while digit(position) { position += 1 }
+        }
+        return String(decoding: bytes[start..<position], as: UTF8.self)
+    }
+
+    /// Reads a string starting at the opening quote.
+    private mutating func readString() throws -> String {
+        position += 1
+        let start = position
+        // Fast path: no escapes.
+        while position < bytes.count {
+            let b = bytes[position]
+            if b == UInt8(ascii: "\"") {
+                let slice = bytes[start..<position]
+                guard let text = String(validating: slice, as: UTF8.self) else {
+                    throw error("string is not valid UTF-8")
+                }
+                position += 1
+                return text
+            }
+            if b == UInt8(ascii: "\\") { break }
+            if b < 0x20 { throw error("control character U+\(hex4(UInt32(b))) must be escaped in a string") }
+            position += 1
+        }
+        var buffer = Array(bytes[start..<position])
+        while position < bytes.count {
+            let b = bytes[position]
+            if b == UInt8(ascii: "\"") {
+                guard let text = String(validating: buffer, as: UTF8.self) else {
+                    throw error("string is not valid UTF-8")
+                }
+                position += 1
+                return text
+            }
+            if b < 0x20 { throw error("control character U+\(hex4(UInt32(b))) must be escaped in a string") }
+            if b != UInt8(ascii: "\\") {
+                buffer.append(b)
+                position += 1
+                continue
+            }
+            position += 1
+            guard position < bytes.count else { break }
+            let escape = bytes[position]
+            position += 1
+            switch escape {
+            case UInt8(ascii: "\""): buffer.append(0x22)
+            case UInt8(ascii: "\\"): buffer.append(0x5C)
+            case UInt8(ascii: "/"): buffer.append(0x2F)
+            case UInt8(ascii: "b"): buffer.append(0x08)
+            case UInt8(ascii: "f"): buffer.append(0x0C)
+            case UInt8(ascii: "n"): buffer.append(0x0A)
+            case UInt8(ascii: "r"): buffer.append(0x0D)
+            case UInt8(ascii: "t"): buffer.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try readHex4()
+                if scalar >= 0xD800 && scalar <= 0xDBFF {
+                    guard position + 1 < bytes.count, bytes[position] == UInt8(ascii: "\\"),
+                        bytes[position + 1] == UInt8(ascii: "u")
+                    else { throw error("unpaired surrogate \\u\(hex4(scalar)) in string") }
+                    position += 2
+                    let low = try readHex4()
+                    guard low >= 0xDC00 && low <= 0xDFFF else {
+                        throw error("unpaired surrogate \\u\(hex4(scalar)) in string")
+                    }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                } else if scalar >= 0xDC00 && scalar <= 0xDFFF {
+                    throw error("unpaired surrogate \\u\(hex4(scalar)) in string")
+                }
+                buffer.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
+            default:
+                position -= 1
+                throw error("invalid escape '\\\(describeByte(at: position))' in string")
+            }
+        }
+        throw error("unterminated string")
+    }
+
+    private mutating func readHex4() throws -> UInt32 {
+        guard position + 4 <= bytes.count else { throw error("incomplete \\u escape") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let b = bytes[position]
+            let nibble: UInt32
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = UInt32(b - 0x30)
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = UInt32(b - 0x61 + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = UInt32(b - 0x41 + 10)
+            default: throw error("invalid hex digit in \\u escape")
+            }
+            value = value << 4 | nibble
+            position += 1
+        }
+        return value
+    }
+
+    private func hex4(_ v: UInt32) -> String {
+        let digits = String(v, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    private mutating func skipWhitespace() {
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x09, 0x0D:
+                position += 1
+            case 0x0A:
+                position += 1
+                line += 1
+                lineStart = position
+                cachedOffset = position
+                cachedColumn = 1
+            default:
+                return
+            }
+        }
+    }
+
+    private mutating func location(at offset: Int) -> SourceLocation {
+        if offset < cachedOffset || cachedOffset < lineStart {
+            cachedOffset = lineStart
+            cachedColumn = 1
+        }
+        var column = cachedColumn
+        var i = cachedOffset
+        while i < offset {
+            if bytes[i] & 0xC0 != 0x80 { column += 1 }
+            i += 1
+        }
+        cachedOffset = offset
+        cachedColumn = column
+        return SourceLocation(line: line, column: column)
+    }
+
+    private func describeByte(at offset: Int) -> String {
+        guard offset < bytes.count else { return "end of input" }
+        let b = bytes[offset]
+        if b >= 0x21 && b < 0x7F { return "'\(Character(Unicode.Scalar(b)))'" }
+        return "byte 0x\(String(b, radix: 16, uppercase: true))"
+    }
+}

@@ -1,0 +1,139 @@
+/// A position in a source text: 1-based line and column (columns count Unicode scalars).
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+    /// 1-based line number.
+    public var line: Int
+    /// 1-based column, counted in Unicode scalars.
+    public var column: Int
+
+    public init(line: Int, column: Int) {
+        self.line = line
+        self.column = column
+    }
+
+    public var description: String { "line \(line), column \(column)" }
+}
+
+/// One step of a JSON path: an object key or an array index.
+public enum JSONPathComponent: Sendable, Hashable {
+    case key(String)
+    case index(Int)
+}
+
+/// A JSONPath-like address of a value, e.g. `$.Statement[0].Condition["g:SourceIp"]`.
+public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
+    public var components: [JSONPathComponent]
+
+    public init(_ components: [JSONPathComponent] = []) { self.components = components }
+
+    /// The document root, `$`.
+    public static let root = JSONPath()
+
+    public func appending(key: String) -> JSONPath { JSONPath(components + [.key(key)]) }
+    public func appending(index: Int) -> JSONPath { JSONPath(components + [.index(index)]) }
+
+    /// Dotted form for identifier-like keys, bracketed and quoted otherwise.
+    public var description: String {
+        var text = "$"
+        for component in components {
+            switch component {
+            case .index(let i): text += "[\(i)]"
+            case .key(let key):
+                if JSONPath.isIdentifier(key) {
+                    text += "." + key
+                } else {
+                    text += "[" + JSONWriter.quoted(key) + "]"
+                }
+            }
+        }
+        return text
+    }
+
+    static func isIdentifier(_ key: String) -> Bool {
+        guard let first = key.utf8.first, first == UInt8(ascii: "_") || isLetter(first) else { return false }
+        return key.utf8.allSatisfy { $0 == UInt8(ascii: "_") || isLetter($0) || ($0 >= 0x30 && $0 <= 0x39) }
+    }
+
+    private static func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
+}
+
+/// A JSON value as read from text, with where it started.
+public struct JSONNode: Sendable {
+    public var value: JSONValue
+    /// Where the value's first character is.
+    public var location: SourceLocation
+
+    public init(_ value: JSONValue, at location: SourceLocation) {
+        self.value = value
+        self.location = location
+    }
+
+    /// A short name of the value's JSON type, for error messages.
+    public var typeName: String { value.typeName }
+}
+
+/// A JSON value. Numbers keep their exact text so decimals are never rounded.
+public enum JSONValue: Sendable {
+    case null
+    case bool(Bool)
+    /// The number exactly as written, e.g. `"0.50"` or `"1e3"`.
+    case number(String)
+    case string(String)
+    case array([JSONNode])
+    case object([JSONMember])
+
+    public var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "boolean"
+        case .number: "number"
+        case .string: "string"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+}
+
+/// One `"key": value` pair of an object, in source order.
+public struct JSONMember: Sendable {
+    public var key: String
+    /// Where the key's opening quote is.
+    public var keyLocation: SourceLocation
+    public var value: JSONNode
+
+    public init(key: String, keyLocation: SourceLocation, value: JSONNode) {
+        self.key = key
+        self.keyLocation = keyLocation
+        self.value = value
+    }
+}
+
+/// Limits that keep hostile input from exhausting the stack or memory.
+public struct JSONLimits: Sendable {
+    /// Deepest nesting of arrays and objects accepted.
+    public var maxDepth: Int
+    /// Largest input accepted, in bytes.
+    public var maxBytes: Int
+
+    public init(maxDepth: Int = 64, maxBytes: Int = 1 << 31) {
+        self.maxDepth = maxDepth
+        self.maxBytes = maxBytes
+    }
+
+    public static let `default` = JSONLimits()
+}
+
+/// Malformed JSON text, with where it went wrong.
+public struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var location: SourceLocation
+    /// The path of the value being read when the error occurred.
+    public var path: JSONPath
+
+    public init(message: String, location: SourceLocation, path: JSONPath) {
+        self.message = message
+        self.location = location
+        self.path = path
+    }
+
+    public var description: String { "\(path) (\(location)): \(message)" }
+}

@@ -1,0 +1,207 @@
+/// Policy values of one condition, parsed once into the operator's type.
+/// A value that does not parse is kept as `nil`: it never matches.
+public enum PreparedValues: Sendable {
+    case strings([String])
+    case foldedStrings([String])
+    case globs([GlobPattern])
+    case numbers([ExactDecimal?])
+    case dates([Instant?])
+    case booleans([Bool?])
+    case addresses([IPAddressRange?])
+    /// Unknown operator: nothing to prepare.
+    case none
+
+    init(kind: ConditionOperatorKind?, values: [ScalarValue]) {
+        guard let kind else {
+            self = .none
+            return
+        }
+        switch kind.positiveForm {
+        case .stringEquals, .stringStartWith, .stringEndWith: self = .strings(values.map(\.text))
+        case .stringEqualsIgnoreCase: self = .foldedStrings(values.map { CaseFolding.lowercase($0.text) })
+        case .stringMatch: self = .globs(values.map { GlobPattern($0.text) })
+        case .numberEquals, .numberLessThan, .numberLessThanEquals, .numberGreaterThan, .numberGreaterThanEquals:
+            self = .numbers(values.map { ExactDecimal($0.text) })
+        case .dateEquals, .dateLessThan, .dateLessThanEquals, .dateGreaterThan, .dateGreaterThanEquals:
+            self = .dates(values.map { Instant($0.text) })
+        case .bool, .null: self = .booleans(values.map(ScalarValue.parseBool))
+        case .ipAddress: self = .addresses(values.map { IPAddressRange($0.text) })
+        default: self = .none
+        }
+    }
+
+    var count: Int {
+        switch self {
+        case .strings(let v), .foldedStrings(let v): v.count
+        case .globs(let v): v.count
+        case .numbers(let v): v.count
+        case .dates(let v): v.count
+        case .booleans(let v): v.count
+        case .addresses(let v): v.count
+        case .none: 0
+        }
+    }
+}
+
+extension ScalarValue {
+    /// `true`/`false` (case-insensitive) or a JSON boolean; nil otherwise.
+    static func parseBool(_ value: ScalarValue) -> Bool? {
+        switch value {
+        case .bool(let b): return b
+        case .number: return nil
+        case .string(let s):
+            switch CaseFolding.lowercase(s) {
+            case "true": return true
+            case "false": return false
+            default: return nil
+            }
+        }
+    }
+}
+
+/// The condition keys and values a request carries. Keys are case-insensitive.
+public struct RequestContext: Sendable {
+    private var values: [String: [ScalarValue]] = [:]
+
+    public init() {}
+
+    /// A context from key → values; a key with no values counts as missing.
+    public init(_ entries: [String: [ScalarValue]]) {
+        for (key, v) in entries { set(key, v) }
+    }
+
+    /// Sets a key (case-insensitive); an empty list removes it, since it counts as missing.
+    public mutating func set(_ key: String, _ newValues: [ScalarValue]) {
+        let normalized = CaseFolding.lowercase(key)
+        values[normalized] = newValues.isEmpty ? nil : newValues
+    }
+
+    /// The values of a case-folded key; nil when missing.
+    public func values(normalizedKey: String) -> [ScalarValue]? { values[normalizedKey] }
+
+    /// The values of a key, looked up case-insensitively; nil when missing.
+    public subscript(key: String) -> [ScalarValue]? { values[CaseFolding.lowercase(key)] }
+
+    public var isEmpty: Bool { values.isEmpty }
+
+    /// Case-folded keys in sorted order.
+    public var keys: [String] { values.keys.sorted() }
+}
+
+extension ConditionClause {
+    /// Whether this condition holds for the request context (SPEC §2).
+    public func holds(in context: RequestContext) -> Bool {
+        guard let op = conditionOperator else { return false }
+        let requestValues = context.values(normalizedKey: normalizedKey)
+        guard let requestValues else {
+            if op.ifExists { return true }
+            if op.kind == .null { return nullHolds(present: false) }
+            switch op.qualifier {
+            case .forAnyValue: return false
+            case .forAllValues: return true
+            case .none: return op.kind.isNegated
+            }
+        }
+        if op.kind == .null { return nullHolds(present: true) }
+        let negated = op.kind.isNegated
+        switch op.qualifier {
+        case .forAnyValue:
+            return requestValues.contains { matchesAny($0) != negated }
+        case .forAllValues:
+            return requestValues.allSatisfy { matchesAny($0) != negated }
+        case .none:
+            // Positive: some request value matches; negated: no request value matches.
+            return negated ? !requestValues.contains(where: matchesAny) : requestValues.contains(where: matchesAny)
+        }
+    }
+
+    private func nullHolds(present: Bool) -> Bool {
+        guard case .booleans(let expected) = prepared else { return false }
+        return expected.contains { $0 == !present }
+    }
+
+    /// Whether the request value equals/matches at least one policy value under the positive form
+    /// of the operator. A value of the wrong type matches nothing.
+    public func matchesAny(_ requestValue: ScalarValue) -> Bool {
+        guard let kind = conditionOperator?.kind.positiveForm else { return false }
+        switch prepared {
+        case .strings(let policyValues):
+            let text = requestValue.text
+            switch kind {
+            case .stringStartWith: return policyValues.contains { text.utf8.starts(with: $0.utf8) }
+            case .stringEndWith: return policyValues.contains { text.utf8.reversed().starts(with: $0.utf8.reversed()) }
+            default: return policyValues.contains { $0.utf8.elementsEqual(text.utf8) }
+            }
+        case .foldedStrings(let policyValues):
+            let folded = CaseFolding.lowercase(requestValue.text)
+            return policyValues.contains { $0.utf8.elementsEqual(folded.utf8) }
+        case .globs(let patterns):
+            var text = requestValue.text
+            return text.withUTF8 { utf8 in patterns.contains { $0.matches(utf8: utf8) } }
+        case .numbers(let policyValues):
+            if case .bool = requestValue { return false }
+            guard let r = ExactDecimal(requestValue.text) else { return false }
+            return policyValues.contains { $0.map { Self.compare(kind, r, $0) } ?? false }
+        case .dates(let policyValues):
+            if case .bool = requestValue { return false }
+            guard let r = Instant(requestValue.text) else { return false }
+            return policyValues.contains { $0.map { Self.compare(kind, r, $0) } ?? false }
+        case .booleans(let policyValues):
+            guard let r = ScalarValue.parseBool(requestValue) else { return false }
+            return policyValues.contains { $0 == r }
+        case .addresses(let ranges):
+            guard case .string(let s) = requestValue, !s.contains("/"), let address = IPAddressRange(s) else {
+                return false
+            }
+            return ranges.contains { $0?.contains(address) ?? false }
+        case .none:
+            return false
+        }
+    }
+
+    private static func compare<T: Comparable>(_ kind: ConditionOperatorKind, _ request: T, _ policy: T) -> Bool {
+        switch kind {
+        case .numberEquals, .dateEquals: request == policy
+        case .numberLessThan, .dateLessThan: request < policy
+        case .numberLessThanEquals, .dateLessThanEquals: request <= policy
+        case .numberGreaterThan, .dateGreaterThan: request > policy
+        case .numberGreaterThanEquals, .dateGreaterThanEquals: request >= policy
+        default: false
+        }
+    }
+
+    /// Why this condition does not hold, in words, for explanations.
+    public func failureReason(in context: RequestContext) -> String {
+        guard let op = conditionOperator else {
+            return "unknown condition operator \(ScalarValue.string(operatorName)); a statement with it never matches"
+        }
+        let policyValues = "[" + values.map(\.value.description).joined(separator: ", ") + "]"
+        guard let requestValues = context.values(normalizedKey: normalizedKey) else {
+            if op.kind == .null {
+                return "\(op) on \(key): the key is missing from the request context, policy values \(policyValues)"
+            }
+            return "\(op) on \(key): the key is missing from the request context"
+        }
+        let shown = "[" + requestValues.map(\.description).joined(separator: ", ") + "]"
+        if op.kind == .null {
+            return "\(op) on \(key): the key is present (\(shown)), policy values \(policyValues)"
+        }
+        if prepared.count == 0 {
+            return "\(op) on \(key): the policy lists no values, so it never holds"
+        }
+        let negated = op.kind.isNegated
+        switch op.qualifier {
+        case .forAllValues:
+            let failing = requestValues.first { matchesAny($0) == negated }!
+            return "\(op) on \(key): request value \(failing.description) does not satisfy it (policy values \(policyValues))"
+        case .forAnyValue:
+            return "\(op) on \(key): no request value of \(shown) satisfies it (policy values \(policyValues))"
+        case .none:
+            if negated {
+                let hit = requestValues.first(where: matchesAny)!
+                return "\(op) on \(key): request value \(hit.description) matches one of \(policyValues)"
+            }
+            return "\(op) on \(key): request value \(shown) matches none of \(policyValues)"
+        }
+    }
+}

@@ -1,0 +1,186 @@
+/// A compiled wildcard pattern: `*` matches any run of characters (also empty),
+/// `?` exactly one Unicode scalar; everything else is literal. Matching is over
+/// the whole string.
+///
+/// Matching works on UTF-8 bytes. The pattern is split at its stars into
+/// segments; the first is anchored at the start, the last at the end, and each
+/// middle one is placed at its leftmost fit. A segment's end is fixed by its
+/// start, so leftmost placement is always safe and nothing is ever retried:
+/// the cost is at most O(|text| × |pattern|), never exponential.
+public struct GlobPattern: Sendable, Hashable, CustomStringConvertible {
+    /// The pattern as written (after case folding, for case-insensitive patterns).
+    public let text: String
+    private let shape: Shape
+
+    private enum Shape: Sendable, Hashable {
+        case anything
+        case exact([UInt8])
+        case prefix([UInt8])
+        case suffix([UInt8])
+        case prefixSuffix([UInt8], [UInt8])
+        /// Segments between stars; `?` bytes inside a segment match one scalar.
+        case general(segments: [[UInt8]], leadingStar: Bool, trailingStar: Bool)
+    }
+
+    public init(_ text: String) {
+        self.text = text
+        let bytes = Array(text.utf8)
+        let hasQuestion = bytes.contains(UInt8(ascii: "?"))
+        let starCount = bytes.lazy.filter { $0 == UInt8(ascii: "*") }.count
+        if starCount == 0 && !hasQuestion {
+            shape = .exact(bytes)
+            return
+        }
+        if bytes.allSatisfy({ $0 == UInt8(ascii: "*") }) {
+            shape = .anything
+            return
+        }
+        if !hasQuestion && starCount == 1 {
+            let star = bytes.firstIndex(of: UInt8(ascii: "*"))!
+            let head = Array(bytes[..<star])
+            let tail = Array(bytes[(star + 1)...])
+            if tail.isEmpty {
+                shape = .prefix(head)
+            } else if head.isEmpty {
+                shape = .suffix(tail)
+            } else {
+                shape = .prefixSuffix(head, tail)
+            }
+            return
+        }
+        let parts = bytes.split(separator: UInt8(ascii: "*"), omittingEmptySubsequences: false).map(Array.init)
+        shape = .general(
+            segments: parts.filter { !$0.isEmpty },
+            leadingStar: bytes.first == UInt8(ascii: "*"),
+            trailingStar: bytes.last == UInt8(ascii: "*"))
+    }
+
+    public var description: String { text }
+
+    /// True when the pattern has no wildcard at all.
+    public var isLiteral: Bool {
+        if case .exact = shape { return true }
+        return false
+    }
+
+    /// True when the pattern matches every string (`*`, `**`, ...).
+    public var matchesEverything: Bool {
+        if case .anything = shape { return true }
+        return false
+    }
+
+    /// The literal text before the first wildcard.
+    public var literalPrefix: String {
+        let bytes = Array(text.utf8)
+        let end = bytes.firstIndex { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") } ?? bytes.count
+        return String(decoding: bytes[..<end], as: UTF8.self)
+    }
+
+    /// Whether the whole of `string` matches.
+    public func matches(_ string: String) -> Bool {
+        var string = string
+        return string.withUTF8 { matches(utf8: $0) }
+    }
+
+    /// Whether the whole of the UTF-8 text matches.
+    public func matches(utf8 s: UnsafeBufferPointer<UInt8>) -> Bool {
+        switch shape {
+        case .anything:
+            return true
+        case .exact(let literal):
+            return s.count == literal.count && literal.withUnsafeBufferPointer { Self.equal(s, 0, $0) }
+        case .prefix(let head):
+            return s.count >= head.count && head.withUnsafeBufferPointer { Self.equal(s, 0, $0) }
+        case .suffix(let tail):
+            return s.count >= tail.count && tail.withUnsafeBufferPointer { Self.equal(s, s.count - tail.count, $0) }
+        case .prefixSuffix(let head, let tail):
+            return s.count >= head.count + tail.count
+                && head.withUnsafeBufferPointer { Self.equal(s, 0, $0) }
+                && tail.withUnsafeBufferPointer { Self.equal(s, s.count - tail.count, $0) }
+        case .general(let segments, let leadingStar, let trailingStar):
+            return Self.matchGeneral(s, segments: segments, leadingStar: leadingStar, trailingStar: trailingStar)
+        }
+    }
+
+    private static func equal(_ s: UnsafeBufferPointer<UInt8>, _ at: Int, _ literal: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        while i < literal.count {
+            if s[at + i] != literal[i] { return false }
+            i += 1
+        }
+        return true
+    }
+
+    private static func isContinuation(_ b: UInt8) -> Bool { b & 0xC0 == 0x80 }
+
+    /// Matches `segment` at `start`; returns the end offset, or nil.
+    private static func matchSegment(_ segment: [UInt8], in s: UnsafeBufferPointer<UInt8>, at start: Int) -> Int? {
+        var i = start
+        for b in segment {
+            if b == UInt8(ascii: "?") {
+                guard i < s.count, !isContinuation(s[i]) else { return nil }
+                i += 1
+                while i < s.count && isContinuation(s[i]) { i += 1 }
+            } else {
+                guard i < s.count, s[i] == b else { return nil }
+                i += 1
+            }
+        }
+        return i
+    }
+
+    /// Scalars a segment consumes (each `?` is one, each literal scalar one).
+    private static func scalarLength(_ segment: [UInt8]) -> Int {
+        segment.reduce(0) { $0 + (isContinuation($1) ? 0 : 1) }
+    }
+
+    private static func matchGeneral(
+        _ s: UnsafeBufferPointer<UInt8>, segments: [[UInt8]], leadingStar: Bool, trailingStar: Bool
+    ) -> Bool {
+        if segments.isEmpty { return true }  // only stars
+        var position = 0
+        var first = 0
+        var last = segments.count
+        if !leadingStar {
+            guard let end = matchSegment(segments[0], in: s, at: 0) else { return false }
+            if segments.count == 1 && !trailingStar { return end == s.count }
+            position = end
+            first = 1
+        }
+        // The anchored tail segment: find where it must start by walking back its scalar count.
+        var tailStart = s.count
+        if !trailingStar && last > first {
+            let tail = segments[last - 1]
+            var scalars = scalarLength(tail)
+            var p = s.count
+            while scalars > 0 {
+                guard p > position else { return false }
+                p -= 1
+                while p > position && isContinuation(s[p]) { p -= 1 }
+                if isContinuation(s[p]) { return false }
+                scalars -= 1
+            }
+            guard matchSegment(tail, in: s, at: p) == s.count else { return false }
+            tailStart = p
+            last -= 1
+        }
+        // Middle segments: leftmost placement, all before the tail.
+        var k = first
+        while k < last {
+            let segment = segments[k]
+            var start = position
+            var placed = false
+            while start < tailStart || (segment.isEmpty && start == tailStart) {
+                if !isContinuation(s[start]), let end = matchSegment(segment, in: s, at: start), end <= tailStart {
+                    position = end
+                    placed = true
+                    break
+                }
+                start += 1
+            }
+            if !placed { return false }
+            k += 1
+        }
+        return position <= tailStart
+    }
+}

@@ -1,0 +1,321 @@
+import BulwarkJSON
+
+/// A policy that cannot be parsed: bad JSON or a break of the 5.0 grammar.
+public struct PolicyParseError: Error, Sendable, CustomStringConvertible {
+    /// Stable codes, shared with the validator's findings.
+    public enum Code: String, Sendable {
+        case jsonSyntaxError = "JSON_SYNTAX_ERROR"
+        case missingVersion = "MISSING_VERSION"
+        case invalidVersion = "INVALID_VERSION"
+        case missingStatement = "MISSING_STATEMENT"
+        case invalidPolicyElement = "INVALID_POLICY_ELEMENT"
+        case missingEffect = "MISSING_EFFECT"
+        case invalidEffect = "INVALID_EFFECT"
+        case missingAction = "MISSING_ACTION"
+        case actionAndNotAction = "ACTION_AND_NOTACTION"
+        case unsupportedPrincipal = "UNSUPPORTED_PRINCIPAL"
+    }
+
+    public var code: Code
+    public var message: String
+    /// Path inside the policy document.
+    public var path: JSONPath
+    public var location: SourceLocation
+
+    public init(code: Code, message: String, path: JSONPath, location: SourceLocation) {
+        self.code = code
+        self.message = message
+        self.path = path
+        self.location = location
+    }
+
+    public var description: String { "\(path) (\(location)): \(message)" }
+}
+
+/// Turns JSON into a `Policy`, checking the grammar of policy language 5.0.
+public enum PolicyParser {
+    /// Largest policy document accepted as text (1 MiB); Huawei's own limits are far lower
+    /// and are the validator's business.
+    public static let maxDocumentBytes = 1 << 20
+
+    /// Parses policy text.
+    public static func parse(_ text: String) throws(PolicyParseError) -> Policy {
+        try parse(bytes: Array(text.utf8))
+    }
+
+    /// Parses policy bytes; the first problem is thrown.
+    public static func parse(bytes: [UInt8]) throws(PolicyParseError) -> Policy {
+        let node: JSONNode
+        do {
+            var reader = JSONReader(bytes: bytes, limits: JSONLimits(maxDepth: 64, maxBytes: maxDocumentBytes))
+            node = try reader.readDocument()
+        } catch let error as JSONSyntaxError {
+            throw PolicyParseError(
+                code: .jsonSyntaxError, message: error.message, path: error.path, location: error.location)
+        } catch {
+            throw PolicyParseError(
+                code: .jsonSyntaxError, message: "\(error)", path: .root, location: SourceLocation(line: 1, column: 1))
+        }
+        return try parse(node: node)
+    }
+
+    /// Parses a JSON tree; the first problem is thrown.
+    public static func parse(node: JSONNode) throws(PolicyParseError) -> Policy {
+        let (policy, errors) = diagnose(node: node)
+        if let first = errors.first { throw first }
+        return policy!
+    }
+
+    /// Parses a JSON tree and reports every grammar problem found, in document order.
+    /// The policy is nil when there is at least one problem.
+    public static func diagnose(node: JSONNode) -> (Policy?, [PolicyParseError]) {
+        var parser = Parser()
+        let policy = parser.policy(node)
+        return parser.errors.isEmpty ? (policy, []) : (nil, parser.errors)
+    }
+}
+
+private struct Parser {
+    var errors: [PolicyParseError] = []
+
+    mutating func fail(_ code: PolicyParseError.Code, _ message: String, _ path: JSONPath, _ location: SourceLocation) {
+        errors.append(PolicyParseError(code: code, message: message, path: path, location: location))
+    }
+
+    mutating func policy(_ node: JSONNode) -> Policy? {
+        guard case .object(let members) = node.value else {
+            fail(.invalidPolicyElement, "a policy must be a JSON object, found \(node.typeName)", .root, node.location)
+            return nil
+        }
+        var version: String?
+        var statementsNode: JSONNode?
+        for member in members {
+            let path = JSONPath.root.appending(key: member.key)
+            switch member.key {
+            case "Version":
+                if case .string(let v) = member.value.value {
+                    if v == "5.0" {
+                        version = v
+                    } else {
+                        fail(.invalidVersion, "Version must be \"5.0\", found \(JSONWriter.quoted(v))", path, member.value.location)
+                    }
+                } else {
+                    fail(.invalidVersion, "Version must be the string \"5.0\", found \(member.value.typeName)", path, member.value.location)
+                }
+            case "Statement":
+                statementsNode = member.value
+            default:
+                fail(.invalidPolicyElement, "unknown policy element \(JSONWriter.quoted(member.key))\(suggestion(member.key, among: ["Version", "Statement"])); a policy has Version and Statement", path, member.keyLocation)
+            }
+        }
+        if !members.contains(where: { $0.key == "Version" }) {
+            fail(.missingVersion, "the policy has no Version; add \"Version\": \"5.0\"", .root, node.location)
+        }
+        guard let statementsNode else {
+            fail(.missingStatement, "the policy has no Statement", .root, node.location)
+            return nil
+        }
+        let statementsPath = JSONPath.root.appending(key: "Statement")
+        var statements: [Statement] = []
+        var wasArray = true
+        switch statementsNode.value {
+        case .array(let items):
+            if items.isEmpty {
+                fail(.missingStatement, "Statement must not be empty", statementsPath, statementsNode.location)
+            }
+            for (i, item) in items.enumerated() {
+                if let s = statement(item, index: i, path: statementsPath.appending(index: i)) { statements.append(s) }
+            }
+        case .object:
+            wasArray = false
+            if let s = statement(statementsNode, index: 0, path: statementsPath) { statements.append(s) }
+        default:
+            fail(.invalidPolicyElement, "Statement must be an array of statements or one statement object, found \(statementsNode.typeName)", statementsPath, statementsNode.location)
+        }
+        guard let version, errors.isEmpty else { return nil }
+        return Policy(version: version, statements: statements, statementWasArray: wasArray, source: node)
+    }
+
+    static let statementElements = ["Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"]
+
+    mutating func statement(_ node: JSONNode, index: Int, path: JSONPath) -> Statement? {
+        guard case .object(let members) = node.value else {
+            fail(.invalidPolicyElement, "a statement must be a JSON object, found \(node.typeName)", path, node.location)
+            return nil
+        }
+        let errorsBefore = errors.count
+        var sid: String?
+        var effect: Effect?
+        var actions: PatternList?
+        var notActions: PatternList?
+        var resources: PatternList?
+        var notResources: PatternList?
+        var conditions: [ConditionClause] = []
+        var conditionSpan: SourceSpan?
+        var sawEffect = false
+        for member in members {
+            let memberPath = path.appending(key: member.key)
+            let value = member.value
+            switch member.key {
+            case "Sid":
+                if case .string(let s) = value.value {
+                    sid = s
+                } else {
+                    fail(.invalidPolicyElement, "Sid must be a string, found \(value.typeName)", memberPath, value.location)
+                }
+            case "Effect":
+                sawEffect = true
+                if case .string(let s) = value.value, let e = Effect(rawValue: s) {
+                    effect = e
+                } else {
+                    let found = if case .string(let s) = value.value { JSONWriter.quoted(s) } else { value.typeName }
+                    fail(.invalidEffect, "Effect must be \"Allow\" or \"Deny\", found \(found)", memberPath, value.location)
+                }
+            case "Action":
+                actions = patterns(value, negated: false, folded: true, path: memberPath, name: "Action")
+            case "NotAction":
+                notActions = patterns(value, negated: true, folded: true, path: memberPath, name: "NotAction")
+            case "Resource":
+                resources = patterns(value, negated: false, folded: false, path: memberPath, name: "Resource")
+            case "NotResource":
+                notResources = patterns(value, negated: true, folded: false, path: memberPath, name: "NotResource")
+            case "Condition":
+                conditionSpan = SourceSpan(path: memberPath, location: value.location)
+                conditions = condition(value, path: memberPath)
+            case "Principal", "NotPrincipal":
+                fail(.unsupportedPrincipal, "\(member.key) is not allowed in identity policies or SCPs; the policy applies to whoever it is attached to", memberPath, member.keyLocation)
+            default:
+                fail(.invalidPolicyElement, "unknown statement element \(JSONWriter.quoted(member.key))\(suggestion(member.key, among: Self.statementElements))", memberPath, member.keyLocation)
+            }
+        }
+        if !sawEffect {
+            fail(.missingEffect, "the statement has no Effect; add \"Effect\": \"Allow\" or \"Deny\"", path, node.location)
+        }
+        let hasAction = members.contains { $0.key == "Action" }
+        let hasNotAction = members.contains { $0.key == "NotAction" }
+        if hasAction && hasNotAction {
+            let loc = members.first { $0.key == "NotAction" }!.keyLocation
+            fail(.actionAndNotAction, "a statement has either Action or NotAction, not both", path.appending(key: "NotAction"), loc)
+        } else if !hasAction && !hasNotAction {
+            fail(.missingAction, "the statement has no Action (or NotAction)", path, node.location)
+        }
+        if members.contains(where: { $0.key == "Resource" }) && members.contains(where: { $0.key == "NotResource" }) {
+            let loc = members.first { $0.key == "NotResource" }!.keyLocation
+            fail(.invalidPolicyElement, "a statement has either Resource or NotResource, not both", path.appending(key: "NotResource"), loc)
+        }
+        guard errors.count == errorsBefore, let effect, let actionList = actions ?? notActions else { return nil }
+        return Statement(
+            index: index, sid: sid, effect: effect, actions: actionList, resources: resources ?? notResources,
+            conditions: conditions, conditionSpan: conditionSpan, span: SourceSpan(path: path, location: node.location))
+    }
+
+    mutating func patterns(_ node: JSONNode, negated: Bool, folded: Bool, path: JSONPath, name: String) -> PatternList? {
+        func make(_ text: String, _ p: JSONPath, _ loc: SourceLocation) -> Pattern {
+            Pattern(text: text, glob: GlobPattern(folded ? CaseFolding.lowercase(text) : text), span: SourceSpan(path: p, location: loc))
+        }
+        let span = SourceSpan(path: path, location: node.location)
+        switch node.value {
+        case .string(let s):
+            return PatternList(isNegated: negated, patterns: [make(s, path, node.location)], wasString: true, span: span)
+        case .array(let items):
+            var out: [Pattern] = []
+            for (i, item) in items.enumerated() {
+                guard case .string(let s) = item.value else {
+                    fail(.invalidPolicyElement, "\(name) entries must be strings, found \(item.typeName)", path.appending(index: i), item.location)
+                    continue
+                }
+                out.append(make(s, path.appending(index: i), item.location))
+            }
+            return PatternList(isNegated: negated, patterns: out, wasString: false, span: span)
+        default:
+            fail(.invalidPolicyElement, "\(name) must be a string or an array of strings, found \(node.typeName)", path, node.location)
+            return nil
+        }
+    }
+
+    mutating func condition(_ node: JSONNode, path: JSONPath) -> [ConditionClause] {
+        guard case .object(let operators) = node.value else {
+            fail(.invalidPolicyElement, "Condition must be an object of operators, found \(node.typeName)", path, node.location)
+            return []
+        }
+        var clauses: [ConditionClause] = []
+        for op in operators {
+            let opPath = path.appending(key: op.key)
+            let opSpan = SourceSpan(path: opPath, location: op.keyLocation)
+            guard case .object(let keys) = op.value.value else {
+                fail(.invalidPolicyElement, "the value of condition operator \(JSONWriter.quoted(op.key)) must be an object of condition keys, found \(op.value.typeName)", opPath, op.value.location)
+                continue
+            }
+            for key in keys {
+                let keyPath = opPath.appending(key: key.key)
+                var literals: [ConditionLiteral] = []
+                var scalar = false
+                switch key.value.value {
+                case .array(let items):
+                    for (i, item) in items.enumerated() {
+                        if let v = scalarValue(item, path: keyPath.appending(index: i)) {
+                            literals.append(ConditionLiteral(value: v, span: SourceSpan(path: keyPath.appending(index: i), location: item.location)))
+                        }
+                    }
+                default:
+                    scalar = true
+                    if let v = scalarValue(key.value, path: keyPath) {
+                        literals.append(ConditionLiteral(value: v, span: SourceSpan(path: keyPath, location: key.value.location)))
+                    }
+                }
+                clauses.append(
+                    ConditionClause(
+                        operatorName: op.key, key: key.key, values: literals, valuesWereScalar: scalar,
+                        operatorSpan: opSpan, span: SourceSpan(path: keyPath, location: key.keyLocation)))
+            }
+        }
+        return clauses
+    }
+
+    mutating func scalarValue(_ node: JSONNode, path: JSONPath) -> ScalarValue? {
+        switch node.value {
+        case .string(let s): return .string(s)
+        case .number(let n): return .number(n)
+        case .bool(let b): return .bool(b)
+        default:
+            fail(.invalidPolicyElement, "a condition value must be a string, number or boolean, found \(node.typeName)", path, node.location)
+            return nil
+        }
+    }
+}
+
+/// `" (did you mean \"X\"?)"` when a known name is close to `name`, else "".
+func suggestion(_ name: String, among known: [String]) -> String {
+    guard let best = EditDistance.closest(to: name, in: known, maxDistance: max(2, name.count / 3)) else { return "" }
+    return " (did you mean \(JSONWriter.quoted(best))?)"
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+public enum EditDistance {
+    public static func distance(_ a: String, _ b: String) -> Int {
+        let x = Array(CaseFolding.lowercase(a).unicodeScalars)
+        let y = Array(CaseFolding.lowercase(b).unicodeScalars)
+        if x.isEmpty { return y.count }
+        if y.isEmpty { return x.count }
+        var previous = Array(0...y.count)
+        var current = Array(repeating: 0, count: y.count + 1)
+        for i in 1...x.count {
+            current[0] = i
+            for j in 1...y.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1))
+            }
+            swap(&previous, &current)
+        }
+        return previous[y.count]
+    }
+
+    /// The closest candidate within `maxDistance`, if any (ties: first in order).
+    public static func closest(to name: String, in candidates: [String], maxDistance: Int) -> String? {
+        var best: (String, Int)?
+        for c in candidates {
+            let d = distance(name, c)
+            if d <= maxDistance && (best == nil || d < best!.1) { best = (c, d) }
+        }
+        return best?.0
+    }
+}

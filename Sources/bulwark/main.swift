@@ -1,0 +1,27 @@
+import ArgumentParser
+import BulwarkCatalog
+import Foundation
+
+// Entry point: parse, run, and turn every failure into one line on stderr and a documented exit code.
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments == ["--version"] {
+    let catalogVersion = (try? Catalog.bundled().version) ?? "unavailable"
+    print("bulwark \(BulwarkCommand.version) (catalog \(catalogVersion))")
+    exit(ExitCode.ok)
+}
+do {
+    var command = try BulwarkCommand.parseAsRoot(arguments)
+    try command.run()
+    exit(ExitCode.ok)
+} catch let error as CLIError {
+    if !error.message.isEmpty { Console.error(error.message) }
+    exit(error.exitCode)
+} catch {
+    if BulwarkCommand.exitCode(for: error) == .success {
+        print(BulwarkCommand.fullMessage(for: error))
+        exit(ExitCode.ok)
+    }
+    let message = BulwarkCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid usage"
+    Console.error("\(message) (see 'bulwark help')")
+    exit(ExitCode.invalidInput)
+}
