@@ -76,9 +76,9 @@ public enum AuthorizationOutput {
             for entry in explanation {
                 if let failure = entry.failure {
                     lines.append(
-                        "    no    \(name(entry.statement)): \(failure.span.path) (\(failure.span.location)): \(failure.reason)")
+                        "    failed   \(name(entry.statement)): \(failure.span.path) (\(failure.span.location)): \(failure.reason)")
                 } else {
-                    lines.append("    MATCH \(name(entry.statement))")
+                    lines.append("    matched  \(name(entry.statement))")
                 }
             }
         }

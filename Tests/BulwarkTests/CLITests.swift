@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+
+/// Golden and exit-code tests of the real `bulwark` binary.
+/// Set BULWARK_UPDATE_GOLDEN=1 to rewrite the golden files after an intended change.
+@Suite("bulwark CLI")
+struct CLITests {
+    static let fixtures = packageRoot().appendingPathComponent("Tests/BulwarkTests/Fixtures").path
+
+    func expectGolden(_ name: String, _ actual: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+        let url = golden(name)
+        if ProcessInfo.processInfo.environment["BULWARK_UPDATE_GOLDEN"] == "1" {
+            try actual.write(to: url, atomically: true, encoding: .utf8)
+            return
+        }
+        let expected = try String(contentsOf: url, encoding: .utf8)
+        #expect(actual == expected, "output differs from Golden/\(name)", sourceLocation: sourceLocation)
+    }
+
+    @Test func catalogExportGolden() throws {
+        let run = try runCLI(["catalog", "export", "--format", "json"])
+        #expect(run.code == 0)
+        try expectGolden("catalog-export.json", run.stdout)
+    }
+
+    @Test func authorizeSingleGolden() throws {
+        let run = try runCLI(["authorize", "--input", "\(Self.fixtures)/authorize-single.json", "--format", "json"])
+        #expect(run.code == 0)
+        #expect(run.stderr.isEmpty)
+        try expectGolden("authorize-single.json", run.stdout)
+    }
+
+    @Test func authorizeBatchGolden() throws {
+        let run = try runCLI(["authorize", "--input", "\(Self.fixtures)/authorize-batch.json", "--format", "json"])
+        #expect(run.code == 0)
+        try expectGolden("authorize-batch.json", run.stdout)
+    }
+
+    @Test func authorizeExplainGoldens() throws {
+        let json = try runCLI(["authorize", "--input", "\(Self.fixtures)/authorize-single.json", "--format", "json", "--explain"])
+        #expect(json.code == 0)
+        try expectGolden("authorize-single-explain.json", json.stdout)
+        let text = try runCLI(["explain", "--input", "\(Self.fixtures)/authorize-single.json"])
+        #expect(text.code == 0)
+        try expectGolden("explain-single.txt", text.stdout)
+    }
+
+    @Test func stdinInput() throws {
+        let body = try String(contentsOfFile: "\(Self.fixtures)/authorize-single.json", encoding: .utf8)
+        let run = try runCLI(["authorize", "--input", "-", "--format", "json"], stdin: body)
+        #expect(run.code == 0)
+        #expect(run.stdout.hasPrefix(#"{"decision":"deny","reason":"explicit_deny""#))
+    }
+
+    @Test func flagsForPeople() throws {
+        let f = Self.fixtures
+        let base = [
+            "authorize", "--policy", "\(f)/image-admins.json",
+            "--scp-level", "\(f)/full-access.json",
+            "--scp-level", "\(f)/full-access.json,\(f)/deny-share-outside-org.json",
+            "--action", "ims:images:share", "--resource", "ims:cn-north-4:0a1b2c:image:img-1", "--format", "json",
+        ]
+        let inside = try runCLI(base + ["--context", "ims:TargetOrgPaths=o-1/r-1/ou-2/acct"])
+        #expect(inside.stdout == #"{"decision":"allow","reason":"allowed","matched":[{"policy":"image-admins","statement":0,"sid":"ManageTeamImages","effect":"Allow","scpLevel":null}]}"# + "\n")
+        let outside = try runCLI(base + ["--context", "ims:TargetOrgPaths=o-1/r-1/x", "--context", "ims:TargetOrgPaths=o-9/r-2/y", "--fail-on-deny"])
+        #expect(outside.code == 3)
+        #expect(outside.stdout.contains(#""policy":"deny-share-outside-org","statement":0,"sid":"NoSharingOutsideOrg","effect":"Deny","scpLevel":1"#))
+    }
+
+    @Test("malformed input exits 2 with one located line and no output", arguments: [
+        ("not json", "<stdin>:1:1: $: expected an object"),
+        (#"{"request":{"action":"a"},"extra":1}"#, #"$.extra: unknown field "extra""#),
+        (#"{"identityPolicies":[{"Version":"5.0","Statement":[{"Effect":"Permit","Action":"*"}]}],"request":{"action":"a"}}"#,
+            #"$.identityPolicies[0].Statement[0].Effect: Effect must be "Allow" or "Deny", found "Permit""#),
+        (#"{"identityPolicies":[{"id":"p","document":{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","NotAction":"x"}]}}],"request":{"action":"a"}}"#,
+            "$.identityPolicies[0].document.Statement[0].NotAction: a statement has either Action or NotAction"),
+        (#"{"request":{"action":"a"},"requests":[]}"#, "give either request or requests"),
+        (#"{"identityPolicies":[]}"#, "missing request"),
+        (#"{"requests":[{"action":"a"},{"action":7}]}"#, "$.requests[1].action: action must be a string"),
+        (#"{"request":{"action":"a","context":{"k":{"x":1}}}}"#, "$.request.context.k: a context value must be"),
+        (#"{"request":{"action":"a","context":{"K":"1","k":"2"}}}"#, "keys are case-insensitive"),
+        (#"{"scpLevels":[{}],"request":{"action":"a"}}"#, "$.scpLevels[0]: expected an array of policies"),
+    ])
+    func malformedInput(body: String, message: String) throws {
+        let run = try runCLI(["authorize", "--input", "-", "--format", "json"], stdin: body)
+        #expect(run.code == 2)
+        #expect(run.stdout.isEmpty)
+        #expect(run.stderr.split(separator: "\n").count == 1)
+        #expect(run.stderr.contains(message), "\(run.stderr)")
+    }
+
+    @Test func policyFileErrorsNameFileLineAndColumn() throws {
+        let run = try runCLI(["authorize", "--policy", "\(Self.fixtures)/bad-effect.json", "--action", "ims:images:get"])
+        #expect(run.code == 2)
+        #expect(run.stderr.contains("bad-effect.json:4:16: $.Statement[0].Effect: Effect must be"), "\(run.stderr)")
+    }
+
+    @Test func usageErrorsExit2() throws {
+        let run = try runCLI(["authorize", "--input", "x.json", "--action", "a"])
+        #expect(run.code == 2)
+        #expect(run.stderr.split(separator: "\n").count == 1)
+        let missing = try runCLI(["authorize", "--input", "/no/such/file.json"])
+        #expect(missing.code == 2)
+        #expect(missing.stderr.contains("no such file"))
+    }
+
+    @Test func versionNamesTheCatalog() throws {
+        let run = try runCLI(["--version"])
+        #expect(run.code == 0)
+        #expect(run.stdout.contains("catalog ims@2025-02-25 swr@2024-12-02"))
+    }
+
+    @Test func catalogForPeople() throws {
+        let list = try runCLI(["catalog", "list-actions", "--service", "ims", "--access-level", "permission_management"])
+        #expect(list.stdout == "ims:images:share  permission_management  image\n1 actions\n")
+        let show = try runCLI(["catalog", "show", "ims:images:import"])
+        #expect(show.stdout.contains("POST /v2/cloudimages/quickimport/action — also needs ims:dataImages:create, ims:serverImages:create"))
+        let typo = try runCLI(["catalog", "show", "ims:images:shar"])
+        #expect(typo.code == 2)
+        #expect(typo.stderr.contains("did you mean ims:images:share?"))
+        let check = try runCLI(["catalog", "check"])
+        #expect(check.code == 0)
+        #expect(check.stdout.contains("0 errors, 5 notes"))
+    }
+}

@@ -1,0 +1,78 @@
+import BulwarkJSON
+import Testing
+
+@Suite("JSON reader")
+struct JSONReaderTests {
+    @Test func locationsCountUnicodeScalars() throws {
+        var reader = JSONReader(text: "{\"é\": \"ü\",\n  \"b\": [1, 2.50, true, null]}")
+        let node = try reader.readDocument()
+        guard case .object(let members) = node.value else {
+            Issue.record("not an object")
+            return
+        }
+        #expect(members[0].value.location == SourceLocation(line: 1, column: 7))
+        #expect(members[1].keyLocation == SourceLocation(line: 2, column: 3))
+        guard case .array(let items) = members[1].value.value, case .number(let n) = items[1].value else {
+            Issue.record("not an array")
+            return
+        }
+        #expect(n == "2.50")
+        #expect(items[3].location == SourceLocation(line: 2, column: 24))
+    }
+
+    @Test func escapesDecode() throws {
+        var reader = JSONReader(text: #""a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00""#)
+        guard case .string(let s) = try reader.readDocument().value else { return }
+        #expect(s == "a\"\\/\u{8}\u{c}\n\r\té😀")
+    }
+
+    @Test("errors name the path, line and column", arguments: [
+        ("{\"a\": [1, 2,]}", "$.a[2]", 1, 13),
+        ("{\"a\": 1, \"a\": 2}", "$.a", 1, 10),
+        ("{\"a\": tru}", "$.a", 1, 7),
+        ("{\"a\": \"x\ny\"}", "$.a", 1, 9),
+        ("[1] [2]", "$", 1, 5),
+        ("{\"a\": 01}", "$.a", 1, 8),
+        ("{\"a\": \"\\ud800\"}", "$.a", 1, 14),
+        ("{\"a\" 1}", "$.a", 1, 6),
+        ("", "$", 1, 1),
+        ("{\"Statement\": [{\"Effect\": \"Allow\",\n \"Action\": [\"a\" \"b\"]}]}", "$.Statement[0].Action[0]", 2, 17),
+    ])
+    func syntaxErrors(text: String, path: String, line: Int, column: Int) {
+        var reader = JSONReader(text: text)
+        do {
+            _ = try reader.readDocument()
+            Issue.record("expected an error for \(text)")
+        } catch let error as JSONSyntaxError {
+            #expect(error.path.description == path, "\(error)")
+            #expect(error.location == SourceLocation(line: line, column: column), "\(error)")
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func depthLimitIsEnforced() {
+        var reader = JSONReader(text: String(repeating: "[", count: 100_000))
+        #expect(throws: JSONSyntaxError.self) { try reader.readDocument() }
+        var ok = JSONReader(text: String(repeating: "[", count: 64) + String(repeating: "]", count: 64))
+        #expect(throws: Never.self) { try ok.readDocument() }
+    }
+
+    @Test func invalidUTF8IsRefused() {
+        var reader = JSONReader(bytes: [0x22, 0xFF, 0x22])
+        #expect(throws: JSONSyntaxError.self) { try reader.readDocument() }
+    }
+
+    @Test func pathRendering() {
+        let path = JSONPath([.key("Statement"), .index(0), .key("Condition"), .key("g:SourceIp")])
+        #expect(path.description == #"$.Statement[0].Condition["g:SourceIp"]"#)
+    }
+
+    @Test func writerRoundTrips() throws {
+        let text = #"{"a":[1,"x\"y",true,null,{"b":-2.5e3}],"c":"\u0001"}"#
+        var reader = JSONReader(text: text)
+        var writer = JSONWriter()
+        writer.value(try reader.readDocument().value)
+        #expect(writer.text == text)
+    }
+}

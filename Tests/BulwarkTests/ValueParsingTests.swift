@@ -1,0 +1,82 @@
+import BulwarkPolicy
+import Testing
+
+@Suite("Typed values: decimals, instants, IP ranges, globs")
+struct ValueParsingTests {
+    @Test func exactDecimals() {
+        #expect(ExactDecimal("0.50") == ExactDecimal("0.5"))
+        #expect(ExactDecimal("1e3") == ExactDecimal("1000"))
+        #expect(ExactDecimal("-0.0") == ExactDecimal("0"))
+        #expect(ExactDecimal("100")! > ExactDecimal("99.999999999999999999")!)
+        #expect(ExactDecimal("-100")! < ExactDecimal("-99")!)
+        #expect(ExactDecimal("0.001")! < ExactDecimal("0.01")!)
+        #expect(ExactDecimal("1.5e-1") == ExactDecimal("0.15"))
+        #expect(ExactDecimal(".5") == ExactDecimal("0.5"))
+        for bad in ["", "-", "abc", "1e", "1.2.3", " 1", "1 ", "0x10", "NaN", "1e1234567890"] {
+            #expect(ExactDecimal(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func instants() {
+        #expect(Instant("1970-01-01") == Instant(seconds: 0))
+        #expect(Instant("2000-03-01T00:00:00Z") == Instant(seconds: 951_868_800))
+        #expect(Instant("1969-12-31T23:59:59Z") == Instant(seconds: -1))
+        #expect(Instant("2026-01-01T00:00:00+0100") == Instant("2025-12-31T23:00:00Z"))
+        #expect(Instant("2026-01-01T00:00:00-05") == Instant("2026-01-01T05:00:00Z"))
+        #expect(Instant("1700000000.25") == Instant(seconds: 1_700_000_000, nanoseconds: 250_000_000))
+        #expect(Instant("-1.5") == Instant(seconds: -2, nanoseconds: 500_000_000))
+        for bad in ["", "2026-1-01", "2026-13-01", "2026-02-29", "2026-01-01T24:00:00Z", "2026-01-01T10:00:00Q",
+            "2026-01-01 10:00:00", "2026-01-01T10", "tomorrow", "1.", "2026-01-01T10:00:60Z"]
+        {
+            #expect(Instant(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func ipRanges() {
+        let block = IPAddressRange("192.168.1.77/24")!
+        #expect(block.contains(IPAddressRange("192.168.1.0")!))
+        #expect(block.contains(IPAddressRange("192.168.1.255")!))
+        #expect(!block.contains(IPAddressRange("192.168.2.0")!))
+        #expect(IPAddressRange("0.0.0.0/0")!.contains(IPAddressRange("255.255.255.255")!))
+        #expect(IPAddressRange("::1")!.isIPv6)
+        #expect(IPAddressRange("::ffff:10.0.0.1")! == IPAddressRange("::ffff:a00:1")!)
+        #expect(IPAddressRange("2001:db8::/128")!.isSingleAddress)
+        #expect(IPAddressRange("fe80::1:2:3:4:5:6")! == IPAddressRange("fe80:0:1:2:3:4:5:6")!)
+        for bad in ["", "10.0.0", "10.0.0.256", "010.0.0.1", "10.0.0.1/33", "10.0.0.1/", "1::2::3", ":::",
+            "2001:db8::/129", "1:2:3:4:5:6:7:8:9", "g::1", "10.0.0.1/-1", "fe80::1%eth0"]
+        {
+            #expect(IPAddressRange(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func globs() {
+        let cases: [(String, String, Bool)] = [
+            ("*", "", true), ("*", "anything:at:all", true), ("", "", true), ("", "a", false),
+            ("ims:*", "ims:images:get", true), ("ims:*", "swr:repo:upload", false),
+            ("*:get", "ims:images:get", true), ("ims:*:get", "ims:images:get", true),
+            ("ims:*:get", "ims:get", false), ("ims:?mages:*", "ims:images:list", true),
+            ("a*b*c", "abc", true), ("a*b*c", "aXbYc", true), ("a*b*c", "acb", false),
+            ("a*b*c", "abcbc", true), ("*a?c*", "xxabcxx", true), ("?", "é", true), ("?", "ab", false),
+            ("??", "é", false), ("*é", "café", true), ("a*?", "a", false), ("a*?", "ab", true),
+            ("*ab*ab*", "abab", true), ("*ab*ab*", "aab", false), ("x*", "x", true), ("*x", "x", true),
+            ("a?*?b", "axyb", true), ("a?*?b", "axb", false),
+        ]
+        for (pattern, text, expected) in cases {
+            #expect(GlobPattern(pattern).matches(text) == expected, "\(pattern) vs \(text)")
+        }
+    }
+
+    @Test("glob matching stays polynomial on adversarial patterns")
+    func adversarialGlob() {
+        let pattern = GlobPattern(String(repeating: "*a", count: 40) + "*b")
+        let text = String(repeating: "a", count: 20_000)
+        #expect(!pattern.matches(text))
+        #expect(pattern.matches(text + "b"))
+    }
+
+    @Test func simpleLowercasing() {
+        #expect(CaseFolding.lowercase("IMS:Images:GET") == "ims:images:get")
+        #expect(CaseFolding.lowercase("İSTANBUL").unicodeScalars.count == 8)
+        #expect(CaseFolding.lowercase("ÄÖÜ") == "äöü")
+    }
+}
