@@ -1,0 +1,94 @@
+import BulwarkEngine
+import BulwarkPolicy
+
+/// SplitMix64: a tiny deterministic generator so every scenario is reproducible from its seed.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Random but realistic policies and requests over a small vocabulary, so that
+/// matches and mismatches both happen often.
+struct ScenarioGenerator {
+    var rng: SeededGenerator
+
+    static let actions = ["ims:images:get", "ims:images:share", "ims:quotas:get", "swr:repo:upload", "swr:repo:download", "swr::listQuotas", "obs:object:GetObject"]
+    static let actionPatterns = ["*", "ims:*", "ims:images:*", "*:get", "swr:repo:*", "ims:images:get", "IMS:Images:Share", "ims:images:?et", "swr::*", "*:*:GetObject", "swr:repo:upload"]
+    static let resources = ["*", "ims:cn-north-4:acct:image:img-1", "ims:cn-north-4:other:image:img-2", "swr:cn-north-4:acct:repo:team/web", "swr:cn-north-4:acct:repo:ops/db"]
+    static let resourcePatterns = ["*", "ims:*", "ims:cn-north-4:acct:image:*", "swr:*:acct:repo:team/*", "ims:*:image:img-?", "swr:*", "ims:cn-north-4:acct:image:img-1"]
+    static let conditions = [
+        #"{"StringEquals":{"g:UserName":"alice"}}"#,
+        #"{"StringNotEquals":{"g:UserName":["bob","carol"]}}"#,
+        #"{"IpAddress":{"g:SourceIp":["10.0.0.0/8","2001:db8::/32"]}}"#,
+        #"{"NotIpAddress":{"g:SourceIp":"10.9.0.0/16"}}"#,
+        #"{"ForAnyValue:StringEquals":{"g:TagKeys":["env","team"]}}"#,
+        #"{"ForAllValues:StringEquals":{"g:TagKeys":["env","team"]}}"#,
+        #"{"Bool":{"g:MFAPresent":true}}"#,
+        #"{"BoolIfExists":{"g:MFAPresent":"true"}}"#,
+        #"{"NumberLessThan":{"swr:Size":"5.5"}}"#,
+        #"{"DateLessThan":{"g:CurrentTime":"2026-06-01T00:00:00Z"}}"#,
+        #"{"ForAnyValue:StringNotMatch":{"ims:TargetOrgPaths":"o-1/r-1/*"}}"#,
+        #"{"Null":{"g:SourceVpce":true}}"#,
+        #"{"StringMatch":{"g:UserName":"a*"},"Bool":{"g:SecureTransport":true}}"#,
+    ]
+    static let contextEntries = [
+        #""g:UserName":"alice""#, #""g:UserName":"bob""#, #""g:UserName":"anna""#,
+        #""g:SourceIp":"10.1.2.3""#, #""g:SourceIp":"10.9.1.1""#, #""g:SourceIp":"192.168.0.1""#, #""g:SourceIp":"2001:db8::7""#,
+        #""g:TagKeys":["env"]"#, #""g:TagKeys":["env","owner"]"#, #""g:TagKeys":[]"#,
+        #""g:MFAPresent":true"#, #""g:MFAPresent":"false""#, #""swr:Size":5"#, #""swr:Size":"6""#,
+        #""g:CurrentTime":"2026-01-01T00:00:00Z""#, #""g:CurrentTime":"2027-01-01""#,
+        #""ims:TargetOrgPaths":["o-1/r-1/a","o-2/r-2/b"]"#, #""ims:TargetOrgPaths":["o-1/r-1/a"]"#,
+        #""g:SourceVpce":"vpce-1""#, #""g:SecureTransport":"TRUE""#,
+    ]
+
+    init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
+
+    mutating func pick<T>(_ items: [T]) -> T { items[Int.random(in: 0..<items.count, using: &rng)] }
+    mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &rng) < p }
+
+    mutating func statement(effect: String? = nil) -> String {
+        let effect = effect ?? (chance(0.3) ? "Deny" : "Allow")
+        var parts = [#""Effect":"\#(effect)""#]
+        let actions = (0..<Int.random(in: 1...2, using: &rng)).map { _ in "\"\(pick(Self.actionPatterns))\"" }
+        parts.append((chance(0.15) ? #""NotAction":"# : #""Action":"#) + "[" + actions.joined(separator: ",") + "]")
+        if chance(0.7) {
+            let resources = (0..<Int.random(in: 1...2, using: &rng)).map { _ in "\"\(pick(Self.resourcePatterns))\"" }
+            parts.append((chance(0.15) ? #""NotResource":"# : #""Resource":"#) + "[" + resources.joined(separator: ",") + "]")
+        }
+        if chance(0.5) { parts.append(#""Condition":"# + pick(Self.conditions)) }
+        return "{" + parts.joined(separator: ",") + "}"
+    }
+
+    mutating func policyText(statements: Int? = nil, effect: String? = nil) -> String {
+        let n = statements ?? Int.random(in: 1...3, using: &rng)
+        return #"{"Version":"5.0","Statement":["# + (0..<n).map { _ in statement(effect: effect) }.joined(separator: ",") + "]}"
+    }
+
+    mutating func policySet() throws -> PolicySet {
+        let identity = try (0..<Int.random(in: 0...3, using: &rng)).map { i in try named("identity[\(i)]", policyText()) }
+        var levels: [[NamedPolicy]] = []
+        if chance(0.6) {
+            for k in 0..<Int.random(in: 1...3, using: &rng) {
+                var level = [try named("scp[\(k)][0]", fullAccess)]
+                if chance(0.2) { level = [] }
+                if chance(0.5) { level.append(try named("scp[\(k)][1]", policyText())) }
+                levels.append(level)
+            }
+        }
+        return PolicySet(identityPolicies: identity, scpLevels: levels)
+    }
+
+    mutating func request() throws -> AuthorizationRequest {
+        let entries = (0..<Int.random(in: 0...4, using: &rng)).map { _ in pick(Self.contextEntries) }
+        var seen = Set<String>()
+        let unique = entries.filter { seen.insert(String($0.split(separator: ":").prefix(2).joined())).inserted }
+        return AuthorizationRequest(action: pick(Self.actions), resource: pick(Self.resources), context: try context("{" + unique.joined(separator: ",") + "}"))
+    }
+}
