@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "BulwarkEngine", targets: ["BulwarkEngine"]),
         .library(name: "BulwarkPolicy", targets: ["BulwarkPolicy"]),
         .library(name: "BulwarkCatalog", targets: ["BulwarkCatalog"]),
+        .library(name: "BulwarkValidation", targets: ["BulwarkValidation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -25,19 +26,21 @@ let package = Package(
         ),
         // Policy language 5.0: AST with source locations, parser, globs, conditions, statement matching.
         .target(name: "BulwarkPolicy", dependencies: ["BulwarkJSON"]),
+        // Findings of SPEC §6: grammar, catalog and security checks; JSON, text and SARIF reports.
+        .target(name: "BulwarkValidation", dependencies: ["BulwarkPolicy", "BulwarkCatalog", "BulwarkJSON"]),
         // Decisions over identity policies and SCP levels, explanations, the authorize contract.
         .target(name: "BulwarkEngine", dependencies: ["BulwarkPolicy", "BulwarkCatalog", "BulwarkJSON"]),
         .executableTarget(
             name: "bulwark",
             dependencies: [
-                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON",
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "BulwarkTests",
             dependencies: [
-                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "bulwark",
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "bulwark",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             exclude: ["Golden", "Fixtures"]

@@ -73,10 +73,19 @@ public enum PolicyParser {
         let policy = parser.policy(node)
         return parser.errors.isEmpty ? (policy, []) : (nil, parser.errors)
     }
+
+    /// Like `diagnose`, but also returns every statement that parsed on its own, so a
+    /// validator can check the good parts of a policy that has grammar errors elsewhere.
+    public static func diagnoseStatements(node: JSONNode) -> (statements: [Statement], errors: [PolicyParseError]) {
+        var parser = Parser()
+        _ = parser.policy(node)
+        return (parser.goodStatements, parser.errors)
+    }
 }
 
 private struct Parser {
     var errors: [PolicyParseError] = []
+    var goodStatements: [Statement] = []
 
     mutating func fail(_ code: PolicyParseError.Code, _ message: String, _ path: JSONPath, _ location: SourceLocation) {
         errors.append(PolicyParseError(code: code, message: message, path: path, location: location))
@@ -132,6 +141,7 @@ private struct Parser {
         default:
             fail(.invalidPolicyElement, "Statement must be an array of statements or one statement object, found \(statementsNode.typeName)", statementsPath, statementsNode.location)
         }
+        goodStatements = statements
         guard let version, errors.isEmpty else { return nil }
         return Policy(version: version, statements: statements, statementWasArray: wasArray, source: node)
     }

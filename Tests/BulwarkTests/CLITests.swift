@@ -13,7 +13,7 @@ struct CLITests {
             try actual.write(to: url, atomically: true, encoding: .utf8)
             return
         }
-        let expected = try String(contentsOf: url, encoding: .utf8)
+        let expected = (try? String(contentsOf: url, encoding: .utf8)) ?? "<missing golden file>"
         #expect(actual == expected, "output differs from Golden/\(name)", sourceLocation: sourceLocation)
     }
 
@@ -121,5 +121,63 @@ struct CLITests {
         let check = try runCLI(["catalog", "check"])
         #expect(check.code == 0)
         #expect(check.stdout.contains("0 errors, 5 notes"))
+    }
+}
+
+@Suite("bulwark validate CLI")
+struct ValidateCLITests {
+    static let fixtures = packageRoot().appendingPathComponent("Tests/BulwarkTests/Fixtures").path
+
+    @Test func cleanPolicyExitsZero() throws {
+        let run = try runCLI(["validate", "\(Self.fixtures)/deny-share-outside-org.json", "--format", "json"])
+        #expect(run.code == 0)
+        #expect(run.stdout == #"{"findings":[],"summary":{"error":0,"security_warning":0,"warning":0,"suggestion":0}}"# + "\n")
+    }
+
+    @Test func brokenPoliciesGolden() throws {
+        let scp = try runCLI(["validate", "--type", "scp", "\(Self.fixtures)/validate/broken-scp.json"])
+        #expect(scp.code == 1)
+        let identity = try runCLI(["validate", "\(Self.fixtures)/validate/broken-identity.json", "--format", "json"])
+        #expect(identity.code == 1)
+        let root = packageRoot().path + "/"
+        try CLITests().expectGolden("validate-broken-scp.txt", scp.stdout.replacingOccurrences(of: root, with: ""))
+        try CLITests().expectGolden("validate-broken-identity.json", identity.stdout)
+    }
+
+    @Test func directoriesGiveAnArrayAndASummary() throws {
+        let run = try runCLI(["validate", "\(Self.fixtures)/validate", "--format", "json"])
+        #expect(run.code == 1)
+        let parsed = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]]
+        #expect(parsed?.count == 2)
+        #expect(parsed?.first?["file"] as? String == "\(Self.fixtures)/validate/broken-identity.json")
+        let text = try runCLI(["validate", "\(Self.fixtures)/validate"])
+        #expect(text.stdout.hasSuffix("2 files: 12 errors, 6 security warnings, 4 warnings, 5 suggestions\n"), "\(text.stdout)")
+    }
+
+    @Test func sarifIsWellFormed() throws {
+        let run = try runCLI(["validate", "--type", "scp", "--format", "sarif", "\(Self.fixtures)/validate/broken-scp.json"])
+        #expect(run.code == 1)
+        let log = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(log["version"] as? String == "2.1.0")
+        let runs = try #require(log["runs"] as? [[String: Any]])
+        let results = try #require(runs[0]["results"] as? [[String: Any]])
+        #expect(results.count == 7)
+        let first = results[0]
+        #expect(first["ruleId"] as? String == "SCP_UNSUPPORTED_ELEMENT")
+        let region = ((first["locations"] as? [[String: Any]])?[0]["physicalLocation"] as? [String: Any])?["region"] as? [String: Any]
+        #expect(region?["startLine"] as? Int == 6)
+        #expect(region?["startColumn"] as? Int == 20)
+    }
+
+    @Test func stdinSyntaxErrorIsAFinding() throws {
+        let run = try runCLI(["validate", "-", "--format", "json"], stdin: "{\"Version\": ")
+        #expect(run.code == 1)
+        #expect(run.stdout.contains(#""code":"JSON_SYNTAX_ERROR""#))
+    }
+
+    @Test func unreadableFileExitsTwo() throws {
+        let run = try runCLI(["validate", "/no/such/policy.json"])
+        #expect(run.code == 2)
+        #expect(run.stdout.isEmpty)
     }
 }

@@ -80,3 +80,40 @@ struct ValueParsingTests {
         #expect(CaseFolding.lowercase("ÄÖÜ") == "äöü")
     }
 }
+
+@Suite("Glob relations")
+struct GlobRelationsTests {
+    @Test func intersection() {
+        #expect(GlobRelations.intersects("ims:*:*:image:*", "ims:cn-north-4:0a1b:image:img-1"))
+        #expect(GlobRelations.intersects("a*", "*b"))
+        #expect(GlobRelations.intersects("a?c", "*c"))
+        #expect(!GlobRelations.intersects("a*", "b*"))
+        #expect(!GlobRelations.intersects("abc", "abd"))
+        #expect(!GlobRelations.intersects("*/*", "team"))
+        #expect(GlobRelations.intersects("", "*"))
+        #expect(!GlobRelations.intersects("?", ""))
+    }
+
+    @Test func containment() {
+        #expect(GlobRelations.contains("*", "anything*"))
+        #expect(GlobRelations.contains("ims:*", "ims:images:get"))
+        #expect(GlobRelations.contains("ims:images:*", "ims:images:g*"))
+        #expect(GlobRelations.contains("ims:*:0a1b:image:*", "ims:*:0a1b:image:img-1"))
+        #expect(!GlobRelations.contains("ims:*:0a1b:image:*", "ims:*:9z9z:image:img-1"))
+        #expect(!GlobRelations.contains("ims:images:get", "ims:images:*"))
+        #expect(!GlobRelations.contains("ims:i*", "*"))
+    }
+
+    @Test("containment claims are never wrong on sampled strings")
+    func containmentIsSound() {
+        let patterns = ["*", "a*", "a:*", "a:b", "*:b", "a:*:c", "a?:*", "ab*", "a:b*", "?:?"]
+        let strings = ["", "a", "ab", "a:b", "a:c", "ab:b", "a:b:c", "a:x:c", "x:b", "a:bc", "ax:y"]
+        for outer in patterns {
+            for inner in patterns where GlobRelations.contains(outer, inner) {
+                for s in strings where GlobPattern(inner).matches(s) {
+                    #expect(GlobPattern(outer).matches(s), "\(outer) ⊇ \(inner) fails on \(s)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+/// Relations between two glob patterns, decided over Unicode scalars.
+public enum GlobRelations {
+    /// Whether some string matches both patterns.
+    ///
+    /// A dynamic program over positions (i in a, j in b): a star may match
+    /// nothing (advance past it) or swallow one scalar the other side produces.
+    /// O(|a| × |b|) time and space.
+    public static func intersects(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.unicodeScalars), y = Array(b.unicodeScalars)
+        let width = y.count + 1
+        // reachable[i * width + j]: the suffixes x[i...] and y[j...] share a match.
+        var memo = [UInt8](repeating: 0, count: (x.count + 1) * width)  // 0 unknown, 1 no, 2 yes
+        var stack: [(Int, Int)] = []
+        func solve(_ i0: Int, _ j0: Int) -> Bool {
+            stack.append((i0, j0))
+            while let (i, j) = stack.last {
+                let index = i * width + j
+                if memo[index] != 0 {
+                    stack.removeLast()
+                    continue
+                }
+                var successors: [(Int, Int)] = []
+                if i == x.count && j == y.count {
+                    memo[index] = 2
+                    stack.removeLast()
+                    continue
+                }
+                let xStar = i < x.count && x[i] == "*"
+                let yStar = j < y.count && y[j] == "*"
+                if xStar { successors.append((i + 1, j)) }
+                if yStar { successors.append((i, j + 1)) }
+                if xStar && j < y.count && !yStar { successors.append((i, j + 1)) }
+                if yStar && i < x.count && !xStar { successors.append((i + 1, j)) }
+                if i < x.count && j < y.count && !xStar && !yStar && (x[i] == y[j] || x[i] == "?" || y[j] == "?") {
+                    successors.append((i + 1, j + 1))
+                }
+                var pending = false
+                var found = false
+                for (si, sj) in successors {
+                    switch memo[si * width + sj] {
+                    case 2: found = true
+                    case 0:
+                        pending = true
+                        stack.append((si, sj))
+                    default: break
+                    }
+                    if found { break }
+                }
+                if found {
+                    memo[index] = 2
+                    stack.removeLast()
+                } else if !pending {
+                    memo[index] = 1
+                    stack.removeLast()
+                }
+            }
+            return memo[i0 * width + j0] == 2
+        }
+        return solve(0, 0)
+    }
+
+    /// A sound (never wrong when true) test that every string matching `inner` matches `outer`.
+    ///
+    /// Exact for the shapes policies use: `*`, literals, a literal prefix followed
+    /// by `*`, and URN-like patterns compared segment by segment at `:` (if every
+    /// segment of `inner` is contained in the same segment of `outer`, so is the
+    /// whole, whatever the stars match). Other shapes answer false when unsure.
+    public static func contains(_ outer: String, _ inner: String) -> Bool {
+        if containsWhole(outer, inner) { return true }
+        let outerSegments = outer.split(separator: ":", omittingEmptySubsequences: false)
+        let innerSegments = inner.split(separator: ":", omittingEmptySubsequences: false)
+        guard outerSegments.count > 1, outerSegments.count == innerSegments.count else { return false }
+        return zip(outerSegments, innerSegments).allSatisfy { containsWhole(String($0), String($1)) }
+    }
+
+    private static func containsWhole(_ outer: String, _ inner: String) -> Bool {
+        if outer == inner { return true }
+        let outerGlob = GlobPattern(outer)
+        if outerGlob.matchesEverything { return true }
+        let innerGlob = GlobPattern(inner)
+        if innerGlob.isLiteral { return outerGlob.matches(inner) }
+        // outer = P* (P literal): inner's strings all start with inner's literal prefix.
+        if outer.hasSuffix("*"), !outer.dropLast().contains(where: { $0 == "*" || $0 == "?" }) {
+            return innerGlob.literalPrefix.unicodeScalars.starts(with: outer.dropLast().unicodeScalars)
+        }
+        return false
+    }
+}

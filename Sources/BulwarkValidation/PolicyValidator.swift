@@ -1,0 +1,134 @@
+import BulwarkCatalog
+import BulwarkJSON
+import BulwarkPolicy
+
+/// Checks policies against the grammar, the catalogs and the rules of SPEC §6.
+///
+/// Pure: give it bytes, get findings sorted by position. Statements that parse
+/// are checked even when other parts of the policy have grammar errors.
+public struct PolicyValidator: Sendable {
+    public let catalog: Catalog
+    /// Identity policies may be at most this many bytes.
+    public static let identitySizeLimit = 6_144
+    /// SCPs may be at most this many characters (Unicode scalars).
+    public static let scpSizeLimit = 5_120
+
+    private let actionIndex: ActionIndex
+
+    public init(catalog: Catalog) {
+        self.catalog = catalog
+        self.actionIndex = ActionIndex(catalog: catalog)
+    }
+
+    /// Validates a policy given as text.
+    public func validate(_ text: String, type: PolicyType) -> [Finding] {
+        validate(bytes: Array(text.utf8), type: type)
+    }
+
+    /// Validates a policy document as given (its size is measured on these bytes).
+    public func validate(bytes: [UInt8], type: PolicyType) -> [Finding] {
+        var findings: [Finding] = []
+        let start = SourceLocation(line: 1, column: 1)
+        switch type {
+        case .identity where bytes.count > Self.identitySizeLimit:
+            findings.append(Finding(code: .policyTooLarge, message: "the identity policy is \(bytes.count) bytes; the limit is \(Self.identitySizeLimit)", path: .root, location: start))
+        case .scp:
+            let characters = String(decoding: bytes, as: UTF8.self).unicodeScalars.count
+            if characters > Self.scpSizeLimit {
+                findings.append(Finding(code: .policyTooLarge, message: "the SCP is \(characters) characters; the limit is \(Self.scpSizeLimit)", path: .root, location: start))
+            }
+        default:
+            break
+        }
+        var reader = JSONReader(bytes: bytes, limits: JSONLimits(maxDepth: 64, maxBytes: PolicyParser.maxDocumentBytes))
+        let node: JSONNode
+        do {
+            node = try reader.readDocument()
+        } catch let error as JSONSyntaxError {
+            findings.append(Finding(code: .jsonSyntaxError, message: error.message, path: error.path, location: error.location))
+            return findings
+        } catch {
+            findings.append(Finding(code: .jsonSyntaxError, message: "\(error)", path: .root, location: start))
+            return findings
+        }
+        findings += emptyContainers(node, path: .root)
+        let (statements, errors) = PolicyParser.diagnoseStatements(node: node)
+        for error in errors {
+            var code = FindingCode(rawValue: error.code.rawValue) ?? .invalidPolicyElement
+            if type == .scp && code == .unsupportedPrincipal { code = .scpUnsupportedElement }
+            findings.append(Finding(code: code, message: error.message, path: error.path, location: error.location))
+        }
+        var checker = StatementChecker(catalog: catalog, index: actionIndex, type: type)
+        for statement in statements { checker.check(statement) }
+        checker.checkRedundancy(statements)
+        findings += checker.findings
+        return findings.sorted {
+            ($0.location.line, $0.location.column, $0.code.rawValue) < ($1.location.line, $1.location.column, $1.code.rawValue)
+        }
+    }
+
+    /// EMPTY_ARRAY / EMPTY_OBJECT anywhere below the root (an empty Statement is MISSING_STATEMENT instead).
+    private func emptyContainers(_ node: JSONNode, path: JSONPath) -> [Finding] {
+        var out: [Finding] = []
+        let isStatementList = path.components == [.key("Statement")]
+        switch node.value {
+        case .array(let items):
+            if items.isEmpty && !isStatementList && !path.components.isEmpty {
+                out.append(Finding(code: .emptyArray, message: "\(path.components.last.map(describe) ?? "value") is an empty array; remove it or add values", path: path, location: node.location))
+            }
+            for (i, item) in items.enumerated() { out += emptyContainers(item, path: path.appending(index: i)) }
+        case .object(let members):
+            if members.isEmpty && !path.components.isEmpty {
+                out.append(Finding(code: .emptyObject, message: "\(path.components.last.map(describe) ?? "value") is an empty object; remove it", path: path, location: node.location))
+            }
+            for member in members { out += emptyContainers(member.value, path: path.appending(key: member.key)) }
+        default:
+            break
+        }
+        return out
+    }
+
+    private func describe(_ component: JSONPathComponent) -> String {
+        switch component {
+        case .key(let k): JSONWriter.quoted(k)
+        case .index(let i): "element \(i)"
+        }
+    }
+}
+
+/// The catalog's actions, case-folded once, for resolving patterns.
+struct ActionIndex: Sendable {
+    struct Entry: Sendable {
+        let folded: String
+        let definition: ActionDefinition?
+        let name: String
+        let service: String
+    }
+
+    let entries: [Entry]
+    let serviceNames: [String]
+
+    init(catalog: Catalog) {
+        var entries: [Entry] = []
+        for service in catalog.services {
+            for action in service.actions {
+                entries.append(Entry(folded: CaseFolding.lowercase(action.name), definition: action, name: action.name, service: service.name))
+            }
+            for referenced in service.referencedActions {
+                let prefix = String(referenced.split(separator: ":").first ?? "")
+                entries.append(Entry(folded: CaseFolding.lowercase(referenced), definition: nil, name: referenced, service: prefix))
+            }
+        }
+        self.entries = entries
+        self.serviceNames = catalog.services.map(\.name)
+    }
+
+    /// Catalogued actions (with definitions) that the pattern list covers.
+    func covered(by actions: PatternList) -> [ActionDefinition] {
+        entries.compactMap { entry in
+            guard let definition = entry.definition else { return nil }
+            let hit = actions.firstMatch(entry.folded) != nil
+            return hit != actions.isNegated ? definition : nil
+        }
+    }
+}

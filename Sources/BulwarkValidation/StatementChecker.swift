@@ -1,0 +1,364 @@
+import BulwarkCatalog
+import BulwarkJSON
+import BulwarkPolicy
+
+/// The per-statement rules: actions, resources, conditions, SCP rules, security warnings.
+struct StatementChecker {
+    let catalog: Catalog
+    let index: ActionIndex
+    let type: PolicyType
+    var findings: [Finding] = []
+
+    init(catalog: Catalog, index: ActionIndex, type: PolicyType) {
+        self.catalog = catalog
+        self.index = index
+        self.type = type
+    }
+
+    mutating func add(_ code: FindingCode, _ message: String, _ span: SourceSpan) {
+        findings.append(Finding(code: code, message: message, path: span.path, location: span.location))
+    }
+
+    mutating func check(_ statement: Statement) {
+        let covered = index.covered(by: statement.actions)
+        checkActions(statement)
+        checkResources(statement, covered: covered)
+        checkConditions(statement, covered: covered)
+        checkEffectRules(statement, covered: covered)
+    }
+
+    // MARK: Actions
+
+    private mutating func checkActions(_ statement: Statement) {
+        let element = statement.actions.isNegated ? "NotAction" : "Action"
+        for pattern in statement.actions.patterns {
+            let text = pattern.text
+            if type == .scp && !Self.isValidSCPActionWildcard(text) {
+                add(.scpInvalidActionWildcard, "\(JSONWriter.quoted(text)): in an SCP a wildcard may only be the whole value (\"*\") or at the end (\"ims:images:*\")", pattern.span)
+            }
+            let folded = CaseFolding.lowercase(text)
+            let glob = pattern.glob
+            let servicePart = String(folded.prefix { $0 != ":" })
+            let matches = index.entries.filter { glob.matches($0.folded) }
+            if servicePart.contains("*") || servicePart.contains("?") {
+                if matches.isEmpty && !glob.matchesEverything {
+                    add(.unknownAction, "\(element) pattern \(JSONWriter.quoted(text)) matches no catalogued action", pattern.span)
+                }
+                continue
+            }
+            guard folded.contains(":") else {
+                add(.unknownAction, "\(JSONWriter.quoted(text)) is not an action; actions are written service:resource:action, e.g. ims:images:get", pattern.span)
+                continue
+            }
+            guard catalog.service(named: servicePart) != nil else {
+                let hint = EditDistance.closest(to: servicePart, in: index.serviceNames, maxDistance: max(1, servicePart.count / 3))
+                    .map { "; did you mean \($0)?" } ?? "; Bulwark cannot check its actions"
+                add(.unknownService, "service \(JSONWriter.quoted(servicePart)) of \(JSONWriter.quoted(text)) is not in the catalog\(hint)", pattern.span)
+                continue
+            }
+            if matches.isEmpty {
+                if glob.isLiteral {
+                    let names = index.entries.filter { $0.service.lowercased() == servicePart }.map(\.name)
+                    let hint = EditDistance.closest(to: text, in: names, maxDistance: max(3, text.count / 4))
+                        .map { "; did you mean \($0)?" } ?? ""
+                    add(.unknownAction, "\(JSONWriter.quoted(text)) is not an action of \(servicePart)\(hint)", pattern.span)
+                } else {
+                    add(.unknownAction, "\(element) pattern \(JSONWriter.quoted(text)) matches no action of \(servicePart)", pattern.span)
+                }
+            }
+        }
+        // Patterns covered by another pattern of the same statement.
+        let patterns = statement.actions.patterns
+        for (j, inner) in patterns.enumerated() {
+            for (i, outer) in patterns.enumerated() where i != j {
+                let a = CaseFolding.lowercase(outer.text), b = CaseFolding.lowercase(inner.text)
+                guard GlobRelations.contains(a, b) else { continue }
+                if a == b && i > j { continue }  // report the later duplicate only
+                add(.redundantAction, "\(JSONWriter.quoted(inner.text)) is already covered by \(JSONWriter.quoted(outer.text)) in the same statement; remove it", inner.span)
+                break
+            }
+        }
+    }
+
+    /// SCP action wildcards: `*` alone, or one trailing `*`; never `?`.
+    static func isValidSCPActionWildcard(_ text: String) -> Bool {
+        if text == "*" { return true }
+        if text.contains("?") { return false }
+        guard let star = text.firstIndex(of: "*") else { return true }
+        return star == text.index(before: text.endIndex)
+    }
+
+    // MARK: Resources
+
+    private mutating func checkResources(_ statement: Statement, covered: [ActionDefinition]) {
+        guard let resources = statement.resources else { return }
+        if resources.isNegated { return }
+        let withTypes = covered.filter { !$0.resourceTypes.isEmpty }
+        for pattern in resources.patterns where !pattern.glob.matchesEverything {
+            let text = pattern.text
+            let segments = text.split(separator: ":", omittingEmptySubsequences: false)
+            if pattern.glob.isLiteral && (segments.count < 5 || segments[0].isEmpty) {
+                add(.invalidURN, "\(JSONWriter.quoted(text)) is not a URN; write service:region:account-id:type:id, e.g. ims:cn-north-4:0a1b2c:image:img-1, or \"*\"", pattern.span)
+                continue
+            }
+            if !covered.isEmpty && withTypes.isEmpty {
+                let subject = covered.count == 1 ? "\(covered[0].name) has no resource type" : "\(Self.list(covered.map(\.name))) have no resource types"
+                add(.resourceMustBeWildcard, "\(subject), so Resource must be \"*\"; \(JSONWriter.quoted(text)) never matches their requests", pattern.span)
+                continue
+            }
+            // A literal action without resource types next to a specific resource is never allowed by it.
+            for actionPattern in statement.actions.patterns where !statement.actions.isNegated && actionPattern.glob.isLiteral {
+                if let definition = catalog.action(named: actionPattern.text), definition.resourceTypes.isEmpty {
+                    add(.resourceMustBeWildcard, "\(definition.name) has no resource type; with Resource \(JSONWriter.quoted(text)) it is never granted; move it to a statement with Resource \"*\"", pattern.span)
+                }
+            }
+            guard !withTypes.isEmpty else { continue }
+            let fits = withTypes.contains { action in
+                action.resourceTypes.contains { typeName in
+                    guard let template = resourceTemplate(of: action, type: typeName) else { return true }
+                    return Self.couldBe(text, template: template)
+                }
+            }
+            if !fits {
+                let expected = Set(withTypes.flatMap { action in action.resourceTypes.compactMap { resourceTemplate(of: action, type: $0) } }).sorted()
+                add(.resourceTypeMismatch, "\(JSONWriter.quoted(text)) cannot be a resource of \(Self.list(withTypes.map(\.name))); expected \(expected.joined(separator: " or "))", pattern.span)
+            }
+        }
+    }
+
+    private func resourceTemplate(of action: ActionDefinition, type: String) -> String? {
+        let service = String(action.name.prefix { $0 != ":" })
+        return catalog.resourceType(type, in: service)?.urn
+    }
+
+    /// Whether a resource pattern can match a URN of the template. URNs are
+    /// `service:region:account:type:id`; when the pattern spells out those
+    /// segments, its service and type segments must fit the template's (a `*`
+    /// there could reach across colons in theory, but never does in a real URN).
+    static func couldBe(_ pattern: String, template: String) -> Bool {
+        let segments = pattern.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
+        let templateSegments = template.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
+        guard segments.count == 5, templateSegments.count == 5 else {
+            return GlobRelations.intersects(urnGlob(template), pattern)
+        }
+        for i in [0, 3] where !GlobPattern(segments[i]).matches(templateSegments[i]) { return false }
+        return GlobRelations.intersects(urnGlob(templateSegments[4]), segments[4])
+    }
+
+    /// `ims:<region>:<account-id>:image:<image-id>` → `ims:*:*:image:*`.
+    static func urnGlob(_ template: String) -> String {
+        var out = ""
+        var inPlaceholder = false
+        for c in template {
+            if c == "<" {
+                inPlaceholder = true
+                out.append("*")
+            } else if c == ">" {
+                inPlaceholder = false
+            } else if !inPlaceholder {
+                out.append(c)
+            }
+        }
+        return out
+    }
+
+    // MARK: Conditions
+
+    private static let operatorNames: [String] = ConditionOperatorKind.allCases.map(\.rawValue)
+
+    private mutating func checkConditions(_ statement: Statement, covered: [ActionDefinition]) {
+        var reportedOperators: Set<String> = []
+        for clause in statement.conditions {
+            guard let op = clause.conditionOperator else {
+                if reportedOperators.insert(clause.operatorName).inserted {
+                    let base = clause.operatorName.split(separator: ":").last.map(String.init) ?? clause.operatorName
+                    let hint = EditDistance.closest(to: base, in: Self.operatorNames, maxDistance: 3).map { " (did you mean \($0)?)" } ?? ""
+                    add(.unknownOperator, "unknown condition operator \(JSONWriter.quoted(clause.operatorName))\(hint); the statement can never match", clause.operatorSpan)
+                }
+                continue
+            }
+            if op.kind == .null && op.ifExists {
+                add(.nullWithIfExists, "\(op) on \(clause.key): IfExists makes a missing key true, which defeats Null; use Null alone", clause.span)
+            }
+            checkValueTypes(clause, op)
+            checkKey(clause, op, covered: covered)
+        }
+    }
+
+    private mutating func checkValueTypes(_ clause: ConditionClause, _ op: ConditionOperator) {
+        for literal in clause.values {
+            let text = literal.value.text
+            let ok: Bool
+            let expected: String
+            switch op.kind.valueType {
+            case .string:
+                ok = true
+                expected = ""
+            case .number:
+                ok = { if case .bool = literal.value { return false }; return ExactDecimal(text) != nil }()
+                expected = "a number"
+            case .date:
+                ok = { if case .bool = literal.value { return false }; return Instant(text) != nil }()
+                expected = "an ISO 8601 date-time, a date or epoch seconds"
+            case .boolean, .null:
+                ok = {
+                    if case .bool = literal.value { return true }
+                    if case .string(let s) = literal.value { return ["true", "false"].contains(s.lowercased()) }
+                    return false
+                }()
+                expected = "true or false"
+            case .ip:
+                ok = { if case .string = literal.value { return IPAddressRange(text) != nil }; return false }()
+                expected = "an IPv4/IPv6 address or CIDR block"
+            }
+            if !ok {
+                add(.dataTypeMismatch, "\(literal.value) is not \(expected), which \(op.kind.rawValue) compares; this value never matches", literal.span)
+            }
+        }
+    }
+
+    private mutating func checkKey(_ clause: ConditionClause, _ op: ConditionOperator, covered: [ActionDefinition]) {
+        let prefix = String(clause.normalizedKey.prefix { $0 != ":" })
+        guard let definition = catalog.conditionKey(named: clause.key) else {
+            guard prefix == "g" || catalog.service(named: prefix) != nil else { return }
+            var known = catalog.globalKeys.map(\.name)
+            if let service = catalog.service(named: prefix) { known += service.conditionKeys.map(\.name) }
+            let hint = EditDistance.closest(to: clause.key, in: known, maxDistance: 3).map { "; did you mean \($0)?" } ?? ""
+            add(.unknownConditionKey, "condition key \(JSONWriter.quoted(clause.key)) is not in the catalog\(hint)", clause.span)
+            return
+        }
+        if prefix != "g" && !covered.isEmpty {
+            let supporting = covered.filter { action in action.conditionKeys.contains { $0.lowercased() == definition.name.lowercased() } }
+            if supporting.isEmpty {
+                let all = catalog.allActions.filter { action in action.conditionKeys.contains { $0.lowercased() == definition.name.lowercased() } }.map(\.name)
+                let which = all.isEmpty ? "no action supports it" : "it is supported by \(Self.list(all))"
+                add(.conditionKeyNotSupported, "none of the statement's actions supports \(definition.name) (\(which)); the condition never holds for them", clause.span)
+            }
+        }
+        let keyType = Self.valueType(of: definition.type)
+        let opType = op.kind.valueType
+        if opType != .null && opType != keyType {
+            add(.dataTypeMismatch, "\(definition.name) holds \(definition.type.rawValue) values, but \(op.kind.rawValue) compares \(opType.rawValue) values; use an operator for \(keyType.rawValue) values", clause.span)
+        }
+        if op.qualifier == .forAllValues && !definition.multiValued {
+            add(.forAllValuesWithSingleValuedKey, "ForAllValues on the single-valued key \(definition.name) also holds when the key is missing; use the operator without a prefix", clause.span)
+        }
+        if op.qualifier == .none && definition.multiValued && op.kind != .null {
+            add(.missingSetOperator, "\(definition.name) may carry several values; say ForAnyValue:\(op.kind.rawValue) or ForAllValues:\(op.kind.rawValue) to make clear which you mean", clause.span)
+        }
+        if definition.sensitive == true {
+            let wildcard = op.kind.positiveForm == .stringMatch && clause.values.contains { $0.value.text.contains("*") || $0.value.text.contains("?") }
+            if wildcard || op.kind == .stringStartWith || op.kind == .stringEndWith {
+                add(.wildcardInSensitiveKey, "\(definition.name) identifies the principal; compare it exactly (StringEquals), not with \(op.kind.rawValue) and wildcards", clause.span)
+            }
+        }
+    }
+
+    static func valueType(of keyType: ConditionKeyType) -> ConditionValueType {
+        switch keyType {
+        case .string: .string
+        case .boolean: .boolean
+        case .numeric: .number
+        case .date: .date
+        case .ip: .ip
+        }
+    }
+
+    // MARK: Effect-specific rules
+
+    private mutating func checkEffectRules(_ statement: Statement, covered: [ActionDefinition]) {
+        switch type {
+        case .scp:
+            if let resources = statement.resources, resources.isNegated {
+                add(.scpUnsupportedElement, "NotResource is not supported in SCPs; use Resource", resources.span)
+            }
+            guard statement.effect == .allow else { return }
+            if statement.actions.isNegated {
+                add(.scpUnsupportedElement, "NotAction is not supported in SCP Allow statements; list the actions, or use NotAction in a Deny", statement.actions.span)
+            }
+            if let span = statement.conditionSpan {
+                add(.scpAllowWithCondition, "SCP Allow statements cannot have a Condition; put conditions on a Deny statement", span)
+            }
+            if let resources = statement.resources, !resources.isNegated, !resources.patterns.allSatisfy({ $0.text == "*" }) {
+                add(.scpAllowResourceNotWildcard, "SCP Allow statements must have Resource \"*\"; restrict resources with a Deny statement", resources.span)
+            }
+        case .identity:
+            guard statement.effect == .allow else { return }
+            if statement.actions.isNegated {
+                add(.allowWithNotAction, "Allow with NotAction grants every action it does not list (\(covered.count) catalogued actions today, and every future one)", statement.actions.span)
+            }
+            if let resources = statement.resources, resources.isNegated {
+                add(.allowWithNotResource, "Allow with NotResource grants every resource it does not list, including \"*\"", resources.span)
+            }
+            checkOverlyPermissive(statement)
+        }
+    }
+
+    private mutating func checkOverlyPermissive(_ statement: Statement) {
+        guard !statement.actions.isNegated else { return }
+        let onAllResources = statement.resources.map { list in
+            !list.isNegated && list.patterns.contains { $0.glob.matches("*") }
+        } ?? true
+        guard onAllResources else { return }
+        for pattern in statement.actions.patterns {
+            let covered = catalog.allActions.filter { pattern.glob.matches(CaseFolding.lowercase($0.name)) }
+            let wholeServices = catalog.services.filter { service in
+                !service.actions.isEmpty && service.actions.allSatisfy { pattern.glob.matches(CaseFolding.lowercase($0.name)) }
+            }
+            let permissionManagement = covered.filter { $0.accessLevel == .permissionManagement }.map(\.name)
+            if !wholeServices.isEmpty {
+                let services = wholeServices.map { "\($0.name) (\($0.actions.count) actions)" }.joined(separator: ", ")
+                let pm = permissionManagement.isEmpty ? "" : ", including permission management: \(Self.list(permissionManagement))"
+                add(.overlyPermissive, "Allow of \(JSONWriter.quoted(pattern.text)) on all resources grants every action of \(services)\(pm); list the actions needed and scope Resource", pattern.span)
+            } else if !permissionManagement.isEmpty {
+                add(.overlyPermissive, "Allow of \(JSONWriter.quoted(pattern.text)) on all resources grants permission management: \(Self.list(permissionManagement)); scope Resource to specific URNs", pattern.span)
+            }
+        }
+    }
+
+    // MARK: Redundancy
+
+    /// A statement whose every request is already decided the same way by another statement.
+    mutating func checkRedundancy(_ statements: [Statement]) {
+        for (j, inner) in statements.enumerated() {
+            for (i, outer) in statements.enumerated() where i != j && covers(outer, inner) {
+                if covers(inner, outer) && i > j { continue }  // equivalent pair: report the later one
+                let sid = outer.sid.map { " (\(JSONWriter.quoted($0)))" } ?? ""
+                let verb = inner.effect == .allow ? "allows" : "denies"
+                add(.redundantStatement, "statement \(j) is covered by statement \(i)\(sid), which already \(verb) everything it does; remove it", inner.span)
+                break
+            }
+        }
+    }
+
+    private func covers(_ outer: Statement, _ inner: Statement) -> Bool {
+        guard outer.effect == inner.effect, !outer.actions.isNegated, !inner.actions.isNegated,
+            !inner.actions.patterns.isEmpty
+        else { return false }
+        guard outer.conditions.isEmpty || Self.sameConditions(outer, inner) else { return false }
+        let actionsCovered = inner.actions.patterns.allSatisfy { innerPattern in
+            outer.actions.patterns.contains {
+                GlobRelations.contains(CaseFolding.lowercase($0.text), CaseFolding.lowercase(innerPattern.text))
+            }
+        }
+        guard actionsCovered else { return false }
+        if outer.resources?.isNegated == true || inner.resources?.isNegated == true { return false }
+        let outerResources = outer.resources?.patterns.map(\.text) ?? ["*"]
+        let innerResources = inner.resources?.patterns.map(\.text) ?? ["*"]
+        return innerResources.allSatisfy { r in outerResources.contains { GlobRelations.contains($0, r) } }
+    }
+
+    private static func sameConditions(_ a: Statement, _ b: Statement) -> Bool {
+        func canonical(_ s: Statement) -> [String] {
+            s.conditions.map { c in
+                "\(c.conditionOperator?.description ?? c.operatorName)|\(c.normalizedKey)|\(c.values.map(\.value.description).sorted())"
+            }.sorted()
+        }
+        return canonical(a) == canonical(b)
+    }
+
+    static func list(_ names: [String]) -> String {
+        if names.count <= 5 { return names.joined(separator: ", ") }
+        return names.prefix(5).joined(separator: ", ") + " and \(names.count - 5) more"
+    }
+}
