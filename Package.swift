@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "BulwarkPolicy", targets: ["BulwarkPolicy"]),
         .library(name: "BulwarkCatalog", targets: ["BulwarkCatalog"]),
         .library(name: "BulwarkValidation", targets: ["BulwarkValidation"]),
+        .library(name: "BulwarkAPI", targets: ["BulwarkAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,17 +31,19 @@ let package = Package(
         .target(name: "BulwarkValidation", dependencies: ["BulwarkPolicy", "BulwarkCatalog", "BulwarkJSON"]),
         // Decisions over identity policies and SCP levels, explanations, the authorize contract.
         .target(name: "BulwarkEngine", dependencies: ["BulwarkPolicy", "BulwarkCatalog", "BulwarkJSON"]),
+        // API-level authorization (SPEC §4): path templates, URNs, dependencies, qualified rows.
+        .target(name: "BulwarkAPI", dependencies: ["BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON"]),
         .executableTarget(
             name: "bulwark",
             dependencies: [
-                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation",
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "BulwarkTests",
             dependencies: [
-                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "bulwark",
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI", "bulwark",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             exclude: ["Golden", "Fixtures"]

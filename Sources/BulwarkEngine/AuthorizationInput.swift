@@ -59,15 +59,9 @@ public struct AuthorizationInput: Sendable {
             switch key {
             case "identityPolicies":
                 let node = try reader.readValue()
-                identity = try policyList(node, path: path) { "identity[\($0)]" }
+                identity = try PolicyListDecoding.policies(node, path: path) { "identity[\($0)]" }
             case "scpLevels":
-                let node = try reader.readValue()
-                guard case .array(let items) = node.value else {
-                    throw AuthorizationInputError(message: "scpLevels must be an array of arrays of policies, found \(node.typeName)", path: path, location: node.location)
-                }
-                levels = try items.enumerated().map { k, level in
-                    try policyList(level, path: path.appending(index: k)) { "scp[\(k)][\($0)]" }
-                }
+                levels = try PolicyListDecoding.levels(try reader.readValue(), path: path)
             case "request":
                 single = try RequestDecoding.request(try reader.readValue(), path: path)
             case "requests":
@@ -99,18 +93,23 @@ public struct AuthorizationInput: Sendable {
         let policies = PolicySet(identityPolicies: identity ?? [], scpLevels: levels ?? [])
         return AuthorizationInput(policies: policies, requests: requests, isBatch: many != nil)
     }
+}
 
+/// Decoding lists of policies: `[{"id", "document"} | document, ...]` and SCP levels.
+public enum PolicyListDecoding {
     /// An array of `{"id", "document"}` entries or bare policy documents.
-    static func policyList(_ node: JSONNode, path: JSONPath, defaultID: (Int) -> String) throws -> [NamedPolicy] {
+    public static func policies(_ node: JSONNode, path: JSONPath, defaultID: (Int) -> String) throws(AuthorizationInputError) -> [NamedPolicy] {
         guard case .array(let items) = node.value else {
             throw AuthorizationInputError(message: "expected an array of policies, found \(node.typeName)", path: path, location: node.location)
         }
-        return try items.enumerated().map { i, item in
-            try namedPolicy(item, path: path.appending(index: i), defaultID: defaultID(i))
+        var out: [NamedPolicy] = []
+        for (i, item) in items.enumerated() {
+            out.append(try namedPolicy(item, path: path.appending(index: i), defaultID: defaultID(i)))
         }
+        return out
     }
 
-    static func namedPolicy(_ node: JSONNode, path: JSONPath, defaultID: String) throws -> NamedPolicy {
+    public static func namedPolicy(_ node: JSONNode, path: JSONPath, defaultID: String) throws(AuthorizationInputError) -> NamedPolicy {
         guard case .object(let members) = node.value else {
             throw AuthorizationInputError(message: "a policy must be an object, found \(node.typeName)", path: path, location: node.location)
         }
@@ -138,13 +137,25 @@ public struct AuthorizationInput: Sendable {
     }
 
     /// Parses a policy, re-basing error paths onto the input document.
-    static func parsePolicy(_ node: JSONNode, base: JSONPath) throws -> Policy {
+    public static func parsePolicy(_ node: JSONNode, base: JSONPath) throws(AuthorizationInputError) -> Policy {
         do {
             return try PolicyParser.parse(node: node)
         } catch {
             throw AuthorizationInputError(
                 message: error.message, path: JSONPath(base.components + error.path.components), location: error.location)
         }
+    }
+
+    /// `[[policy, ...], ...]`, one array per SCP level; unnamed policies are `scp[k][i]`.
+    public static func levels(_ node: JSONNode, path: JSONPath) throws(AuthorizationInputError) -> [[NamedPolicy]] {
+        guard case .array(let items) = node.value else {
+            throw AuthorizationInputError(message: "scpLevels must be an array of arrays of policies, found \(node.typeName)", path: path, location: node.location)
+        }
+        var levels: [[NamedPolicy]] = []
+        for (k, level) in items.enumerated() {
+            levels.append(try policies(level, path: path.appending(index: k)) { "scp[\(k)][\($0)]" })
+        }
+        return levels
     }
 }
 

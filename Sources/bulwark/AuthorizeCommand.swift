@@ -4,16 +4,73 @@ import BulwarkJSON
 import BulwarkPolicy
 import Foundation
 
-/// Where the policies and requests come from: a contract file, or flags for people.
-struct AuthorizationSource: ParsableArguments {
-    @Option(name: .long, help: "Input document of SPEC §3 (FILE, or - for stdin).")
-    var input: String?
-
+/// `--policy` and `--scp-level`: policy files for people who do not write a contract file.
+struct PolicyFlags: ParsableArguments {
     @Option(name: .long, help: "An identity policy file (repeat for several).")
     var policy: [String] = []
 
     @Option(name: .long, help: "One SCP level: comma-separated policy files, root first (repeat per level).")
     var scpLevel: [String] = []
+
+    var isEmpty: Bool { policy.isEmpty && scpLevel.isEmpty }
+
+    func load() throws(CLIError) -> PolicySet {
+        var identity: [NamedPolicy] = []
+        for path in policy { identity.append(try Self.loadPolicy(path)) }
+        var levels: [[NamedPolicy]] = []
+        for level in scpLevel {
+            let files = level.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            var policies: [NamedPolicy] = []
+            for path in files { policies.append(try Self.loadPolicy(path)) }
+            levels.append(policies)
+        }
+        return PolicySet(identityPolicies: identity, scpLevels: levels)
+    }
+
+    /// A policy file, named after the file without its extension.
+    static func loadPolicy(_ path: String) throws(CLIError) -> NamedPolicy {
+        let bytes = try readInput(path)
+        do {
+            let policy = try PolicyParser.parse(bytes: bytes)
+            let id = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+            return NamedPolicy(id: id, policy: policy)
+        } catch {
+            throw CLIError.invalidInput(located(path, error.location, error.path, error.message))
+        }
+    }
+}
+
+/// `--context key=value`, repeated; a repeated key makes a list.
+struct ContextFlags: ParsableArguments {
+    @Option(name: .long, help: "A context value key=value (repeat a key for a list).")
+    var context: [String] = []
+
+    func load() throws(CLIError) -> RequestContext {
+        var entries: [(String, [ScalarValue])] = []
+        for item in context {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+                throw CLIError.invalidInput("--context \(item): expected key=value")
+            }
+            let key = String(item[..<eq])
+            let value = ScalarValue.string(String(item[item.index(after: eq)...]))
+            if let i = entries.firstIndex(where: { CaseFolding.lowercase($0.0) == CaseFolding.lowercase(key) }) {
+                entries[i].1.append(value)
+            } else {
+                entries.append((key, [value]))
+            }
+        }
+        var requestContext = RequestContext()
+        for (key, values) in entries { requestContext.set(key, values) }
+        return requestContext
+    }
+}
+
+/// Where the policies and requests come from: a contract file, or flags for people.
+struct AuthorizationSource: ParsableArguments {
+    @Option(name: .long, help: "Input document of SPEC §3 (FILE, or - for stdin).")
+    var input: String?
+
+    @OptionGroup var policies: PolicyFlags
 
     @Option(name: .long, help: "The action to authorize, e.g. ims:images:get.")
     var action: String?
@@ -21,11 +78,10 @@ struct AuthorizationSource: ParsableArguments {
     @Option(name: .long, help: "The resource URN (default *).")
     var resource: String?
 
-    @Option(name: .long, help: "A context value key=value (repeat a key for a list).")
-    var context: [String] = []
+    @OptionGroup var context: ContextFlags
 
     func validate() throws {
-        let usesFlags = !policy.isEmpty || !scpLevel.isEmpty || action != nil || resource != nil || !context.isEmpty
+        let usesFlags = !policies.isEmpty || action != nil || resource != nil || !context.context.isEmpty
         if input != nil && usesFlags {
             throw ValidationError("--input cannot be combined with --policy, --scp-level, --action, --resource or --context")
         }
@@ -44,42 +100,8 @@ struct AuthorizationSource: ParsableArguments {
                 throw CLIError.invalidInput(located(input == "-" ? "<stdin>" : input, error.location, error.path, error.message))
             }
         }
-        let identity = try policy.map { path throws(CLIError) in try loadPolicy(path) }
-        var levels: [[NamedPolicy]] = []
-        for level in scpLevel {
-            let files = level.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            levels.append(try files.map { path throws(CLIError) in try loadPolicy(path) })
-        }
-        var entries: [(String, [ScalarValue])] = []
-        for item in context {
-            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
-                throw CLIError.invalidInput("--context \(item): expected key=value")
-            }
-            let key = String(item[..<eq])
-            let value = ScalarValue.string(String(item[item.index(after: eq)...]))
-            if let i = entries.firstIndex(where: { CaseFolding.lowercase($0.0) == CaseFolding.lowercase(key) }) {
-                entries[i].1.append(value)
-            } else {
-                entries.append((key, [value]))
-            }
-        }
-        var requestContext = RequestContext()
-        for (key, values) in entries { requestContext.set(key, values) }
-        let request = AuthorizationRequest(action: action ?? "", resource: resource ?? "*", context: requestContext)
-        return AuthorizationInput(
-            policies: PolicySet(identityPolicies: identity, scpLevels: levels), requests: [request], isBatch: false)
-    }
-
-    /// A policy file, named after the file without its extension.
-    private func loadPolicy(_ path: String) throws(CLIError) -> NamedPolicy {
-        let bytes = try readInput(path)
-        do {
-            let policy = try PolicyParser.parse(bytes: bytes)
-            let id = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-            return NamedPolicy(id: id, policy: policy)
-        } catch {
-            throw CLIError.invalidInput(located(path, error.location, error.path, error.message))
-        }
+        let request = AuthorizationRequest(action: action ?? "", resource: resource ?? "*", context: try context.load())
+        return AuthorizationInput(policies: try policies.load(), requests: [request], isBatch: false)
     }
 }
 

@@ -181,3 +181,40 @@ struct ValidateCLITests {
         #expect(run.stdout.isEmpty)
     }
 }
+
+@Suite("bulwark authorize-api CLI")
+struct AuthorizeAPICLITests {
+    @Test func contractGolden() throws {
+        let run = try runCLI(["authorize-api", "--input", packageRoot().path + "/examples/authorize-api-quickimport.json", "--format", "json"])
+        #expect(run.code == 0)
+        try CLITests().expectGolden("authorize-api-quickimport.json", run.stdout)
+    }
+
+    @Test func unknownPathExitsTwo() throws {
+        let body = #"{"apiRequest":{"service":"swr","method":"GET","path":"/v2/manage/namespace","region":"r","accountId":"a"}}"#
+        let run = try runCLI(["authorize-api", "--input", "-", "--format", "json"], stdin: body)
+        #expect(run.code == 2)
+        #expect(run.stdout.isEmpty)
+        #expect(run.stderr.contains("closest known paths: /v2/manage/namespaces"), "\(run.stderr)")
+    }
+
+    @Test func flagsAndFailOnDeny() throws {
+        let run = try runCLI([
+            "authorize-api", "--policy", packageRoot().path + "/examples/policies/image-admins.json", "--service", "ims",
+            "--method", "POST", "--path", "/v2/images/img-1/members", "--region", "cn-north-4", "--account", "9z9z9z", "--fail-on-deny",
+        ])
+        #expect(run.code == 3)
+        #expect(run.stdout == """
+            DENY POST /v2/images/img-1/members
+              DENY  ims:images:share on ims:cn-north-4:9z9z9z:image:img-1 (no_identity_allow)
+              DENY  ims:images:get on ims:cn-north-4:9z9z9z:image:img-1 (no_identity_allow) [dependency of ims:images:share]
+
+            """)
+    }
+
+    @Test func malformedInputNamesThePath() throws {
+        let run = try runCLI(["authorize-api", "--input", "-"], stdin: #"{"apiRequest":{"service":"ims","method":"GET","path":"/v2/cloudimages","cases":[1]}}"#)
+        #expect(run.code == 2)
+        #expect(run.stderr.contains("$.apiRequest.cases[0]: a case id must be a string"))
+    }
+}

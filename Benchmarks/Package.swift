@@ -1,0 +1,23 @@
+// swift-tools-version:6.1
+// Benchmarks live in their own package so `swift test` never builds them.
+// Run: swift run -c release --package-path Benchmarks bulwark-bench [validate|authorize|all]
+import PackageDescription
+
+let package = Package(
+    name: "bulwark-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [.package(path: "..")],
+    targets: [
+        .executableTarget(
+            name: "bulwark-bench",
+            dependencies: [
+                .product(name: "BulwarkEngine", package: "bulwark"),
+                .product(name: "BulwarkPolicy", package: "bulwark"),
+                .product(name: "BulwarkCatalog", package: "bulwark"),
+                .product(name: "BulwarkValidation", package: "bulwark"),
+            ],
+            path: "Sources/BulwarkBench"
+        )
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,119 @@
+import BulwarkCatalog
+import BulwarkEngine
+import BulwarkPolicy
+import BulwarkValidation
+import Foundation
+
+// A plain, honest harness: warm up, time many iterations with a monotonic clock,
+// report percentiles of per-iteration times. Figures depend on the machine; compare
+// ratios measured in the same run.
+
+func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+struct Stats {
+    let samples: [Double]  // nanoseconds
+    func percentile(_ p: Double) -> Double {
+        let sorted = samples.sorted()
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+    var mean: Double { samples.reduce(0, +) / Double(samples.count) }
+}
+
+/// Times `body` `iterations` times (after `warmup` runs), in batches of `inner` calls.
+func measure(iterations: Int, inner: Int = 1, warmup: Int = 10, _ body: () -> Void) -> Stats {
+    for _ in 0..<warmup { body() }
+    var samples: [Double] = []
+    samples.reserveCapacity(iterations)
+    for _ in 0..<iterations {
+        let t0 = now()
+        for _ in 0..<inner { body() }
+        samples.append(Double(now() - t0) / Double(inner))
+    }
+    return Stats(samples: samples)
+}
+
+func format(_ ns: Double) -> String {
+    if ns < 1_000 { return String(format: "%.0f ns", ns) }
+    if ns < 1_000_000 { return String(format: "%.2f µs", ns / 1_000) }
+    return String(format: "%.2f ms", ns / 1_000_000)
+}
+
+var rng = SystemRandomNumberGenerator()
+
+/// A realistic identity policy of about `bytes` bytes: mixed statements, URNs, conditions.
+func realisticPolicy(targetBytes: Int, seed: Int) -> String {
+    let actions = ["ims:images:get", "ims:images:list", "ims:images:share", "ims:images:updateImage", "ims:images:*",
+        "swr:repo:download", "swr:repo:upload", "swr:repo:getRepo", "swr:namespace:getNamespace", "ims:images:export"]
+    let conditions = [
+        #"{"IpAddress":{"g:SourceIp":["10.0.0.0/8","192.168.0.0/16"]}}"#,
+        #"{"ForAnyValue:StringEquals":{"g:TagKeys":["env","team"]}}"#,
+        #"{"Bool":{"g:MFAPresent":"true"}}"#,
+        #"{"DateLessThan":{"g:CurrentTime":"2027-01-01T00:00:00Z"}}"#,
+        #"{"StringEquals":{"g:ResourceTag/env":["prod","staging"]}}"#,
+    ]
+    var statements: [String] = []
+    var i = seed
+    while statements.joined(separator: ",").utf8.count < targetBytes - 200 {
+        let action = actions[i % actions.count]
+        let service = action.hasPrefix("ims") ? "ims" : "swr"
+        let resource = service == "ims" ? "ims:cn-north-4:0a1b2c:image:img-\(i)-*" : "swr:cn-north-4:0a1b2c:repo:team-\(i % 7)/*"
+        let effect = i % 5 == 0 ? "Deny" : "Allow"
+        var s = #"{"Sid":"S\#(i)","Effect":"\#(effect)","Action":["\#(action)"],"Resource":["\#(resource)"]"#
+        if i % 2 == 0 { s += #","Condition":"# + conditions[i % conditions.count] }
+        statements.append(s + "}")
+        i += 1
+    }
+    return #"{"Version":"5.0","Statement":["# + statements.joined(separator: ",") + "]}"
+}
+
+func benchValidate() throws {
+    let catalog = try Catalog.bundled()
+    let validator = PolicyValidator(catalog: catalog)
+    let policy = realisticPolicy(targetBytes: 6_000, seed: 1)
+    let bytes = Array(policy.utf8)
+    let stats = measure(iterations: 2_000) { _ = validator.validate(bytes: bytes, type: .identity) }
+    print("validate: one \(bytes.count)-byte identity policy: p50 \(format(stats.percentile(0.5))), p99 \(format(stats.percentile(0.99)))")
+    let many = (0..<10_000).map { Array(realisticPolicy(targetBytes: 2_000 + ($0 % 4) * 1_000, seed: $0).utf8) }
+    let t0 = now()
+    var findings = 0
+    for p in many { findings += validator.validate(bytes: p, type: .identity).count }
+    let total = Double(now() - t0)
+    let kb = many.reduce(0) { $0 + $1.count } / 1024
+    print("validate: 10,000 policies (\(kb) KiB) in \(format(total)), \(findings) findings")
+}
+
+func benchAuthorize() throws {
+    for count in [10, 100, 1_000, 10_000] {
+        var identity: [NamedPolicy] = []
+        for i in 0..<count {
+            identity.append(NamedPolicy(id: "p\(i)", policy: try PolicyParser.parse(realisticPolicy(targetBytes: 600, seed: i))))
+        }
+        let full = try PolicyParser.parse(#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*"}]}"#)
+        let deny = try PolicyParser.parse(#"{"Version":"5.0","Statement":[{"Effect":"Deny","Action":"ims:images:share","Condition":{"ForAnyValue:StringNotMatch":{"ims:TargetOrgPaths":"o-1/r-1/*"}}}]}"#)
+        let levels = [[NamedPolicy(id: "FullAccess", policy: full)],
+                      [NamedPolicy(id: "FullAccess", policy: full), NamedPolicy(id: "deny-share", policy: deny)],
+                      [NamedPolicy(id: "FullAccess", policy: full)]]
+        let t0 = now()
+        let authorizer = Authorizer(policies: PolicySet(identityPolicies: identity, scpLevels: levels))
+        let compile = Double(now() - t0)
+        let requests = (0..<1_000).map { i -> AuthorizationRequest in
+            var context = RequestContext()
+            context.set("g:SourceIp", [.string("10.\(i % 256).0.1")])
+            context.set("g:TagKeys", [.string("env")])
+            return AuthorizationRequest(action: ["ims:images:get", "swr:repo:download", "ims:images:share"][i % 3],
+                resource: i % 3 == 1 ? "swr:cn-north-4:0a1b2c:repo:team-\(i % 7)/app" : "ims:cn-north-4:0a1b2c:image:img-\(i % count)-x",
+                context: context)
+        }
+        var k = 0
+        let stats = measure(iterations: 20_000, inner: 1) {
+            _ = authorizer.authorize(requests[k % requests.count])
+            k += 1
+        }
+        print("authorize: \(count) policies: p50 \(format(stats.percentile(0.5))), p99 \(format(stats.percentile(0.99))), \(String(format: "%.0f", 1e9 / stats.mean)) decisions/s single-threaded, set-up \(format(compile))")
+    }
+}
+
+let which = CommandLine.arguments.dropFirst().first ?? "all"
+print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB")
+if which == "validate" || which == "all" { try benchValidate() }
+if which == "authorize" || which == "all" { try benchAuthorize() }

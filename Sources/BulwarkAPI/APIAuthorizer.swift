@@ -1,0 +1,270 @@
+import Foundation
+import BulwarkCatalog
+import BulwarkEngine
+import BulwarkPolicy
+
+/// An API call to authorize (SPEC §4): which service, method and concrete path, where, and in what context.
+public struct APIRequest: Sendable {
+    public var service: String
+    public var method: String
+    /// The concrete path, e.g. `/v2/images/img-1/members`; a query string and one trailing slash are ignored.
+    public var path: String
+    public var region: String
+    public var accountID: String
+    public var context: RequestContext
+    /// Ids of the qualified ("required only …") rows that apply, e.g. `data-disk-import`.
+    public var cases: [String]
+    /// Overrides the URN of resource-typed actions (for rows whose resource is in the body).
+    public var resource: String?
+
+    public init(
+        service: String, method: String, path: String, region: String, accountID: String,
+        context: RequestContext = RequestContext(), cases: [String] = [], resource: String? = nil
+    ) {
+        self.service = service
+        self.method = method
+        self.path = path
+        self.region = region
+        self.accountID = accountID
+        self.context = context
+        self.cases = cases
+        self.resource = resource
+    }
+}
+
+/// One (action, resource) pair checked for an API call.
+public struct APICheck: Sendable {
+    public let action: String
+    public let resource: String
+    public let result: AuthorizationResult
+    /// The row that required it, e.g. `POST /v2/cloudimages/quickimport/action`, and whether as a dependency.
+    public let requiredBy: APIRow
+    public let isDependency: Bool
+}
+
+/// The answer for an API call: allowed when every required check is.
+public struct APIAuthorizationResult: Sendable {
+    public let decision: Decision
+    public let checks: [APICheck]
+    /// Qualified rows that matched the call but whose case was not named.
+    public let notApplied: [APIRow]
+    /// Path parameters as matched, percent-decoded.
+    public let parameters: [String: String]
+}
+
+/// A call that matches no API row, or names an unknown case: never a silent deny.
+public struct APIAuthorizationError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+/// Maps API calls to actions and resources and decides them with an `Authorizer`.
+public struct APIAuthorizer: Sendable {
+    public let catalog: Catalog
+    public let authorizer: Authorizer
+
+    public init(catalog: Catalog, authorizer: Authorizer) {
+        self.catalog = catalog
+        self.authorizer = authorizer
+    }
+
+    public func authorize(_ request: APIRequest) throws(APIAuthorizationError) -> APIAuthorizationResult {
+        let plan = try APIRouter(catalog: catalog).plan(request)
+        let checks = plan.checks.map { item in
+            APICheck(
+                action: item.action, resource: item.resource,
+                result: authorizer.authorize(AuthorizationRequest(action: item.action, resource: item.resource, context: request.context)),
+                requiredBy: item.row, isDependency: item.isDependency)
+        }
+        let decision: Decision = checks.allSatisfy { $0.result.decision == .allow } ? .allow : .deny
+        return APIAuthorizationResult(decision: decision, checks: checks, notApplied: plan.notApplied, parameters: plan.parameters)
+    }
+}
+
+/// What an API call needs, before any policy is consulted.
+public struct APIPlan: Sendable {
+    public struct Item: Sendable {
+        public let action: String
+        public let resource: String
+        public let row: APIRow
+        public let isDependency: Bool
+    }
+
+    public let checks: [Item]
+    public let notApplied: [APIRow]
+    public let parameters: [String: String]
+}
+
+/// Matches concrete paths against the catalog's API templates and builds resource URNs.
+public struct APIRouter: Sendable {
+    public let catalog: Catalog
+
+    public init(catalog: Catalog) { self.catalog = catalog }
+
+    public func plan(_ request: APIRequest) throws(APIAuthorizationError) -> APIPlan {
+        guard let service = catalog.service(named: request.service) else {
+            throw APIAuthorizationError(message: "unknown service \"\(request.service)\"; catalogued: \(catalog.services.map(\.name).joined(separator: ", "))")
+        }
+        let path = Self.normalize(request.path)
+        let segments = Self.segments(path)
+        let method = request.method.uppercased()
+        var byPath: [(row: APIRow, parameters: [String: String], literals: Int)] = []
+        for row in service.apis {
+            if let (parameters, literals) = Self.match(template: row.path, segments: segments) {
+                byPath.append((row, parameters, literals))
+            }
+        }
+        if byPath.isEmpty {
+            let closest = Self.closestTemplates(to: path, in: service.apis.map(\.path))
+            throw APIAuthorizationError(message: "no \(service.name) API matches \(method) \(path); closest known paths: \(closest.joined(separator: ", "))")
+        }
+        let withMethod = byPath.filter { $0.row.method == method }
+        if withMethod.isEmpty {
+            let methods = Array(Set(byPath.map(\.row.method))).sorted()
+            let template = byPath[0].row.path
+            throw APIAuthorizationError(message: "\(method) is not supported on \(template); supported methods: \(methods.joined(separator: ", "))")
+        }
+        // A literal segment beats a parameter: keep only the most specific templates.
+        let best = withMethod.map(\.literals).max()!
+        let rows = withMethod.filter { $0.literals == best }
+        let parameters = rows[0].parameters
+        let knownCases = Set(rows.compactMap { $0.row.requiredOnly?.id })
+        for id in request.cases where !knownCases.contains(id) {
+            let options = knownCases.isEmpty ? "this call has no qualified rows" : "its cases: \(knownCases.sorted().joined(separator: ", "))"
+            throw APIAuthorizationError(message: "unknown case \"\(id)\" for \(method) \(rows[0].row.path); \(options)")
+        }
+        var items: [APIPlan.Item] = []
+        var seen: Set<String> = []
+        var notApplied: [APIRow] = []
+        func add(_ action: String, row: APIRow, isDependency: Bool, primary: String?) {
+            let resource = resourceURN(for: action, service: service, request: request, parameters: parameters, primary: primary)
+            if seen.insert(action.lowercased() + "\u{0}" + resource).inserted {
+                items.append(APIPlan.Item(action: action, resource: resource, row: row, isDependency: isDependency))
+            }
+        }
+        for (row, _, _) in rows {
+            if let qualifier = row.requiredOnly, !request.cases.contains(qualifier.id) {
+                notApplied.append(row)
+                continue
+            }
+            add(row.action, row: row, isDependency: false, primary: nil)
+            let primary = resourceURN(for: row.action, service: service, request: request, parameters: parameters, primary: nil)
+            for dependency in row.dependencies { add(dependency, row: row, isDependency: true, primary: primary) }
+        }
+        return APIPlan(checks: items, notApplied: notApplied, parameters: parameters)
+    }
+
+    /// The URN an action is checked on: from its resource type's template, the region, the
+    /// account and the path parameters (`*` for parts the path does not give); `*` for actions
+    /// without a resource type. A same-service dependency that no action table describes is
+    /// checked on the row's own resource; other services' dependencies on `*`.
+    func resourceURN(for action: String, service: ServiceCatalog, request: APIRequest, parameters: [String: String], primary: String?) -> String {
+        let prefix = String(action.prefix { $0 != ":" }).lowercased()
+        guard let definition = catalog.action(named: action) else {
+            return prefix == service.name.lowercased() ? (primary ?? "*") : "*"
+        }
+        guard let typeName = definition.resourceTypes.first,
+            let type = catalog.resourceType(typeName, in: prefix)
+        else { return "*" }
+        if let override = request.resource { return override }
+        return Self.fill(template: type.urn, region: request.region, account: request.accountID, parameters: parameters)
+    }
+
+    /// `ims:<region>:<account-id>:image:<image-id>` with `{image_id}` = img-1 → `ims:r:a:image:img-1`.
+    static func fill(template: String, region: String, account: String, parameters: [String: String]) -> String {
+        var out = ""
+        var name = ""
+        var inPlaceholder = false
+        for c in template {
+            if c == "<" {
+                inPlaceholder = true
+                name = ""
+            } else if c == ">" {
+                inPlaceholder = false
+                out += value(forPlaceholder: name, region: region, account: account, parameters: parameters)
+            } else if inPlaceholder {
+                name.append(c)
+            } else {
+                out.append(c)
+            }
+        }
+        return out
+    }
+
+    /// Placeholder names of URN templates mapped to path parameter names.
+    static func value(forPlaceholder name: String, region: String, account: String, parameters: [String: String]) -> String {
+        switch name {
+        case "region": return region.isEmpty ? "*" : region
+        case "account-id": return account.isEmpty ? "*" : account
+        default:
+            var key = name.replacingOccurrences(of: "-", with: "_")
+            if key.hasSuffix("_name") { key = String(key.dropLast(5)) }
+            let aliases = [key, key == "repo" ? "repository" : key, key.replacingOccurrences(of: "_id", with: "")]
+            for alias in aliases { if let v = parameters[alias] { return v } }
+            return "*"
+        }
+    }
+
+    static func normalize(_ path: String) -> String {
+        var p = String(path.prefix { $0 != "?" && $0 != "#" })
+        if p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        if !p.hasPrefix("/") { p = "/" + p }
+        return p
+    }
+
+    static func segments(_ path: String) -> [Substring] {
+        path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { $0 }
+    }
+
+    /// Parameters and the number of literal segments when the template matches.
+    static func match(template: String, segments: [Substring]) -> ([String: String], Int)? {
+        let parts = Self.segments(template)
+        guard parts.count == segments.count else { return nil }
+        var parameters: [String: String] = [:]
+        var literals = 0
+        for (part, segment) in zip(parts, segments) {
+            if part.hasPrefix("{") && part.hasSuffix("}") {
+                guard !segment.isEmpty, let decoded = percentDecode(segment) else { return nil }
+                parameters[String(part.dropFirst().dropLast())] = decoded
+            } else {
+                guard part == segment else { return nil }
+                literals += 1
+            }
+        }
+        return (parameters, literals)
+    }
+
+    /// `%2F` → `/`; nil for malformed escapes or invalid UTF-8.
+    static func percentDecode(_ text: Substring) -> String? {
+        var bytes: [UInt8] = []
+        var iterator = Array(text.utf8)[...]
+        while let b = iterator.first {
+            iterator = iterator.dropFirst()
+            if b == UInt8(ascii: "%") {
+                guard iterator.count >= 2, let hi = hex(iterator[iterator.startIndex]), let lo = hex(iterator[iterator.startIndex + 1]) else { return nil }
+                bytes.append(hi << 4 | lo)
+                iterator = iterator.dropFirst(2)
+            } else {
+                bytes.append(b)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hex(_ b: UInt8) -> UInt8? {
+        switch b {
+        case 0x30...0x39: b - 0x30
+        case 0x41...0x46: b - 0x41 + 10
+        case 0x61...0x66: b - 0x61 + 10
+        default: nil
+        }
+    }
+
+    /// Up to three templates nearest to the path (edit distance), for error messages.
+    static func closestTemplates(to path: String, in templates: [String]) -> [String] {
+        let unique = Array(Set(templates))
+        return unique.map { ($0, EditDistance.distance(path, $0)) }
+            .sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+            .prefix(3).map(\.0)
+    }
+}

@@ -1,0 +1,164 @@
+import BulwarkEngine
+import BulwarkJSON
+import BulwarkPolicy
+
+/// The `bulwark authorize-api` input of SPEC §4.
+public struct APIAuthorizationInput: Sendable {
+    public var policies: PolicySet
+    public var request: APIRequest
+
+    public init(policies: PolicySet, request: APIRequest) {
+        self.policies = policies
+        self.request = request
+    }
+
+    /// Reads and validates the whole input; errors name the JSON path, line and column.
+    public static func decode(bytes: [UInt8]) throws(AuthorizationInputError) -> APIAuthorizationInput {
+        var reader = JSONReader(bytes: bytes)
+        let root: JSONNode
+        do {
+            if reader.peekTypeName() == nil { throw reader.error("the input is empty; expected a JSON object") }
+            root = try reader.readDocument()
+        } catch let error as JSONSyntaxError {
+            throw AuthorizationInputError(message: error.message, path: error.path, location: error.location)
+        } catch {
+            throw AuthorizationInputError(message: "\(error)", path: .root, location: SourceLocation(line: 1, column: 1))
+        }
+        guard case .object(let members) = root.value else {
+            throw AuthorizationInputError(message: "expected an object, found \(root.typeName)", path: .root, location: root.location)
+        }
+        var identity: [NamedPolicy] = []
+        var levels: [[NamedPolicy]] = []
+        var request: APIRequest?
+        for member in members {
+            let path = JSONPath.root.appending(key: member.key)
+            switch member.key {
+            case "identityPolicies":
+                identity = try PolicyListDecoding.policies(member.value, path: path) { "identity[\($0)]" }
+            case "scpLevels":
+                levels = try PolicyListDecoding.levels(member.value, path: path)
+            case "apiRequest":
+                request = try apiRequest(member.value, path: path)
+            default:
+                throw AuthorizationInputError(
+                    message: "unknown field \(JSONWriter.quoted(member.key)); expected identityPolicies, scpLevels and apiRequest",
+                    path: path, location: member.keyLocation)
+            }
+        }
+        guard let request else {
+            throw AuthorizationInputError(message: "missing apiRequest", path: .root, location: root.location)
+        }
+        return APIAuthorizationInput(policies: PolicySet(identityPolicies: identity, scpLevels: levels), request: request)
+    }
+
+    static func apiRequest(_ node: JSONNode, path: JSONPath) throws(AuthorizationInputError) -> APIRequest {
+        guard case .object(let members) = node.value else {
+            throw AuthorizationInputError(message: "apiRequest must be an object, found \(node.typeName)", path: path, location: node.location)
+        }
+        var strings: [String: String] = [:]
+        var context = RequestContext()
+        var cases: [String] = []
+        let stringFields = ["service", "method", "path", "region", "accountId", "resource"]
+        for member in members {
+            let memberPath = path.appending(key: member.key)
+            switch member.key {
+            case let key where stringFields.contains(key):
+                guard case .string(let s) = member.value.value else {
+                    throw AuthorizationInputError(message: "\(key) must be a string, found \(member.value.typeName)", path: memberPath, location: member.value.location)
+                }
+                strings[key] = s
+            case "context":
+                context = try RequestDecoding.context(member.value, path: memberPath)
+            case "cases":
+                guard case .array(let items) = member.value.value else {
+                    throw AuthorizationInputError(message: "cases must be an array of case ids, found \(member.value.typeName)", path: memberPath, location: member.value.location)
+                }
+                for (i, item) in items.enumerated() {
+                    guard case .string(let s) = item.value else {
+                        throw AuthorizationInputError(message: "a case id must be a string, found \(item.typeName)", path: memberPath.appending(index: i), location: item.location)
+                    }
+                    cases.append(s)
+                }
+            default:
+                throw AuthorizationInputError(
+                    message: "unknown field \(JSONWriter.quoted(member.key)) in apiRequest; expected service, method, path, region, accountId, context, cases and resource",
+                    path: memberPath, location: member.keyLocation)
+            }
+        }
+        for required in ["service", "method", "path"] where strings[required] == nil {
+            throw AuthorizationInputError(message: "apiRequest has no \(required)", path: path, location: node.location)
+        }
+        return APIRequest(
+            service: strings["service"]!, method: strings["method"]!, path: strings["path"]!,
+            region: strings["region"] ?? "", accountID: strings["accountId"] ?? "", context: context, cases: cases,
+            resource: strings["resource"])
+    }
+}
+
+/// Renders API decisions (SPEC §4).
+public enum APIAuthorizationOutput {
+    public static func json(_ result: APIAuthorizationResult) -> [UInt8] {
+        var json = JSONWriter()
+        json.beginObject()
+        json.field("decision", result.decision.rawValue)
+        json.key("checks")
+        json.beginArray()
+        for check in result.checks {
+            json.beginObject()
+            json.field("action", check.action)
+            json.field("resource", check.resource)
+            json.field("decision", check.result.decision.rawValue)
+            json.field("reason", check.result.reason.rawValue)
+            if let level = check.result.scpLevel { json.field("scpLevel", level) }
+            json.key("matched")
+            json.beginArray()
+            for m in check.result.matched {
+                json.beginObject()
+                json.field("policy", m.policyID)
+                json.field("statement", m.statementIndex)
+                json.field("sid", m.sid)
+                json.field("effect", m.effect.rawValue)
+                json.field("scpLevel", m.scpLevel)
+                json.endObject()
+            }
+            json.endArray()
+            json.field("requiredBy", "\(check.requiredBy.method) \(check.requiredBy.path)" + (check.isDependency ? " (dependency of \(check.requiredBy.action))" : ""))
+            json.endObject()
+        }
+        json.endArray()
+        json.key("notApplied")
+        json.beginArray()
+        for row in result.notApplied {
+            json.beginObject()
+            json.field("method", row.method)
+            json.field("path", row.path)
+            json.field("action", row.action)
+            if let q = row.requiredOnly {
+                json.key("requiredOnly")
+                json.beginObject()
+                json.field("id", q.id)
+                json.field("text", q.text)
+                json.endObject()
+            }
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
+        json.newline()
+        return json.bytes
+    }
+
+    public static func text(_ result: APIAuthorizationResult, request: APIRequest) -> String {
+        var lines = ["\(result.decision.rawValue.uppercased()) \(request.method.uppercased()) \(request.path)"]
+        for check in result.checks {
+            let mark = check.result.decision == .allow ? "allow" : "DENY "
+            let why = check.result.decision == .allow ? "" : " (\(check.result.reason.rawValue))"
+            let dependency = check.isDependency ? " [dependency of \(check.requiredBy.action)]" : ""
+            lines.append("  \(mark) \(check.action) on \(check.resource)\(why)\(dependency)")
+        }
+        for row in result.notApplied {
+            lines.append("  not applied: \(row.action) — \(row.requiredOnly?.text ?? "") (case \(row.requiredOnly?.id ?? ""))")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
