@@ -6,7 +6,7 @@ import PackageDescription
 let package = Package(
     name: "bulwark-benchmarks",
     platforms: [.macOS(.v15)],
-    dependencies: [.package(path: "..")],
+    dependencies: [.package(name: "bulwark", path: "..")],
     targets: [
         .executableTarget(
             name: "bulwark-bench",

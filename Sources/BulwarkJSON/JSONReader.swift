@@ -195,6 +195,7 @@ public struct JSONReader {
             try push(.key(""))
             position += 1
             var members: [JSONMember] = []
+            // Small objects compare keys directly; a set pays off only for larger ones.
             var seen: Set<String> = []
             skipWhitespace()
             if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
@@ -210,7 +211,14 @@ public struct JSONReader {
                 let keyLocation = location(at: position)
                 let key = try readString()
                 pathStack[pathStack.count - 1] = .key(key)
-                if !seen.insert(key).inserted {
+                let duplicate: Bool
+                if members.count < 16 {
+                    duplicate = members.contains { $0.key == key }
+                } else {
+                    if seen.isEmpty { seen = Set(members.map(\.key)) }
+                    duplicate = !seen.insert(key).inserted
+                }
+                if duplicate {
                     throw JSONSyntaxError(
                         message: "duplicate key \(JSONWriter.quoted(key))", location: keyLocation, path: currentPath)
                 }
@@ -322,17 +330,22 @@ public struct JSONReader {
     private mutating func readString() throws -> String {
         position += 1
         let start = position
+        var ascii = true
         // Fast path: no escapes.
         while position < bytes.count {
             let b = bytes[position]
             if b == UInt8(ascii: "\"") {
-                let slice = bytes[start..<position]
-                guard let text = String(validating: slice, as: UTF8.self) else {
-                    throw error("string is not valid UTF-8")
+                let end = position
+                let text: String? = bytes.withUnsafeBufferPointer { buffer in
+                    let slice = UnsafeBufferPointer(rebasing: buffer[start..<end])
+                    // ASCII needs no validation; anything else is checked.
+                    return ascii ? String(decoding: slice, as: UTF8.self) : String(validating: slice, as: UTF8.self)
                 }
+                guard let text else { throw error("string is not valid UTF-8") }
                 position += 1
                 return text
             }
+            if b >= 0x80 { ascii = false }
             if b == UInt8(ascii: "\\") { break }
             if b < 0x20 { throw error("control character U+\(hex4(UInt32(b))) must be escaped in a string") }
             position += 1

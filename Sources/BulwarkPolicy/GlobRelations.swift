@@ -66,6 +66,12 @@ public enum GlobRelations {
     /// segment of `inner` is contained in the same segment of `outer`, so is the
     /// whole, whatever the stars match). Other shapes answer false when unsure.
     public static func contains(_ outer: String, _ inner: String) -> Bool {
+        // Every inner string starts with inner's literal prefix, every outer one with outer's:
+        // if those prefixes disagree, nothing of inner is in outer.
+        for (a, b) in zip(outer.utf8, inner.utf8) {
+            if a == UInt8(ascii: "*") || a == UInt8(ascii: "?") || b == UInt8(ascii: "*") || b == UInt8(ascii: "?") { break }
+            if a != b { return false }
+        }
         if containsWhole(outer, inner) { return true }
         let outerSegments = outer.split(separator: ":", omittingEmptySubsequences: false)
         let innerSegments = inner.split(separator: ":", omittingEmptySubsequences: false)

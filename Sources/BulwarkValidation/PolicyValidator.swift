@@ -96,39 +96,52 @@ public struct PolicyValidator: Sendable {
     }
 }
 
-/// The catalog's actions, case-folded once, for resolving patterns.
-struct ActionIndex: Sendable {
-    struct Entry: Sendable {
-        let folded: String
-        let definition: ActionDefinition?
-        let name: String
-        let service: String
-    }
-
-    let entries: [Entry]
+/// The catalog's actions, case-folded once, for resolving patterns. Parallel arrays
+/// keep the per-pattern scans free of copies.
+final class ActionIndex: Sendable {
+    /// Every known action name, case-folded (catalogued ones first, then referenced ones).
+    let folded: [String]
+    let names: [String]
+    let services: [String]
+    /// The definition of catalogued actions; nil for referenced-only ones.
+    let definitions: [ActionDefinition?]
     let serviceNames: [String]
 
     init(catalog: Catalog) {
-        var entries: [Entry] = []
+        var folded: [String] = [], names: [String] = [], services: [String] = [], definitions: [ActionDefinition?] = []
         for service in catalog.services {
             for action in service.actions {
-                entries.append(Entry(folded: CaseFolding.lowercase(action.name), definition: action, name: action.name, service: service.name))
+                folded.append(CaseFolding.lowercase(action.name))
+                names.append(action.name)
+                services.append(service.name)
+                definitions.append(action)
             }
             for referenced in service.referencedActions {
-                let prefix = String(referenced.split(separator: ":").first ?? "")
-                entries.append(Entry(folded: CaseFolding.lowercase(referenced), definition: nil, name: referenced, service: prefix))
+                folded.append(CaseFolding.lowercase(referenced))
+                names.append(referenced)
+                services.append(String(referenced.split(separator: ":").first ?? ""))
+                definitions.append(nil)
             }
         }
-        self.entries = entries
+        self.folded = folded
+        self.names = names
+        self.services = services
+        self.definitions = definitions
         self.serviceNames = catalog.services.map(\.name)
+    }
+
+    /// Indices of known actions (catalogued or referenced) the glob matches.
+    func matching(_ glob: GlobPattern) -> [Int] {
+        folded.indices.filter { glob.matches(folded[$0]) }
     }
 
     /// Catalogued actions (with definitions) that the pattern list covers.
     func covered(by actions: PatternList) -> [ActionDefinition] {
-        entries.compactMap { entry in
-            guard let definition = entry.definition else { return nil }
-            let hit = actions.firstMatch(entry.folded) != nil
-            return hit != actions.isNegated ? definition : nil
+        var out: [ActionDefinition] = []
+        for i in folded.indices {
+            guard let definition = definitions[i] else { continue }
+            if (actions.firstMatch(folded[i]) != nil) != actions.isNegated { out.append(definition) }
         }
+        return out
     }
 }

@@ -20,18 +20,25 @@ struct StatementChecker {
     }
 
     mutating func check(_ statement: Statement) {
-        let covered = index.covered(by: statement.actions)
-        checkActions(statement)
+        // Each pattern is resolved against the catalog once; every rule below reuses it.
+        let hits = statement.actions.patterns.map { index.matching($0.glob) }
+        var hit = [Bool](repeating: false, count: index.definitions.count)
+        for h in hits { for i in h { hit[i] = true } }
+        var covered: [ActionDefinition] = []
+        for (i, definition) in index.definitions.enumerated() where hit[i] != statement.actions.isNegated {
+            if let definition { covered.append(definition) }
+        }
+        checkActions(statement, hits: hits)
         checkResources(statement, covered: covered)
         checkConditions(statement, covered: covered)
-        checkEffectRules(statement, covered: covered)
+        checkEffectRules(statement, covered: covered, hits: hits)
     }
 
     // MARK: Actions
 
-    private mutating func checkActions(_ statement: Statement) {
+    private mutating func checkActions(_ statement: Statement, hits: [[Int]]) {
         let element = statement.actions.isNegated ? "NotAction" : "Action"
-        for pattern in statement.actions.patterns {
+        for (patternIndex, pattern) in statement.actions.patterns.enumerated() {
             let text = pattern.text
             if type == .scp && !Self.isValidSCPActionWildcard(text) {
                 add(.scpInvalidActionWildcard, "\(JSONWriter.quoted(text)): in an SCP a wildcard may only be the whole value (\"*\") or at the end (\"ims:images:*\")", pattern.span)
@@ -39,7 +46,7 @@ struct StatementChecker {
             let folded = CaseFolding.lowercase(text)
             let glob = pattern.glob
             let servicePart = String(folded.prefix { $0 != ":" })
-            let matches = index.entries.filter { glob.matches($0.folded) }
+            let matches = hits[patternIndex]
             if servicePart.contains("*") || servicePart.contains("?") {
                 if matches.isEmpty && !glob.matchesEverything {
                     add(.unknownAction, "\(element) pattern \(JSONWriter.quoted(text)) matches no catalogued action", pattern.span)
@@ -58,7 +65,7 @@ struct StatementChecker {
             }
             if matches.isEmpty {
                 if glob.isLiteral {
-                    let names = index.entries.filter { $0.service.lowercased() == servicePart }.map(\.name)
+                    let names = index.names.indices.filter { index.services[$0].lowercased() == servicePart }.map { index.names[$0] }
                     let hint = EditDistance.closest(to: text, in: names, maxDistance: max(3, text.count / 4))
                         .map { "; did you mean \($0)?" } ?? ""
                     add(.unknownAction, "\(JSONWriter.quoted(text)) is not an action of \(servicePart)\(hint)", pattern.span)
@@ -116,7 +123,7 @@ struct StatementChecker {
             let fits = withTypes.contains { action in
                 action.resourceTypes.contains { typeName in
                     guard let template = resourceTemplate(of: action, type: typeName) else { return true }
-                    return Self.couldBe(text, template: template)
+                    return Self.couldBe(segments.count <= 5 ? segments.map(String.init) : text.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false).map(String.init), pattern: text, template: template)
                 }
             }
             if !fits {
@@ -136,7 +143,10 @@ struct StatementChecker {
     /// segments, its service and type segments must fit the template's (a `*`
     /// there could reach across colons in theory, but never does in a real URN).
     static func couldBe(_ pattern: String, template: String) -> Bool {
-        let segments = pattern.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
+        couldBe(pattern.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false).map(String.init), pattern: pattern, template: template)
+    }
+
+    static func couldBe(_ segments: [String], pattern: String, template: String) -> Bool {
         let templateSegments = template.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
         guard segments.count == 5, templateSegments.count == 5 else {
             return GlobRelations.intersects(urnGlob(template), pattern)
@@ -266,7 +276,7 @@ struct StatementChecker {
 
     // MARK: Effect-specific rules
 
-    private mutating func checkEffectRules(_ statement: Statement, covered: [ActionDefinition]) {
+    private mutating func checkEffectRules(_ statement: Statement, covered: [ActionDefinition], hits: [[Int]]) {
         switch type {
         case .scp:
             if let resources = statement.resources, resources.isNegated {
@@ -290,20 +300,22 @@ struct StatementChecker {
             if let resources = statement.resources, resources.isNegated {
                 add(.allowWithNotResource, "Allow with NotResource grants every resource it does not list, including \"*\"", resources.span)
             }
-            checkOverlyPermissive(statement)
+            checkOverlyPermissive(statement, hits: hits)
         }
     }
 
-    private mutating func checkOverlyPermissive(_ statement: Statement) {
+    private mutating func checkOverlyPermissive(_ statement: Statement, hits allHits: [[Int]]) {
         guard !statement.actions.isNegated else { return }
         let onAllResources = statement.resources.map { list in
             !list.isNegated && list.patterns.contains { $0.glob.matches("*") }
         } ?? true
         guard onAllResources else { return }
-        for pattern in statement.actions.patterns {
-            let covered = catalog.allActions.filter { pattern.glob.matches(CaseFolding.lowercase($0.name)) }
+        for (patternIndex, pattern) in statement.actions.patterns.enumerated() {
+            let hits = allHits[patternIndex].filter { index.definitions[$0] != nil }
+            let covered = hits.compactMap { index.definitions[$0] }
+            let hitsPerService = Dictionary(grouping: hits) { index.services[$0] }.mapValues(\.count)
             let wholeServices = catalog.services.filter { service in
-                !service.actions.isEmpty && service.actions.allSatisfy { pattern.glob.matches(CaseFolding.lowercase($0.name)) }
+                !service.actions.isEmpty && hitsPerService[service.name] == service.actions.count
             }
             let permissionManagement = covered.filter { $0.accessLevel == .permissionManagement }.map(\.name)
             if !wholeServices.isEmpty {
@@ -318,43 +330,58 @@ struct StatementChecker {
 
     // MARK: Redundancy
 
+    /// What redundancy checks compare, computed once per statement (the pairwise loop is O(n²)).
+    private final class Shape {
+        let statement: Statement
+        /// Action patterns case-folded, with their compiled globs.
+        let actions: [(text: String, glob: GlobPattern)]
+        /// Resource patterns; `*` when Resource is absent.
+        let resources: [(text: String, glob: GlobPattern)]
+        /// A canonical rendering of the conditions ("" when there are none).
+        let conditions: String
+        let comparable: Bool
+
+        init(_ statement: Statement) {
+            self.statement = statement
+            actions = statement.actions.patterns.map { (CaseFolding.lowercase($0.text), $0.glob) }
+            resources = statement.resources?.patterns.map { ($0.text, $0.glob) } ?? [("*", GlobPattern("*"))]
+            conditions = statement.conditions.map { c in
+                let values = c.values.map(\.value.description).sorted().joined(separator: ",")
+                return "\(c.conditionOperator?.description ?? c.operatorName)|\(c.normalizedKey)|\(values)"
+            }.sorted().joined(separator: ";")
+            comparable = !statement.actions.isNegated && statement.resources?.isNegated != true && !actions.isEmpty
+        }
+    }
+
     /// A statement whose every request is already decided the same way by another statement.
     mutating func checkRedundancy(_ statements: [Statement]) {
-        for (j, inner) in statements.enumerated() {
-            for (i, outer) in statements.enumerated() where i != j && covers(outer, inner) {
-                if covers(inner, outer) && i > j { continue }  // equivalent pair: report the later one
-                let sid = outer.sid.map { " (\(JSONWriter.quoted($0)))" } ?? ""
-                let verb = inner.effect == .allow ? "allows" : "denies"
-                add(.redundantStatement, "statement \(j) is covered by statement \(i)\(sid), which already \(verb) everything it does; remove it", inner.span)
+        let shapes = statements.map(Shape.init)
+        for j in shapes.indices where shapes[j].comparable {
+            let inner = shapes[j]
+            for i in shapes.indices where i != j && Self.covers(shapes[i], inner) {
+                let outer = shapes[i]
+                if Self.covers(inner, outer) && i > j { continue }  // equivalent pair: report the later one
+                let sid = outer.statement.sid.map { " (\(JSONWriter.quoted($0)))" } ?? ""
+                let verb = inner.statement.effect == .allow ? "allows" : "denies"
+                add(.redundantStatement, "statement \(j) is covered by statement \(i)\(sid), which already \(verb) everything it does; remove it", inner.statement.span)
                 break
             }
         }
     }
 
-    private func covers(_ outer: Statement, _ inner: Statement) -> Bool {
-        guard outer.effect == inner.effect, !outer.actions.isNegated, !inner.actions.isNegated,
-            !inner.actions.patterns.isEmpty
+    private static func covers(_ outer: Shape, _ inner: Shape) -> Bool {
+        guard outer.comparable, inner.comparable, outer.statement.effect == inner.statement.effect,
+            outer.conditions.isEmpty || outer.conditions == inner.conditions
         else { return false }
-        guard outer.conditions.isEmpty || Self.sameConditions(outer, inner) else { return false }
-        let actionsCovered = inner.actions.patterns.allSatisfy { innerPattern in
-            outer.actions.patterns.contains {
-                GlobRelations.contains(CaseFolding.lowercase($0.text), CaseFolding.lowercase(innerPattern.text))
-            }
-        }
-        guard actionsCovered else { return false }
-        if outer.resources?.isNegated == true || inner.resources?.isNegated == true { return false }
-        let outerResources = outer.resources?.patterns.map(\.text) ?? ["*"]
-        let innerResources = inner.resources?.patterns.map(\.text) ?? ["*"]
-        return innerResources.allSatisfy { r in outerResources.contains { GlobRelations.contains($0, r) } }
+        return inner.actions.allSatisfy { a in outer.actions.contains { patternContains($0, a) } }
+            && inner.resources.allSatisfy { r in outer.resources.contains { patternContains($0, r) } }
     }
 
-    private static func sameConditions(_ a: Statement, _ b: Statement) -> Bool {
-        func canonical(_ s: Statement) -> [String] {
-            s.conditions.map { c in
-                "\(c.conditionOperator?.description ?? c.operatorName)|\(c.normalizedKey)|\(c.values.map(\.value.description).sorted())"
-            }.sorted()
-        }
-        return canonical(a) == canonical(b)
+    /// Containment using the already compiled globs for the common shapes, `GlobRelations` otherwise.
+    private static func patternContains(_ outer: (text: String, glob: GlobPattern), _ inner: (text: String, glob: GlobPattern)) -> Bool {
+        if outer.glob.matchesEverything || outer.text == inner.text { return true }
+        if inner.glob.isLiteral { return outer.glob.matches(inner.text) }
+        return GlobRelations.contains(outer.text, inner.text)
     }
 
     static func list(_ names: [String]) -> String {

@@ -117,3 +117,19 @@ let which = CommandLine.arguments.dropFirst().first ?? "all"
 print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB")
 if which == "validate" || which == "all" { try benchValidate() }
 if which == "authorize" || which == "all" { try benchAuthorize() }
+
+if which == "probe" {
+    let validator = PolicyValidator(catalog: try Catalog.bundled())
+    for size in [200, 400, 800, 1600, 3200, 6000] {
+        let bytes = Array(realisticPolicy(targetBytes: size, seed: 1).utf8)
+        let stats = measure(iterations: 500) { _ = validator.validate(bytes: bytes, type: .identity) }
+        let parse = measure(iterations: 500) { _ = try? PolicyParser.parse(bytes: bytes) }
+        print("probe: \(bytes.count) bytes: validate p50 \(format(stats.percentile(0.5))), parse p50 \(format(parse.percentile(0.5)))")
+    }
+}
+
+if which == "parse" {
+    let bytes = Array(realisticPolicy(targetBytes: 6000, seed: 1).utf8)
+    let stats = measure(iterations: 5000) { _ = try? PolicyParser.parse(bytes: bytes) }
+    print("parse p50 \(format(stats.percentile(0.5)))")
+}
