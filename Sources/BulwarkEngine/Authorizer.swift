@@ -77,8 +77,9 @@ public struct StatementExplanation: Sendable {
     }
 }
 
-/// Decides requests against one policy set. Pure: no I/O, no shared mutable state.
-public struct Authorizer: Sendable {
+/// The reference evaluator: decides by visiting every statement, in the order SPEC §3
+/// states. Kept simple and obviously right; the compiled `Authorizer` is tested against it.
+public struct ReferenceAuthorizer: Sendable {
     public let policies: PolicySet
     private let identityDenies: [Entry]
     private let identityAllows: [Entry]

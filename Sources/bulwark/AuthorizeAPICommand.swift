@@ -58,7 +58,8 @@ struct AuthorizeAPICommand: ParsableCommand {
                 context: try context.load(), cases: cases, resource: resource)
             loaded = APIAuthorizationInput(policies: try policies.load(), request: request)
         }
-        let authorizer = APIAuthorizer(catalog: try CatalogCommand.load(), authorizer: Authorizer(policies: loaded.policies))
+        let catalog = try CatalogCommand.load()
+        let authorizer = APIAuthorizer(catalog: catalog, authorizer: Authorizer(policies: loaded.policies, catalog: catalog))
         let result: APIAuthorizationResult
         do {
             result = try authorizer.authorize(loaded.request)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BulwarkCatalog
 import BulwarkEngine
 import BulwarkJSON
 import BulwarkPolicy
@@ -152,7 +153,7 @@ struct ExplainCommand: ParsableCommand {
 enum Authorize {
     static func run(source: AuthorizationSource, format: OutputFormat, explain: Bool, failOnDeny: Bool) throws {
         let input = try source.load()
-        let authorizer = Authorizer(policies: input.policies)
+        let authorizer = Authorizer(policies: input.policies, catalog: try? Catalog.bundled())
         let denied = Denials()
         switch (format, input.isBatch) {
         case (.json, false):

@@ -19,10 +19,10 @@ struct SeededGenerator: RandomNumberGenerator {
 struct ScenarioGenerator {
     var rng: SeededGenerator
 
-    static let actions = ["ims:images:get", "ims:images:share", "ims:quotas:get", "swr:repo:upload", "swr:repo:download", "swr::listQuotas", "obs:object:GetObject"]
-    static let actionPatterns = ["*", "ims:*", "ims:images:*", "*:get", "swr:repo:*", "ims:images:get", "IMS:Images:Share", "ims:images:?et", "swr::*", "*:*:GetObject", "swr:repo:upload"]
-    static let resources = ["*", "ims:cn-north-4:acct:image:img-1", "ims:cn-north-4:other:image:img-2", "swr:cn-north-4:acct:repo:team/web", "swr:cn-north-4:acct:repo:ops/db"]
-    static let resourcePatterns = ["*", "ims:*", "ims:cn-north-4:acct:image:*", "swr:*:acct:repo:team/*", "ims:*:image:img-?", "swr:*", "ims:cn-north-4:acct:image:img-1"]
+    static let actions = ["ims:images:get", "ims:images:share", "ims:quotas:get", "swr:repo:upload", "swr:repo:download", "swr::listQuotas", "obs:object:GetObject", "ecs:servers:list", "IMS:IMAGES:GET"]
+    static let actionPatterns = ["*", "ims:*", "ims:images:*", "*:get", "swr:repo:*", "ims:images:get", "IMS:Images:Share", "ims:images:?et", "swr::*", "*:*:GetObject", "swr:repo:upload", "ecs:*", "*s:*:list"]
+    static let resources = ["*", "ims:cn-north-4:acct:image:img-1", "ims:cn-north-4:other:image:img-2", "swr:cn-north-4:acct:repo:team/web", "swr:cn-north-4:acct:repo:ops/db", "ims:cn-north-4:acct:image:img-12", ""]
+    static let resourcePatterns = ["*", "ims:*", "ims:cn-north-4:acct:image:*", "swr:*:acct:repo:team/*", "ims:*:image:img-?", "swr:*", "ims:cn-north-4:acct:image:img-1", "ims:cn-north-4:acct:image:img-1*", "ims:cn-north-4:acct:image:img-1?", "*:repo:*", "swr:cn-north-4:acct:repo:team/web"]
     static let conditions = [
         #"{"StringEquals":{"g:UserName":"alice"}}"#,
         #"{"StringNotEquals":{"g:UserName":["bob","carol"]}}"#,
