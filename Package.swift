@@ -11,10 +11,12 @@ let package = Package(
         .library(name: "BulwarkCatalog", targets: ["BulwarkCatalog"]),
         .library(name: "BulwarkValidation", targets: ["BulwarkValidation"]),
         .library(name: "BulwarkAPI", targets: ["BulwarkAPI"]),
+        .library(name: "BulwarkWorkspace", targets: ["BulwarkWorkspace"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // A JSON reader that keeps line, column and JSON path for every value.
@@ -33,17 +35,25 @@ let package = Package(
         .target(name: "BulwarkEngine", dependencies: ["BulwarkPolicy", "BulwarkCatalog", "BulwarkJSON"]),
         // API-level authorization (SPEC §4): path templates, URNs, dependencies, qualified rows.
         .target(name: "BulwarkAPI", dependencies: ["BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON"]),
+        // Policy as code (SPEC §5): an organization in a folder of YAML/JSON, simulate, tests, lint, access.
+        .target(
+            name: "BulwarkWorkspace",
+            dependencies: [
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "bulwark",
             dependencies: [
-                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI",
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI", "BulwarkWorkspace",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "BulwarkTests",
             dependencies: [
-                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI", "bulwark",
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI", "BulwarkWorkspace", "bulwark",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             exclude: ["Golden", "Fixtures"]

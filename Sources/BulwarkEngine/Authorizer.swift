@@ -52,6 +52,14 @@ public struct DeterminingStatement: Sendable, Hashable {
     public let effect: Effect
     /// The SCP level the policy is attached at; nil for identity policies.
     public let scpLevel: Int?
+
+    public init(policyID: String, statementIndex: Int, sid: String?, effect: Effect, scpLevel: Int?) {
+        self.policyID = policyID
+        self.statementIndex = statementIndex
+        self.sid = sid
+        self.effect = effect
+        self.scpLevel = scpLevel
+    }
 }
 
 /// A decision with the statements that determined it.

@@ -62,6 +62,8 @@ extension ScalarValue {
 /// The condition keys and values a request carries. Keys are case-insensitive.
 public struct RequestContext: Sendable {
     private var values: [String: [ScalarValue]] = [:]
+    /// The spelling each key was given in, for display.
+    private var spellings: [String: String] = [:]
 
     public init() {}
 
@@ -74,6 +76,7 @@ public struct RequestContext: Sendable {
     public mutating func set(_ key: String, _ newValues: [ScalarValue]) {
         let normalized = CaseFolding.lowercase(key)
         values[normalized] = newValues.isEmpty ? nil : newValues
+        spellings[normalized] = newValues.isEmpty ? nil : key
     }
 
     /// The values of a case-folded key; nil when missing.
@@ -84,8 +87,8 @@ public struct RequestContext: Sendable {
 
     public var isEmpty: Bool { values.isEmpty }
 
-    /// Case-folded keys in sorted order.
-    public var keys: [String] { values.keys.sorted() }
+    /// Keys as they were given, sorted.
+    public var keys: [String] { values.keys.map { spellings[$0] ?? $0 }.sorted() }
 }
 
 extension ConditionClause {

@@ -1,0 +1,73 @@
+import BulwarkEngine
+import BulwarkPolicy
+
+/// A principal of the workspace resolved to what decides its requests.
+public struct ResolvedPrincipal: Sendable {
+    public let principal: Principal
+    public let account: OrganizationNode?
+    public let urn: String
+    /// Its own policies and its groups' policies, then the SCP path of its account.
+    public let policies: PolicySet
+    /// Keys the gateway or IAM would fill for this principal (g:PrincipalUrn, g:PrincipalOrgPath, ...).
+    public let principalContext: [String: String]
+}
+
+/// Why a principal could not be resolved.
+public struct PrincipalError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}
+
+extension Workspace {
+    /// Resolves `iam::ACCOUNT:user:NAME` or `iam::ACCOUNT:agency:NAME` (ACCOUNT: id or name).
+    public func resolve(principal urn: String) throws(PrincipalError) -> ResolvedPrincipal {
+        let parts = urn.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 5, parts[0] == "iam", parts[1].isEmpty, let kind = Principal.Kind(rawValue: parts[3]) else {
+            throw PrincipalError(message: "\(urn) is not a principal URN; write iam::ACCOUNT:user:NAME or iam::ACCOUNT:agency:NAME")
+        }
+        let accountKey = parts[2]
+        let node = account(accountKey)
+        let accountName = node?.name ?? accountKey
+        guard let iam = accounts[accountName] else {
+            throw PrincipalError(message: "unknown account \"\(accountKey)\"; known: \(accounts.keys.sorted().joined(separator: ", "))")
+        }
+        guard let principal = iam.principals.first(where: { $0.kind == kind && $0.name == parts[4] }) else {
+            let known = iam.principals.filter { $0.kind == kind }.map(\.name).sorted()
+            throw PrincipalError(message: "no \(kind.rawValue) \"\(parts[4])\" in account \(accountName); known: \(known.joined(separator: ", "))")
+        }
+        var names: [String] = principal.policies
+        for group in principal.groups { names += iam.groups[group] ?? [] }
+        var seen: Set<String> = []
+        let identity = names.filter { seen.insert($0).inserted }.compactMap { iam.policies[$0] }
+        let accountID = node?.id ?? accountKey
+        let canonical = principal.urn(accountID: accountID)
+        var context: [String: String] = [
+            "g:PrincipalUrn": canonical, "g:PrincipalId": principal.id, "g:PrincipalAccount": accountID,
+            "g:DomainId": accountID, "g:DomainName": accountName,
+        ]
+        if kind == .user {
+            context["g:UserName"] = principal.name
+            context["g:UserId"] = principal.id
+        }
+        if let node, !organizationID.isEmpty {
+            context["g:PrincipalOrgId"] = organizationID
+            context["g:PrincipalOrgPath"] = organizationPath(of: node)
+            if let management = managementAccount, let m = nodes[management] {
+                context["g:PrincipalOrgManagementAccountId"] = m.id
+            }
+        }
+        let levels = node.map(scpLevels(for:)) ?? []
+        return ResolvedPrincipal(
+            principal: principal, account: node, urn: canonical,
+            policies: PolicySet(identityPolicies: identity, scpLevels: levels), principalContext: context)
+    }
+}
+
+extension ResolvedPrincipal {
+    /// The request context with the principal's keys filled in where the caller gave none.
+    public func context(adding given: RequestContext) -> RequestContext {
+        var context = given
+        for (key, value) in principalContext where given[key] == nil { context.set(key, [.string(value)]) }
+        return context
+    }
+}

@@ -1,0 +1,191 @@
+import ArgumentParser
+import BulwarkAPI
+import BulwarkCatalog
+import BulwarkEngine
+import BulwarkJSON
+import BulwarkPolicy
+import BulwarkValidation
+import BulwarkWorkspace
+import Foundation
+
+/// Loads a workspace; any problem stops commands that decide (exit 2), listing every problem.
+func loadWorkspace(_ directory: String, catalog: Catalog) throws(CLIError) -> Workspace {
+    let workspace = Workspace.load(directory: directory, catalog: catalog)
+    if !workspace.problems.isEmpty {
+        let lines = workspace.problems.map { "\(directory)/\($0)" }
+        throw CLIError.invalidInput("the workspace has \(workspace.problems.count) problem(s):\n" + lines.joined(separator: "\n"))
+    }
+    return workspace
+}
+
+/// `bulwark simulate`: decide a request for a principal of the workspace.
+struct SimulateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Decide a request for a principal of a workspace, with its policies, groups and SCP path, and explain it."
+    )
+
+    @Option(name: .long, help: "The workspace directory.") var workspace: String
+    @Option(name: .long, help: "iam::ACCOUNT:user:NAME or iam::ACCOUNT:agency:NAME.") var principal: String
+    @Option(name: .long, help: "The action (or use --service/--method/--path for an API call).") var action: String?
+    @Option(name: .long, help: "The resource URN (default *).") var resource: String = "*"
+    @Option(name: .long, help: "API form: service.") var service: String?
+    @Option(name: .long, help: "API form: HTTP method.") var method: String?
+    @Option(name: .long, help: "API form: concrete path.") var path: String?
+    @Option(name: .long, help: "API form: region.") var region: String = ""
+    @Option(name: .customLong("case"), help: "API form: a qualified row's case id (repeatable).") var cases: [String] = []
+    @OptionGroup var context: ContextFlags
+    @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
+
+    func validate() throws {
+        if action == nil && (service == nil || method == nil || path == nil) {
+            throw ValidationError("give --action, or --service, --method and --path")
+        }
+    }
+
+    func run() throws {
+        let catalog = try CatalogCommand.load()
+        let ws = try loadWorkspace(workspace, catalog: catalog)
+        let resolved: ResolvedPrincipal
+        do { resolved = try ws.resolve(principal: principal) } catch { throw CLIError.invalidInput(error.message) }
+        let authorizer = Authorizer(policies: resolved.policies, catalog: catalog)
+        let requestContext = resolved.context(adding: try context.load())
+        if let service, let method, let path {
+            let request = APIRequest(
+                service: service, method: method, path: path, region: region, accountID: resolved.account?.id ?? "",
+                context: requestContext, cases: cases)
+            let result: APIAuthorizationResult
+            do { result = try APIAuthorizer(catalog: catalog, authorizer: authorizer).authorize(request) } catch {
+                throw CLIError.invalidInput(error.message)
+            }
+            switch format {
+            case .json: Console.write(APIAuthorizationOutput.json(result))
+            case .text:
+                Console.print("principal: \(resolved.urn)")
+                Console.write(Array(APIAuthorizationOutput.text(result, request: request).utf8))
+                for check in result.checks where check.result.decision == .deny {
+                    let r = AuthorizationRequest(action: check.action, resource: check.resource, context: requestContext)
+                    Console.print(AuthorizationOutput.text(check.result, request: r, explanation: authorizer.explain(r)))
+                }
+            }
+            return
+        }
+        let request = AuthorizationRequest(action: action!, resource: resource, context: requestContext)
+        let result = authorizer.authorize(request)
+        let explanation = authorizer.explain(request)
+        switch format {
+        case .json:
+            var json = JSONWriter()
+            AuthorizationOutput.write(result, explanation: explanation, into: &json)
+            json.newline()
+            Console.write(json.bytes)
+        case .text:
+            Console.print("principal: \(resolved.urn)")
+            Console.print("context: " + requestContext.keys.map { k in "\(k)=\(requestContext[k]!.map(\.text).joined(separator: ","))" }.joined(separator: " "))
+            Console.print(AuthorizationOutput.text(result, request: request, explanation: explanation))
+        }
+    }
+}
+
+/// `bulwark test`: expected decisions from test files.
+struct TestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test",
+        abstract: "Run test files of expected decisions against a workspace; ends with 'N passed, M failed'.",
+        discussion: "Exit codes: 0 all passed, 1 a test failed, 2 the workspace or a test file is invalid."
+    )
+
+    @Option(name: .long, help: "The workspace directory.") var workspace: String
+    @Argument(help: "Test files (default: every .yaml/.json file in WORKSPACE/tests).") var files: [String] = []
+
+    func run() throws {
+        let catalog = try CatalogCommand.load()
+        let ws = try loadWorkspace(workspace, catalog: catalog)
+        var paths = files
+        if paths.isEmpty {
+            let dir = URL(fileURLWithPath: workspace).appendingPathComponent("tests").path
+            paths = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
+                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") || $0.hasSuffix(".json") }.sorted().map { dir + "/" + $0 }
+        }
+        var cases: [WorkspaceTestCase] = []
+        for path in paths {
+            let text = String(decoding: try readInput(path), as: UTF8.self)
+            do { cases += try WorkspaceTestRunner.cases(file: path, text: text) } catch { throw CLIError.invalidInput(error.description) }
+        }
+        var passed = 0, failed = 0
+        for test in cases {
+            let outcome = WorkspaceTestRunner.run(test, workspace: ws, catalog: catalog)
+            if outcome.passed {
+                passed += 1
+                Console.print("ok    \(test.name)")
+            } else {
+                failed += 1
+                Console.print("FAIL  \(test.name) (\(test.file):\(test.location.line)): expected \(test.expect.rawValue)\(test.reason.map { " (\($0.rawValue))" } ?? "")")
+                Console.print(outcome.details.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n"))
+            }
+        }
+        Console.print("\(passed) passed, \(failed) failed")
+        if failed > 0 { throw CLIError(message: "", exitCode: ExitCode.failure) }
+    }
+}
+
+/// `bulwark lint`: every policy of a workspace through the validator, plus the workspace's own problems.
+struct LintCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lint",
+        abstract: "Validate every policy and SCP of a workspace and report structural problems.",
+        discussion: "Exit codes: 0 clean (suggestions and warnings allowed), 1 an error finding or a workspace problem."
+    )
+
+    @Option(name: .long, help: "The workspace directory.") var workspace: String
+    @Option(name: .long, help: "Output format: text, json or sarif.") var format: ValidateCommand.ValidationFormat = .text
+
+    func run() throws {
+        let catalog = try CatalogCommand.load()
+        let ws = Workspace.load(directory: workspace, catalog: catalog)
+        let validator = PolicyValidator(catalog: catalog)
+        var reports: [FileReport] = []
+        let base = URL(fileURLWithPath: workspace)
+        var files: [(String, PolicyType)] = ws.scps.values.filter { $0.id != "FullAccess" }.map { ($0.id, .scp) }
+        for account in ws.accounts.values { files += account.policies.values.map { ($0.id, .identity) } }
+        for (file, type) in files.sorted(by: { $0.0 < $1.0 }) where file.hasSuffix(".json") {
+            let bytes = try readInput(base.appendingPathComponent(file).path)
+            reports.append(FileReport(file: file, findings: validator.validate(bytes: bytes, type: type)))
+        }
+        for problem in ws.problems { Console.error("\(workspace)/\(problem)") }
+        switch format {
+        case .json: Console.write(ValidationReport.json(reports, asArray: true))
+        case .text: Console.write(Array(ValidationReport.text(reports).utf8))
+        case .sarif: Console.write(ValidationReport.sarif(reports, toolVersion: BulwarkCommand.version))
+        }
+        if !ws.problems.isEmpty || reports.contains(where: { $0.summary.errors > 0 }) {
+            throw CLIError(message: "", exitCode: ExitCode.failure)
+        }
+    }
+}
+
+/// `bulwark access`: the effective access of a principal.
+struct AccessCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "access",
+        abstract: "List what a principal may do, per service and access level, with resources and conditions."
+    )
+
+    @Option(name: .long, help: "The workspace directory.") var workspace: String
+    @Option(name: .long, help: "iam::ACCOUNT:user:NAME or iam::ACCOUNT:agency:NAME.") var principal: String
+    @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
+
+    func run() throws {
+        let catalog = try CatalogCommand.load()
+        let ws = try loadWorkspace(workspace, catalog: catalog)
+        let resolved: ResolvedPrincipal
+        do { resolved = try ws.resolve(principal: principal) } catch { throw CLIError.invalidInput(error.message) }
+        let access = EffectiveAccess.compute(resolved.policies, catalog: catalog)
+        switch format {
+        case .json: Console.write(EffectiveAccess.json(access))
+        case .text:
+            Console.print("principal: \(resolved.urn)")
+            Console.write(Array(EffectiveAccess.text(access).utf8))
+        }
+    }
+}
