@@ -114,7 +114,7 @@ func benchAuthorize() throws {
 }
 
 let which = CommandLine.arguments.dropFirst().first ?? "all"
-print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB")
+if which != "replay" { print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB") }
 if which == "validate" || which == "all" { try benchValidate() }
 if which == "authorize" || which == "all" { try benchAuthorize() }
 
@@ -132,4 +132,24 @@ if which == "parse" {
     let bytes = Array(realisticPolicy(targetBytes: 6000, seed: 1).utf8)
     let stats = measure(iterations: 5000) { _ = try? PolicyParser.parse(bytes: bytes) }
     print("parse p50 \(format(stats.percentile(0.5)))")
+}
+
+// `bulwark-bench replay FILE`: decision time alone for an authorize input, as one JSON line.
+if which == "replay", CommandLine.arguments.count > 2 {
+    let data = FileManager.default.contents(atPath: CommandLine.arguments[2])!
+    let input = try AuthorizationInput.decode(bytes: Array(data))
+    let catalog = try Catalog.bundled()
+    let t0 = now()
+    let authorizer = Authorizer(policies: input.policies, catalog: catalog)
+    let compile = Double(now() - t0)
+    var allowed = 0
+    for r in input.requests.prefix(1_000) { if authorizer.authorize(r).decision == .allow { allowed += 1 } }  // warm-up
+    allowed = 0
+    let t1 = now()
+    for r in input.requests { if authorizer.authorize(r).decision == .allow { allowed += 1 } }
+    let single = Double(now() - t1)
+    let t2 = now()
+    BatchEvaluation.run(input.requests, authorizer: authorizer, explain: false, render: { _, _, _, _ in }, emit: { _ in })
+    let batch = Double(now() - t2)
+    print("{\"requests\":\(input.requests.count),\"allowed\":\(allowed),\"compileSeconds\":\(compile / 1e9),\"singleSeconds\":\(single / 1e9),\"batchSeconds\":\(batch / 1e9)}")
 }
