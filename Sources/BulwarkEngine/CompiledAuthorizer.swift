@@ -20,8 +20,9 @@ public struct Authorizer: Sendable {
     /// More SCP levels than the bitmask holds (no real organization has them): use the reference path.
     private let fallbackOnly: Bool
 
-    /// One statement with where it sits in the decision order.
-    struct CompiledStatement: Sendable {
+    /// One statement with where it sits in the decision order. A class, so visiting a
+    /// candidate costs one reference count, not a copy of the whole statement.
+    final class CompiledStatement: Sendable {
         enum Bucket: Sendable, Equatable {
             case identityDeny, identityAllow
             case scpDeny(level: Int)
@@ -33,6 +34,13 @@ public struct Authorizer: Sendable {
         let reference: DeterminingStatement
         /// Position in the reference order: identity policies, then SCP levels; statements in order.
         let ordinal: Int32
+
+        init(statement: Statement, bucket: Bucket, reference: DeterminingStatement, ordinal: Int32) {
+            self.statement = statement
+            self.bucket = bucket
+            self.reference = reference
+            self.ordinal = ordinal
+        }
     }
 
     /// Compiles the policy set. The action universe is the catalog's actions (when given)

@@ -59,9 +59,45 @@ extension ScalarValue {
     }
 }
 
+/// A request value with its readings as each operator type, parsed once when the
+/// context is built rather than once per condition that looks at it.
+public struct TypedValue: Sendable {
+    public let scalar: ScalarValue
+    let text: String
+    let number: ExactDecimal?
+    let instant: Instant?
+    /// Set only for a single address (a CIDR block in a request matches nothing).
+    let address: IPAddressRange?
+    let boolean: Bool?
+
+    public init(_ scalar: ScalarValue) {
+        self.scalar = scalar
+        let text = scalar.text
+        self.text = text
+        let first = text.utf8.first ?? 0
+        let numeric = (first >= 0x30 && first <= 0x39) || first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
+        if case .bool = scalar {
+            number = nil
+            instant = nil
+        } else {
+            number = numeric ? ExactDecimal(text) : nil
+            instant = numeric ? Instant(text) : nil
+        }
+        if case .string = scalar, !text.utf8.contains(UInt8(ascii: "/")),
+            text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":") })
+        {
+            address = IPAddressRange(text)
+        } else {
+            address = nil
+        }
+        boolean = ScalarValue.parseBool(scalar)
+    }
+}
+
 /// The condition keys and values a request carries. Keys are case-insensitive.
 public struct RequestContext: Sendable {
     private var values: [String: [ScalarValue]] = [:]
+    private var typed: [String: [TypedValue]] = [:]
     /// The spelling each key was given in, for display.
     private var spellings: [String: String] = [:]
 
@@ -76,11 +112,15 @@ public struct RequestContext: Sendable {
     public mutating func set(_ key: String, _ newValues: [ScalarValue]) {
         let normalized = CaseFolding.lowercase(key)
         values[normalized] = newValues.isEmpty ? nil : newValues
+        typed[normalized] = newValues.isEmpty ? nil : newValues.map(TypedValue.init)
         spellings[normalized] = newValues.isEmpty ? nil : key
     }
 
     /// The values of a case-folded key; nil when missing.
     public func values(normalizedKey: String) -> [ScalarValue]? { values[normalizedKey] }
+
+    /// The parsed values of a case-folded key; nil when missing.
+    public func typedValues(normalizedKey: String) -> [TypedValue]? { typed[normalizedKey] }
 
     /// The values of a key, looked up case-insensitively; nil when missing.
     public subscript(key: String) -> [ScalarValue]? { values[CaseFolding.lowercase(key)] }
@@ -95,7 +135,7 @@ extension ConditionClause {
     /// Whether this condition holds for the request context (SPEC §2).
     public func holds(in context: RequestContext) -> Bool {
         guard let op = conditionOperator else { return false }
-        let requestValues = context.values(normalizedKey: normalizedKey)
+        let requestValues = context.typedValues(normalizedKey: normalizedKey)
         guard let requestValues else {
             if op.ifExists { return true }
             if op.kind == .null { return nullHolds(present: false) }
@@ -125,7 +165,10 @@ extension ConditionClause {
 
     /// Whether the request value equals/matches at least one policy value under the positive form
     /// of the operator. A value of the wrong type matches nothing.
-    public func matchesAny(_ requestValue: ScalarValue) -> Bool {
+    public func matchesAny(_ requestValue: ScalarValue) -> Bool { matchesAny(TypedValue(requestValue)) }
+
+    /// `matchesAny` on a value parsed in advance.
+    public func matchesAny(_ requestValue: TypedValue) -> Bool {
         guard let kind = conditionOperator?.kind.positiveForm else { return false }
         switch prepared {
         case .strings(let policyValues):
@@ -142,20 +185,16 @@ extension ConditionClause {
             var text = requestValue.text
             return text.withUTF8 { utf8 in patterns.contains { $0.matches(utf8: utf8) } }
         case .numbers(let policyValues):
-            if case .bool = requestValue { return false }
-            guard let r = ExactDecimal(requestValue.text) else { return false }
+            guard let r = requestValue.number else { return false }
             return policyValues.contains { $0.map { Self.compare(kind, r, $0) } ?? false }
         case .dates(let policyValues):
-            if case .bool = requestValue { return false }
-            guard let r = Instant(requestValue.text) else { return false }
+            guard let r = requestValue.instant else { return false }
             return policyValues.contains { $0.map { Self.compare(kind, r, $0) } ?? false }
         case .booleans(let policyValues):
-            guard let r = ScalarValue.parseBool(requestValue) else { return false }
+            guard let r = requestValue.boolean else { return false }
             return policyValues.contains { $0 == r }
         case .addresses(let ranges):
-            guard case .string(let s) = requestValue, !s.contains("/"), let address = IPAddressRange(s) else {
-                return false
-            }
+            guard let address = requestValue.address else { return false }
             return ranges.contains { $0?.contains(address) ?? false }
         case .none:
             return false

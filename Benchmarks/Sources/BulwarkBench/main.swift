@@ -153,3 +153,17 @@ if which == "replay", CommandLine.arguments.count > 2 {
     let batch = Double(now() - t2)
     print("{\"requests\":\(input.requests.count),\"allowed\":\(allowed),\"compileSeconds\":\(compile / 1e9),\"singleSeconds\":\(single / 1e9),\"batchSeconds\":\(batch / 1e9)}")
 }
+
+if which == "hot" {
+    // A steady loop for profilers: 100 policies, 5 s.
+    var identity: [NamedPolicy] = []
+    for i in 0..<100 { identity.append(NamedPolicy(id: "p\(i)", policy: try PolicyParser.parse(realisticPolicy(targetBytes: 600, seed: i)))) }
+    let authorizer = Authorizer(policies: PolicySet(identityPolicies: identity), catalog: try Catalog.bundled())
+    var context = RequestContext()
+    context.set("g:SourceIp", [.string("10.1.0.1")])
+    let requests = (0..<64).map { i in AuthorizationRequest(action: ["ims:images:get", "swr:repo:download"][i % 2], resource: i % 2 == 0 ? "ims:cn-north-4:0a1b2c:image:img-\(i)-x" : "swr:cn-north-4:0a1b2c:repo:team-\(i % 7)/app", context: context) }
+    let end = now() + 5_000_000_000
+    var k = 0, allowed = 0
+    while now() < end { for _ in 0..<1000 { if authorizer.authorize(requests[k & 63]).decision == .allow { allowed += 1 }; k += 1 } }
+    print("hot: \(k) decisions, \(allowed) allowed")
+}
