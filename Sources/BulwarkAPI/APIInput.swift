@@ -1,3 +1,4 @@
+import BulwarkCatalog
 import BulwarkEngine
 import BulwarkJSON
 import BulwarkPolicy
@@ -112,15 +113,7 @@ public enum APIAuthorizationOutput {
             if let level = check.result.scpLevel { json.field("scpLevel", level) }
             json.key("matched")
             json.beginArray()
-            for m in check.result.matched {
-                json.beginObject()
-                json.field("policy", m.policyID)
-                json.field("statement", m.statementIndex)
-                json.field("sid", m.sid)
-                json.field("effect", m.effect.rawValue)
-                json.field("scpLevel", m.scpLevel)
-                json.endObject()
-            }
+            for m in check.result.matched { AuthorizationOutput.write(m, into: &json) }
             json.endArray()
             json.field("requiredBy", "\(check.requiredBy.method) \(check.requiredBy.path)" + (check.isDependency ? " (dependency of \(check.requiredBy.action))" : ""))
             json.endObject()
@@ -128,20 +121,7 @@ public enum APIAuthorizationOutput {
         json.endArray()
         json.key("notApplied")
         json.beginArray()
-        for row in result.notApplied {
-            json.beginObject()
-            json.field("method", row.method)
-            json.field("path", row.path)
-            json.field("action", row.action)
-            if let q = row.requiredOnly {
-                json.key("requiredOnly")
-                json.beginObject()
-                json.field("id", q.id)
-                json.field("text", q.text)
-                json.endObject()
-            }
-            json.endObject()
-        }
+        for row in result.notApplied { row.write(into: &json) }
         json.endArray()
         json.endObject()
         json.newline()

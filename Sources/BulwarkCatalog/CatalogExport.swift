@@ -30,21 +30,7 @@ extension Catalog {
             json.endArray()
             json.key("apis")
             json.beginArray()
-            for row in service.apis {
-                json.beginObject()
-                json.field("method", row.method)
-                json.field("path", row.path)
-                json.field("action", row.action)
-                json.field("dependencies", row.dependencies)
-                if let qualifier = row.requiredOnly {
-                    json.key("requiredOnly")
-                    json.beginObject()
-                    json.field("id", qualifier.id)
-                    json.field("text", qualifier.text)
-                    json.endObject()
-                }
-                json.endObject()
-            }
+            for row in service.apis { row.write(into: &json) }
             json.endArray()
             json.key("resourceTypes")
             json.beginArray()
@@ -79,5 +65,24 @@ extension Catalog {
             json.endObject()
         }
         json.endArray()
+    }
+}
+
+extension APIRow {
+    /// `{"method", "path", "action", "dependencies", ["requiredOnly": {"id", "text"}]}` (SPEC §1).
+    public func write(into json: inout JSONWriter) {
+        json.beginObject()
+        json.field("method", method)
+        json.field("path", path)
+        json.field("action", action)
+        json.field("dependencies", dependencies)
+        if let qualifier = requiredOnly {
+            json.key("requiredOnly")
+            json.beginObject()
+            json.field("id", qualifier.id)
+            json.field("text", qualifier.text)
+            json.endObject()
+        }
+        json.endObject()
     }
 }

@@ -40,7 +40,8 @@ public enum AuthorizationOutput {
         json.endObject()
     }
 
-    private static func write(_ statement: DeterminingStatement, into json: inout JSONWriter) {
+    /// Writes `{"policy", "statement", "sid", "effect", "scpLevel"}`.
+    public static func write(_ statement: DeterminingStatement, into json: inout JSONWriter) {
         json.beginObject()
         writeFields(statement, into: &json)
         json.endObject()
