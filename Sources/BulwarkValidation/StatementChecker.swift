@@ -47,13 +47,13 @@ struct StatementChecker {
             let glob = pattern.glob
             let servicePart = String(folded.prefix { $0 != ":" })
             let matches = hits[patternIndex]
-            if servicePart.contains("*") || servicePart.contains("?") {
+            if servicePart.utf8.contains(where: { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }) {
                 if matches.isEmpty && !glob.matchesEverything {
                     add(.unknownAction, "\(element) pattern \(JSONWriter.quoted(text)) matches no catalogued action", pattern.span)
                 }
                 continue
             }
-            guard folded.contains(":") else {
+            guard folded.utf8.contains(UInt8(ascii: ":")) else {
                 add(.unknownAction, "\(JSONWriter.quoted(text)) is not an action; actions are written service:resource:action, e.g. ims:images:get", pattern.span)
                 continue
             }
@@ -120,12 +120,15 @@ struct StatementChecker {
                 }
             }
             guard !withTypes.isEmpty else { continue }
-            let fits = withTypes.contains { action in
-                action.resourceTypes.contains { typeName in
-                    guard let template = resourceTemplate(of: action, type: typeName) else { return true }
-                    return Self.couldBe(segments.count <= 5 ? segments.map(String.init) : text.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false).map(String.init), pattern: text, template: template)
+            // Many actions share a resource type: test each distinct URN template once.
+            var templates: Set<String> = []
+            for action in withTypes {
+                for typeName in action.resourceTypes {
+                    if let template = resourceTemplate(of: action, type: typeName) { templates.insert(template) }
                 }
             }
+            let patternSegments = text.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
+            let fits = templates.isEmpty || templates.contains { Self.couldBe(patternSegments, pattern: text, template: $0) }
             if !fits {
                 let expected = Set(withTypes.flatMap { action in action.resourceTypes.compactMap { resourceTemplate(of: action, type: $0) } }).sorted()
                 add(.resourceTypeMismatch, "\(JSONWriter.quoted(text)) cannot be a resource of \(Self.list(withTypes.map(\.name))); expected \(expected.joined(separator: " or "))", pattern.span)
@@ -152,7 +155,9 @@ struct StatementChecker {
             return GlobRelations.intersects(urnGlob(template), pattern)
         }
         for i in [0, 3] where !GlobPattern(segments[i]).matches(templateSegments[i]) { return false }
-        return GlobRelations.intersects(urnGlob(templateSegments[4]), segments[4])
+        let idGlob = urnGlob(templateSegments[4])
+        if idGlob.utf8.allSatisfy({ $0 == UInt8(ascii: "*") }) { return true }
+        return GlobRelations.intersects(idGlob, segments[4])
     }
 
     /// `ims:<region>:<account-id>:image:<image-id>` → `ims:*:*:image:*`.
