@@ -220,9 +220,9 @@ public enum RequestDecoding {
                 for (i, item) in items.enumerated() {
                     values.append(try scalar(item, path: keyPath.appending(index: i)))
                 }
-                context.set(member.key, values)
+                context.set(member.key, normalizedKey: folded, values)
             default:
-                context.set(member.key, [try scalar(member.value, path: keyPath)])
+                context.set(member.key, normalizedKey: folded, [try scalar(member.value, path: keyPath)])
             }
         }
         return context

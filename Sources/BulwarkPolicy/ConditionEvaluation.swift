@@ -83,23 +83,36 @@ public struct TypedValue: Sendable {
             number = numeric ? ExactDecimal(text) : nil
             instant = numeric ? Instant(text) : nil
         }
-        if case .string = scalar, !text.utf8.contains(UInt8(ascii: "/")),
-            text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: ":") })
-        {
-            address = IPAddressRange(text)
-        } else {
-            address = nil
+        // Only strings made of hex digits, dots and colons can be addresses; dates and names are skipped cheaply.
+        var addressLike = false
+        if case .string = scalar {
+            addressLike = true
+            var separator = false
+            for b in text.utf8 {
+                if b == UInt8(ascii: ".") || b == UInt8(ascii: ":") {
+                    separator = true
+                } else if !((b >= 0x30 && b <= 0x39) || ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x66)) {
+                    addressLike = false
+                    break
+                }
+            }
+            addressLike = addressLike && separator
         }
+        address = addressLike ? IPAddressRange(text) : nil
         boolean = ScalarValue.parseBool(scalar)
     }
 }
 
 /// The condition keys and values a request carries. Keys are case-insensitive.
 public struct RequestContext: Sendable {
-    private var values: [String: [ScalarValue]] = [:]
-    private var typed: [String: [TypedValue]] = [:]
-    /// The spelling each key was given in, for display.
-    private var spellings: [String: String] = [:]
+    /// One key's values as given and as parsed, with the key's spelling for display.
+    private struct Entry: Sendable {
+        let spelling: String
+        let values: [ScalarValue]
+        let typed: [TypedValue]
+    }
+
+    private var entries: [String: Entry] = [:]
 
     public init() {}
 
@@ -110,25 +123,27 @@ public struct RequestContext: Sendable {
 
     /// Sets a key (case-insensitive); an empty list removes it, since it counts as missing.
     public mutating func set(_ key: String, _ newValues: [ScalarValue]) {
-        let normalized = CaseFolding.lowercase(key)
-        values[normalized] = newValues.isEmpty ? nil : newValues
-        typed[normalized] = newValues.isEmpty ? nil : newValues.map(TypedValue.init)
-        spellings[normalized] = newValues.isEmpty ? nil : key
+        set(key, normalizedKey: CaseFolding.lowercase(key), newValues)
+    }
+
+    /// `set` for callers that have already case-folded the key.
+    public mutating func set(_ key: String, normalizedKey: String, _ newValues: [ScalarValue]) {
+        entries[normalizedKey] = newValues.isEmpty ? nil : Entry(spelling: key, values: newValues, typed: newValues.map(TypedValue.init))
     }
 
     /// The values of a case-folded key; nil when missing.
-    public func values(normalizedKey: String) -> [ScalarValue]? { values[normalizedKey] }
+    public func values(normalizedKey: String) -> [ScalarValue]? { entries[normalizedKey]?.values }
 
     /// The parsed values of a case-folded key; nil when missing.
-    public func typedValues(normalizedKey: String) -> [TypedValue]? { typed[normalizedKey] }
+    public func typedValues(normalizedKey: String) -> [TypedValue]? { entries[normalizedKey]?.typed }
 
     /// The values of a key, looked up case-insensitively; nil when missing.
-    public subscript(key: String) -> [ScalarValue]? { values[CaseFolding.lowercase(key)] }
+    public subscript(key: String) -> [ScalarValue]? { entries[CaseFolding.lowercase(key)]?.values }
 
-    public var isEmpty: Bool { values.isEmpty }
+    public var isEmpty: Bool { entries.isEmpty }
 
     /// Keys as they were given, sorted.
-    public var keys: [String] { values.keys.map { spellings[$0] ?? $0 }.sorted() }
+    public var keys: [String] { entries.values.map(\.spelling).sorted() }
 }
 
 extension ConditionClause {

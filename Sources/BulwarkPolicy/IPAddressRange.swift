@@ -71,17 +71,29 @@ public struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
     }
 
     static func parseIPv4(_ text: Substring) -> UInt32? {
-        let octets = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard octets.count == 4 else { return nil }
         var value: UInt32 = 0
-        for octet in octets {
+        var octet: UInt32 = 0
+        var digits = 0
+        var dots = 0
+        var leadingZero = false
+        for b in text.utf8 {
+            if b == UInt8(ascii: ".") {
+                guard digits > 0, dots < 3 else { return nil }
+                value = value << 8 | octet
+                octet = 0
+                digits = 0
+                dots += 1
+                continue
+            }
+            guard b >= 0x30 && b <= 0x39 else { return nil }
             // Leading zeros are refused: some systems read them as octal.
-            guard !octet.isEmpty, octet.count <= 3, octet.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                octet.count == 1 || octet.first != "0", let n = UInt32(octet), n <= 255
-            else { return nil }
-            value = value << 8 | n
+            if digits == 0 { leadingZero = b == 0x30 } else if leadingZero { return nil }
+            octet = octet * 10 + UInt32(b - 0x30)
+            digits += 1
+            guard digits <= 3, octet <= 255 else { return nil }
         }
-        return value
+        guard digits > 0, dots == 3 else { return nil }
+        return value << 8 | octet
     }
 
     static func parseIPv6(_ text: Substring) -> UInt128? {
