@@ -3,6 +3,10 @@ import BulwarkPolicy
 import Dispatch
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Renders decisions in the formats of SPEC §3: JSON for programs, text for people.
 public enum AuthorizationOutput {
     /// Writes one result object: `{"decision", "reason", ["scpLevel"], "matched", ["explanation"]}`.
@@ -133,6 +137,7 @@ public enum BatchEvaluation {
     }
 }
 
+/// How many cores batch evaluation spreads over.
 enum System {
     static var coreCount: Int {
         #if canImport(Glibc)
@@ -142,7 +147,3 @@ enum System {
         #endif
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif
