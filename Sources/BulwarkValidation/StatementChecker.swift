@@ -110,7 +110,8 @@ struct StatementChecker {
             }
             if !covered.isEmpty && withTypes.isEmpty {
                 let subject = covered.count == 1 ? "\(covered[0].name) has no resource type" : "\(Self.list(covered.map(\.name))) have no resource types"
-                add(.resourceMustBeWildcard, "\(subject), so Resource must be \"*\"; \(JSONWriter.quoted(text)) never matches their requests", pattern.span)
+                let whose = covered.count == 1 ? "its" : "their"
+                add(.resourceMustBeWildcard, "\(subject), so Resource must be \"*\"; \(JSONWriter.quoted(text)) never matches \(whose) requests", pattern.span)
                 continue
             }
             // A literal action without resource types next to a specific resource is never allowed by it.
