@@ -63,7 +63,7 @@ extension ScalarValue {
 /// context is built rather than once per condition that looks at it.
 public struct TypedValue: Sendable {
     public let scalar: ScalarValue
-    let text: String
+    var text: String { scalar.text }
     let number: ExactDecimal?
     let instant: Instant?
     /// Set only for a single address (a CIDR block in a request matches nothing).
@@ -73,7 +73,6 @@ public struct TypedValue: Sendable {
     public init(_ scalar: ScalarValue) {
         self.scalar = scalar
         let text = scalar.text
-        self.text = text
         let first = text.utf8.first ?? 0
         let numeric = (first >= 0x30 && first <= 0x39) || first == UInt8(ascii: "-") || first == UInt8(ascii: "+") || first == UInt8(ascii: ".")
         if case .bool = scalar {
@@ -108,8 +107,8 @@ public struct RequestContext: Sendable {
     /// One key's values as given and as parsed, with the key's spelling for display.
     private struct Entry: Sendable {
         let spelling: String
-        let values: [ScalarValue]
         let typed: [TypedValue]
+        var values: [ScalarValue] { typed.map(\.scalar) }
     }
 
     private var entries: [String: Entry] = [:]
@@ -128,7 +127,7 @@ public struct RequestContext: Sendable {
 
     /// `set` for callers that have already case-folded the key.
     public mutating func set(_ key: String, normalizedKey: String, _ newValues: [ScalarValue]) {
-        entries[normalizedKey] = newValues.isEmpty ? nil : Entry(spelling: key, values: newValues, typed: newValues.map(TypedValue.init))
+        entries[normalizedKey] = newValues.isEmpty ? nil : Entry(spelling: key, typed: newValues.map(TypedValue.init))
     }
 
     /// The values of a case-folded key; nil when missing.
