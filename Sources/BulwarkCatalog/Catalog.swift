@@ -125,15 +125,25 @@ public struct Catalog: Sendable {
     public var allActions: [ActionDefinition] { services.flatMap(\.actions) }
 
     /// The action with this name (case-insensitive), if a service's action table lists it.
-    public func action(named name: String) -> ActionDefinition? { actionsByFoldedName[name.lowercased()] }
+    public func action(named name: String) -> ActionDefinition? { actionsByFoldedName[Self.fold(name)] }
+
+    /// ASCII-fast lowercasing for lookups (catalog names are ASCII; others fall back to `lowercased()`).
+    static func fold(_ name: String) -> String {
+        var needsWork = false
+        for b in name.utf8 {
+            if b >= 0x80 { return name.lowercased() }
+            if b >= 0x41 && b <= 0x5A { needsWork = true }
+        }
+        return needsWork ? String(decoding: name.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self) : name
+    }
 
     /// Whether the name is a catalogued action or one that API rows reference.
-    public func isKnownAction(_ name: String) -> Bool { knownActionNames.contains(name.lowercased()) }
+    public func isKnownAction(_ name: String) -> Bool { knownActionNames.contains(Self.fold(name)) }
 
     /// The definition of a condition key (case-insensitive); tag keys such as
     /// `g:ResourceTag/env` resolve to their template.
     public func conditionKey(named name: String) -> ConditionKeyDefinition? {
-        let folded = name.lowercased()
+        let folded = Self.fold(name)
         if let key = keysByFoldedName[folded] { return key }
         return globalKeys.first { key in
             guard let prefix = key.templatePrefix?.lowercased() else { return false }

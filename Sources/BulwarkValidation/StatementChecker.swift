@@ -155,7 +155,11 @@ struct StatementChecker {
         guard segments.count == 5, templateSegments.count == 5 else {
             return GlobRelations.intersects(urnGlob(template), pattern)
         }
-        for i in [0, 3] where !GlobPattern(segments[i]).matches(templateSegments[i]) { return false }
+        for i in [0, 3] {
+            let segment = segments[i]
+            let literal = !segment.utf8.contains { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }
+            if literal ? segment != templateSegments[i] : !GlobPattern(segment).matches(templateSegments[i]) { return false }
+        }
         let idGlob = urnGlob(templateSegments[4])
         if idGlob.utf8.allSatisfy({ $0 == UInt8(ascii: "*") }) { return true }
         return GlobRelations.intersects(idGlob, segments[4])
@@ -343,6 +347,8 @@ struct StatementChecker {
         let actions: [(text: String, glob: GlobPattern)]
         /// Resource patterns; `*` when Resource is absent.
         let resources: [(text: String, glob: GlobPattern)]
+        /// Each resource pattern split at `:`, computed once for the O(n²) pair loop.
+        let resourceSegments: [[String]]
         /// A canonical rendering of the conditions ("" when there are none).
         let conditions: String
         let comparable: Bool
@@ -351,6 +357,7 @@ struct StatementChecker {
             self.statement = statement
             actions = statement.actions.patterns.map { (CaseFolding.lowercase($0.text), $0.glob) }
             resources = statement.resources?.patterns.map { ($0.text, $0.glob) } ?? [("*", GlobPattern("*"))]
+            resourceSegments = resources.map { $0.text.split(separator: ":", omittingEmptySubsequences: false).map(String.init) }
             conditions = statement.conditions.map { c in
                 let values = c.values.map(\.value.description).sorted().joined(separator: ",")
                 return "\(c.conditionOperator?.description ?? c.operatorName)|\(c.normalizedKey)|\(values)"
@@ -379,8 +386,25 @@ struct StatementChecker {
         guard outer.comparable, inner.comparable, outer.statement.effect == inner.statement.effect,
             outer.conditions.isEmpty || outer.conditions == inner.conditions
         else { return false }
-        return inner.actions.allSatisfy { a in outer.actions.contains { patternContains($0, a) } }
-            && inner.resources.allSatisfy { r in outer.resources.contains { patternContains($0, r) } }
+        // Resources first: they differ between statements far more often than actions do.
+        let resourcesCovered = inner.resources.indices.allSatisfy { r in
+            outer.resources.indices.contains { o in
+                resourceContains(outer, o, inner, r)
+            }
+        }
+        return resourcesCovered && inner.actions.allSatisfy { a in outer.actions.contains { patternContains($0, a) } }
+    }
+
+    /// Resource containment with the segments split in advance (same rule as `GlobRelations.contains`).
+    private static func resourceContains(_ outer: Shape, _ o: Int, _ inner: Shape, _ r: Int) -> Bool {
+        let (outerPattern, innerPattern) = (outer.resources[o], inner.resources[r])
+        if outerPattern.glob.matchesEverything || outerPattern.text == innerPattern.text { return true }
+        if innerPattern.glob.isLiteral { return outerPattern.glob.matches(innerPattern.text) }
+        let (a, b) = (outer.resourceSegments[o], inner.resourceSegments[r])
+        if a.count > 1 && a.count == b.count {
+            return zip(a, b).allSatisfy { GlobRelations.contains($0, $1) }
+        }
+        return GlobRelations.contains(outerPattern.text, innerPattern.text)
     }
 
     /// Containment using the already compiled globs for the common shapes, `GlobRelations` otherwise.
