@@ -118,7 +118,8 @@ public struct Catalog: Sendable {
 
     /// The service with this prefix (case-insensitive).
     public func service(named name: String) -> ServiceCatalog? {
-        services.first { $0.name.lowercased() == name.lowercased() }
+        let folded = Self.fold(name)
+        return services.first { Self.fold($0.name) == folded }
     }
 
     /// Every action of every service, in catalog order.

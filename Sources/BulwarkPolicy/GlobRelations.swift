@@ -68,15 +68,29 @@ public enum GlobRelations {
     public static func contains(_ outer: String, _ inner: String) -> Bool {
         // Every inner string starts with inner's literal prefix, every outer one with outer's:
         // if those prefixes disagree, nothing of inner is in outer.
-        for (a, b) in zip(outer.utf8, inner.utf8) {
-            if a == UInt8(ascii: "*") || a == UInt8(ascii: "?") || b == UInt8(ascii: "*") || b == UInt8(ascii: "?") { break }
-            if a != b { return false }
-        }
+        if literalPrefixesDisagree(outer, inner) { return false }
         if containsWhole(outer, inner) { return true }
         let outerSegments = outer.split(separator: ":", omittingEmptySubsequences: false)
         let innerSegments = inner.split(separator: ":", omittingEmptySubsequences: false)
         guard outerSegments.count > 1, outerSegments.count == innerSegments.count else { return false }
         return zip(outerSegments, innerSegments).allSatisfy { containsWhole(String($0), String($1)) }
+    }
+
+    private static func literalPrefixesDisagree(_ outer: String, _ inner: String) -> Bool {
+        var a = outer, b = inner
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let n = min(x.count, y.count)
+                var i = 0
+                while i < n {
+                    let p = x[i], q = y[i]
+                    if p == UInt8(ascii: "*") || p == UInt8(ascii: "?") || q == UInt8(ascii: "*") || q == UInt8(ascii: "?") { return false }
+                    if p != q { return true }
+                    i += 1
+                }
+                return false
+            }
+        }
     }
 
     private static func containsWhole(_ outer: String, _ inner: String) -> Bool {

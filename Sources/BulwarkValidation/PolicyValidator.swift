@@ -68,24 +68,37 @@ public struct PolicyValidator: Sendable {
     }
 
     /// EMPTY_ARRAY / EMPTY_OBJECT anywhere below the root (an empty Statement is MISSING_STATEMENT instead).
+    /// The path is kept as one stack and turned into a `JSONPath` only for a finding.
     private func emptyContainers(_ node: JSONNode, path: JSONPath) -> [Finding] {
         var out: [Finding] = []
-        let isStatementList = path.components == [.key("Statement")]
+        var stack = path.components
+        walkEmpty(node, &stack, &out)
+        return out
+    }
+
+    private func walkEmpty(_ node: JSONNode, _ stack: inout [JSONPathComponent], _ out: inout [Finding]) {
         switch node.value {
         case .array(let items):
-            if items.isEmpty && !isStatementList && !path.components.isEmpty {
-                out.append(Finding(code: .emptyArray, message: "\(path.components.last.map(describe) ?? "value") is an empty array; remove it or add values", path: path, location: node.location))
+            if items.isEmpty && !stack.isEmpty && stack != [.key("Statement")] {
+                out.append(Finding(code: .emptyArray, message: "\(describe(stack.last!)) is an empty array; remove it or add values", path: JSONPath(stack), location: node.location))
             }
-            for (i, item) in items.enumerated() { out += emptyContainers(item, path: path.appending(index: i)) }
+            for (i, item) in items.enumerated() {
+                stack.append(.index(i))
+                walkEmpty(item, &stack, &out)
+                stack.removeLast()
+            }
         case .object(let members):
-            if members.isEmpty && !path.components.isEmpty {
-                out.append(Finding(code: .emptyObject, message: "\(path.components.last.map(describe) ?? "value") is an empty object; remove it", path: path, location: node.location))
+            if members.isEmpty && !stack.isEmpty {
+                out.append(Finding(code: .emptyObject, message: "\(describe(stack.last!)) is an empty object; remove it", path: JSONPath(stack), location: node.location))
             }
-            for member in members { out += emptyContainers(member.value, path: path.appending(key: member.key)) }
+            for member in members {
+                stack.append(.key(member.key))
+                walkEmpty(member.value, &stack, &out)
+                stack.removeLast()
+            }
         default:
             break
         }
-        return out
     }
 
     private func describe(_ component: JSONPathComponent) -> String {
@@ -106,6 +119,8 @@ final class ActionIndex: Sendable {
     /// The definition of catalogued actions; nil for referenced-only ones.
     let definitions: [ActionDefinition?]
     let serviceNames: [String]
+    /// Action name → URN templates of its resource types, resolved once.
+    let templates: [String: [String]]
 
     init(catalog: Catalog) {
         var folded: [String] = [], names: [String] = [], services: [String] = [], definitions: [ActionDefinition?] = []
@@ -128,6 +143,15 @@ final class ActionIndex: Sendable {
         self.services = services
         self.definitions = definitions
         self.serviceNames = catalog.services.map(\.name)
+        var templates: [String: [String]] = [:]
+        for service in catalog.services {
+            for action in service.actions {
+                templates[action.name] = action.resourceTypes.compactMap { type in
+                    service.resourceTypes.first { $0.name == type }?.urn
+                }
+            }
+        }
+        self.templates = templates
     }
 
     /// Indices of known actions (catalogued or referenced) the glob matches.

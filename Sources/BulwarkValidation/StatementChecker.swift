@@ -123,15 +123,11 @@ struct StatementChecker {
             guard !withTypes.isEmpty else { continue }
             // Many actions share a resource type: test each distinct URN template once.
             var templates: Set<String> = []
-            for action in withTypes {
-                for typeName in action.resourceTypes {
-                    if let template = resourceTemplate(of: action, type: typeName) { templates.insert(template) }
-                }
-            }
-            let patternSegments = text.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
+            for action in withTypes { templates.formUnion(index.templates[action.name] ?? []) }
+            let patternSegments = Self.splitColons(text, maxSplits: 4)
             let fits = templates.isEmpty || templates.contains { Self.couldBe(patternSegments, pattern: text, template: $0) }
             if !fits {
-                let expected = Set(withTypes.flatMap { action in action.resourceTypes.compactMap { resourceTemplate(of: action, type: $0) } }).sorted()
+                let expected = templates.sorted()
                 add(.resourceTypeMismatch, "\(JSONWriter.quoted(text)) cannot be a resource of \(Self.list(withTypes.map(\.name))); expected \(expected.joined(separator: " or "))", pattern.span)
             }
         }
@@ -147,11 +143,28 @@ struct StatementChecker {
     /// segments, its service and type segments must fit the template's (a `*`
     /// there could reach across colons in theory, but never does in a real URN).
     static func couldBe(_ pattern: String, template: String) -> Bool {
-        couldBe(pattern.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false).map(String.init), pattern: pattern, template: template)
+        couldBe(splitColons(pattern, maxSplits: 4), pattern: pattern, template: template)
+    }
+
+    /// Splits at `:` on UTF-8 bytes (Character-wise splitting is far slower), keeping empty parts.
+    static func splitColons(_ text: String, maxSplits: Int = .max) -> [String] {
+        var parts: [String] = []
+        let utf8 = text.utf8
+        var start = utf8.startIndex
+        var index = start
+        while index != utf8.endIndex {
+            if utf8[index] == UInt8(ascii: ":") && parts.count < maxSplits {
+                parts.append(String(text[start..<index]))
+                start = utf8.index(after: index)
+            }
+            index = utf8.index(after: index)
+        }
+        parts.append(String(text[start..<utf8.endIndex]))
+        return parts
     }
 
     static func couldBe(_ segments: [String], pattern: String, template: String) -> Bool {
-        let templateSegments = template.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
+        let templateSegments = splitColons(template, maxSplits: 4)
         guard segments.count == 5, templateSegments.count == 5 else {
             return GlobRelations.intersects(urnGlob(template), pattern)
         }
@@ -167,19 +180,19 @@ struct StatementChecker {
 
     /// `ims:<region>:<account-id>:image:<image-id>` → `ims:*:*:image:*`.
     static func urnGlob(_ template: String) -> String {
-        var out = ""
+        var out: [UInt8] = []
         var inPlaceholder = false
-        for c in template {
-            if c == "<" {
+        for b in template.utf8 {
+            if b == UInt8(ascii: "<") {
                 inPlaceholder = true
-                out.append("*")
-            } else if c == ">" {
+                out.append(UInt8(ascii: "*"))
+            } else if b == UInt8(ascii: ">") {
                 inPlaceholder = false
             } else if !inPlaceholder {
-                out.append(c)
+                out.append(b)
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     // MARK: Conditions
@@ -357,7 +370,7 @@ struct StatementChecker {
             self.statement = statement
             actions = statement.actions.patterns.map { (CaseFolding.lowercase($0.text), $0.glob) }
             resources = statement.resources?.patterns.map { ($0.text, $0.glob) } ?? [("*", GlobPattern("*"))]
-            resourceSegments = resources.map { $0.text.split(separator: ":", omittingEmptySubsequences: false).map(String.init) }
+            resourceSegments = resources.map { StatementChecker.splitColons($0.text) }
             conditions = statement.conditions.map { c in
                 let values = c.values.map(\.value.description).sorted().joined(separator: ",")
                 return "\(c.conditionOperator?.description ?? c.operatorName)|\(c.normalizedKey)|\(values)"
