@@ -133,19 +133,6 @@ struct StatementChecker {
         }
     }
 
-    private func resourceTemplate(of action: ActionDefinition, type: String) -> String? {
-        let service = String(action.name.prefix { $0 != ":" })
-        return catalog.resourceType(type, in: service)?.urn
-    }
-
-    /// Whether a resource pattern can match a URN of the template. URNs are
-    /// `service:region:account:type:id`; when the pattern spells out those
-    /// segments, its service and type segments must fit the template's (a `*`
-    /// there could reach across colons in theory, but never does in a real URN).
-    static func couldBe(_ pattern: String, template: String) -> Bool {
-        couldBe(splitColons(pattern, maxSplits: 4), pattern: pattern, template: template)
-    }
-
     /// Splits at `:` on UTF-8 bytes (Character-wise splitting is far slower), keeping empty parts.
     static func splitColons(_ text: String, maxSplits: Int = .max) -> [String] {
         var parts: [String] = []
@@ -163,6 +150,10 @@ struct StatementChecker {
         return parts
     }
 
+    /// Whether a resource pattern can match a URN of the template. URNs are
+    /// `service:region:account:type:id`; when the pattern spells out those
+    /// segments, its service and type segments must fit the template's (a `*`
+    /// there could reach across colons in theory, but never does in a real URN).
     static func couldBe(_ segments: [String], pattern: String, template: String) -> Bool {
         let templateSegments = splitColons(template, maxSplits: 4)
         guard segments.count == 5, templateSegments.count == 5 else {
