@@ -356,6 +356,9 @@ struct StatementChecker {
         /// A canonical rendering of the conditions ("" when there are none).
         let conditions: String
         let comparable: Bool
+        /// Effect, service and resource type when every resource pattern spells them literally
+        /// (`ims:*:*:image:*`); a statement can only be covered by one with the same key or none.
+        let key: String?
 
         init(_ statement: Statement) {
             self.statement = statement
@@ -367,15 +370,27 @@ struct StatementChecker {
                 return "\(c.conditionOperator?.description ?? c.operatorName)|\(c.normalizedKey)|\(values)"
             }.sorted().joined(separator: ";")
             comparable = !statement.actions.isNegated && statement.resources?.isNegated != true && !actions.isEmpty
+            let literal = { (t: String) in !t.utf8.contains { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") } }
+            let keys = Set(resourceSegments.map { segments in
+                segments.count >= 5 && literal(segments[0]) && literal(segments[3]) ? segments[0] + ":" + segments[3] : "" })
+            key = keys.count == 1 && !keys.contains("") ? "\(statement.effect.rawValue)|\(keys.first!)" : nil
         }
     }
 
     /// A statement whose every request is already decided the same way by another statement.
     mutating func checkRedundancy(_ statements: [Statement]) {
         let shapes = statements.map(Shape.init)
+        // Only statements with the same literal service and resource type, or with none, can
+        // cover each other; skipping the rest keeps the pairwise loop small (it can only miss, never invent).
+        var buckets: [String: [Int]] = [:]
+        var wild: [Int] = []
+        for (i, shape) in shapes.enumerated() where shape.comparable {
+            if let key = shape.key { buckets[key, default: []].append(i) } else { wild.append(i) }
+        }
         for j in shapes.indices where shapes[j].comparable {
             let inner = shapes[j]
-            for i in shapes.indices where i != j && Self.covers(shapes[i], inner) {
+            let candidates = inner.key.map { (buckets[$0] ?? []) + wild }.map { $0.sorted() } ?? wild
+            for i in candidates where i != j && Self.covers(shapes[i], inner) {
                 let outer = shapes[i]
                 if Self.covers(inner, outer) && i > j { continue }  // equivalent pair: report the later one
                 let sid = outer.statement.sid.map { " (\(JSONWriter.quoted($0)))" } ?? ""
