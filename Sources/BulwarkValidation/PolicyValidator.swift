@@ -121,6 +121,10 @@ final class ActionIndex: Sendable {
     let serviceNames: [String]
     /// Action name → URN templates of its resource types, resolved once.
     let templates: [String: [String]]
+    /// Per index: the URN templates of a catalogued action's resource types (empty for none).
+    let templatesByIndex: [[String]]
+    /// Per index: the catalogued action's condition keys, case-folded.
+    let foldedConditionKeys: [Set<String>]
 
     init(catalog: Catalog) {
         var folded: [String] = [], names: [String] = [], services: [String] = [], definitions: [ActionDefinition?] = []
@@ -152,6 +156,8 @@ final class ActionIndex: Sendable {
             }
         }
         self.templates = templates
+        self.templatesByIndex = definitions.map { d in d.map { templates[$0.name] ?? [] } ?? [] }
+        self.foldedConditionKeys = definitions.map { d in Set(d?.conditionKeys.map { $0.lowercased() } ?? []) }
     }
 
     /// Indices of known actions (catalogued or referenced) the glob matches.

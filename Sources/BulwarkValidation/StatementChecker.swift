@@ -24,9 +24,10 @@ struct StatementChecker {
         let hits = statement.actions.patterns.map { index.matching($0.glob) }
         var hit = [Bool](repeating: false, count: index.definitions.count)
         for h in hits { for i in h { hit[i] = true } }
-        var covered: [ActionDefinition] = []
-        for (i, definition) in index.definitions.enumerated() where hit[i] != statement.actions.isNegated {
-            if let definition { covered.append(definition) }
+        // Indices of the catalogued actions the statement covers.
+        var covered: [Int] = []
+        for i in index.definitions.indices where hit[i] != statement.actions.isNegated && index.definitions[i] != nil {
+            covered.append(i)
         }
         checkActions(statement, hits: hits)
         checkResources(statement, covered: covered)
@@ -97,10 +98,10 @@ struct StatementChecker {
 
     // MARK: Resources
 
-    private mutating func checkResources(_ statement: Statement, covered: [ActionDefinition]) {
+    private mutating func checkResources(_ statement: Statement, covered: [Int]) {
         guard let resources = statement.resources else { return }
         if resources.isNegated { return }
-        let withTypes = covered.filter { !$0.resourceTypes.isEmpty }
+        let withTypes = covered.filter { !index.templatesByIndex[$0].isEmpty }
         for pattern in resources.patterns where !pattern.glob.matchesEverything {
             let text = pattern.text
             let segments = text.split(separator: ":", omittingEmptySubsequences: false)
@@ -109,7 +110,7 @@ struct StatementChecker {
                 continue
             }
             if !covered.isEmpty && withTypes.isEmpty {
-                let subject = covered.count == 1 ? "\(covered[0].name) has no resource type" : "\(Self.list(covered.map(\.name))) have no resource types"
+                let subject = covered.count == 1 ? "\(index.names[covered[0]]) has no resource type" : "\(Self.list(covered.map { index.names[$0] })) have no resource types"
                 let whose = covered.count == 1 ? "its" : "their"
                 add(.resourceMustBeWildcard, "\(subject), so Resource must be \"*\"; \(JSONWriter.quoted(text)) never matches \(whose) requests", pattern.span)
                 continue
@@ -123,12 +124,12 @@ struct StatementChecker {
             guard !withTypes.isEmpty else { continue }
             // Many actions share a resource type: test each distinct URN template once.
             var templates: Set<String> = []
-            for action in withTypes { templates.formUnion(index.templates[action.name] ?? []) }
+            for i in withTypes { templates.formUnion(index.templatesByIndex[i]) }
             let patternSegments = Self.splitColons(text, maxSplits: 4)
             let fits = templates.isEmpty || templates.contains { Self.couldBe(patternSegments, pattern: text, template: $0) }
             if !fits {
                 let expected = templates.sorted()
-                add(.resourceTypeMismatch, "\(JSONWriter.quoted(text)) cannot be a resource of \(Self.list(withTypes.map(\.name))); expected \(expected.joined(separator: " or "))", pattern.span)
+                add(.resourceTypeMismatch, "\(JSONWriter.quoted(text)) cannot be a resource of \(Self.list(withTypes.map { index.names[$0] })); expected \(expected.joined(separator: " or "))", pattern.span)
             }
         }
     }
@@ -166,6 +167,10 @@ struct StatementChecker {
         }
         let idGlob = urnGlob(templateSegments[4])
         if idGlob.utf8.allSatisfy({ $0 == UInt8(ascii: "*") }) { return true }
+        // `*/*` (namespace/repo and the like): some match exists iff the pattern can produce a `/`.
+        if idGlob == "*/*" {
+            return segments[4].utf8.contains { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }
+        }
         return GlobRelations.intersects(idGlob, segments[4])
     }
 
@@ -190,7 +195,7 @@ struct StatementChecker {
 
     private static let operatorNames: [String] = ConditionOperatorKind.allCases.map(\.rawValue)
 
-    private mutating func checkConditions(_ statement: Statement, covered: [ActionDefinition]) {
+    private mutating func checkConditions(_ statement: Statement, covered: [Int]) {
         var reportedOperators: Set<String> = []
         for clause in statement.conditions {
             guard let op = clause.conditionOperator else {
@@ -241,7 +246,7 @@ struct StatementChecker {
         }
     }
 
-    private mutating func checkKey(_ clause: ConditionClause, _ op: ConditionOperator, covered: [ActionDefinition]) {
+    private mutating func checkKey(_ clause: ConditionClause, _ op: ConditionOperator, covered: [Int]) {
         let prefix = String(clause.normalizedKey.prefix { $0 != ":" })
         guard let definition = catalog.conditionKey(named: clause.key) else {
             guard prefix == "g" || catalog.service(named: prefix) != nil else { return }
@@ -252,7 +257,8 @@ struct StatementChecker {
             return
         }
         if prefix != "g" && !covered.isEmpty {
-            let supporting = covered.filter { action in action.conditionKeys.contains { $0.lowercased() == definition.name.lowercased() } }
+            let folded = definition.name.lowercased()
+            let supporting = covered.filter { index.foldedConditionKeys[$0].contains(folded) }
             if supporting.isEmpty {
                 let all = catalog.allActions.filter { action in action.conditionKeys.contains { $0.lowercased() == definition.name.lowercased() } }.map(\.name)
                 let which = all.isEmpty ? "no action supports it" : "it is supported by \(Self.list(all))"
@@ -290,7 +296,7 @@ struct StatementChecker {
 
     // MARK: Effect-specific rules
 
-    private mutating func checkEffectRules(_ statement: Statement, covered: [ActionDefinition], hits: [[Int]]) {
+    private mutating func checkEffectRules(_ statement: Statement, covered: [Int], hits: [[Int]]) {
         switch type {
         case .scp:
             if let resources = statement.resources, resources.isNegated {

@@ -173,6 +173,7 @@ if which == "validate-once" {
     let validator = PolicyValidator(catalog: try Catalog.bundled())
     let bytes = Array(realisticPolicy(targetBytes: 6000, seed: 1).utf8)
     var n = 0
-    for _ in 0..<40 { n += validator.validate(bytes: bytes, type: .identity).count }
+    let iterations = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 40 : 40
+    for _ in 0..<iterations { n += validator.validate(bytes: bytes, type: .identity).count }
     print("findings \(n)")
 }
