@@ -48,17 +48,7 @@ def main():
     for size in [int(s) for s in args.sizes.split(",")]:
         w = wl.generate(size, args.requests)
         n = len(w["requests"])
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "input.json")
-            with open(path, "w") as f:
-                json.dump(w, f)
-            # Bulwark CLI, end to end.
-            t = time.perf_counter()
-            out = subprocess.run([BULWARK, "authorize", "--input", path, "--format", "json"], capture_output=True, check=True)
-            cli_seconds = time.perf_counter() - t
-            bulwark = [r["decision"] == "allow" for r in json.loads(out.stdout)["results"]]
-            # Bulwark in-process decision time.
-            replay = json.loads(subprocess.run([BENCH, "replay", path], capture_output=True, check=True, text=True).stdout)
+        bulwark, cli_seconds, replay = run_bulwark(w, replay=True)
         # Cedar.
         # Parsed once, outside the timing, as a long-running service would.
         policies = cedarpy.PolicySet.from_str(wl.cedar_policies(w))
@@ -100,17 +90,26 @@ def main():
     sys.exit(1 if mismatches else 0)
 
 
-def million():
-    """`bulwark authorize` end to end (read, decide, write) against cedarpy's decision time alone."""
-    w = wl.generate(10, 1_000_000)
+def run_bulwark(w, replay):
+    """Decisions and end-to-end seconds of `bulwark authorize`; with replay, also in-process timings."""
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "input.json")
         with open(path, "w") as f:
             json.dump(w, f)
         t = time.perf_counter()
         out = subprocess.run([BULWARK, "authorize", "--input", path, "--format", "json"], capture_output=True, check=True)
-        cli = time.perf_counter() - t
-        bulwark = [r["decision"] == "allow" for r in json.loads(out.stdout)["results"]]
+        seconds = time.perf_counter() - t
+        decisions = [r["decision"] == "allow" for r in json.loads(out.stdout)["results"]]
+        timings = None
+        if replay:
+            timings = json.loads(subprocess.run([BENCH, "replay", path], capture_output=True, check=True, text=True).stdout)
+    return decisions, seconds, timings
+
+
+def million():
+    """`bulwark authorize` end to end (read, decide, write) against cedarpy's decision time alone."""
+    w = wl.generate(10, 1_000_000)
+    bulwark, cli, _ = run_bulwark(w, replay=False)
     policies = cedarpy.PolicySet.from_str(wl.cedar_policies(w))
     entities = cedarpy.Entities.from_json_str("[]")
     requests = [wl.cedar_request(r) for r in w["requests"]]
