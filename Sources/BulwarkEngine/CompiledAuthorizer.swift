@@ -30,13 +30,23 @@ public struct Authorizer: Sendable {
         }
 
         let statement: Statement
+        /// The statement's Resource and Condition, kept apart for the hot path.
+        let resources: PatternList?
+        let conditions: [ConditionClause]
         let bucket: Bucket
         let reference: DeterminingStatement
         /// Position in the reference order: identity policies, then SCP levels; statements in order.
         let ordinal: Int32
 
+        /// Whether the statement's Resource and Condition hold (its action is known to match).
+        func holds(for request: AuthorizationRequest) -> Bool {
+            Statement.resourceAndConditionsHold(resources: resources, conditions: conditions, request: request)
+        }
+
         init(statement: Statement, bucket: Bucket, reference: DeterminingStatement, ordinal: Int32) {
             self.statement = statement
+            self.resources = statement.resources
+            self.conditions = statement.conditions
             self.bucket = bucket
             self.reference = reference
             self.ordinal = ordinal
@@ -130,12 +140,12 @@ public struct Authorizer: Sendable {
                 let entry = statements[Int(index)]
                 switch entry.bucket {
                 case .identityDeny, .scpDeny:
-                    if entry.statement.matchesResourceAndConditions(request) { denies.append(entry.ordinal) }
+                    if entry.holds(for: request) { denies.append(entry.ordinal) }
                 case .scpAllow(let k):
                     let bit: UInt64 = 1 << UInt64(k)
-                    if scpAllowed & bit == 0 && entry.statement.matchesResourceAndConditions(request) { scpAllowed |= bit }
+                    if scpAllowed & bit == 0 && entry.holds(for: request) { scpAllowed |= bit }
                 case .identityAllow:
-                    if entry.statement.matchesResourceAndConditions(request) { allows.append(entry.ordinal) }
+                    if entry.holds(for: request) { allows.append(entry.ordinal) }
                 }
             }
         }

@@ -86,13 +86,15 @@ public struct PatternList: Sendable {
         self.span = span
     }
 
-    /// Whether any pattern matches `text` (already case-folded for actions).
-    @inlinable
+    /// The index of the first pattern that matches `text` (already case-folded for actions), if any.
     public func firstMatch(_ text: String) -> Int? {
         var text = text
         return text.withUTF8 { utf8 in
-            for (i, pattern) in patterns.enumerated() where pattern.glob.matches(utf8: utf8) { return i }
-            return nil
+            // Borrow the patterns in place: copying each Pattern would retain all its fields.
+            patterns.withUnsafeBufferPointer { buffer in
+                for i in buffer.indices where buffer[i].glob.matches(utf8: utf8) { return i }
+                return nil
+            }
         }
     }
 }

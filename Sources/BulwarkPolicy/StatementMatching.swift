@@ -61,6 +61,14 @@ extension Statement {
 
     /// Whether Resource/NotResource and Condition hold, for callers that already know the action matches.
     public func matchesResourceAndConditions(_ request: AuthorizationRequest) -> Bool {
+        Self.resourceAndConditionsHold(resources: resources, conditions: conditions, request: request)
+    }
+
+    /// The Resource and Condition part of matching, on the parts themselves, so a caller that keeps
+    /// them apart (the compiled authorizer) does not copy a whole statement per candidate.
+    public static func resourceAndConditionsHold(
+        resources: PatternList?, conditions: [ConditionClause], request: AuthorizationRequest
+    ) -> Bool {
         if let resources {
             let hit = resources.firstMatch(request.resource) != nil
             if hit == resources.isNegated { return false }

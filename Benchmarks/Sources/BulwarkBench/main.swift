@@ -157,7 +157,8 @@ if which == "replay", CommandLine.arguments.count > 2 {
 if which == "hot" {
     // A steady loop for profilers: 100 policies, 5 s.
     var identity: [NamedPolicy] = []
-    for i in 0..<100 { identity.append(NamedPolicy(id: "p\(i)", policy: try PolicyParser.parse(realisticPolicy(targetBytes: 600, seed: i)))) }
+    let count = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 100 : 100
+    for i in 0..<count { identity.append(NamedPolicy(id: "p\(i)", policy: try PolicyParser.parse(realisticPolicy(targetBytes: 600, seed: i)))) }
     let authorizer = Authorizer(policies: PolicySet(identityPolicies: identity), catalog: try Catalog.bundled())
     var context = RequestContext()
     context.set("g:SourceIp", [.string("10.1.0.1")])
