@@ -108,13 +108,7 @@ public enum APIAuthorizationOutput {
             json.beginObject()
             json.field("action", check.action)
             json.field("resource", check.resource)
-            json.field("decision", check.result.decision.rawValue)
-            json.field("reason", check.result.reason.rawValue)
-            if let level = check.result.scpLevel { json.field("scpLevel", level) }
-            json.key("matched")
-            json.beginArray()
-            for m in check.result.matched { AuthorizationOutput.write(m, into: &json) }
-            json.endArray()
+            AuthorizationOutput.writeFields(check.result, into: &json)
             json.field("requiredBy", "\(check.requiredBy.method) \(check.requiredBy.path)" + (check.isDependency ? " (dependency of \(check.requiredBy.action))" : ""))
             json.endObject()
         }

@@ -14,13 +14,7 @@ public enum AuthorizationOutput {
         _ result: AuthorizationResult, explanation: [StatementExplanation]?, into json: inout JSONWriter
     ) {
         json.beginObject()
-        json.field("decision", result.decision.rawValue)
-        json.field("reason", result.reason.rawValue)
-        if let level = result.scpLevel { json.field("scpLevel", level) }
-        json.key("matched")
-        json.beginArray()
-        for statement in result.matched { write(statement, into: &json) }
-        json.endArray()
+        writeFields(result, into: &json)
         if let explanation {
             json.key("explanation")
             json.beginArray()
@@ -42,6 +36,17 @@ public enum AuthorizationOutput {
             json.endArray()
         }
         json.endObject()
+    }
+
+    /// Writes the fields `"decision", "reason", ["scpLevel"], "matched"` into an open object.
+    public static func writeFields(_ result: AuthorizationResult, into json: inout JSONWriter) {
+        json.field("decision", result.decision.rawValue)
+        json.field("reason", result.reason.rawValue)
+        if let level = result.scpLevel { json.field("scpLevel", level) }
+        json.key("matched")
+        json.beginArray()
+        for statement in result.matched { write(statement, into: &json) }
+        json.endArray()
     }
 
     /// Writes `{"policy", "statement", "sid", "effect", "scpLevel"}`.

@@ -18,6 +18,18 @@ func loadWorkspace(_ directory: String, catalog: Catalog) throws(CLIError) -> Wo
     return workspace
 }
 
+/// `--workspace` and `--principal`, resolved together (the catalog, the loaded workspace, the principal).
+struct PrincipalFlags: ParsableArguments {
+    @Option(name: .long, help: "The workspace directory.") var workspace: String
+    @Option(name: .long, help: "iam::ACCOUNT:user:NAME or iam::ACCOUNT:agency:NAME.") var principal: String
+
+    func resolve() throws(CLIError) -> (catalog: Catalog, principal: ResolvedPrincipal) {
+        let catalog = try CatalogCommand.load()
+        let ws = try loadWorkspace(workspace, catalog: catalog)
+        do { return (catalog, try ws.resolve(principal: principal)) } catch { throw CLIError.invalidInput(error.message) }
+    }
+}
+
 /// `bulwark simulate`: decide a request for a principal of the workspace.
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,8 +37,7 @@ struct SimulateCommand: ParsableCommand {
         abstract: "Decide a request for a principal of a workspace, with its policies, groups and SCP path, and explain it."
     )
 
-    @Option(name: .long, help: "The workspace directory.") var workspace: String
-    @Option(name: .long, help: "iam::ACCOUNT:user:NAME or iam::ACCOUNT:agency:NAME.") var principal: String
+    @OptionGroup var who: PrincipalFlags
     @Option(name: .long, help: "The action (or use --service/--method/--path for an API call).") var action: String?
     @Option(name: .long, help: "The resource URN (default *).") var resource: String = "*"
     @Option(name: .long, help: "API form: service.") var service: String?
@@ -44,10 +55,7 @@ struct SimulateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let catalog = try CatalogCommand.load()
-        let ws = try loadWorkspace(workspace, catalog: catalog)
-        let resolved: ResolvedPrincipal
-        do { resolved = try ws.resolve(principal: principal) } catch { throw CLIError.invalidInput(error.message) }
+        let (catalog, resolved) = try who.resolve()
         let authorizer = Authorizer(policies: resolved.policies, catalog: catalog)
         let requestContext = resolved.context(adding: try context.load())
         if let service, let method, let path {
@@ -171,15 +179,11 @@ struct AccessCommand: ParsableCommand {
         abstract: "List what a principal may do, per service and access level, with resources and conditions."
     )
 
-    @Option(name: .long, help: "The workspace directory.") var workspace: String
-    @Option(name: .long, help: "iam::ACCOUNT:user:NAME or iam::ACCOUNT:agency:NAME.") var principal: String
+    @OptionGroup var who: PrincipalFlags
     @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
 
     func run() throws {
-        let catalog = try CatalogCommand.load()
-        let ws = try loadWorkspace(workspace, catalog: catalog)
-        let resolved: ResolvedPrincipal
-        do { resolved = try ws.resolve(principal: principal) } catch { throw CLIError.invalidInput(error.message) }
+        let (catalog, resolved) = try who.resolve()
         let access = EffectiveAccess.compute(resolved.policies, catalog: catalog)
         switch format {
         case .json: Console.write(EffectiveAccess.json(access))
