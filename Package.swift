@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "BulwarkValidation", targets: ["BulwarkValidation"]),
         .library(name: "BulwarkAPI", targets: ["BulwarkAPI"]),
         .library(name: "BulwarkWorkspace", targets: ["BulwarkWorkspace"]),
+        .library(name: "BulwarkAnalysis", targets: ["BulwarkAnalysis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -43,17 +44,25 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // Exact questions over the finite catalog (SPEC §8): diff, checks, external access, generate.
+        .target(
+            name: "BulwarkAnalysis",
+            dependencies: [
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI",
+                "BulwarkWorkspace",
+            ]
+        ),
         .executableTarget(
             name: "bulwark",
             dependencies: [
-                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI", "BulwarkWorkspace",
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI", "BulwarkWorkspace", "BulwarkAnalysis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "BulwarkTests",
             dependencies: [
-                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI", "BulwarkWorkspace", "bulwark",
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI", "BulwarkWorkspace", "BulwarkAnalysis", "bulwark",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             exclude: ["Golden", "Fixtures"]

@@ -63,6 +63,19 @@ public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConverti
         return (negative ? "-" : "") + digits.map { String($0) }.joined() + (exponent == 0 ? "" : "e\(exponent)")
     }
 
+    /// How many digits follow the decimal point in the shortest plain spelling (`1.50` has 1).
+    public var fractionDigitCount: Int { max(0, -exponent) }
+
+    /// The value times 10^`fractionDigits`, when that is an integer that fits in `Int128`.
+    public func scaled(toFractionDigits fractionDigits: Int) -> Int128? {
+        let shift = exponent + fractionDigits
+        guard shift >= 0, digits.count + shift <= 37 else { return nil }
+        var value: Int128 = 0
+        for d in digits { value = value * 10 + Int128(d) }
+        for _ in 0..<shift { value *= 10 }
+        return negative ? -value : value
+    }
+
     public static func < (a: ExactDecimal, b: ExactDecimal) -> Bool {
         if a.negative != b.negative { return a.negative }
         let magnitudeLess = compareMagnitude(a, b) < 0

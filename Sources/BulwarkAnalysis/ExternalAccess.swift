@@ -1,0 +1,70 @@
+import BulwarkCatalog
+import BulwarkEngine
+import BulwarkPolicy
+import BulwarkWorkspace
+
+/// `bulwark check external-access`: statements that let a principal share with, or
+/// grant to, accounts outside the organization.
+public enum ExternalAccess {
+    /// One principal's access to an outside target, with the statements that let it through.
+    public struct Finding: Sendable {
+        public let principal: String
+        public let region: AccessRegion
+        /// The allowing statements on the way: identity policy, then each SCP level.
+        public let path: [DeterminingStatement]
+    }
+
+    /// What "inside the organization" means for each target key the catalog has, as a
+    /// condition in the policy language (the engine then decides it like any other).
+    static func insideConditions(_ workspace: Workspace) -> [String: String] {
+        let orgPattern = workspace.organizationID.isEmpty ? [] : ["\(workspace.organizationID)/*"]
+        let accountIDs = workspace.nodes.values.filter { $0.kind == .account }.map(\.id).sorted()
+        let orgIDs = workspace.organizationID.isEmpty ? [] : [workspace.organizationID]
+        func list(_ values: [String]) -> String { "[" + values.map { "\"\($0)\"" }.joined(separator: ",") + "]" }
+        return [
+            "swr:TargetAccountId": #"{"StringEquals":{"swr:TargetAccountId":\#(list(accountIDs))}}"#,
+            "swr:TargetOrgPath": #"{"StringMatch":{"swr:TargetOrgPath":\#(list(orgPattern))}}"#,
+            "swr:TargetOrgId": #"{"StringEquals":{"swr:TargetOrgId":\#(list(orgIDs))}}"#,
+            "ims:TargetOrgPaths": #"{"ForAllValues:StringMatch":{"ims:TargetOrgPaths":\#(list(orgPattern))}}"#,
+        ]
+    }
+
+    public static func check(
+        _ workspace: Workspace, analyzer: PolicyAnalyzer
+    ) -> (findings: [Finding], undecided: [UndecidedAction]) {
+        let inside = insideConditions(workspace)
+        let cache = AnalysisCache()
+        var findings: [Finding] = []
+        var undecided: [UndecidedAction] = []
+        let principals = workspace.accounts.keys.sorted().flatMap { account in
+            workspace.accounts[account]!.principals.map { "iam::\(account):\($0.kind.rawValue):\($0.name)" }
+        }
+        for name in principals {
+            guard let resolved = try? workspace.resolve(principal: name) else { continue }
+            let model = WorkspaceDiff.model(resolved)
+            for action in analyzer.catalog.allActions {
+                let keys = action.conditionKeys.filter { inside[$0] != nil }
+                guard !keys.isEmpty else { continue }
+                let clauses = keys.flatMap { key -> [ConditionClause] in
+                    let text = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Condition":\#(inside[key]!)}]}"#
+                    return (try? PolicyParser.parse(text))?.statements[0].conditions ?? []
+                }
+                do throws(AnalysisLimit) {
+                    for region in try analyzer.outsideAccess(model, action: action, inside: clauses, cache: cache) {
+                        findings.append(Finding(principal: resolved.urn, region: region, path: path(region.example, model: model)))
+                    }
+                } catch {
+                    undecided.append(UndecidedAction(action: "\(action.name) for \(resolved.urn)", reason: error.reason))
+                }
+            }
+        }
+        return (findings, undecided)
+    }
+
+    /// The matching Allow statements of every group, identity first, for the example request.
+    private static func path(_ request: AuthorizationRequest, model: AccessModel) -> [DeterminingStatement] {
+        let full = model.withFixedKeys(request)
+        return ReferenceAuthorizer(policies: model.policies).explain(full)
+            .filter { $0.matched && $0.statement.effect == .allow }.map(\.statement)
+    }
+}

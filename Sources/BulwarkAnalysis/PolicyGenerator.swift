@@ -1,0 +1,147 @@
+import BulwarkAPI
+import BulwarkCatalog
+import BulwarkJSON
+import BulwarkPolicy
+
+/// One API call from an access log (the shape Cloud Trace Service records).
+public struct AccessLogEntry: Sendable {
+    public let principal: String
+    public let service: String
+    public let method: String
+    public let path: String
+    public let region: String
+    public let account: String
+    public let time: String?
+    /// `success`/`allowed`, `denied`/`failure`, or an HTTP status; only successful calls count.
+    public let outcome: String
+    /// 1-based line in the log.
+    public let line: Int
+
+    public var succeeded: Bool {
+        switch outcome.lowercased() {
+        case "success", "succeeded", "allowed", "allow", "ok": return true
+        default:
+            if let status = Int(outcome) { return (200..<400).contains(status) }
+            return false
+        }
+    }
+}
+
+/// A log line that cannot be read, with where.
+public struct AccessLogError: Error, Sendable, CustomStringConvertible {
+    public let line: Int
+    public let column: Int
+    public let path: String
+    public let message: String
+    public var description: String { "\(line):\(column): \(path): \(message)" }
+}
+
+/// `bulwark generate --log`: the least-privilege identity policy for what a principal did.
+public enum PolicyGenerator {
+    /// How far observed resources are widened.
+    public enum Generalization: String, Sendable, CaseIterable {
+        /// The URNs exactly as the calls touched them.
+        case none
+        /// Any resource of the same type in the same region and account (`...:image:*`).
+        case resourceID = "resource-id"
+        /// Any resource of the same type, in any region and account (`ims:*:*:image:*`).
+        case type
+    }
+
+    /// Reads JSON lines: `principal`, `service`, `method`, `path`, `region`, `account` (strings,
+    /// required), `time`, `outcome` (optional; outcome defaults to success). Unknown fields are ignored,
+    /// since trace records carry many more. Blank lines are skipped.
+    public static func readLog(_ text: String) throws(AccessLogError) -> [AccessLogEntry] {
+        var entries: [AccessLogEntry] = []
+        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            if line.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\r" }) { continue }
+            let number = i + 1
+            var reader = JSONReader(text: String(line))
+            let node: JSONNode
+            do { node = try reader.readDocument() } catch let error as JSONSyntaxError {
+                throw AccessLogError(line: number, column: error.location.column, path: error.path.description, message: error.message)
+            } catch {
+                throw AccessLogError(line: number, column: 1, path: "$", message: "\(error)")
+            }
+            guard case .object(let members) = node.value else {
+                throw AccessLogError(line: number, column: node.location.column, path: "$", message: "expected an object, found \(node.typeName)")
+            }
+            func field(_ name: String, required: Bool) throws(AccessLogError) -> String? {
+                guard let member = members.first(where: { $0.key == name }) else {
+                    if required { throw AccessLogError(line: number, column: 1, path: "$", message: "missing field \"\(name)\"") }
+                    return nil
+                }
+                switch member.value.value {
+                case .string(let s): return s
+                case .number(let n) where name == "outcome": return n
+                default:
+                    throw AccessLogError(
+                        line: number, column: member.value.location.column, path: "$.\(name)",
+                        message: "expected a string, found \(member.value.typeName)")
+                }
+            }
+            entries.append(AccessLogEntry(
+                principal: try field("principal", required: true)!, service: try field("service", required: true)!,
+                method: try field("method", required: true)!, path: try field("path", required: true)!,
+                region: try field("region", required: true)!, account: try field("account", required: true)!,
+                time: try field("time", required: false), outcome: try field("outcome", required: false) ?? "success",
+                line: number))
+        }
+        return entries
+    }
+
+    /// The policy allowing exactly the actions (and their dependencies) the successful calls
+    /// needed, on the resources they touched widened as `generalization` says. Calls that match
+    /// no catalogued API are errors: a policy that silently drops a call would not be least privilege.
+    public static func generate(
+        _ entries: [AccessLogEntry], catalog: Catalog, generalization: Generalization
+    ) throws(AccessLogError) -> String {
+        let router = APIRouter(catalog: catalog)
+        var resourcesByAction: [String: Set<String>] = [:]
+        for entry in entries where entry.succeeded {
+            let request = APIRequest(service: entry.service, method: entry.method, path: entry.path, region: entry.region, accountID: entry.account)
+            let plan: APIPlan
+            do { plan = try router.plan(request) } catch {
+                throw AccessLogError(line: entry.line, column: 1, path: "$.path", message: error.message)
+            }
+            for item in plan.checks {
+                let name = catalog.action(named: item.action)?.name ?? item.action
+                resourcesByAction[name, default: []].insert(widen(item.resource, generalization))
+            }
+        }
+        // Actions needing the same resources share a statement.
+        var groups: [[String]: [String]] = [:]
+        for (action, resources) in resourcesByAction {
+            let sorted = resources.contains("*") ? ["*"] : resources.sorted()
+            groups[sorted, default: []].append(action)
+        }
+        // Written by hand to be read and reviewed: one statement per block, one value per line.
+        let statements = groups.sorted { $0.value.min()! < $1.value.min()! }.enumerated().map { i, group in
+            func list(_ values: [String]) -> String {
+                "[\n" + values.map { "        " + JSONWriter.quoted($0) }.joined(separator: ",\n") + "\n      ]"
+            }
+            return """
+                    {
+                      "Sid": "Observed\(i + 1)",
+                      "Effect": "Allow",
+                      "Action": \(list(group.value.sorted())),
+                      "Resource": \(list(group.key))
+                    }
+                """
+        }
+        return "{\n  \"Version\": \"5.0\",\n  \"Statement\": [\n" + statements.joined(separator: ",\n") + "\n  ]\n}\n"
+    }
+
+    /// A URN widened: the last segment (the resource id) becomes `*`, and for `type` the region and account too.
+    static func widen(_ urn: String, _ generalization: Generalization) -> String {
+        guard urn != "*", generalization != .none else { return urn }
+        var parts = urn.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 5 else { return urn }
+        parts[4] = "*"
+        if generalization == .type {
+            parts[1] = "*"
+            parts[2] = "*"
+        }
+        return parts.joined(separator: ":")
+    }
+}
