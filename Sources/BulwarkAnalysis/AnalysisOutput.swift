@@ -106,12 +106,12 @@ public enum AnalysisOutput {
     }
 
     /// One region as indented lines.
-    public static func text(_ region: AccessRegion, bullet: String) -> [String] {
+    public static func text(_ region: AccessRegion, bullet: String, showGrants: Bool = true) -> [String] {
         var lines = ["  \(bullet) " + region.actions.joined(separator: ", ")]
         lines.append("      resource: \(region.resource)")
         for c in region.conditions { lines.append("      condition: \(c)") }
         lines.append("      example: \(requestText(region.example))")
-        for s in region.grantedBy { lines.append("      granted by: \(statementText(s))") }
+        if showGrants { for s in region.grantedBy { lines.append("      granted by: \(statementText(s))") } }
         return lines
     }
 

@@ -50,6 +50,9 @@ enum LanguageCells {
                 if found[vector] == nil {
                     found[vector] = cursor
                     order.append(vector)
+                } else if found[vector] == 0 {
+                    // An empty witness is correct but reads badly; the shortest non-empty one is better.
+                    found[vector] = cursor
                 }
             }
             for scalar in alphabet {

@@ -174,7 +174,7 @@ struct CheckOutcome {
                 case .region(let description, let principal, let region, let path):
                     lines.append("")
                     lines.append("  \(description)" + (principal.map { " (principal \($0))" } ?? ""))
-                    lines += AnalysisOutput.text(region, bullet: "!")
+                    lines += AnalysisOutput.text(region, bullet: "!", showGrants: path == nil)
                     if let path { lines += path.map { "      via: " + AnalysisOutput.statementText($0) } }
                 case .undecided(let u):
                     lines.append("  ? \(u.action): \(u.reason)")
