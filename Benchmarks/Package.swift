@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
 // Benchmarks live in their own package so `swift test` never builds them.
-// Run: swift run -c release --package-path Benchmarks bulwark-bench [validate|authorize|all]
+// Run: swift run -c release --package-path Benchmarks bulwark-bench [validate|authorize|diff|all]
 import PackageDescription
 
 let package = Package(
@@ -15,6 +15,7 @@ let package = Package(
                 .product(name: "BulwarkPolicy", package: "bulwark"),
                 .product(name: "BulwarkCatalog", package: "bulwark"),
                 .product(name: "BulwarkValidation", package: "bulwark"),
+                .product(name: "BulwarkAnalysis", package: "bulwark"),
             ],
             path: "Sources/BulwarkBench"
         )

@@ -5,10 +5,22 @@ import BulwarkPolicy
 /// "every allow group has a matching Allow, and no Deny matches" (SPEC §3 without
 /// the reasons, which analysis does not need).
 public struct AccessModel: Sendable {
-    /// A statement with where it came from.
-    struct Entry: Sendable {
+    /// A statement with where it came from (a class: entries are filtered per action, and copying
+    /// a whole statement per filter would retain every one of its fields).
+    final class Entry: Sendable {
         let statement: Statement
         let origin: DeterminingStatement
+
+        init(statement: Statement, origin: DeterminingStatement) {
+            self.statement = statement
+            self.origin = origin
+        }
+    }
+
+    /// The statements that cover one action.
+    struct Relevant {
+        let groups: [[Entry]]
+        let denies: [Entry]
     }
 
     /// The policies, for checking examples with the reference evaluator.
@@ -80,8 +92,8 @@ public struct AccessModel: Sendable {
     }
 
     /// Every statement whose Action/NotAction covers `foldedAction`.
-    func statements(for foldedAction: String) -> (groups: [[Entry]], denies: [Entry]) {
+    func statements(for foldedAction: String) -> Relevant {
         func covers(_ e: Entry) -> Bool { (e.statement.actions.firstMatch(foldedAction) != nil) != e.statement.actions.isNegated }
-        return (allowGroups.map { $0.filter(covers) }, denies.filter(covers))
+        return Relevant(groups: allowGroups.map { $0.filter(covers) }, denies: denies.filter(covers))
     }
 }

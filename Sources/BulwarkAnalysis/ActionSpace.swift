@@ -31,6 +31,9 @@ struct ActionSpace {
 
     var everything: Box { Box(sets: cellCounts.map { CellSet(count: $0, all: true) }) }
 
+    /// Each model's statements that cover the action, in the order of `models`.
+    let relevant: [AccessModel.Relevant]
+
     /// Builds the cells for `action` from the statements of `models` that cover it, plus
     /// `extraPatterns` (resources a question names) and `extraClauses` (conditions it names).
     init(
@@ -41,9 +44,10 @@ struct ActionSpace {
         foldedAction = CaseFolding.lowercase(action.name)
         var statements: [Statement] = []
         var fixedKeys = Set<String>()
-        for model in models {
-            let (groups, denies) = model.statements(for: foldedAction)
-            statements += groups.joined().map(\.statement) + denies.map(\.statement)
+        let folded = foldedAction
+        relevant = models.map { $0.statements(for: folded) }
+        for (model, r) in zip(models, relevant) {
+            statements += r.groups.joined().map(\.statement) + r.denies.map(\.statement)
             fixedKeys.formUnion(model.fixedContext.keys.map(CaseFolding.lowercase))
         }
         var patterns: [String] = []
@@ -114,9 +118,9 @@ struct ActionSpace {
         a.values.map(\.value) == b.values.map(\.value)
     }
 
-    /// What a side allows for this action.
-    func allowed(by model: AccessModel) -> Region {
-        let (groups, denies) = model.statements(for: foldedAction)
+    /// What the side at `index` of the models the space was built from allows for this action.
+    func allowed(by model: AccessModel, at index: Int) -> Region {
+        let groups = relevant[index].groups, denies = relevant[index].denies
         var result: Region? = nil
         for group in groups {
             var union = Region()

@@ -31,22 +31,26 @@ enum LanguageCells {
             ?? (0x4E00...0x9FFF).lazy.compactMap(Unicode.Scalar.init).first { !mentioned.contains($0) }!
         let alphabet = [filler] + mentioned.sorted { $0.value < $1.value }
 
-        typealias State = [[Int]]
-        var index: [State: Int] = [:]
-        var states: [State] = []
-        var parent: [(from: Int, scalar: Unicode.Scalar)?] = []
-        let first = automata.map(\.initialStates)
+        // Each automaton is determinized lazily over the small alphabet, so a product state is
+        // just one integer per automaton and a step is a table lookup.
+        var dfas = automata.map { LazyDFA($0, alphabetSize: alphabet.count) }
+        let n = automata.count
+        let universeIndex = universe == nil ? -1 : n - 1
+        var index: [[Int32]: Int] = [:]
+        var states: [[Int32]] = []
+        var parent: [(from: Int, symbol: Int)] = []
+        let first = [Int32](repeating: 0, count: n)
         index[first] = 0
         states.append(first)
-        parent.append(nil)
+        parent.append((-1, -1))
         var found: [[Bool]: Int] = [:]
         var order: [[Bool]] = []
+        var next = first
         var cursor = 0
         while cursor < states.count {
             let state = states[cursor]
-            let inUniverse = universe == nil || automata[automata.count - 1].accepts(state[automata.count - 1])
-            if inUniverse {
-                let vector = languages.indices.map { automata[$0].accepts(state[$0]) }
+            if universeIndex < 0 || dfas[universeIndex].accepting[Int(state[universeIndex])] {
+                let vector = languages.indices.map { dfas[$0].accepting[Int(state[$0])] }
                 if found[vector] == nil {
                     found[vector] = cursor
                     order.append(vector)
@@ -55,17 +59,17 @@ enum LanguageCells {
                     found[vector] = cursor
                 }
             }
-            for scalar in alphabet {
-                let next = automata.indices.map { automata[$0].step(state[$0], scalar) }
+            for symbol in alphabet.indices {
+                for i in 0..<n { next[i] = dfas[i].step(state[i], symbol, alphabet[symbol]) }
                 // Once the universe is left it is never re-entered.
-                if universe != nil && next[automata.count - 1].isEmpty { continue }
+                if universeIndex >= 0 && dfas[universeIndex].isDead(next[universeIndex]) { continue }
                 if index[next] == nil {
                     guard states.count < stateLimit else {
                         throw AnalysisLimit("more than \(stateLimit) combined states for \(languages.count) string patterns")
                     }
                     index[next] = states.count
                     states.append(next)
-                    parent.append((cursor, scalar))
+                    parent.append((cursor, symbol))
                 }
             }
             cursor += 1
@@ -73,13 +77,52 @@ enum LanguageCells {
         return order.map { vector in
             var scalars: [Unicode.Scalar] = []
             var at = found[vector]!
-            while let step = parent[at] {
-                scalars.append(step.scalar)
-                at = step.from
+            while parent[at].from >= 0 {
+                scalars.append(alphabet[parent[at].symbol])
+                at = parent[at].from
             }
             var text = String.UnicodeScalarView()
             text.append(contentsOf: scalars.reversed())
             return Cell(membership: vector, witness: String(text))
         }
+    }
+}
+
+/// An automaton determinized on demand: state sets get small integer ids, and each
+/// (id, symbol) step is computed once.
+struct LazyDFA {
+    let automaton: ScalarAutomaton
+    let alphabetSize: Int
+    private var ids: [[Int]: Int32] = [:]
+    private var sets: [[Int]] = []
+    private(set) var accepting: [Bool] = []
+    /// `transitions[id * alphabetSize + symbol]`, -1 until computed.
+    private var transitions: [Int32] = []
+
+    init(_ automaton: ScalarAutomaton, alphabetSize: Int) {
+        self.automaton = automaton
+        self.alphabetSize = alphabetSize
+        _ = intern(automaton.initialStates)
+    }
+
+    private mutating func intern(_ set: [Int]) -> Int32 {
+        if let id = ids[set] { return id }
+        let id = Int32(sets.count)
+        ids[set] = id
+        sets.append(set)
+        accepting.append(automaton.accepts(set))
+        transitions.append(contentsOf: repeatElement(-1, count: alphabetSize))
+        return id
+    }
+
+    func isDead(_ id: Int32) -> Bool { sets[Int(id)].isEmpty }
+
+    mutating func step(_ id: Int32, _ symbol: Int, _ scalar: Unicode.Scalar) -> Int32 {
+        let slot = Int(id) * alphabetSize + symbol
+        let known = transitions[slot]
+        if known >= 0 { return known }
+        let target = intern(automaton.step(sets[Int(id)], scalar))
+        transitions[slot] = target
+        return target
     }
 }

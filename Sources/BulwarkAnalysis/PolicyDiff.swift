@@ -62,8 +62,8 @@ public struct PolicyAnalyzer: Sendable {
         for action in catalog.allActions {
             do throws(AnalysisLimit) {
                 let space = try ActionSpace(action: action, catalog: catalog, models: [old, new], cache: cache)
-                let before = space.allowed(by: old)
-                let after = space.allowed(by: new)
+                let before = space.allowed(by: old, at: 0)
+                let after = space.allowed(by: new, at: 1)
                 added += after.subtracting(before).boxes.map { (space, $0) }
                 removed += before.subtracting(after).boxes.map { (space, $0) }
             } catch {
@@ -95,7 +95,7 @@ public struct PolicyAnalyzer: Sendable {
                         indices.contains { space.patternHits[cell][$0] }
                     })
                 }
-                found += space.allowed(by: model).boxes.compactMap { $0.intersection(query) }.map { (space, $0) }
+                found += space.allowed(by: model, at: 0).boxes.compactMap { $0.intersection(query) }.map { (space, $0) }
             } catch {
                 undecided.append(UndecidedAction(action: action.name, reason: error.reason))
             }
@@ -130,7 +130,7 @@ public struct PolicyAnalyzer: Sendable {
             region.formUnion(box)
         }
         var undecided: [UndecidedAction] = []
-        let found = space.allowed(by: model).intersection(region).boxes.map { (space, $0) }
+        let found = space.allowed(by: model, at: 0).intersection(region).boxes.map { (space, $0) }
         let result = regions(found, allowing: model, denying: nil, undecided: &undecided)
         if let first = undecided.first { throw AnalysisLimit(first.reason) }
         return result

@@ -8,10 +8,9 @@ import BulwarkPolicy
 /// that); it only finds which combinations of languages a string can fall in,
 /// and one string for each.
 struct ScalarAutomaton: Sendable {
-    /// What an edge accepts.
+    /// What an edge accepts (plain values, so walking edges never touches reference counts).
     enum Label: Sendable, Hashable {
         case scalar(Unicode.Scalar)
-        case oneOf([Unicode.Scalar])
         case any
         /// Any scalar but this one (URN placeholders never contain `:`).
         case anyBut(Unicode.Scalar)
@@ -19,7 +18,6 @@ struct ScalarAutomaton: Sendable {
         func accepts(_ s: Unicode.Scalar) -> Bool {
             switch self {
             case .scalar(let x): x == s
-            case .oneOf(let xs): xs.contains(s)
             case .any: true
             case .anyBut(let x): x != s
             }
@@ -29,7 +27,6 @@ struct ScalarAutomaton: Sendable {
         var mentioned: [Unicode.Scalar] {
             switch self {
             case .scalar(let x): [x]
-            case .oneOf(let xs): xs
             case .any: []
             case .anyBut(let x): [x]
             }
@@ -39,6 +36,8 @@ struct ScalarAutomaton: Sendable {
     private(set) var edges: [[(label: Label, target: Int)]] = [[]]
     private(set) var epsilons: [[Int]] = [[]]
     private(set) var accepting: [Bool] = [false]
+    /// True when some state other than the start has epsilon moves.
+    private(set) var epsilonsAfterStart = false
     let start = 0
 
     private mutating func addState() -> Int {
@@ -71,11 +70,14 @@ struct ScalarAutomaton: Sendable {
     /// Strings whose simple lowercase form is `folded` (which is already lowercase).
     static func caseInsensitive(_ folded: String) -> ScalarAutomaton {
         var a = ScalarAutomaton()
-        let labels = folded.unicodeScalars.map { s -> Label in
-            let pre = CasePreimages.of(s)
-            return pre.count == 1 ? .scalar(pre[0]) : .oneOf(pre)
+        var current = a.start
+        for s in folded.unicodeScalars {
+            let next = a.addState()
+            // One parallel edge per scalar that lowercases to `s`.
+            for p in CasePreimages.of(s) { a.edges[current].append((.scalar(p), next)) }
+            current = next
         }
-        a.accepting[a.chain(from: a.start, labels)] = true
+        a.accepting[current] = true
         return a
     }
 
@@ -142,6 +144,7 @@ struct ScalarAutomaton: Sendable {
                 a.accepting.append(part.accepting[i])
             }
             a.epsilons[a.start].append(part.start + offset)
+            if part.epsilons.contains(where: { !$0.isEmpty }) { a.epsilonsAfterStart = true }
         }
         return a
     }
@@ -169,8 +172,20 @@ struct ScalarAutomaton: Sendable {
         for s in states {
             for edge in edges[s] where edge.label.accepts(scalar) { next.append(edge.target) }
         }
-        return next.isEmpty ? [] : closure(next)
+        if next.isEmpty { return [] }
+        // A union's epsilon moves leave its fresh start state, which no edge enters: after a
+        // step, closure matters only when a part was itself a union.
+        if !epsilonsAfterStart {
+            next.sort()
+            var unique: [Int] = []
+            unique.reserveCapacity(next.count)
+            for t in next where unique.last != t { unique.append(t) }
+            return unique
+        }
+        return closure(next)
     }
+
+
 
     func accepts(_ states: [Int]) -> Bool { states.contains { accepting[$0] } }
 }

@@ -1,3 +1,4 @@
+import BulwarkAnalysis
 import BulwarkCatalog
 import BulwarkEngine
 import BulwarkPolicy
@@ -82,6 +83,19 @@ func benchValidate() throws {
     print("validate: 10,000 policies (\(kb) KiB) in \(format(total)), \(findings) findings")
 }
 
+/// `bulwark diff` of two different ~6 KB policies over both catalogs, from parsed policies.
+func benchDiff() throws {
+    let analyzer = PolicyAnalyzer(catalog: try Catalog.bundled())
+    let old = try PolicyParser.parse(realisticPolicy(targetBytes: 6_000, seed: 1))
+    let new = try PolicyParser.parse(realisticPolicy(targetBytes: 6_000, seed: 4))
+    let a = AccessModel.single(NamedPolicy(id: "old", policy: old), asSCP: false)
+    let b = AccessModel.single(NamedPolicy(id: "new", policy: new), asSCP: false)
+    var regions = 0
+    let stats = measure(iterations: 50, warmup: 3) { regions = analyzer.difference(old: a, new: b).added.count }
+    let same = measure(iterations: 50, warmup: 3) { _ = analyzer.difference(old: a, new: a) }
+    print("diff: two 6 KB policies (\(old.statements.count) and \(new.statements.count) statements, \(regions) added regions): p50 \(format(stats.percentile(0.5))), p99 \(format(stats.percentile(0.99))); a policy with itself: p50 \(format(same.percentile(0.5)))")
+}
+
 func benchAuthorize() throws {
     for count in [10, 100, 1_000, 10_000] {
         var identity: [NamedPolicy] = []
@@ -117,6 +131,13 @@ let which = CommandLine.arguments.dropFirst().first ?? "all"
 if which != "replay" { print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB") }
 if which == "validate" || which == "all" { try benchValidate() }
 if which == "authorize" || which == "all" { try benchAuthorize() }
+if which == "diff" || which == "all" { try benchDiff() }
+if which == "diff-once" {
+    let analyzer = PolicyAnalyzer(catalog: try Catalog.bundled())
+    let a = AccessModel.single(NamedPolicy(id: "old", policy: try PolicyParser.parse(realisticPolicy(targetBytes: 6_000, seed: 1))), asSCP: false)
+    let b = AccessModel.single(NamedPolicy(id: "new", policy: try PolicyParser.parse(realisticPolicy(targetBytes: 6_000, seed: 4))), asSCP: false)
+    for _ in 0..<(Int(CommandLine.arguments.dropFirst(2).first ?? "5") ?? 5) { _ = analyzer.difference(old: a, new: b) }
+}
 
 if which == "probe" {
     let validator = PolicyValidator(catalog: try Catalog.bundled())
