@@ -7,16 +7,6 @@ import Testing
 struct CLITests {
     static let fixtures = packageRoot().appendingPathComponent("Tests/BulwarkTests/Fixtures").path
 
-    func expectGolden(_ name: String, _ actual: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
-        let url = golden(name)
-        if ProcessInfo.processInfo.environment["BULWARK_UPDATE_GOLDEN"] == "1" {
-            try actual.write(to: url, atomically: true, encoding: .utf8)
-            return
-        }
-        let expected = (try? String(contentsOf: url, encoding: .utf8)) ?? "<missing golden file>"
-        #expect(actual == expected, "output differs from Golden/\(name)", sourceLocation: sourceLocation)
-    }
-
     @Test func catalogExportGolden() throws {
         let run = try runCLI(["catalog", "export", "--format", "json"])
         #expect(run.code == 0)
@@ -140,8 +130,8 @@ struct ValidateCLITests {
         let identity = try runCLI(["validate", "\(Self.fixtures)/validate/broken-identity.json", "--format", "json"])
         #expect(identity.code == 1)
         let root = packageRoot().path + "/"
-        try CLITests().expectGolden("validate-broken-scp.txt", scp.stdout.replacingOccurrences(of: root, with: ""))
-        try CLITests().expectGolden("validate-broken-identity.json", identity.stdout)
+        try expectGolden("validate-broken-scp.txt", scp.stdout.replacingOccurrences(of: root, with: ""))
+        try expectGolden("validate-broken-identity.json", identity.stdout)
     }
 
     @Test func directoriesGiveAnArrayAndASummary() throws {
@@ -187,7 +177,7 @@ struct AuthorizeAPICLITests {
     @Test func contractGolden() throws {
         let run = try runCLI(["authorize-api", "--input", packageRoot().path + "/examples/authorize-api-quickimport.json", "--format", "json"])
         #expect(run.code == 0)
-        try CLITests().expectGolden("authorize-api-quickimport.json", run.stdout)
+        try expectGolden("authorize-api-quickimport.json", run.stdout)
     }
 
     @Test func unknownPathExitsTwo() throws {

@@ -44,6 +44,8 @@ func runCLI(_ arguments: [String], stdin: String? = nil) throws -> (code: Int32,
     let process = Process()
     process.executableURL = bulwarkBinary()
     process.arguments = arguments
+    // Relative paths in arguments (and so in outputs) are relative to the package root.
+    process.currentDirectoryURL = packageRoot()
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
@@ -77,4 +79,15 @@ func packageRoot() -> URL {
 
 func golden(_ name: String) -> URL {
     packageRoot().appendingPathComponent("Tests/BulwarkTests/Golden/\(name)")
+}
+
+/// Compares output with a golden file; BULWARK_UPDATE_GOLDEN=1 rewrites the file instead.
+func expectGolden(_ name: String, _ actual: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+    let url = golden(name)
+    if ProcessInfo.processInfo.environment["BULWARK_UPDATE_GOLDEN"] == "1" {
+        try actual.write(to: url, atomically: true, encoding: .utf8)
+        return
+    }
+    let expected = (try? String(contentsOf: url, encoding: .utf8)) ?? "<missing golden file>"
+    #expect(actual == expected, "output differs from Golden/\(name)", sourceLocation: sourceLocation)
 }
