@@ -99,6 +99,14 @@ public enum PolicyGenerator {
         let router = APIRouter(catalog: catalog)
         var resourcesByAction: [String: Set<String>] = [:]
         for entry in entries where entry.succeeded {
+            // Values become parts of URNs: a colon would shift the parts, a wildcard would grant more than was used.
+            for (field, value, forbidden) in [("region", entry.region, ":*?"), ("account", entry.account, ":*?"), ("path", entry.path, "*?")] {
+                if let bad = value.first(where: { forbidden.contains($0) }) {
+                    throw AccessLogError(
+                        line: entry.line, column: 1, path: "$.\(field)",
+                        message: "\(JSONWriter.quoted(value)) cannot be part of a resource URN (it contains \(JSONWriter.quoted(String(bad))))")
+                }
+            }
             let request = APIRequest(service: entry.service, method: entry.method, path: entry.path, region: entry.region, accountID: entry.account)
             let plan: APIPlan
             do { plan = try router.plan(request) } catch {

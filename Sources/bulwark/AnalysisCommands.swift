@@ -24,6 +24,24 @@ enum AnalysisExit {
     }
 }
 
+/// `{"result": RESULT, "<key>": [{...}, ...]}` and a newline; `fields` writes each object's fields.
+func resultDocument<Item>(_ result: String, key: String, _ items: [Item], fields: (Item, inout JSONWriter) -> Void) -> [UInt8] {
+    var json = JSONWriter()
+    json.beginObject()
+    json.field("result", result)
+    json.key(key)
+    json.beginArray()
+    for item in items {
+        json.beginObject()
+        fields(item, &json)
+        json.endObject()
+    }
+    json.endArray()
+    json.endObject()
+    json.newline()
+    return json.bytes
+}
+
 /// `bulwark diff`: what one policy (or workspace) allows that the other does not.
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -73,22 +91,11 @@ struct DiffCommand: ParsableCommand {
         let verdict = WorkspaceDiff.verdict(results)
         switch format {
         case .json:
-            var json = JSONWriter()
-            json.beginObject()
-            json.field("result", verdict.rawValue)
-            json.key("principals")
-            json.beginArray()
-            for r in results {
-                json.beginObject()
+            Console.write(resultDocument(verdict.rawValue, key: "principals", results) { r, json in
                 json.field("principal", r.principal)
                 json.key("diff")
                 AnalysisOutput.write(r.difference, into: &json)
-                json.endObject()
-            }
-            json.endArray()
-            json.endObject()
-            json.newline()
-            Console.write(json.bytes)
+            })
         case .text:
             for r in results {
                 Console.print("principal \(r.principal):")
@@ -138,13 +145,7 @@ struct CheckOutcome {
     func emit(format: OutputFormat) throws {
         switch format {
         case .json:
-            var json = JSONWriter()
-            json.beginObject()
-            json.field("result", result.rawValue)
-            json.key("reasons")
-            json.beginArray()
-            for reason in reasons {
-                json.beginObject()
+            Console.write(resultDocument(result.rawValue, key: "reasons", reasons) { reason, json in
                 switch reason {
                 case .region(let description, let principal, let region, let path):
                     json.field("description", description)
@@ -161,12 +162,7 @@ struct CheckOutcome {
                     json.field("action", u.action)
                     json.field("reason", u.reason)
                 }
-                json.endObject()
-            }
-            json.endArray()
-            json.endObject()
-            json.newline()
-            Console.write(json.bytes)
+            })
         case .text:
             var lines = [result == .pass ? "PASS: \(passMessage)" : result.rawValue]
             for reason in reasons {

@@ -17,6 +17,10 @@ struct AnalysisCLITests {
         try expectGolden("diff-swr-push.json", json.stdout)
         let same = try runCLI(["diff", old, old])
         #expect(same.code == 0 && same.stdout.hasPrefix("equivalent:"))
+        let workspaces = try runCLI(["diff", "--workspace", "examples/workspace", "examples/workspace", "--format", "json"])
+        #expect(workspaces.code == 0 && workspaces.stdout.hasPrefix("{\"result\":\"equivalent\",\"principals\":[{\"principal\":\"iam::"))
+        let workspacesText = try runCLI(["diff", "--workspace", "examples/workspace", "examples/workspace"])
+        #expect(workspacesText.code == 0 && workspacesText.stdout.hasSuffix("equivalent: 0 of 5 principal(s) differ\n"))
     }
 
     @Test func checksExitZeroOnPassOneOnFail() throws {

@@ -198,6 +198,35 @@ import Testing
         #expect(throws: AccessLogError.self) { try PolicyGenerator.readLog(#"{"principal":"p","service":"ims"}"#) }
     }
 
+    /// Mutated logs are read or refused with a located error, never a crash; what is read either
+    /// generates a clean policy or is refused for a call no API matches.
+    @Test func mutatedAccessLogsNeverCrash() throws {
+        let line = #"{"principal":"iam::0a1b2c:user:alice","service":"swr","method":"GET","path":"/v2/manage/namespaces/team-a","region":"cn-north-4","account":"0a1b2c","outcome":"200"}"#
+        var g = ScenarioGenerator(seed: 99)
+        let alphabet = Array(#"{}[]":,\/ax0-*?é"#.unicodeScalars)
+        for _ in 0..<2_000 {
+            var scalars = Array(line.unicodeScalars)
+            for _ in 0..<Int.random(in: 1...4, using: &g.rng) {
+                let i = Int.random(in: 0..<scalars.count, using: &g.rng)
+                switch Int.random(in: 0..<3, using: &g.rng) {
+                case 0: scalars.remove(at: i)
+                case 1: scalars.insert(g.pick(alphabet), at: i)
+                default: scalars[i] = g.pick(alphabet)
+                }
+            }
+            var text = String.UnicodeScalarView()
+            text.append(contentsOf: scalars)
+            do {
+                let entries = try PolicyGenerator.readLog(String(text))
+                if entries.contains(where: \.succeeded), let policy = try? PolicyGenerator.generate(entries, catalog: catalog, generalization: .type) {
+                    #expect(PolicyValidator(catalog: catalog).validate(policy, type: .identity).isEmpty, "\(String(text))")
+                }
+            } catch {
+                #expect(error.line == 1 && error.column >= 1)
+            }
+        }
+    }
+
     @Test func languageCellsAreExact() throws {
         let cells = try LanguageCells.cells(of: [.glob("a*"), .glob("*b"), .literal("ab")], within: nil)
         // Realizable: neither, a-only, b-only, a and b but not "ab", exactly "ab".
