@@ -25,6 +25,8 @@ public struct AccessModel: Sendable {
 
     /// The policies, for checking examples with the reference evaluator.
     public let policies: PolicySet
+    /// Built once: every region's example is checked against it.
+    let reference: ReferenceAuthorizer
     /// Keys whose values the side fixes (a workspace principal's `g:Principal*`); nil for none.
     public let fixedContext: RequestContext
     /// Identity Allows, then each SCP level's Allows: a request needs a match in every group.
@@ -40,6 +42,7 @@ public struct AccessModel: Sendable {
 
     private init(policies: PolicySet, fixedContext: RequestContext, grantingFromSCPs: Bool) {
         self.policies = policies
+        reference = ReferenceAuthorizer(policies: policies)
         self.fixedContext = fixedContext
         func entries(_ policy: NamedPolicy, level: Int?) -> [Entry] {
             policy.policy.statements.map {
@@ -75,7 +78,7 @@ public struct AccessModel: Sendable {
 
     /// Whether the side allows `request`, by the reference evaluator with the fixed keys added.
     func allows(_ request: AuthorizationRequest) -> Bool {
-        ReferenceAuthorizer(policies: policies).authorize(withFixedKeys(request)).decision == .allow
+        reference.authorize(withFixedKeys(request)).decision == .allow
     }
 
     func withFixedKeys(_ request: AuthorizationRequest) -> AuthorizationRequest {

@@ -24,6 +24,12 @@ struct ActionSpace {
         let normalizedKey: String
         let clauses: [ConditionClause]
         let cells: [ConditionKeyCells.Cell]
+
+        /// The column of `clause` in the cells' `holds`: the first clause written the same way
+        /// (same operator, same values), which holds exactly when `clause` does.
+        func position(of clause: ConditionClause) -> Int {
+            clauses.firstIndex { $0.operatorName == clause.operatorName && $0.values.map(\.value) == clause.values.map(\.value) }!
+        }
     }
 
     var variableCount: Int { 1 + keys.count }
@@ -104,18 +110,13 @@ struct ActionSpace {
                 sets.append(CellSet(count: variable.cells.count, all: true))
                 continue
             }
-            // Clauses are compared by position in the variable's list, where the same value sits.
-            let positions = mine.map { c in variable.clauses.firstIndex { $0.operatorName == c.operatorName && sameValues($0, c) }! }
+            let positions = mine.map(variable.position(of:))
             sets.append(CellSet(count: variable.cells.count, members: variable.cells.indices.filter { cell in
                 positions.allSatisfy { variable.cells[cell].holds[$0] }
             }))
         }
         let box = Box(sets: sets)
         return box.isEmpty ? nil : box
-    }
-
-    private func sameValues(_ a: ConditionClause, _ b: ConditionClause) -> Bool {
-        a.values.map(\.value) == b.values.map(\.value)
     }
 
     /// What the side at `index` of the models the space was built from allows for this action.

@@ -64,7 +64,7 @@ public enum ExternalAccess {
     /// The matching Allow statements of every group, identity first, for the example request.
     private static func path(_ request: AuthorizationRequest, model: AccessModel) -> [DeterminingStatement] {
         let full = model.withFixedKeys(request)
-        return ReferenceAuthorizer(policies: model.policies).explain(full)
+        return model.reference.explain(full)
             .filter { $0.matched && $0.statement.effect == .allow }.map(\.statement)
     }
 }

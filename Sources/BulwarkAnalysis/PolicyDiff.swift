@@ -116,7 +116,7 @@ public struct PolicyAnalyzer: Sendable {
         for clause in inside {
             guard let k = space.keys.firstIndex(where: { $0.normalizedKey == clause.normalizedKey }) else { continue }
             let variable = space.keys[k]
-            let position = variable.clauses.lastIndex { $0.operatorName == clause.operatorName && $0.values.map(\.value) == clause.values.map(\.value) }!
+            let position = variable.position(of: clause)
             let cells = variable.cells
             let outside = cells.indices.filter { !cells[$0].holds[position] }
             targets.append((k + 1, CellSet(count: cells.count, members: cells.indices.filter { cells[$0].values == nil || outside.contains($0) }),
