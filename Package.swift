@@ -13,11 +13,20 @@ let package = Package(
         .library(name: "BulwarkAPI", targets: ["BulwarkAPI"]),
         .library(name: "BulwarkWorkspace", targets: ["BulwarkWorkspace"]),
         .library(name: "BulwarkAnalysis", targets: ["BulwarkAnalysis"]),
+        .library(name: "BulwarkStore", targets: ["BulwarkStore"]),
+        .library(name: "BulwarkServer", targets: ["BulwarkServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // A JSON reader that keeps line, column and JSON path for every value.
@@ -52,11 +61,38 @@ let package = Package(
                 "BulwarkWorkspace",
             ]
         ),
+        // The managed organization (policies with versions, SCPs, tree, principals, attachments)
+        // as a pure state with commands, and where it is kept: SQLite (GRDB) or PostgreSQL.
+        .target(
+            name: "BulwarkStore",
+            dependencies: [
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkWorkspace",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The PDP server of SPEC §7: decision and management services, and their Hummingbird routes.
+        .target(
+            name: "BulwarkServer",
+            dependencies: [
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI",
+                "BulwarkWorkspace", "BulwarkStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            resources: [.copy("Resources/openapi.json")]
+        ),
         .executableTarget(
             name: "bulwark",
             dependencies: [
                 "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI", "BulwarkWorkspace", "BulwarkAnalysis",
+                "BulwarkStore", "BulwarkServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
@@ -66,6 +102,13 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             exclude: ["Golden", "Fixtures"]
+        ),
+        .testTarget(
+            name: "BulwarkServerTests",
+            dependencies: [
+                "BulwarkServer", "BulwarkStore", "BulwarkEngine", "BulwarkJSON",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

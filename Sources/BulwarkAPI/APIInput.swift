@@ -52,7 +52,8 @@ public struct APIAuthorizationInput: Sendable {
         return APIAuthorizationInput(policies: PolicySet(identityPolicies: identity, scpLevels: levels), request: request)
     }
 
-    static func apiRequest(_ node: JSONNode, path: JSONPath) throws(AuthorizationInputError) -> APIRequest {
+    /// Decodes an `apiRequest` object of SPEC §4.
+    public static func apiRequest(_ node: JSONNode, path: JSONPath) throws(AuthorizationInputError) -> APIRequest {
         guard case .object(let members) = node.value else {
             throw AuthorizationInputError(message: "apiRequest must be an object, found \(node.typeName)", path: path, location: node.location)
         }

@@ -15,27 +15,30 @@ public enum AuthorizationOutput {
     ) {
         json.beginObject()
         writeFields(result, into: &json)
-        if let explanation {
-            json.key("explanation")
-            json.beginArray()
-            for entry in explanation {
+        if let explanation { writeExplanation(explanation, into: &json) }
+        json.endObject()
+    }
+
+    /// Writes the field `"explanation": [{statement fields, "matched", ["failure"]}, ...]` into an open object.
+    public static func writeExplanation(_ explanation: [StatementExplanation], into json: inout JSONWriter) {
+        json.key("explanation")
+        json.beginArray()
+        for entry in explanation {
+            json.beginObject()
+            writeFields(entry.statement, into: &json)
+            json.field("matched", entry.matched)
+            if let failure = entry.failure {
+                json.key("failure")
                 json.beginObject()
-                writeFields(entry.statement, into: &json)
-                json.field("matched", entry.matched)
-                if let failure = entry.failure {
-                    json.key("failure")
-                    json.beginObject()
-                    json.field("path", failure.span.path.description)
-                    json.field("line", failure.span.location.line)
-                    json.field("column", failure.span.location.column)
-                    json.field("reason", failure.reason)
-                    json.endObject()
-                }
+                json.field("path", failure.span.path.description)
+                json.field("line", failure.span.location.line)
+                json.field("column", failure.span.location.column)
+                json.field("reason", failure.reason)
                 json.endObject()
             }
-            json.endArray()
+            json.endObject()
         }
-        json.endObject()
+        json.endArray()
     }
 
     /// Writes the fields `"decision", "reason", ["scpLevel"], "matched"` into an open object.

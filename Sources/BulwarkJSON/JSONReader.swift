@@ -52,6 +52,15 @@ public struct JSONReader {
         try readValue(depth: pathStack.count)
     }
 
+    /// Reads the value at the cursor and also returns its exact bytes, so a nested
+    /// document (a policy inside a request body) can be validated as the client wrote it.
+    public mutating func readValueWithBytes() throws -> (node: JSONNode, bytes: ArraySlice<UInt8>) {
+        skipWhitespace()
+        let start = position
+        let node = try readValue()
+        return (node, bytes[start..<position])
+    }
+
     // MARK: Incremental reading
 
     /// The JSON type of the value at the cursor, without consuming it, or nil at end of input.

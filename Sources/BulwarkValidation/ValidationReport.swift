@@ -22,18 +22,7 @@ public enum ValidationReport {
             json.beginObject()
             if asArray { json.field("file", report.file) }
             json.key("findings")
-            json.beginArray()
-            for f in report.findings {
-                json.beginObject()
-                json.field("severity", f.severity.rawValue)
-                json.field("code", f.code.rawValue)
-                json.field("message", f.message)
-                json.field("path", f.path.description)
-                json.field("line", f.location.line)
-                json.field("column", f.location.column)
-                json.endObject()
-            }
-            json.endArray()
+            writeFindings(report.findings, into: &json)
             json.key("summary")
             writeSummary(report.summary, into: &json)
             json.endObject()
@@ -42,6 +31,22 @@ public enum ValidationReport {
         if asArray { json.endArray() }
         json.newline()
         return json.bytes
+    }
+
+    /// Writes `[{"severity", "code", "message", "path", "line", "column"}, ...]`.
+    public static func writeFindings(_ findings: [Finding], into json: inout JSONWriter) {
+        json.beginArray()
+        for f in findings {
+            json.beginObject()
+            json.field("severity", f.severity.rawValue)
+            json.field("code", f.code.rawValue)
+            json.field("message", f.message)
+            json.field("path", f.path.description)
+            json.field("line", f.location.line)
+            json.field("column", f.location.column)
+            json.endObject()
+        }
+        json.endArray()
     }
 
     private static func writeSummary(_ s: FindingSummary, into json: inout JSONWriter) {

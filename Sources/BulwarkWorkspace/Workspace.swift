@@ -24,6 +24,13 @@ public struct OrganizationNode: Sendable, Hashable {
     public let id: String
     /// Name of the parent node; nil for the root.
     public let parent: String?
+
+    public init(kind: Kind, name: String, id: String, parent: String?) {
+        self.kind = kind
+        self.name = name
+        self.id = id
+        self.parent = parent
+    }
 }
 
 /// An IAM principal of an account: a user or an agency, with the policies it holds.
@@ -38,6 +45,15 @@ public struct Principal: Sendable, Hashable {
     /// Groups (users only).
     public let groups: [String]
 
+    public init(kind: Kind, name: String, id: String, account: String, policies: [String], groups: [String]) {
+        self.kind = kind
+        self.name = name
+        self.id = id
+        self.account = account
+        self.policies = policies
+        self.groups = groups
+    }
+
     /// `iam::ACCOUNT-ID:user:NAME`.
     public func urn(accountID: String) -> String { "iam::\(accountID):\(kind.rawValue):\(name)" }
 }
@@ -50,6 +66,8 @@ public struct AccountIAM: Sendable {
     public var groups: [String: [String]] = [:]
     /// Policy name → policy (its id is the file path in the workspace).
     public var policies: [String: NamedPolicy] = [:]
+
+    public init(name: String) { self.name = name }
 }
 
 /// An organization described as code: its tree, SCPs and where they attach, and per
@@ -67,6 +85,9 @@ public struct Workspace: Sendable {
     public var attachments: [String: [String]] = [:]
     public var accounts: [String: AccountIAM] = [:]
     public var problems: [WorkspaceProblem] = []
+
+    /// An empty workspace; `root` is where it came from (a folder, or a store's name).
+    public init(root: String) { self.root = root }
 
     /// The deepest OU nesting Organizations allows.
     public static let maxOUDepth = 5

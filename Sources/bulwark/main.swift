@@ -11,7 +11,11 @@ if arguments == ["--version"] {
 }
 do {
     var command = try BulwarkCommand.parseAsRoot(arguments)
-    try command.run()
+    if let serve = command as? ServeCommand {
+        try await serve.runServer()
+    } else {
+        try command.run()
+    }
     exit(ExitCode.ok)
 } catch let error as CLIError {
     if !error.message.isEmpty { Console.error(error.message) }

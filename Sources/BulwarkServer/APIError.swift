@@ -1,0 +1,85 @@
+import BulwarkEngine
+import BulwarkJSON
+import BulwarkStore
+import BulwarkValidation
+
+/// A refused HTTP request: status, a stable code, a message a person understands, and
+/// where in the body the problem is. Rendered as `{"error": {"code", "message", "path", …}}`.
+public struct APIError: Error, Sendable, CustomStringConvertible {
+    public let status: Int
+    /// Stable machine-readable code, e.g. `invalid_json`, `not_found`, `invalid_policy`.
+    public let code: String
+    public let message: String
+    /// JSON path in the request body, when the problem is in the body.
+    public let path: JSONPath?
+    public let location: SourceLocation?
+    /// Validation findings, for a refused policy.
+    public let findings: [Finding]
+
+    public init(
+        status: Int, code: String, message: String, path: JSONPath? = nil, location: SourceLocation? = nil,
+        findings: [Finding] = []
+    ) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.path = path
+        self.location = location
+        self.findings = findings
+    }
+
+    public var description: String { "\(status) \(code): \(message)" }
+
+    /// The JSON body of the error response.
+    public var body: [UInt8] {
+        var json = JSONWriter()
+        json.beginObject()
+        json.key("error")
+        json.beginObject()
+        json.field("code", code)
+        json.field("message", message)
+        json.field("path", path?.description)
+        if let location {
+            json.field("line", location.line)
+            json.field("column", location.column)
+        }
+        if !findings.isEmpty {
+            json.key("findings")
+            ValidationReport.writeFindings(findings, into: &json)
+        }
+        json.endObject()
+        json.endObject()
+        json.newline()
+        return json.bytes
+    }
+
+    // MARK: Common errors
+
+    static func invalidBody(_ error: AuthorizationInputError) -> APIError {
+        APIError(status: 400, code: "invalid_request", message: error.message, path: error.path, location: error.location)
+    }
+
+    static func invalidJSON(_ error: JSONSyntaxError) -> APIError {
+        APIError(status: 400, code: "invalid_json", message: error.message, path: error.path, location: error.location)
+    }
+
+    static func badRequest(_ message: String, path: JSONPath? = nil, location: SourceLocation? = nil) -> APIError {
+        APIError(status: 400, code: "invalid_request", message: message, path: path, location: location)
+    }
+
+    static func notFound(_ message: String) -> APIError {
+        APIError(status: 404, code: "not_found", message: message)
+    }
+
+    static func management(_ error: ManagementError) -> APIError {
+        switch error.kind {
+        case .invalid: APIError(status: 400, code: "invalid_request", message: error.message, path: error.path)
+        case .notFound: APIError(status: 404, code: "not_found", message: error.message, path: error.path)
+        case .conflict: APIError(status: 409, code: "conflict", message: error.message, path: error.path)
+        case .invalidPolicy:
+            APIError(
+                status: 422, code: "invalid_policy", message: error.message, path: error.path,
+                location: error.findings.first { $0.severity == .error }?.location, findings: error.findings)
+        }
+    }
+}

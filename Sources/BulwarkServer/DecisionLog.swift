@@ -1,0 +1,65 @@
+import BulwarkEngine
+import BulwarkJSON
+import Foundation
+import Synchronization
+
+/// The decision log: one JSON line per decision with the request, the decision, the
+/// determining statements and the policy versions that decided. Lines are buffered and
+/// written by `flush()` (the server calls it a few times a second and at shutdown).
+final class DecisionLog: Sendable {
+    private let handle: FileHandle
+    private let pending = Mutex<[UInt8]>([])
+    /// Write at once instead of waiting for the next flush beyond this many buffered bytes.
+    private static let flushThreshold = 1 << 20
+
+    /// Appends to `path`, creating it (mode 0600); `-` is standard output.
+    init(path: String) throws {
+        if path == "-" {
+            handle = FileHandle.standardOutput
+        } else {
+            if !FileManager.default.fileExists(atPath: path) {
+                guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                    throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+                }
+            }
+            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            try handle.seekToEnd()
+        }
+    }
+
+    func record(_ records: [DecisionRecord], time: String) {
+        var json = JSONWriter(reservingCapacity: records.count * 256)
+        for record in records {
+            json.beginObject()
+            json.field("time", time)
+            json.field("decisionId", record.decisionID)
+            json.field("endpoint", record.endpoint)
+            json.field("principal", record.principal)
+            json.field("action", record.request.action)
+            json.field("resource", record.request.resource)
+            json.key("context")
+            DecisionService.writeContext(record.request.context, into: &json)
+            AuthorizationOutput.writeFields(record.result, into: &json)
+            json.key("policyVersions")
+            json.beginObject()
+            for (policy, version) in record.policyVersions { json.field(policy, version) }
+            json.endObject()
+            json.field("revision", record.revision.map { Int($0) })
+            json.endObject()
+            json.newline()
+        }
+        let size = pending.withLock { buffer in
+            buffer.append(contentsOf: json.bytes)
+            return buffer.count
+        }
+        if size > Self.flushThreshold { flush() }
+    }
+
+    func flush() {
+        let bytes = pending.withLock { buffer in
+            defer { buffer.removeAll(keepingCapacity: true) }
+            return buffer
+        }
+        if !bytes.isEmpty { try? handle.write(contentsOf: bytes) }
+    }
+}

@@ -1,0 +1,249 @@
+import BulwarkAPI
+import BulwarkCatalog
+import BulwarkEngine
+import BulwarkJSON
+import BulwarkPolicy
+import BulwarkStore
+import BulwarkValidation
+import BulwarkWorkspace
+
+/// One decision, for the decision log and the metrics.
+public struct DecisionRecord: Sendable {
+    public let decisionID: String
+    /// `authorize`, `authorize-api`, `simulate`.
+    public let endpoint: String
+    /// The stored principal the request was decided for; nil for inline policies.
+    public let principal: String?
+    public let request: AuthorizationRequest
+    public let result: AuthorizationResult
+    /// Identity policies of the stored principal with the version that decided.
+    public let policyVersions: [(policy: String, version: String)]
+    /// Store revision of the snapshot; nil for inline policies.
+    public let revision: Int64?
+}
+
+/// The decision endpoints as functions from request bytes to response bytes: the same
+/// library calls as the CLI, plus principals of the stored organization. No HTTP here.
+public struct DecisionService: Sendable {
+    public let catalog: Catalog
+    private let validator: PolicyValidator
+
+    public init(catalog: Catalog) {
+        self.catalog = catalog
+        self.validator = PolicyValidator(catalog: catalog)
+    }
+
+    /// A response body and the decisions it holds.
+    public struct Reply: Sendable {
+        public let body: [UInt8]
+        public let records: [DecisionRecord]
+    }
+
+    /// `POST /v1/authorize` and `/v1/authorize/batch`: SPEC §3 bodies (inline policies) or
+    /// `{"principal": URN, "request" | "requests": …}` against the stored organization.
+    public func authorize(
+        _ bytes: [UInt8], batchOnly: Bool, explain: Bool, snapshot: DecisionSnapshot, decisionID: String
+    ) throws(APIError) -> Reply {
+        let body = try RequestBody(bytes, allowed: ["identityPolicies", "scpLevels", "request", "requests", "principal"])
+        if body.has("request") && body.has("requests") {
+            throw APIError.badRequest("give either request or requests, not both", path: .root, location: body.root.location)
+        }
+        if batchOnly, let single = body["request"] {
+            throw APIError.badRequest("the batch endpoint takes requests (an array); send one request to /v1/authorize", path: .root.appending(key: "request"), location: single.location)
+        }
+        let stored = try storedPrincipal(body, snapshot: snapshot)
+        let authorizer: Authorizer
+        if let stored {
+            authorizer = stored.authorizer
+        } else {
+            authorizer = Authorizer(policies: try inlinePolicies(body), catalog: catalog)
+        }
+        var requests: [AuthorizationRequest] = []
+        do throws(AuthorizationInputError) {
+            if let node = body["request"] {
+                requests = [try RequestDecoding.request(node, path: .root.appending(key: "request"))]
+            } else if let node = body["requests"] {
+                guard case .array(let items) = node.value else {
+                    throw AuthorizationInputError(message: "requests must be an array of requests, found \(node.typeName)", path: .root.appending(key: "requests"), location: node.location)
+                }
+                requests.reserveCapacity(items.count)
+                for (i, item) in items.enumerated() {
+                    requests.append(try RequestDecoding.request(item, path: JSONPath.root.appending(key: "requests").appending(index: i)))
+                }
+            } else {
+                throw AuthorizationInputError(message: "missing request (or requests)", path: .root, location: body.root.location)
+            }
+        } catch {
+            throw APIError.invalidBody(error)
+        }
+        if let stored { requests = requests.map { $0.withContext(stored.resolved.context(adding: $0.context)) } }
+
+        let isBatch = body.has("requests")
+        var json = JSONWriter(reservingCapacity: 128 + requests.count * 96)
+        var records: [DecisionRecord] = []
+        records.reserveCapacity(requests.count)
+        json.beginObject()
+        json.field("decisionId", decisionID)
+        if isBatch {
+            json.key("results")
+            json.beginArray()
+        }
+        for (i, request) in requests.enumerated() {
+            let result = authorizer.authorize(request)
+            if isBatch { json.beginObject() }
+            AuthorizationOutput.writeFields(result, into: &json)
+            if explain { AuthorizationOutput.writeExplanation(authorizer.explain(request), into: &json) }
+            if isBatch { json.endObject() }
+            records.append(DecisionRecord(
+                decisionID: isBatch ? "\(decisionID)/\(i)" : decisionID, endpoint: "authorize", principal: stored?.resolved.urn,
+                request: request, result: result, policyVersions: stored?.policyVersions ?? [],
+                revision: stored == nil ? nil : snapshot.revision))
+        }
+        if isBatch { json.endArray() }
+        json.endObject()
+        json.newline()
+        return Reply(body: json.bytes, records: records)
+    }
+
+    /// `POST /v1/authorize-api`: SPEC §4 with inline policies, or `{"principal", "apiRequest"}`
+    /// (the account defaults to the principal's).
+    public func authorizeAPI(_ bytes: [UInt8], snapshot: DecisionSnapshot, decisionID: String) throws(APIError) -> Reply {
+        let body = try RequestBody(bytes, allowed: ["identityPolicies", "scpLevels", "apiRequest", "principal"])
+        let stored = try storedPrincipal(body, snapshot: snapshot)
+        guard let node = body["apiRequest"] else {
+            throw APIError.badRequest("missing apiRequest", path: .root, location: body.root.location)
+        }
+        var request: APIRequest
+        do { request = try APIAuthorizationInput.apiRequest(node, path: .root.appending(key: "apiRequest")) } catch {
+            throw APIError.invalidBody(error)
+        }
+        let authorizer: Authorizer
+        if let stored {
+            authorizer = stored.authorizer
+            request.context = stored.resolved.context(adding: request.context)
+            if request.accountID.isEmpty { request.accountID = stored.resolved.account?.id ?? "" }
+        } else {
+            authorizer = Authorizer(policies: try inlinePolicies(body), catalog: catalog)
+        }
+        let result: APIAuthorizationResult
+        do { result = try APIAuthorizer(catalog: catalog, authorizer: authorizer).authorize(request) } catch {
+            throw APIError(status: 400, code: "unknown_api", message: error.message, path: .root.appending(key: "apiRequest").appending(key: "path"), location: node.location)
+        }
+        let records = result.checks.enumerated().map { i, check in
+            DecisionRecord(
+                decisionID: "\(decisionID)/\(i)", endpoint: "authorize-api", principal: stored?.resolved.urn,
+                request: AuthorizationRequest(action: check.action, resource: check.resource, context: request.context),
+                result: check.result, policyVersions: stored?.policyVersions ?? [], revision: stored == nil ? nil : snapshot.revision)
+        }
+        return Reply(body: Self.prefixed(APIAuthorizationOutput.json(result), decisionID: decisionID), records: records)
+    }
+
+    /// `POST /v1/validate`: `{"policy": object | text, "type": "identity" | "scp"}` →
+    /// the findings of SPEC §6, located in this body.
+    public func validate(_ bytes: [UInt8]) throws(APIError) -> [UInt8] {
+        let body = try RequestBody(bytes, allowed: ["policy", "type"])
+        let document = try body.requiredDocument("policy")
+        let typeName = try body.string("type") ?? "identity"
+        guard let type = PolicyType(rawValue: typeName) else {
+            throw APIError.badRequest("type must be identity or scp, not \(JSONWriter.quoted(typeName))", path: .root.appending(key: "type"), location: body["type"]?.location)
+        }
+        let findings = validator.validate(bytes: Array(document.text.utf8), type: type).map(document.relocated)
+        return ValidationReport.json([FileReport(file: "request", findings: findings)], asArray: false)
+    }
+
+    /// `POST /v1/simulate`: `{"principal", "request" | "apiRequest"}` for a stored principal,
+    /// answered with the decision, the context used and every statement's explanation.
+    public func simulate(_ bytes: [UInt8], snapshot: DecisionSnapshot, decisionID: String) throws(APIError) -> Reply {
+        let body = try RequestBody(bytes, allowed: ["principal", "request", "apiRequest"])
+        guard let stored = try storedPrincipal(body, snapshot: snapshot) else {
+            throw APIError.badRequest("missing principal", path: .root, location: body.root.location)
+        }
+        if body.has("apiRequest") {
+            if body.has("request") { throw APIError.badRequest("give either request or apiRequest, not both", path: .root, location: body.root.location) }
+            return try authorizeAPI(bytes, snapshot: snapshot, decisionID: decisionID)
+        }
+        guard let node = body["request"] else {
+            throw APIError.badRequest("missing request (or apiRequest)", path: .root, location: body.root.location)
+        }
+        var request: AuthorizationRequest
+        do { request = try RequestDecoding.request(node, path: .root.appending(key: "request")) } catch {
+            throw APIError.invalidBody(error)
+        }
+        request = request.withContext(stored.resolved.context(adding: request.context))
+        let result = stored.authorizer.authorize(request)
+        var json = JSONWriter()
+        json.beginObject()
+        json.field("decisionId", decisionID)
+        json.field("principal", stored.resolved.urn)
+        json.key("context")
+        Self.writeContext(request.context, into: &json)
+        AuthorizationOutput.writeFields(result, into: &json)
+        AuthorizationOutput.writeExplanation(stored.authorizer.explain(request), into: &json)
+        json.endObject()
+        json.newline()
+        let record = DecisionRecord(
+            decisionID: decisionID, endpoint: "simulate", principal: stored.resolved.urn, request: request, result: result,
+            policyVersions: stored.policyVersions, revision: snapshot.revision)
+        return Reply(body: json.bytes, records: [record])
+    }
+
+    // MARK: Helpers
+
+    private func storedPrincipal(_ body: RequestBody, snapshot: DecisionSnapshot) throws(APIError) -> CompiledPrincipal? {
+        guard let urn = try body.string("principal") else { return nil }
+        for key in ["identityPolicies", "scpLevels"] {
+            if let node = body[key] {
+                throw APIError.badRequest("\(key) cannot be combined with principal: a stored principal's policies come from the store", path: .root.appending(key: key), location: node.location)
+            }
+        }
+        do { return try snapshot.principal(urn) } catch {
+            throw APIError(status: 404, code: "unknown_principal", message: error.message, path: .root.appending(key: "principal"), location: body["principal"]?.location)
+        }
+    }
+
+    private func inlinePolicies(_ body: RequestBody) throws(APIError) -> PolicySet {
+        do {
+            let identity = try body["identityPolicies"].map { node throws(AuthorizationInputError) in
+                try PolicyListDecoding.policies(node, path: .root.appending(key: "identityPolicies")) { "identity[\($0)]" }
+            } ?? []
+            let levels = try body["scpLevels"].map { node throws(AuthorizationInputError) in
+                try PolicyListDecoding.levels(node, path: .root.appending(key: "scpLevels"))
+            } ?? []
+            return PolicySet(identityPolicies: identity, scpLevels: levels)
+        } catch {
+            throw APIError.invalidBody(error)
+        }
+    }
+
+    /// Puts `"decisionId"` first in a rendered JSON object.
+    static func prefixed(_ object: [UInt8], decisionID: String) -> [UInt8] {
+        guard object.first == UInt8(ascii: "{") else { return object }
+        var out = Array("{\"decisionId\":\(JSONWriter.quoted(decisionID)),".utf8)
+        out.append(contentsOf: object.dropFirst())
+        return out
+    }
+
+    /// `{"key": "value" | ["v1", "v2"], ...}` with keys sorted.
+    static func writeContext(_ context: RequestContext, into json: inout JSONWriter) {
+        json.beginObject()
+        for key in context.keys {
+            let values = context[key] ?? []
+            json.key(key)
+            if values.count == 1 {
+                json.string(values[0].text)
+            } else {
+                json.beginArray()
+                for v in values { json.string(v.text) }
+                json.endArray()
+            }
+        }
+        json.endObject()
+    }
+}
+
+extension AuthorizationRequest {
+    /// The same request with another context.
+    func withContext(_ context: RequestContext) -> AuthorizationRequest {
+        AuthorizationRequest(action: action, resource: resource, context: context)
+    }
+}

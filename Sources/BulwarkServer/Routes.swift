@@ -1,0 +1,249 @@
+import BulwarkStore
+import Foundation
+import Hummingbird
+import HTTPTypes
+import Logging
+
+extension PDPServer {
+    /// Every route of SPEC §7. Handlers only move bytes: read the body, call a service, answer.
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: ErrorAndMetricsMiddleware(metrics: metrics, logger: logger, maxBodyBytes: configuration.maxBodyBytes))
+
+        // Operations: open, they reveal nothing about policies.
+        router.get("/healthz") { _, _ in Self.json(Array("{\"status\":\"ok\"}\n".utf8)) }
+        router.get("/readyz") { _, _ in
+            guard let revision = self.keeper.revision else {
+                throw APIError(status: 503, code: "not_ready", message: "the store has not been loaded yet")
+            }
+            return Self.json(Array("{\"status\":\"ready\",\"revision\":\(revision)}\n".utf8))
+        }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.render())))
+        }
+        router.get("/openapi.json") { _, _ in Self.json(OpenAPIDocument.bytes) }
+
+        // Decisions.
+        let decide = router.group("/v1").add(middleware: BearerTokenMiddleware(token: configuration.decisionToken, realm: "decisions"))
+        decide.post("authorize") { request, context in
+            try await self.decide(request, context) { body, snapshot, id in
+                try self.decisions.authorize(body, batchOnly: false, explain: Self.flag(request, "explain"), snapshot: snapshot, decisionID: id)
+            }
+        }
+        decide.post("authorize/batch") { request, context in
+            try await self.decide(request, context) { body, snapshot, id in
+                try self.decisions.authorize(body, batchOnly: true, explain: Self.flag(request, "explain"), snapshot: snapshot, decisionID: id)
+            }
+        }
+        decide.post("authorize-api") { request, context in
+            try await self.decide(request, context) { body, snapshot, id in try self.decisions.authorizeAPI(body, snapshot: snapshot, decisionID: id) }
+        }
+        decide.post("simulate") { request, context in
+            try await self.decide(request, context) { body, snapshot, id in try self.decisions.simulate(body, snapshot: snapshot, decisionID: id) }
+        }
+        decide.post("validate") { request, _ in
+            Self.json(try self.decisions.validate(try await self.body(request)))
+        }
+
+        // Management.
+        let manage = router.group("/v1").add(middleware: BearerTokenMiddleware(token: configuration.adminToken, realm: "management"))
+        manage.get("organization") { _, _ in
+            let (state, revision) = try self.state()
+            return Self.json(ManagementService.organization(state, revision: revision))
+        }
+        manage.put("organization") { request, _ in try await self.write(ManagementService.setOrganization(try await self.body(request))) }
+        manage.get("organization/nodes") { _, _ in Self.json(ManagementService.nodes(try self.state().0)) }
+        manage.post("organization/nodes") { request, _ in try await self.write(ManagementService.addNode(try await self.body(request))) }
+        manage.get("organization/nodes/:name") { _, context in
+            Self.json(try ManagementService.node(try Self.parameter(context, "name"), try self.state().0))
+        }
+        manage.patch("organization/nodes/:name") { request, context in
+            try await self.write(ManagementService.moveNode(try Self.parameter(context, "name"), try await self.body(request)))
+        }
+        manage.delete("organization/nodes/:name") { _, context in try await self.write(.removeNode(name: try Self.parameter(context, "name"))) }
+
+        manage.get("policies") { request, _ in
+            Self.json(ManagementService.policies(try self.state().0, account: Self.query(request, "account")))
+        }
+        manage.post("policies") { request, _ in try await self.write(ManagementService.createPolicy(try await self.body(request))) }
+        manage.get("policies/:id") { _, context in Self.json(try ManagementService.policy(try Self.parameter(context, "id"), try self.state().0)) }
+        manage.delete("policies/:id") { _, context in try await self.write(.deletePolicy(id: try Self.parameter(context, "id"))) }
+        manage.get("policies/:id/versions") { _, context in
+            Self.json(try ManagementService.versions(try Self.parameter(context, "id"), try self.state().0))
+        }
+        manage.post("policies/:id/versions") { request, context in
+            try await self.write(ManagementService.createPolicyVersion(try Self.parameter(context, "id"), try await self.body(request)))
+        }
+        manage.get("policies/:id/versions/:version") { _, context in
+            Self.json(try ManagementService.version(try Self.parameter(context, "id"), try Self.parameter(context, "version"), try self.state().0))
+        }
+        manage.delete("policies/:id/versions/:version") { _, context in
+            try await self.write(.deletePolicyVersion(policy: try Self.parameter(context, "id"), version: try Self.parameter(context, "version")))
+        }
+        manage.put("policies/:id/default-version") { request, context in
+            try await self.write(ManagementService.setDefaultVersion(try Self.parameter(context, "id"), try await self.body(request)))
+        }
+
+        manage.get("scps") { _, _ in Self.json(ManagementService.scps(try self.state().0)) }
+        manage.post("scps") { request, _ in try await self.write(ManagementService.createSCP(try await self.body(request))) }
+        manage.get("scps/:id") { _, context in Self.json(try ManagementService.scp(try Self.parameter(context, "id"), try self.state().0)) }
+        manage.put("scps/:id") { request, context in
+            try await self.write(ManagementService.updateSCP(try Self.parameter(context, "id"), try await self.body(request)))
+        }
+        manage.delete("scps/:id") { _, context in try await self.write(.deleteSCP(id: try Self.parameter(context, "id"))) }
+
+        manage.get("principals") { request, _ in
+            Self.json(ManagementService.principals(try self.state().0, account: Self.query(request, "account")))
+        }
+        manage.post("principals") { request, _ in try await self.write(ManagementService.addPrincipal(try await self.body(request))) }
+        manage.get("principals/:urn") { _, context in
+            Self.json(try ManagementService.principal(try Self.parameter(context, "urn"), try self.state().0))
+        }
+        manage.delete("principals/:urn") { _, context in try await self.write(.removePrincipal(urn: try Self.parameter(context, "urn"))) }
+        manage.put("principals/:urn/groups") { request, context in
+            try await self.write(ManagementService.setGroups(try Self.parameter(context, "urn"), try await self.body(request)))
+        }
+
+        manage.get("attachments") { request, _ in
+            Self.json(ManagementService.attachments(try self.state().0, policy: Self.query(request, "policy"), target: Self.query(request, "target")))
+        }
+        manage.post("attachments") { request, _ in try await self.write(ManagementService.attach(try await self.body(request))) }
+        manage.delete("attachments") { request, _ in
+            guard let policy = Self.query(request, "policy"), let target = Self.query(request, "target") else {
+                throw APIError.badRequest("DELETE /v1/attachments needs ?policy=ID&target=TARGET")
+            }
+            return try await self.write(.detach(policy: policy, target: target))
+        }
+        return router
+    }
+
+    // MARK: Handler helpers
+
+    /// Reads the body, decides against the current snapshot, logs and counts the decisions.
+    private func decide(
+        _ request: Request, _ context: BasicRequestContext,
+        _ run: ([UInt8], DecisionSnapshot, String) throws -> DecisionService.Reply
+    ) async throws -> Response {
+        let bytes = try await body(request)
+        guard let snapshot = keeper.snapshot else {
+            throw APIError(status: 503, code: "not_ready", message: "the store has not been loaded yet")
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let reply = try run(bytes, snapshot, Self.decisionID())
+        metrics.recordDecisions(reply.records, duration: clock.now - start)
+        decisionLog?.record(reply.records, time: Date().formatted(.iso8601))
+        return Self.json(reply.body)
+    }
+
+    private func write(_ command: ManagementCommand) async throws -> Response {
+        let (outcome, state) = try await keeper.apply(command)
+        let rendered = ManagementService.render(outcome, in: state)
+        logger.info("management write", metadata: ["revision": "\(keeper.revision ?? 0)", "command": "\(Self.name(of: command))"])
+        return Self.json(rendered, status: outcome.created ? .created : .ok)
+    }
+
+    private func state() throws(APIError) -> (OrganizationState, Int64) {
+        guard let snapshot = keeper.snapshot else {
+            throw APIError(status: 503, code: "not_ready", message: "the store has not been loaded yet")
+        }
+        return (snapshot.state, snapshot.revision)
+    }
+
+    private func body(_ request: Request) async throws -> [UInt8] {
+        let buffer = try await request.body.collect(upTo: configuration.maxBodyBytes)
+        return Array(buffer.readableBytesView)
+    }
+
+    static func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    private static func parameter(_ context: BasicRequestContext, _ name: String) throws(APIError) -> String {
+        guard let raw = context.parameters.get(name) else { throw APIError.badRequest("missing path parameter \(name)") }
+        return raw.contains("%") ? (raw.removingPercentEncoding ?? raw) : raw
+    }
+
+    private static func query(_ request: Request, _ name: String) -> String? {
+        request.uri.queryParameters.get(name).map { $0.removingPercentEncoding ?? $0 }
+    }
+
+    private static func flag(_ request: Request, _ name: String) -> Bool {
+        guard let value = request.uri.queryParameters.get(name) else { return false }
+        return value == "" || value == "true" || value == "1"
+    }
+
+    private static func decisionID() -> String { UUID().uuidString.lowercased() }
+
+    private static func name(of command: ManagementCommand) -> String {
+        String(describing: command).split(separator: "(").first.map(String.init) ?? "command"
+    }
+}
+
+/// Management and (optionally) decision routes need `Authorization: Bearer TOKEN`. The
+/// token is compared in constant time; a missing or wrong token is 401 and nothing runs.
+struct BearerTokenMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let token: String?
+    let realm: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let token else { return try await next(request, context) }
+        let header = request.headers[.authorization] ?? ""
+        let prefix = "Bearer "
+        guard header.hasPrefix(prefix), Self.constantTimeEqual(Array(header.utf8.dropFirst(prefix.utf8.count)), Array(token.utf8)) else {
+            throw APIError(
+                status: 401, code: "unauthorized",
+                message: header.isEmpty ? "the \(realm) API needs Authorization: Bearer TOKEN" : "the bearer token is not valid for the \(realm) API")
+        }
+        return try await next(request, context)
+    }
+
+    /// Time depends only on the length of the expected token, never on where inputs differ.
+    static func constantTimeEqual(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
+        var difference = UInt8(given.count == expected.count ? 0 : 1)
+        for i in expected.indices { difference |= (i < given.count ? given[i] : 0) ^ expected[i] }
+        return difference == 0
+    }
+}
+
+/// Turns every error into the JSON error body of SPEC §7 (never an empty 500), and counts
+/// requests by route and status.
+struct ErrorAndMetricsMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let metrics: ServerMetrics
+    let logger: Logger
+    let maxBodyBytes: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as APIError {
+            response = PDPServer.json(error.body, status: HTTPResponse.Status(code: error.status))
+        } catch let error as HTTPError {
+            response = PDPServer.json(translate(error, request).body, status: error.status)
+        } catch {
+            logger.error("unexpected error: \(error)", metadata: ["path": "\(request.uri.path)"])
+            let apiError = APIError(status: 500, code: "internal", message: "internal error; see the server log")
+            response = PDPServer.json(apiError.body, status: .internalServerError)
+        }
+        metrics.recordRequest(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: response.status.code)
+        return response
+    }
+
+    private func translate(_ error: HTTPError, _ request: Request) -> APIError {
+        switch error.status {
+        case .notFound:
+            APIError(status: 404, code: "no_route", message: "no route \(request.method.rawValue) \(request.uri.path); see /openapi.json")
+        case .contentTooLarge:
+            APIError(status: 413, code: "body_too_large", message: "the body is larger than the limit of \(maxBodyBytes) bytes")
+        case .methodNotAllowed:
+            APIError(status: 405, code: "method_not_allowed", message: "\(request.method.rawValue) is not allowed on \(request.uri.path); see /openapi.json")
+        default:
+            APIError(status: error.status.code, code: "http_error", message: error.body ?? error.status.reasonPhrase)
+        }
+    }
+}

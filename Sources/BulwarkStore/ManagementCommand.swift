@@ -1,0 +1,430 @@
+import BulwarkJSON
+import BulwarkValidation
+import BulwarkWorkspace
+
+/// A policy document submitted in a request body, with where it sits in that body so
+/// validation findings point at the client's own bytes.
+public struct SubmittedDocument: Sendable {
+    /// The document's text exactly as submitted.
+    public let text: String
+    /// Where the document starts in the request body; nil when the document came as a JSON
+    /// string (then locations are within that string's text).
+    public let origin: SourceLocation?
+    /// The JSON path of the document in the request body (usually `$.document`).
+    public let path: JSONPath
+
+    public init(text: String, origin: SourceLocation?, path: JSONPath) {
+        self.text = text
+        self.origin = origin
+        self.path = path
+    }
+
+    /// A finding of the document moved into the request body's coordinates.
+    public func relocated(_ finding: Finding) -> Finding {
+        var location = finding.location
+        if let origin {
+            if location.line == 1 { location.column += origin.column - 1 }
+            location.line += origin.line - 1
+        }
+        return Finding(
+            code: finding.code, message: finding.message,
+            path: JSONPath(path.components + finding.path.components), location: location)
+    }
+}
+
+/// One change to the managed organization. Every write the server accepts is one command,
+/// applied to the current state by `OrganizationState.applying(_:context:)`.
+public enum ManagementCommand: Sendable {
+    case setOrganization(id: String, rootID: String, managementAccount: String?, scpsEnabled: Bool)
+    case addNode(kind: StoredNode.Kind, name: String, id: String, parent: String)
+    case moveNode(name: String, parent: String)
+    case removeNode(name: String)
+    case createPolicy(id: String, account: String, description: String, document: SubmittedDocument)
+    case createPolicyVersion(policy: String, document: SubmittedDocument, setAsDefault: Bool, dropOldest: Bool)
+    case setDefaultVersion(policy: String, version: String)
+    case deletePolicyVersion(policy: String, version: String)
+    case deletePolicy(id: String)
+    case createSCP(id: String, description: String, document: SubmittedDocument)
+    case updateSCP(id: String, description: String?, document: SubmittedDocument?)
+    case deleteSCP(id: String)
+    case addPrincipal(kind: StoredPrincipal.Kind, account: String, name: String, id: String, groups: [String])
+    case setGroups(principal: String, groups: [String])
+    case removePrincipal(urn: String)
+    case attach(policy: String, target: String)
+    case detach(policy: String, target: String)
+}
+
+/// Why a command was refused. Nothing is changed when a command throws.
+public struct ManagementError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable {
+        /// The request is wrong in itself (bad id, bad reference, wrong kind of target).
+        case invalid
+        /// Something named does not exist.
+        case notFound
+        /// The request conflicts with the current state (exists already, still attached, limits).
+        case conflict
+        /// The submitted policy has validation errors; `findings` lists them.
+        case invalidPolicy
+    }
+    public let kind: Kind
+    public let message: String
+    /// JSON path of the offending element in the request body, when there is one.
+    public let path: JSONPath?
+    public let findings: [Finding]
+
+    public init(_ kind: Kind, _ message: String, path: JSONPath? = nil, findings: [Finding] = []) {
+        self.kind = kind
+        self.message = message
+        self.path = path
+        self.findings = findings
+    }
+
+    public var description: String { message }
+}
+
+/// What a command needs besides the state: the validator for policies and the time.
+public struct CommandContext: Sendable {
+    public let validator: PolicyValidator
+    /// RFC 3339 time stamped on new versions.
+    public let now: String
+
+    public init(validator: PolicyValidator, now: String) {
+        self.validator = validator
+        self.now = now
+    }
+}
+
+/// What a successful command did.
+public struct CommandOutcome: Sendable {
+    public enum Entity: Sendable {
+        case organization(OrganizationSettings)
+        case node(StoredNode)
+        case policy(StoredPolicy)
+        case scp(StoredSCP)
+        case principal(StoredPrincipal)
+        case attachment(StoredAttachment)
+        case deleted
+    }
+    public let entity: Entity
+    /// True when the command created something new (HTTP 201).
+    public let created: Bool
+    /// Validation findings below `error` for a submitted policy.
+    public let warnings: [Finding]
+}
+
+extension OrganizationState {
+    /// The state after `command`, or the reason it is refused. Pure: the same state and
+    /// command always give the same answer.
+    public func applying(_ command: ManagementCommand, context: CommandContext) throws(ManagementError) -> (OrganizationState, CommandOutcome) {
+        var next = self
+        let outcome = try next.apply(command, context: context)
+        return (next, outcome)
+    }
+
+    private mutating func apply(_ command: ManagementCommand, context: CommandContext) throws(ManagementError) -> CommandOutcome {
+        switch command {
+        case .setOrganization(let id, let rootID, let management, let scpsEnabled):
+            try Identifier.check(id, "id")
+            try Identifier.check(rootID, "rootId")
+            if let management, nodes[management]?.kind != .account {
+                throw ManagementError(.invalid, "managementAccount \"\(management)\" is not an account of the tree", path: .root.appending(key: "managementAccount"))
+            }
+            let created = organization == nil
+            if let root = nodes["root"], root.id != rootID {
+                throw ManagementError(.conflict, "the root already exists with id \"\(root.id)\"", path: .root.appending(key: "rootId"))
+            }
+            if nodes["root"] == nil {
+                nodes["root"] = StoredNode(kind: .root, name: "root", id: rootID, parent: nil)
+                attachments.insert(StoredAttachment(policy: Self.fullAccessID, target: "root"))
+            }
+            let settings = OrganizationSettings(id: id, managementAccount: management, scpsEnabled: scpsEnabled)
+            organization = settings
+            return CommandOutcome(entity: .organization(settings), created: created, warnings: [])
+
+        case .addNode(let kind, let name, let id, let parent):
+            guard organization != nil else { throw ManagementError(.conflict, "create the organization first (PUT /v1/organization)") }
+            try Identifier.check(name, "name")
+            try Identifier.check(id, "id")
+            guard kind != .root else { throw ManagementError(.invalid, "the root is created with the organization", path: .root.appending(key: "kind")) }
+            if nodes[name] != nil { throw ManagementError(.conflict, "a node named \"\(name)\" exists already", path: .root.appending(key: "name")) }
+            if let other = nodes.values.first(where: { $0.id == id }) {
+                throw ManagementError(.conflict, "node \"\(other.name)\" has id \"\(id)\" already", path: .root.appending(key: "id"))
+            }
+            try checkParent(parent, for: name)
+            let node = StoredNode(kind: kind, name: name, id: id, parent: parent)
+            nodes[name] = node
+            try checkDepth(of: name)
+            attachments.insert(StoredAttachment(policy: Self.fullAccessID, target: name))
+            return CommandOutcome(entity: .node(node), created: true, warnings: [])
+
+        case .moveNode(let name, let parent):
+            guard var node = nodes[name] else { throw notFound("node", name) }
+            guard node.kind != .root else { throw ManagementError(.invalid, "the root cannot move") }
+            try checkParent(parent, for: name)
+            var ancestor: String? = parent
+            while let a = ancestor {
+                if a == name { throw ManagementError(.invalid, "\"\(parent)\" is inside \"\(name)\"; a node cannot move under itself", path: .root.appending(key: "parent")) }
+                ancestor = nodes[a]?.parent
+            }
+            node.parent = parent
+            nodes[name] = node
+            try checkDepth(of: name)
+            return CommandOutcome(entity: .node(node), created: false, warnings: [])
+
+        case .removeNode(let name):
+            guard let node = nodes[name] else { throw notFound("node", name) }
+            if node.kind == .root { throw ManagementError(.conflict, "the root cannot be removed") }
+            let children = nodes.values.filter { $0.parent == name }.map(\.name).sorted()
+            if !children.isEmpty { throw ManagementError(.conflict, "\"\(name)\" still has children: \(children.joined(separator: ", "))") }
+            if node.kind == .account {
+                let holders = principals.values.filter { $0.account == node.id }.map(\.urn) + policies.values.filter { $0.account == node.id }.map(\.id)
+                if !holders.isEmpty { throw ManagementError(.conflict, "account \"\(name)\" still has principals or policies: \(holders.sorted().joined(separator: ", "))") }
+                if organization?.managementAccount == name { throw ManagementError(.conflict, "\"\(name)\" is the management account") }
+            }
+            nodes[name] = nil
+            attachments = attachments.filter { $0.target != name }
+            return CommandOutcome(entity: .deleted, created: false, warnings: [])
+
+        case .createPolicy(let id, let account, let description, let document):
+            try Identifier.check(id, "id")
+            if policies[id] != nil || scps[id] != nil || id == Self.fullAccessID {
+                throw ManagementError(.conflict, "a policy with id \"\(id)\" exists already", path: .root.appending(key: "id"))
+            }
+            guard accountNode(id: account) != nil else {
+                throw ManagementError(.invalid, "unknown account \"\(account)\"; known: \(accountIDs())", path: .root.appending(key: "account"))
+            }
+            let warnings = try Self.validate(document, type: .identity, context: context)
+            let policy = StoredPolicy(
+                id: id, account: account, description: description,
+                versions: [PolicyVersion(id: "v1", document: document.text, createdAt: context.now)],
+                defaultVersion: "v1", nextVersion: 2)
+            policies[id] = policy
+            return CommandOutcome(entity: .policy(policy), created: true, warnings: warnings)
+
+        case .createPolicyVersion(let id, let document, let setAsDefault, let dropOldest):
+            guard var policy = policies[id] else { throw notFound("policy", id) }
+            let warnings = try Self.validate(document, type: .identity, context: context)
+            if policy.versions.count >= StoredPolicy.maxVersions {
+                guard dropOldest, let oldest = policy.versions.first(where: { $0.id != policy.defaultVersion }) else {
+                    let deletable = policy.versions.map(\.id).filter { $0 != policy.defaultVersion }
+                    throw ManagementError(
+                        .conflict,
+                        "policy \"\(id)\" has \(StoredPolicy.maxVersions) versions, the most kept; delete one of \(deletable.joined(separator: ", ")) first, or send \"dropOldest\": true")
+                }
+                policy.versions.removeAll { $0.id == oldest.id }
+            }
+            let version = PolicyVersion(id: "v\(policy.nextVersion)", document: document.text, createdAt: context.now)
+            policy.nextVersion += 1
+            policy.versions.append(version)
+            if setAsDefault { policy.defaultVersion = version.id }
+            policies[id] = policy
+            return CommandOutcome(entity: .policy(policy), created: true, warnings: warnings)
+
+        case .setDefaultVersion(let id, let version):
+            guard var policy = policies[id] else { throw notFound("policy", id) }
+            guard policy.versions.contains(where: { $0.id == version }) else {
+                throw ManagementError(.notFound, "policy \"\(id)\" has no version \"\(version)\"; it has \(policy.versions.map(\.id).joined(separator: ", "))", path: .root.appending(key: "version"))
+            }
+            policy.defaultVersion = version
+            policies[id] = policy
+            return CommandOutcome(entity: .policy(policy), created: false, warnings: [])
+
+        case .deletePolicyVersion(let id, let version):
+            guard var policy = policies[id] else { throw notFound("policy", id) }
+            guard policy.versions.contains(where: { $0.id == version }) else {
+                throw ManagementError(.notFound, "policy \"\(id)\" has no version \"\(version)\"; it has \(policy.versions.map(\.id).joined(separator: ", "))")
+            }
+            if version == policy.defaultVersion {
+                throw ManagementError(.conflict, "\(version) is the default version of \"\(id)\"; set another default first")
+            }
+            policy.versions.removeAll { $0.id == version }
+            policies[id] = policy
+            return CommandOutcome(entity: .policy(policy), created: false, warnings: [])
+
+        case .deletePolicy(let id):
+            guard policies[id] != nil else { throw notFound("policy", id) }
+            try checkDetached(id)
+            policies[id] = nil
+            return CommandOutcome(entity: .deleted, created: false, warnings: [])
+
+        case .createSCP(let id, let description, let document):
+            try Identifier.check(id, "id")
+            if policies[id] != nil || scps[id] != nil || id == Self.fullAccessID {
+                throw ManagementError(.conflict, "a policy with id \"\(id)\" exists already", path: .root.appending(key: "id"))
+            }
+            let warnings = try Self.validate(document, type: .scp, context: context)
+            let scp = StoredSCP(id: id, description: description, document: document.text, updatedAt: context.now)
+            scps[id] = scp
+            return CommandOutcome(entity: .scp(scp), created: true, warnings: warnings)
+
+        case .updateSCP(let id, let description, let document):
+            if id == Self.fullAccessID { throw ManagementError(.conflict, "FullAccess is built in and cannot change") }
+            guard var scp = scps[id] else { throw notFound("SCP", id) }
+            var warnings: [Finding] = []
+            if let document {
+                warnings = try Self.validate(document, type: .scp, context: context)
+                scp.document = document.text
+            }
+            if let description { scp.description = description }
+            scp.updatedAt = context.now
+            scps[id] = scp
+            return CommandOutcome(entity: .scp(scp), created: false, warnings: warnings)
+
+        case .deleteSCP(let id):
+            if id == Self.fullAccessID { throw ManagementError(.conflict, "FullAccess is built in and cannot be deleted") }
+            guard scps[id] != nil else { throw notFound("SCP", id) }
+            try checkDetached(id)
+            scps[id] = nil
+            return CommandOutcome(entity: .deleted, created: false, warnings: [])
+
+        case .addPrincipal(let kind, let account, let name, let id, let groups):
+            try Identifier.check(name, "name")
+            try Identifier.check(id, "id")
+            guard accountNode(id: account) != nil else {
+                throw ManagementError(.invalid, "unknown account \"\(account)\"; known: \(accountIDs())", path: .root.appending(key: "account"))
+            }
+            let principal = StoredPrincipal(kind: kind, account: account, name: name, id: id, groups: [])
+            if principals[principal.urn] != nil {
+                throw ManagementError(.conflict, "\(principal.urn) exists already", path: .root.appending(key: "name"))
+            }
+            principals[principal.urn] = principal
+            if !groups.isEmpty || kind == .user {
+                _ = try apply(.setGroups(principal: principal.urn, groups: groups), context: context)
+            }
+            return CommandOutcome(entity: .principal(principals[principal.urn]!), created: true, warnings: [])
+
+        case .setGroups(let urn, let groups):
+            guard var principal = principals[urn] else { throw notFound("principal", urn) }
+            if principal.kind != .user, !groups.isEmpty {
+                throw ManagementError(.invalid, "only users belong to groups", path: .root.appending(key: "groups"))
+            }
+            for (i, group) in groups.enumerated() where principals["iam::\(principal.account):group:\(group)"] == nil {
+                throw ManagementError(.invalid, "account \(principal.account) has no group \"\(group)\"", path: .root.appending(key: "groups").appending(index: i))
+            }
+            var seen: Set<String> = []
+            principal.groups = groups.filter { seen.insert($0).inserted }
+            principals[urn] = principal
+            return CommandOutcome(entity: .principal(principal), created: false, warnings: [])
+
+        case .removePrincipal(let urn):
+            guard let principal = principals[urn] else { throw notFound("principal", urn) }
+            let attached = attachments.filter { $0.target == urn }.map(\.policy).sorted()
+            if !attached.isEmpty { throw ManagementError(.conflict, "\(urn) still has policies attached: \(attached.joined(separator: ", "))") }
+            if principal.kind == .group {
+                let members = principals.values.filter { $0.account == principal.account && $0.groups.contains(principal.name) }.map(\.urn).sorted()
+                if !members.isEmpty { throw ManagementError(.conflict, "group \(urn) still has members: \(members.joined(separator: ", "))") }
+            }
+            principals[urn] = nil
+            return CommandOutcome(entity: .deleted, created: false, warnings: [])
+
+        case .attach(let policy, let target):
+            let attachment = StoredAttachment(policy: policy, target: target)
+            try checkAttachable(attachment)
+            let created = attachments.insert(attachment).inserted
+            return CommandOutcome(entity: .attachment(attachment), created: created, warnings: [])
+
+        case .detach(let policy, let target):
+            let attachment = StoredAttachment(policy: policy, target: target)
+            guard attachments.remove(attachment) != nil else {
+                throw ManagementError(.notFound, "\"\(policy)\" is not attached to \"\(target)\"")
+            }
+            return CommandOutcome(entity: .deleted, created: false, warnings: [])
+        }
+    }
+
+    // MARK: Checks
+
+    private func notFound(_ what: String, _ key: String) -> ManagementError {
+        ManagementError(.notFound, "no \(what) \"\(key)\"")
+    }
+
+    func accountNode(id: String) -> StoredNode? {
+        nodes.values.first { $0.kind == .account && $0.id == id }
+    }
+
+    private func accountIDs() -> String {
+        let ids = nodes.values.filter { $0.kind == .account }.map(\.id).sorted()
+        return ids.isEmpty ? "none (add accounts to the organization first)" : ids.joined(separator: ", ")
+    }
+
+    private func checkParent(_ parent: String, for name: String) throws(ManagementError) {
+        guard let p = nodes[parent] else {
+            throw ManagementError(.invalid, "unknown parent \"\(parent)\"", path: .root.appending(key: "parent"))
+        }
+        guard p.kind != .account else {
+            throw ManagementError(.invalid, "\"\(parent)\" is an account; only the root and OUs have children", path: .root.appending(key: "parent"))
+        }
+    }
+
+    /// Organizations allows five levels of OUs below the root.
+    private func checkDepth(of name: String) throws(ManagementError) {
+        func ouDepth(_ n: String) -> Int {
+            var depth = 0
+            var current = nodes[n]
+            while let c = current, let parent = c.parent {
+                if c.kind == .ou { depth += 1 }
+                current = nodes[parent]
+            }
+            return depth
+        }
+        let subtree = nodes.keys.filter { n in
+            var current: String? = n
+            while let c = current { if c == name { return true }; current = nodes[c]?.parent }
+            return false
+        }
+        if let deepest = subtree.max(by: { ouDepth($0) < ouDepth($1) }), ouDepth(deepest) > Workspace.maxOUDepth {
+            throw ManagementError(.invalid, "OUs nest at most \(Workspace.maxOUDepth) levels deep; \"\(deepest)\" would be at level \(ouDepth(deepest))", path: .root.appending(key: "parent"))
+        }
+    }
+
+    private func checkDetached(_ policy: String) throws(ManagementError) {
+        let targets = attachments.filter { $0.policy == policy }.map(\.target).sorted()
+        if !targets.isEmpty {
+            throw ManagementError(.conflict, "\"\(policy)\" is still attached to \(targets.joined(separator: ", ")); detach it first")
+        }
+    }
+
+    private func checkAttachable(_ a: StoredAttachment) throws(ManagementError) {
+        if let policy = policies[a.policy] {
+            guard let principal = principals[a.target] else {
+                throw ManagementError(.notFound, "no principal \"\(a.target)\"; identity policies attach to users, groups and agencies by URN", path: .root.appending(key: "target"))
+            }
+            if principal.account != policy.account {
+                throw ManagementError(.invalid, "policy \"\(a.policy)\" belongs to account \(policy.account), \(a.target) to account \(principal.account)", path: .root.appending(key: "target"))
+            }
+        } else if scps[a.policy] != nil || a.policy == Self.fullAccessID {
+            guard nodes[a.target] != nil else {
+                throw ManagementError(.notFound, "no node \"\(a.target)\"; SCPs attach to the root, OUs and accounts by name", path: .root.appending(key: "target"))
+            }
+        } else {
+            throw ManagementError(.notFound, "no policy or SCP \"\(a.policy)\"", path: .root.appending(key: "policy"))
+        }
+    }
+
+    /// Validates a submitted policy; errors refuse the command, the rest are returned.
+    static func validate(_ document: SubmittedDocument, type: PolicyType, context: CommandContext) throws(ManagementError) -> [Finding] {
+        let findings = context.validator.validate(bytes: Array(document.text.utf8), type: type).map(document.relocated)
+        let errors = findings.filter { $0.severity == .error }
+        if !errors.isEmpty {
+            let first = errors[0]
+            throw ManagementError(
+                .invalidPolicy,
+                "the \(type == .scp ? "SCP" : "policy") has \(errors.count) validation error\(errors.count == 1 ? "" : "s"); first: \(first.code.rawValue): \(first.message)",
+                path: first.path, findings: findings)
+        }
+        return findings
+    }
+}
+
+/// Names and ids the store accepts: 1–128 characters, none of them a wildcard, a separator
+/// of URNs or paths, or whitespace, so they can appear in URNs and URLs unchanged.
+public enum Identifier {
+    public static func check(_ value: String, _ field: String) throws(ManagementError) {
+        let bad = value.unicodeScalars.first { $0 == ":" || $0 == "/" || $0 == "*" || $0 == "?" || $0 == "\n" || $0.properties.isWhitespace || $0.value < 0x20 }
+        if value.isEmpty || value.count > 128 || bad != nil {
+            throw ManagementError(
+                .invalid, "\(field) \(JSONWriter.quoted(value)) must be 1–128 characters without ':', '/', '*', '?' or whitespace",
+                path: .root.appending(key: field))
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+
+/// A state with the store revision it was read at.
+public struct StoredState: Sendable {
+    public let state: OrganizationState
+    /// Increases by one with every committed write.
+    public let revision: Int64
+
+    public init(state: OrganizationState, revision: Int64) {
+        self.state = state
+        self.revision = revision
+    }
+
+    public static let empty = StoredState(state: OrganizationState(), revision: 0)
+}
+
+/// Where the managed organization is kept. Every write is one transaction: it reads the
+/// current revision under a write lock, applies a pure change to the current state, writes
+/// the rows that differ and bumps the revision, or changes nothing.
+public protocol PolicyStore: Sendable {
+    /// The whole state and its revision.
+    func load() async throws -> StoredState
+
+    /// The current revision, cheaply (replicas poll it).
+    func currentRevision() async throws -> Int64
+
+    /// Runs `change` on the current state in one transaction and commits its result.
+    /// `base` is the caller's latest state: when the store is still at that revision it is
+    /// used as is, otherwise the state is read again inside the transaction.
+    func update<Result: Sendable>(
+        base: StoredState,
+        _ change: @Sendable (OrganizationState) throws -> (OrganizationState, Result)
+    ) async throws -> (StoredState, Result)
+
+    /// Calls `onChange` with each revision other writers commit, until the task is cancelled.
+    /// Stores that only one process can open never call it.
+    func watch(_ onChange: @escaping @Sendable (Int64) async -> Void) async throws
+}
+
+/// The store could not be reached or gave an unexpected answer.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) { self.description = description }
+}
+
+/// `sqlite:PATH` or `postgres://user:password@host:port/database`.
+public enum StoreLocation: Sendable, Equatable {
+    case sqlite(path: String)
+    case postgres(host: String, port: Int, user: String, password: String?, database: String)
+
+    /// Parses the `--store` flag.
+    public static func parse(_ text: String) throws(StoreError) -> StoreLocation {
+        if text.hasPrefix("sqlite:") {
+            let path = String(text.dropFirst("sqlite:".count))
+            guard !path.isEmpty else { throw StoreError("--store sqlite:PATH needs a path") }
+            return .sqlite(path: path)
+        }
+        for scheme in ["postgres://", "postgresql://"] where text.hasPrefix(scheme) {
+            var rest = Substring(text.dropFirst(scheme.count))
+            var user = "postgres"
+            var password: String?
+            if let at = rest.lastIndex(of: "@") {
+                let credentials = rest[..<at]
+                rest = rest[rest.index(after: at)...]
+                if let colon = credentials.firstIndex(of: ":") {
+                    user = String(credentials[..<colon]).removingPercentEncoding ?? String(credentials[..<colon])
+                    let secret = credentials[credentials.index(after: colon)...]
+                    password = String(secret).removingPercentEncoding ?? String(secret)
+                } else {
+                    user = String(credentials).removingPercentEncoding ?? String(credentials)
+                }
+            }
+            let hostPort: Substring
+            var database = user
+            if let slash = rest.firstIndex(of: "/") {
+                hostPort = rest[..<slash]
+                let name = rest[rest.index(after: slash)...].split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+                if !name.isEmpty { database = name }
+            } else {
+                hostPort = rest
+            }
+            var host = String(hostPort)
+            var port = 5432
+            if let colon = hostPort.lastIndex(of: ":") {
+                host = String(hostPort[..<colon])
+                guard let p = Int(hostPort[hostPort.index(after: colon)...]), (1...65535).contains(p) else {
+                    throw StoreError("--store \(scheme)…: the port must be a number from 1 to 65535")
+                }
+                port = p
+            }
+            if host.isEmpty { host = "127.0.0.1" }
+            return .postgres(host: host, port: port, user: user, password: password, database: database)
+        }
+        throw StoreError("--store must be sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE, not \"\(text)\"")
+    }
+}

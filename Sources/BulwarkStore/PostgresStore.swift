@@ -1,0 +1,114 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The store for several replicas: PostgreSQL through postgres-nio. A write locks the
+/// revision row (`SELECT … FOR UPDATE`), so writers on any replica are serialized, and
+/// publishes the new revision with `NOTIFY bulwark_changes` in the same transaction, so
+/// every replica listening hears of it as soon as it commits.
+public final class PostgresStore: PolicyStore {
+    private let client: PostgresClient
+    private let logger: Logger
+    /// The channel replicas listen on.
+    public static let channel = "bulwark_changes"
+
+    public init(host: String, port: Int, user: String, password: String?, database: String, logger: Logger) {
+        let configuration = PostgresClient.Configuration(
+            host: host, port: port, username: user, password: password, database: database, tls: .disable)
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+    }
+
+    /// Runs the connection pool until the task is cancelled. Start it before any other call.
+    public func run() async {
+        await client.run()
+    }
+
+    /// Creates the tables if they are missing; safe when replicas start together.
+    public func prepare() async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(7428150)", logger: logger)
+            try await connection.query("CREATE TABLE IF NOT EXISTS bulwark_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL)", logger: logger)
+            try await connection.query("INSERT INTO bulwark_meta (name, value) VALUES ('revision', 0) ON CONFLICT (name) DO NOTHING", logger: logger)
+            try await connection.query("""
+                CREATE TABLE IF NOT EXISTS bulwark_entities (
+                    kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, key))
+                """, logger: logger)
+        }
+    }
+
+    public func load() async throws -> StoredState {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            return try await Self.read(connection, logger: logger)
+        }
+    }
+
+    public func currentRevision() async throws -> Int64 {
+        let rows = try await client.query("SELECT value FROM bulwark_meta WHERE name = 'revision'", logger: logger)
+        for try await value in rows.decode(Int64.self) { return value }
+        throw StoreError("bulwark_meta has no revision row")
+    }
+
+    public func update<Result: Sendable>(
+        base: StoredState,
+        _ change: @Sendable (OrganizationState) throws -> (OrganizationState, Result)
+    ) async throws -> (StoredState, Result) {
+        let logger = self.logger
+        return try await client.withTransaction(logger: logger) { connection in
+            var revision: Int64 = -1
+            let locked = try await connection.query("SELECT value FROM bulwark_meta WHERE name = 'revision' FOR UPDATE", logger: logger)
+            for try await value in locked.decode(Int64.self) { revision = value }
+            guard revision >= 0 else { throw StoreError("bulwark_meta has no revision row") }
+            let current = revision == base.revision ? base.state : try await Self.read(connection, logger: logger).state
+            let (next, result) = try change(current)
+            let (upserts, deletions) = next.changes(from: current)
+            for key in deletions {
+                try await connection.query("DELETE FROM bulwark_entities WHERE kind = \(key.kind) AND key = \(key.key)", logger: logger)
+            }
+            for (key, body) in upserts {
+                try await connection.query("""
+                    INSERT INTO bulwark_entities (kind, key, body) VALUES (\(key.kind), \(key.key), \(body))
+                    ON CONFLICT (kind, key) DO UPDATE SET body = EXCLUDED.body
+                    """, logger: logger)
+            }
+            let next64 = revision + 1
+            try await connection.query("UPDATE bulwark_meta SET value = \(next64) WHERE name = 'revision'", logger: logger)
+            try await connection.query("SELECT pg_notify(\(Self.channel), \(String(next64)))", logger: logger)
+            return (StoredState(state: next, revision: next64), result)
+        }
+    }
+
+    public func watch(_ onChange: @escaping @Sendable (Int64) async -> Void) async throws {
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: Self.channel) { notifications in
+                        for try await notification in notifications {
+                            await onChange(Int64(notification.payload) ?? 0)
+                        }
+                    }
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                // The connection dropped: listen again after a pause; the caller's poll covers the gap.
+                logger.warning("listening for store changes failed: \(error); retrying")
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    private static func read(_ connection: PostgresConnection, logger: Logger) async throws -> StoredState {
+        var revision: Int64 = 0
+        for try await value in try await connection.query("SELECT value FROM bulwark_meta WHERE name = 'revision'", logger: logger).decode(Int64.self) {
+            revision = value
+        }
+        var entities: [(kind: String, key: String, body: String)] = []
+        let rows = try await connection.query("SELECT kind, key, body FROM bulwark_entities", logger: logger)
+        for try await (kind, key, body) in rows.decode((String, String, String).self) {
+            entities.append((kind, key, body))
+        }
+        return StoredState(state: try OrganizationState(entities: entities), revision: revision)
+    }
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import BulwarkCatalog
+import BulwarkServer
+import BulwarkStore
+import Foundation
+import Logging
+
+/// `bulwark serve`: the PDP server of SPEC §7.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the PDP server: decisions, management API, metrics (SQLite by default, PostgreSQL for replicas).",
+        discussion: """
+            With no flags it listens on 127.0.0.1:8181 with a SQLite store in the data directory and \
+            prints where the generated admin token is. Stops on SIGTERM or SIGINT after finishing \
+            requests in flight. Exit codes: 0 after a clean stop, 2 for bad flags or a store that \
+            cannot be opened.
+            """
+    )
+
+    @Option(name: .long, help: "sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE (default: sqlite in the data directory).")
+    var store: String?
+    @Option(name: .long, help: "Address to bind (default 127.0.0.1; others need an admin token).")
+    var host: String = "127.0.0.1"
+    @Option(name: .long, help: "Port (default 8181; 0 picks a free one).")
+    var port: Int = 8181
+    @Option(name: .long, help: "Data directory (default $BULWARK_DATA_DIR, $XDG_DATA_HOME/bulwark or ~/.local/share/bulwark).")
+    var dataDir: String?
+    @Option(name: .long, help: "File whose first line is the management API's bearer token (or set BULWARK_ADMIN_TOKEN).")
+    var adminTokenFile: String?
+    @Option(name: .long, help: "File with a bearer token for the decision API (or BULWARK_DECISION_TOKEN); default: decisions are open.")
+    var decisionTokenFile: String?
+    @Option(name: .long, help: "Decision log: a file, - for stdout, or none (default DATA/decisions.jsonl).")
+    var decisionLog: String?
+    @Option(name: .long, help: "Largest request body in bytes (default 8388608).")
+    var maxBodyBytes: Int = 8 << 20
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() throws {
+        throw CLIError(message: "serve runs asynchronously", exitCode: ExitCode.failure)
+    }
+
+    func runServer() async throws(CLIError) {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw CLIError.invalidInput("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        guard (0...65535).contains(port) else { throw CLIError.invalidInput("--port must be from 0 to 65535") }
+        guard maxBodyBytes > 0 else { throw CLIError.invalidInput("--max-body-bytes must be positive") }
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.dataDirectory = dataDir
+        configuration.decisionLog = decisionLog
+        configuration.maxBodyBytes = maxBodyBytes
+        let generatedTokenPath: String?
+        do {
+            if let store { configuration.store = try StoreLocation.parse(store) }
+            if let adminTokenFile { configuration.adminToken = try ServerConfiguration.readToken(adminTokenFile) }
+            if let decisionTokenFile { configuration.decisionToken = try ServerConfiguration.readToken(decisionTokenFile) }
+            generatedTokenPath = try configuration.prepare()
+        } catch let error as StoreError {
+            throw CLIError.invalidInput(error.description)
+        } catch let error as ServerConfiguration.StartError {
+            throw CLIError.invalidInput(error.description)
+        } catch {
+            throw CLIError.invalidInput("\(error)")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = JSONLogHandler(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "bulwark")
+        let server: PDPServer
+        do {
+            server = try PDPServer(configuration: configuration, catalog: try Catalog.bundled(), logger: logger)
+        } catch {
+            throw CLIError.invalidInput("cannot start: \(error)")
+        }
+        let storeText: String = switch configuration.store {
+        case .sqlite(let path)?: "sqlite:\(path)"
+        case .postgres(let host, let port, _, _, let database)?: "postgres://\(host):\(port)/\(database)"
+        case nil: "?"
+        }
+        let tokenText = generatedTokenPath.map { "admin token in \($0)" } ?? "admin token as given"
+        let host = configuration.host
+        do {
+            try await server.application { port in
+                Console.error("serving on http://\(host):\(port) (store \(storeText); \(tokenText))")
+            }.runService()
+        } catch {
+            throw CLIError(message: "server stopped: \(error)", exitCode: ExitCode.failure)
+        }
+    }
+}
