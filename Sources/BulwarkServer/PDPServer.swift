@@ -68,21 +68,21 @@ public final class PDPServer: Sendable {
         let server: PDPServer
 
         func run() async throws {
-            await cancelWhenGracefulShutdown {
-                await withTaskGroup(of: Void.self) { group in
-                    if let pg = server.postgres { group.addTask { await pg.run() } }
-                    group.addTask { await server.follow() }
-                    if let log = server.decisionLog {
-                        group.addTask {
-                            while !Task.isCancelled {
-                                try? await Task.sleep(for: .milliseconds(200))
-                                log.flush()
-                            }
+            await withTaskGroup(of: Void.self) { group in
+                if let pg = server.postgres { group.addTask { await pg.run() } }
+                group.addTask { await server.follow() }
+                if let log = server.decisionLog {
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: .milliseconds(200))
+                            log.flush()
                         }
                     }
-                    await group.next()
-                    group.cancelAll()
                 }
+                // Runs until the service group shuts down (SIGTERM/SIGINT), after the HTTP
+                // server has finished its requests, since services stop in reverse order.
+                try? await gracefulShutdown()
+                group.cancelAll()
             }
             server.decisionLog?.flush()
         }

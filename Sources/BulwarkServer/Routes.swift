@@ -223,8 +223,9 @@ struct ErrorAndMetricsMiddleware: RouterMiddleware {
             response = try await next(request, context)
         } catch let error as APIError {
             response = PDPServer.json(error.body, status: HTTPResponse.Status(code: error.status))
-        } catch let error as HTTPError {
-            response = PDPServer.json(translate(error, request).body, status: error.status)
+        } catch let error as any HTTPResponseError {
+            // Hummingbird's own errors: no route, wrong method, a body over the limit.
+            response = PDPServer.json(translate(error.status, request).body, status: error.status)
         } catch {
             logger.error("unexpected error: \(error)", metadata: ["path": "\(request.uri.path)"])
             let apiError = APIError(status: 500, code: "internal", message: "internal error; see the server log")
@@ -234,8 +235,8 @@ struct ErrorAndMetricsMiddleware: RouterMiddleware {
         return response
     }
 
-    private func translate(_ error: HTTPError, _ request: Request) -> APIError {
-        switch error.status {
+    private func translate(_ status: HTTPResponse.Status, _ request: Request) -> APIError {
+        switch status {
         case .notFound:
             APIError(status: 404, code: "no_route", message: "no route \(request.method.rawValue) \(request.uri.path); see /openapi.json")
         case .contentTooLarge:
@@ -243,7 +244,7 @@ struct ErrorAndMetricsMiddleware: RouterMiddleware {
         case .methodNotAllowed:
             APIError(status: 405, code: "method_not_allowed", message: "\(request.method.rawValue) is not allowed on \(request.uri.path); see /openapi.json")
         default:
-            APIError(status: error.status.code, code: "http_error", message: error.body ?? error.status.reasonPhrase)
+            APIError(status: status.code, code: "http_error", message: status.reasonPhrase)
         }
     }
 }
