@@ -108,6 +108,7 @@ let package = Package(
             dependencies: [
                 "BulwarkServer", "BulwarkStore", "BulwarkEngine", "BulwarkJSON",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
     ],

@@ -55,7 +55,22 @@ public final class PostgresStore: PolicyStore {
         _ change: @Sendable (OrganizationState) throws -> (OrganizationState, Result)
     ) async throws -> (StoredState, Result) {
         let logger = self.logger
-        return try await client.withTransaction(logger: logger) { connection in
+        do {
+            return try await transaction(base: base, change, logger: logger)
+        } catch let error as PostgresTransactionError {
+            // The change's own refusal (a ManagementError) must reach the caller as itself;
+            // the transaction was rolled back either way.
+            if let refusal = error.closureError, !(refusal is PSQLError) { throw refusal }
+            throw error
+        }
+    }
+
+    private func transaction<Result: Sendable>(
+        base: StoredState,
+        _ change: @Sendable (OrganizationState) throws -> (OrganizationState, Result),
+        logger: Logger
+    ) async throws -> (StoredState, Result) {
+        try await client.withTransaction(logger: logger) { connection in
             var revision: Int64 = -1
             let locked = try await connection.query("SELECT value FROM bulwark_meta WHERE name = 'revision' FOR UPDATE", logger: logger)
             for try await value in locked.decode(Int64.self) { revision = value }
