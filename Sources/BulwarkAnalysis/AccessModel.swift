@@ -83,9 +83,7 @@ public struct AccessModel: Sendable {
 
     func withFixedKeys(_ request: AuthorizationRequest) -> AuthorizationRequest {
         guard !fixedContext.isEmpty else { return request }
-        var context = request.context
-        for key in fixedContext.keys where context[key] == nil { context.set(key, fixedContext[key]!) }
-        return AuthorizationRequest(action: request.action, resource: request.resource, context: context)
+        return AuthorizationRequest(action: request.action, resource: request.resource, context: request.context.filling(from: fixedContext))
     }
 
     /// The granting Allows that match `request`.

@@ -141,6 +141,15 @@ public struct RequestContext: Sendable {
 
     public var isEmpty: Bool { entries.isEmpty }
 
+    /// This context with `defaults`' keys added where it has none of its own: the keys the
+    /// platform fills for a principal, under what the caller gave.
+    public func filling(from defaults: RequestContext) -> RequestContext {
+        guard !defaults.isEmpty else { return self }
+        var merged = defaults
+        for (key, entry) in entries { merged.entries[key] = entry }
+        return merged
+    }
+
     /// Keys as they were given, sorted.
     public var keys: [String] { entries.values.map(\.spelling).sorted() }
 }

@@ -10,6 +10,17 @@ public struct ResolvedPrincipal: Sendable {
     public let policies: PolicySet
     /// Keys the gateway or IAM would fill for this principal (g:PrincipalUrn, g:PrincipalOrgPath, ...).
     public let principalContext: [String: String]
+    /// The same keys as a request context, parsed once.
+    public let defaultContext: RequestContext
+
+    init(principal: Principal, account: OrganizationNode?, urn: String, policies: PolicySet, principalContext: [String: String]) {
+        self.principal = principal
+        self.account = account
+        self.urn = urn
+        self.policies = policies
+        self.principalContext = principalContext
+        self.defaultContext = RequestContext(principalContext.mapValues { [.string($0)] })
+    }
 }
 
 /// Why a principal could not be resolved.
@@ -66,8 +77,6 @@ extension Workspace {
 extension ResolvedPrincipal {
     /// The request context with the principal's keys filled in where the caller gave none.
     public func context(adding given: RequestContext) -> RequestContext {
-        var context = given
-        for (key, value) in principalContext where given[key] == nil { context.set(key, [.string(value)]) }
-        return context
+        given.filling(from: defaultContext)
     }
 }

@@ -4,6 +4,8 @@ import BulwarkServer
 import BulwarkStore
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 
 /// `bulwark serve`: the PDP server of SPEC §7.
 struct ServeCommand: ParsableCommand {
@@ -66,6 +68,10 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw CLIError.invalidInput("\(error)")
         }
+        // Run Swift concurrency on NIO's event loop threads: a request then stays on the thread
+        // that read it instead of hopping to the cooperative pool and back (about 2x the
+        // requests per second on 2 cores).
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         LoggingSystem.bootstrap { label in
             var handler = JSONLogHandler(label: label)
             handler.logLevel = level
