@@ -46,8 +46,11 @@ def pct(p):
 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 print(f"{name:7s} {rps:10.0f} HTTP requests/s  {rps * per:11.0f} decisions/s  p50 {pct(50):.2f} ms  p99 {pct(99):.2f} ms"
       + (f"  NON-2XX {errors.group(1)}" if errors else ""))
+sys.exit(1 if errors else 0)
 PY
 }
 echo "bulwark serve on $(nproc) cores, wrk 1 thread ${CONNECTIONS:-8} connections, ${seconds}s each:"
+# The HTTP stack's own ceiling on this machine, for comparison: a route that does nothing.
+wrk -t1 -c"${CONNECTIONS:-8}" -d"${seconds}s" "http://127.0.0.1:$port/healthz" | awk '/Requests\/sec/ {printf "healthz %10.0f HTTP requests/s  (no decision: the HTTP stack alone)\n", $2}'
 run single "$work/single.lua" 1
 run batch "$work/batch.lua" 100
