@@ -6,14 +6,14 @@ import Synchronization
 /// The decision log: one JSON line per decision with the request, the decision, the
 /// determining statements and the policy versions that decided. Lines are buffered and
 /// written by `flush()` (the server calls it a few times a second and at shutdown).
-final class DecisionLog: Sendable {
+public final class DecisionLog: Sendable {
     private let handle: FileHandle
     private let pending = Mutex<[UInt8]>([])
     /// Write at once instead of waiting for the next flush beyond this many buffered bytes.
     private static let flushThreshold = 1 << 20
 
     /// Appends to `path`, creating it (mode 0600); `-` is standard output.
-    init(path: String) throws {
+    public init(path: String) throws {
         if path == "-" {
             handle = FileHandle.standardOutput
         } else {
@@ -27,7 +27,7 @@ final class DecisionLog: Sendable {
         }
     }
 
-    func record(_ records: [DecisionRecord], time: String) {
+    public func record(_ records: [DecisionRecord], time: String) {
         var json = JSONWriter(reservingCapacity: records.count * 256)
         for record in records {
             json.beginObject()
@@ -55,7 +55,7 @@ final class DecisionLog: Sendable {
         if size > Self.flushThreshold { flush() }
     }
 
-    func flush() {
+    public func flush() {
         let bytes = pending.withLock { buffer in
             defer { buffer.removeAll(keepingCapacity: true) }
             return buffer

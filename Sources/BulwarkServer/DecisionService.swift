@@ -20,6 +20,19 @@ public struct DecisionRecord: Sendable {
     public let policyVersions: [(policy: String, version: String)]
     /// Store revision of the snapshot; nil for inline policies.
     public let revision: Int64?
+
+    public init(
+        decisionID: String, endpoint: String, principal: String?, request: AuthorizationRequest, result: AuthorizationResult,
+        policyVersions: [(policy: String, version: String)], revision: Int64?
+    ) {
+        self.decisionID = decisionID
+        self.endpoint = endpoint
+        self.principal = principal
+        self.request = request
+        self.result = result
+        self.policyVersions = policyVersions
+        self.revision = revision
+    }
 }
 
 /// The decision endpoints as functions from request bytes to response bytes: the same

@@ -13,6 +13,8 @@ do {
     var command = try BulwarkCommand.parseAsRoot(arguments)
     if let serve = command as? ServeCommand {
         try await serve.runServer()
+    } else if let gateway = command as? GatewayCommand {
+        try await gateway.runGateway()
     } else {
         try command.run()
     }

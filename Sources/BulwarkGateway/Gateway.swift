@@ -1,0 +1,343 @@
+import AsyncHTTPClient
+import BulwarkAPI
+import BulwarkCatalog
+import BulwarkEngine
+import BulwarkJSON
+import BulwarkPolicy
+import BulwarkServer
+import BulwarkWorkspace
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+
+/// Where a service's allowed calls go.
+public enum Upstream: Sendable {
+    /// The built-in emulator (a test double for the cloud).
+    case emulator
+    /// A base URL such as `http://10.0.0.5:8080`; the call's path and query are appended.
+    case url(String)
+}
+
+/// How `bulwark gateway` runs.
+public struct GatewayConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8443
+    /// Region used in resource URNs (`ims:<region>:<account>:image:<id>`).
+    public var region = "cn-north-4"
+    /// Service name (`ims`, `swr`) → upstream.
+    public var upstreams: [String: Upstream] = [:]
+    /// Peers whose `X-Forwarded-For` is believed.
+    public var trustedProxies: [IPAddressRange] = []
+    /// Decision log: a file, `-`, or nil for none.
+    public var decisionLog: String?
+    /// SQLite file of the emulator (when an upstream is `emulator`).
+    public var emulatorPath: String?
+    /// Largest request body accepted (it is hashed for the signature before anything else).
+    public var maxBodyBytes = 64 << 20
+
+    public init() {}
+}
+
+/// The policy enforcement point (SPEC §9): authenticates each call by its SDK-HMAC-SHA256
+/// signature, maps it to the API rows of SPEC §4 with a context filled from the connection,
+/// the principal and the body, and forwards it only when every required action is allowed.
+public final class Gateway: Sendable {
+    public let configuration: GatewayConfiguration
+    private let catalog: Catalog
+    private let credentials: CredentialStore
+    private let contextBuilder: CallContextBuilder
+    /// Access key → the principal it stands for, compiled once.
+    private let principals: [String: (resolved: ResolvedPrincipal, authorizer: Authorizer)]
+    public let emulator: Emulator?
+    private let client: HTTPClient?
+    private let decisionLog: DecisionLog?
+    private let metrics: GatewayMetrics
+    private let logger: Logger
+
+    /// Problems that stop the gateway from starting.
+    public struct StartError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(
+        configuration: GatewayConfiguration, catalog: Catalog, workspace: Workspace, credentials: CredentialStore, logger: Logger
+    ) throws {
+        self.configuration = configuration
+        self.catalog = catalog
+        self.credentials = credentials
+        self.logger = logger
+        contextBuilder = CallContextBuilder(workspace: workspace, trustedProxies: configuration.trustedProxies)
+        var principals: [String: (ResolvedPrincipal, Authorizer)] = [:]
+        for entry in credentials.all {
+            do {
+                let resolved = try workspace.resolve(principal: entry.principal)
+                principals[entry.accessKey] = (resolved, Authorizer(policies: resolved.policies, catalog: catalog))
+            } catch {
+                throw StartError(description: "credential \(entry.accessKey): \(error.message)")
+            }
+        }
+        self.principals = principals
+        for service in configuration.upstreams.keys where catalog.service(named: service) == nil {
+            throw StartError(description: "--upstream \(service)=…: no such service in the catalog (known: \(catalog.services.map(\.name).joined(separator: ", ")))")
+        }
+        if configuration.upstreams.values.contains(where: { if case .emulator = $0 { true } else { false } }) {
+            let path = configuration.emulatorPath ?? NSTemporaryDirectory() + "bulwark-emulator-\(UUID().uuidString).sqlite"
+            let account = workspace.accounts.keys.sorted().compactMap { workspace.account($0)?.id }.first ?? "0"
+            emulator = try Emulator(path: path, account: account)
+        } else {
+            emulator = nil
+        }
+        client = configuration.upstreams.values.contains(where: { if case .url = $0 { true } else { false } })
+            ? HTTPClient(eventLoopGroupProvider: .singleton) : nil
+        decisionLog = try configuration.decisionLog.map(DecisionLog.init(path:))
+        metrics = GatewayMetrics()
+    }
+
+    /// The Hummingbird application: every method and path goes through `handle`.
+    public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let router = Router(context: GatewayRequestContext.self)
+        router.get("/-/healthz") { _, _ in Self.json(200, ["status": "ok"]) }
+        router.get("/-/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.render())))
+        }
+        router.get("/-/emulator/received") { _, context in
+            // A test aid: what the emulator was sent. Only to a loopback peer.
+            guard let emulator = self.emulator, Self.isLoopback(Self.peer(context)) else { return Self.json(404, ["error_code": "BWK.0404", "error_msg": "no emulator"]) }
+            let calls = try emulator.received().map { ["method": $0.method, "path": $0.path, "body": $0.body] }
+            return Self.json(200, ["received": calls])
+        }
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete, .head] {
+            router.on("**", method: method) { request, context in try await self.handle(request, context) }
+        }
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "bulwark-gateway"),
+            services: [LogFlusher(log: decisionLog, client: client)],
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
+    // MARK: One call
+
+    func handle(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let decisionID = UUID().uuidString.lowercased()
+        let method = request.method.rawValue
+        let path = request.uri.path
+        let query = request.uri.query ?? ""
+        let body: [UInt8]
+        do {
+            body = Array(try await request.body.collect(upTo: configuration.maxBodyBytes).readableBytesView)
+        } catch {
+            return Self.huaweiError(413, "BWK.0413", "the body is larger than \(configuration.maxBodyBytes) bytes", decisionID)
+        }
+
+        // 1. Who is calling: the signature, or 401 and nothing forwarded.
+        let headers = request.headers.map { ($0.name.rawName, $0.value) }
+        let principal: (resolved: ResolvedPrincipal, authorizer: Authorizer)
+        do {
+            guard let authorization = request.headers[.authorization] else {
+                throw RequestSignature.Failure("the Authorization header is missing; sign requests with SDK-HMAC-SHA256")
+            }
+            let header = try RequestSignature.parse(authorization: authorization)
+            guard let credential = credentials[header.accessKey], let known = principals[header.accessKey] else {
+                throw RequestSignature.Failure("unknown access key \(header.accessKey)")
+            }
+            try RequestSignature.verify(header, secretKey: credential.secretKey, method: method, path: path, query: query, headers: headers, body: body, now: Date())
+            principal = known
+        } catch {
+            metrics.unauthenticated.increment()
+            logger.notice("unauthenticated call", metadata: ["path": "\(path)", "reason": "\(error)", "decisionId": "\(decisionID)"])
+            return Self.huaweiError(401, "BWK.0401", "\(error)", decisionID)
+        }
+
+        // 2. Which API rows: a call that matches none is refused, never guessed.
+        let json: JSONNode? = body.isEmpty ? nil : {
+            var reader = JSONReader(bytes: body)
+            return try? reader.readDocument()
+        }()
+        var plannedService: String?
+        var planError = "no API of \(configuration.upstreams.keys.sorted().joined(separator: " or ")) matches \(method) \(path)"
+        for service in configuration.upstreams.keys.sorted() {
+            let probe = APIRequest(service: service, method: method, path: path, region: configuration.region, accountID: "x")
+            do {
+                _ = try APIRouter(catalog: catalog).plan(probe)
+                plannedService = service
+                break
+            } catch {
+                if !error.message.hasPrefix("no \(service) API matches") { plannedService = service; planError = error.message; break }
+            }
+        }
+        guard let service = plannedService, let upstream = configuration.upstreams[service] else {
+            return Self.huaweiError(404, "BWK.0404", planError, decisionID)
+        }
+
+        // 3. Decide: every required action and dependency, for every resource in the body.
+        let callContext = principal.resolved.context(adding: contextBuilder.context(
+            for: CallFacts(peer: Self.peer(context), forwardedFor: request.headers[.init("X-Forwarded-For")!], isTLS: false),
+            body: json, query: query))
+        let bodyResources = CallContextBuilder.bodyResources(body: json)
+        let accountID = principal.resolved.account?.id ?? ""
+        let resources: [String?] = bodyResources.isEmpty ? [nil] : bodyResources.map { "\(service):\(configuration.region):\(accountID):image:\($0)" }
+        var checks: [APICheck] = []
+        do {
+            for resource in resources {
+                let apiRequest = APIRequest(
+                    service: service, method: method, path: path, region: configuration.region, accountID: accountID,
+                    context: callContext, cases: CallContextBuilder.cases(method: method, path: path, body: json), resource: resource)
+                checks += try APIAuthorizer(catalog: catalog, authorizer: principal.authorizer).authorize(apiRequest).checks
+            }
+        } catch {
+            return Self.huaweiError(400, "BWK.0400", error.message, decisionID)
+        }
+        let records = checks.enumerated().map { i, check in
+            DecisionRecord(
+                decisionID: "\(decisionID)/\(i)", endpoint: "gateway", principal: principal.resolved.urn,
+                request: AuthorizationRequest(action: check.action, resource: check.resource, context: callContext),
+                result: check.result, policyVersions: [], revision: nil)
+        }
+        decisionLog?.record(records, time: Date().formatted(.iso8601))
+        if let denied = checks.first(where: { $0.result.decision == .deny }) {
+            metrics.denied.increment()
+            metrics.addedLatency.record(clock.now - start)
+            return Self.huaweiError(403, "BWK.0403", Self.denialMessage(denied, principal: principal.resolved.urn), decisionID)
+        }
+        metrics.allowed.increment()
+        metrics.addedLatency.record(clock.now - start)
+
+        // 4. Forward unchanged and return the upstream's answer.
+        switch upstream {
+        case .emulator:
+            guard let emulator else { return Self.huaweiError(502, "BWK.0502", "no emulator", decisionID) }
+            let answer = await emulator.handle(method: method, path: path, query: query, body: body)
+            return Response(
+                status: .init(code: answer.status), headers: [.contentType: "application/json", .init("X-Bulwark-Decision-Id")!: decisionID],
+                body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+        case .url(let base):
+            guard let client else { return Self.huaweiError(502, "BWK.0502", "no HTTP client", decisionID) }
+            var outgoing = HTTPClientRequest(url: base + path + (query.isEmpty ? "" : "?" + query))
+            outgoing.method = .init(rawValue: method)
+            for (name, value) in headers where !["host", "content-length", "connection", "transfer-encoding"].contains(name.lowercased()) {
+                outgoing.headers.add(name: name, value: value)
+            }
+            outgoing.body = .bytes(ByteBuffer(bytes: body))
+            do {
+                let answer = try await client.execute(outgoing, timeout: .seconds(60))
+                var responseHeaders = HTTPFields()
+                for header in answer.headers where !["content-length", "connection", "transfer-encoding"].contains(header.name.lowercased()) {
+                    if let name = HTTPField.Name(header.name) { responseHeaders.append(HTTPField(name: name, value: header.value)) }
+                }
+                responseHeaders[.init("X-Bulwark-Decision-Id")!] = decisionID
+                return Response(status: .init(code: Int(answer.status.code)), headers: responseHeaders, body: .init(asyncSequence: answer.body))
+            } catch {
+                return Self.huaweiError(502, "BWK.0502", "the \(service) upstream did not answer: \(error)", decisionID)
+            }
+        }
+    }
+
+    /// `denied: ims:images:share on ims:…:image:img-1 — explicitly denied by SCP "deny-share" (level 1)`.
+    static func denialMessage(_ check: APICheck, principal: String) -> String {
+        let result = check.result
+        let why: String
+        switch result.reason {
+        case .explicitDeny:
+            let statements = result.matched.map { s in
+                let owner = s.scpLevel.map { "SCP \"\(s.policyID)\" (level \($0))" } ?? "identity policy \"\(s.policyID)\""
+                return "\(owner) statement \(s.sid.map { "\"\($0)\"" } ?? String(s.statementIndex))"
+            }
+            let bySCP = result.matched.contains { $0.scpLevel != nil }
+            why = "explicitly denied\(bySCP ? " by an SCP" : "") — \(statements.joined(separator: ", "))"
+        case .scpNoAllow:
+            why = "denied by an SCP: no SCP of level \(result.scpLevel ?? 0) allows it"
+        case .noIdentityAllow:
+            why = "no identity policy of \(principal) allows it"
+        case .allowed:
+            why = "allowed"
+        }
+        let dependency = check.isDependency ? " (a dependency of \(check.requiredBy.method) \(check.requiredBy.path))" : ""
+        return "denied: \(check.action) on \(check.resource)\(dependency): \(why)"
+    }
+
+    static func huaweiError(_ status: Int, _ code: String, _ message: String, _ decisionID: String) -> Response {
+        json(status, ["error_code": code, "error_msg": message, "decision_id": decisionID])
+    }
+
+    static func json(_ status: Int, _ value: [String: Any]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func peer(_ context: GatewayRequestContext) -> String {
+        context.remoteAddress?.ipAddress ?? "0.0.0.0"
+    }
+
+    static func isLoopback(_ address: String) -> Bool {
+        address.hasPrefix("127.") || address == "::1" || address == "::ffff:127.0.0.1"
+    }
+
+    /// Flushes the decision log and closes the HTTP client at shutdown.
+    struct LogFlusher: Service {
+        let log: DecisionLog?
+        let client: HTTPClient?
+
+        func run() async throws {
+            await withTaskGroup(of: Void.self) { group in
+                if let log {
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: .milliseconds(200))
+                            log.flush()
+                        }
+                    }
+                }
+                try? await gracefulShutdown()
+                group.cancelAll()
+            }
+            log?.flush()
+            try? await client?.shutdown()
+        }
+    }
+}
+
+/// The request context with the peer's address, for `g:SourceIp`.
+struct GatewayRequestContext: Hummingbird.RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+}
+
+/// Allowed, denied and unauthenticated calls, and the latency the gateway adds.
+final class GatewayMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let allowed: Counter
+    let denied: Counter
+    let unauthenticated: Counter
+    let addedLatency: DurationHistogram
+
+    init() {
+        func name(_ n: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+            MetricNameDescriptor(namespace: "bulwark_gateway", metricName: n, unitName: unit, helpText: help)
+        }
+        allowed = registry.makeCounter(descriptor: name("calls", "total", "Calls by outcome."), labels: [("outcome", "allowed")])
+        denied = registry.makeCounter(descriptor: name("calls", "total", "Calls by outcome."), labels: [("outcome", "denied")])
+        unauthenticated = registry.makeCounter(descriptor: name("calls", "total", "Calls by outcome."), labels: [("outcome", "unauthenticated")])
+        addedLatency = registry.makeDurationHistogram(
+            descriptor: name("added_latency", "seconds", "Time from the call's arrival to the decision (authentication + authorization)."),
+            buckets: [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(25)])
+    }
+
+    func render() -> [UInt8] {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+}

@@ -1,0 +1,172 @@
+import Crypto
+import Foundation
+
+/// Huawei Cloud's `SDK-HMAC-SHA256` request signature, as the official SDKs send it:
+///
+///     Authorization: SDK-HMAC-SHA256 Access=AK, SignedHeaders=h1;h2, Signature=HEX
+///     X-Sdk-Date: 20261123T165241Z
+///
+/// The signature is HMAC-SHA256(secret key, string to sign) in lowercase hex, where the
+/// string to sign is `SDK-HMAC-SHA256 \n X-Sdk-Date \n hex(SHA256(canonical request))` and
+/// the canonical request is `METHOD \n URI \n QUERY \n HEADERS \n SIGNED-HEADERS \n
+/// hex(SHA256(body))`: the URI percent-decoded, each segment encoded again (RFC 3986
+/// unreserved characters kept) and ending in `/`; the query parameters sorted by name then
+/// value, both encoded the same way; each signed header `name:value` (name lowercased,
+/// value trimmed), one per line.
+public enum RequestSignature {
+    public static let algorithm = "SDK-HMAC-SHA256"
+    /// How far `X-Sdk-Date` may be from the gateway's clock, either way.
+    public static let allowedClockSkew: TimeInterval = 15 * 60
+
+    /// The parts of an `Authorization` header.
+    public struct Header: Sendable, Equatable {
+        public let accessKey: String
+        public let signedHeaders: [String]
+        public let signature: String
+    }
+
+    /// Why a request is not authenticated. The message is safe to show to the caller.
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// Parses `SDK-HMAC-SHA256 Access=…, SignedHeaders=…, Signature=…`.
+    public static func parse(authorization: String) throws(Failure) -> Header {
+        guard authorization.hasPrefix(algorithm + " ") else {
+            throw Failure("the Authorization header must use \(algorithm) (Access=…, SignedHeaders=…, Signature=…)")
+        }
+        var fields: [String: String] = [:]
+        for part in authorization.dropFirst(algorithm.count + 1).split(separator: ",") {
+            let trimmed = part.trimmingCharacters(in: .whitespaces)
+            guard let eq = trimmed.firstIndex(of: "=") else { throw Failure("malformed Authorization field \"\(trimmed)\"") }
+            fields[String(trimmed[..<eq])] = String(trimmed[trimmed.index(after: eq)...])
+        }
+        guard let access = fields["Access"], !access.isEmpty,
+              let signed = fields["SignedHeaders"], !signed.isEmpty,
+              let signature = fields["Signature"], signature.count == 64, signature.allSatisfy(\.isHexDigit)
+        else { throw Failure("the Authorization header needs Access, SignedHeaders and a 64-digit hex Signature") }
+        return Header(accessKey: access, signedHeaders: signed.split(separator: ";").map { $0.lowercased() }, signature: signature.lowercased())
+    }
+
+    /// The canonical request of SDK-HMAC-SHA256. `headers` are (name, value) pairs as received.
+    public static func canonicalRequest(
+        method: String, path: String, query: String, headers: [(String, String)], signedHeaders: [String], body: [UInt8]
+    ) throws(Failure) -> String {
+        var values: [String: String] = [:]
+        for (name, value) in headers {
+            let key = name.lowercased()
+            // Repeated headers are joined with commas, as HTTP allows.
+            let trimmed = value.trimmingCharacters(in: .whitespaces)
+            values[key] = values[key].map { "\($0),\(trimmed)" } ?? trimmed
+        }
+        var canonicalHeaders = ""
+        for name in signedHeaders {
+            guard let value = values[name] else { throw Failure("signed header \"\(name)\" is missing from the request") }
+            canonicalHeaders += "\(name):\(value)\n"
+        }
+        let payload: String
+        if let declared = values["x-sdk-content-sha256"] {
+            guard declared != "UNSIGNED-PAYLOAD" else {
+                throw Failure("unsigned payloads are refused: the body feeds authorization, so it must be signed")
+            }
+            payload = declared
+        } else {
+            payload = hex(SHA256.hash(data: body))
+        }
+        return [method.uppercased(), canonicalURI(path), canonicalQuery(query), canonicalHeaders, signedHeaders.joined(separator: ";"), payload]
+            .joined(separator: "\n")
+    }
+
+    /// Checks a request's signature with the caller's secret key, in constant time.
+    public static func verify(
+        _ header: Header, secretKey: String, method: String, path: String, query: String,
+        headers: [(String, String)], body: [UInt8], now: Date
+    ) throws(Failure) {
+        for required in ["host", "x-sdk-date"] where !header.signedHeaders.contains(required) {
+            throw Failure("SignedHeaders must include \(required)")
+        }
+        guard let dateText = headers.first(where: { $0.0.lowercased() == "x-sdk-date" })?.1 else {
+            throw Failure("the X-Sdk-Date header is missing")
+        }
+        guard let date = parseDate(dateText) else {
+            throw Failure("X-Sdk-Date \"\(dateText)\" is not of the form 20261123T165241Z")
+        }
+        guard abs(date.timeIntervalSince(now)) <= allowedClockSkew else {
+            throw Failure("X-Sdk-Date \(dateText) is more than \(Int(allowedClockSkew / 60)) minutes from the gateway's clock")
+        }
+        let canonical = try canonicalRequest(method: method, path: path, query: query, headers: headers, signedHeaders: header.signedHeaders, body: body)
+        let expected = signature(canonicalRequest: canonical, date: dateText, secretKey: secretKey)
+        guard constantTimeEqual(Array(header.signature.utf8), Array(expected.utf8)) else {
+            throw Failure("the signature does not match the request")
+        }
+    }
+
+    /// HMAC-SHA256 of the string to sign, in lowercase hex (what a client computes).
+    public static func signature(canonicalRequest: String, date: String, secretKey: String) -> String {
+        let stringToSign = "\(algorithm)\n\(date)\n\(hex(SHA256.hash(data: Array(canonicalRequest.utf8))))"
+        let mac = HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: SymmetricKey(data: Array(secretKey.utf8)))
+        return hex(mac)
+    }
+
+    // MARK: Canonical forms
+
+    static func canonicalURI(_ path: String) -> String {
+        let decoded = path.removingPercentEncoding ?? path
+        var uri = decoded.split(separator: "/", omittingEmptySubsequences: false).map { encode(String($0)) }.joined(separator: "/")
+        if !uri.hasSuffix("/") { uri += "/" }
+        return uri
+    }
+
+    static func canonicalQuery(_ query: String) -> String {
+        guard !query.isEmpty else { return "" }
+        var pairs: [(String, String)] = []
+        for item in query.split(separator: "&") where !item.isEmpty {
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = String(parts[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(parts[0])
+            let raw = parts.count > 1 ? String(parts[1]) : ""
+            let value = raw.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? raw
+            pairs.append((name, value))
+        }
+        pairs.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+        return pairs.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
+    }
+
+    /// Percent-encodes everything but RFC 3986's unreserved characters.
+    static func encode(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += String(format: "%%%02X", byte)
+            }
+        }
+        return out
+    }
+
+    static func parseDate(_ text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 16, bytes[8] == UInt8(ascii: "T"), bytes[15] == UInt8(ascii: "Z") else { return nil }
+        func number(_ range: Range<Int>) -> Int? { Int(String(decoding: bytes[range], as: UTF8.self)) }
+        guard let year = number(0..<4), let month = number(4..<6), let day = number(6..<8),
+              let hour = number(9..<11), let minute = number(11..<13), let second = number(13..<15) else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let components = DateComponents(year: year, month: month, day: day, hour: hour, minute: minute, second: second)
+        guard components.isValidDate(in: calendar) else { return nil }
+        return calendar.date(from: components)
+    }
+
+    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+        digest.map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var difference = UInt8(a.count == b.count ? 0 : 1)
+        for i in b.indices { difference |= (i < a.count ? a[i] : 0) ^ b[i] }
+        return difference == 0
+    }
+}

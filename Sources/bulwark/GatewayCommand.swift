@@ -1,0 +1,102 @@
+import ArgumentParser
+import BulwarkCatalog
+import BulwarkGateway
+import BulwarkPolicy
+import BulwarkServer
+import BulwarkWorkspace
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+
+/// `bulwark gateway`: the enforcement point of SPEC §9.
+struct GatewayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "Enforce policies on IMS and SWR API calls: verify SDK-HMAC-SHA256 signatures, decide, forward or refuse.",
+        discussion: """
+            Calls are 401 when unauthenticated, 403 when denied (Huawei-style JSON with error_code, \
+            error_msg and decision_id), and forwarded unchanged otherwise. Exit codes: 0 after a clean \
+            stop (SIGTERM/SIGINT), 2 for bad flags, an unreadable workspace or credentials file.
+            """
+    )
+
+    @Option(name: .long, help: "The workspace folder whose principals and policies decide.") var workspace: String
+    @Option(name: .long, help: "Credentials file (YAML/JSON, mode 0600): access keys, secrets, principals.") var credentials: String
+    @Option(name: .long, help: "HOST:PORT to listen on (default 127.0.0.1:8443).") var listen: String = "127.0.0.1:8443"
+    @Option(name: .long, help: "SERVICE=URL or SERVICE=emulator (repeat), e.g. ims=emulator.") var upstream: [String] = []
+    @Option(name: .long, help: "Region for resource URNs (default cn-north-4).") var region: String = "cn-north-4"
+    @Option(name: .long, help: "A proxy (IP or CIDR) whose X-Forwarded-For is believed (repeat).") var trustedProxy: [String] = []
+    @Option(name: .long, help: "Decision log: a file, - for stdout, or none (default none).") var decisionLog: String = "none"
+    @Option(name: .long, help: "SQLite file of the emulator (default: a new temporary file).") var emulatorData: String?
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+
+    func run() throws {
+        throw CLIError(message: "gateway runs asynchronously", exitCode: ExitCode.failure)
+    }
+
+    func runGateway() async throws(CLIError) {
+        guard let level = Logger.Level(rawValue: logLevel) else { throw CLIError.invalidInput("--log-level: unknown level \(logLevel)") }
+        var configuration = GatewayConfiguration()
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+            throw CLIError.invalidInput("--listen must be HOST:PORT, not \(listen)")
+        }
+        configuration.host = String(listen[..<colon])
+        configuration.port = port
+        configuration.region = region
+        guard !upstream.isEmpty else { throw CLIError.invalidInput("give at least one --upstream SERVICE=URL|emulator, e.g. --upstream ims=emulator") }
+        for item in upstream {
+            guard let eq = item.firstIndex(of: "=") else { throw CLIError.invalidInput("--upstream \(item): expected SERVICE=URL or SERVICE=emulator") }
+            let service = String(item[..<eq]).lowercased()
+            let target = String(item[item.index(after: eq)...])
+            if target == "emulator" {
+                configuration.upstreams[service] = .emulator
+            } else if target.hasPrefix("http://") || target.hasPrefix("https://") {
+                configuration.upstreams[service] = .url(target.hasSuffix("/") ? String(target.dropLast()) : target)
+            } else {
+                throw CLIError.invalidInput("--upstream \(item): the target must be an http(s) URL or emulator")
+            }
+        }
+        for proxy in trustedProxy {
+            guard let range = IPAddressRange(proxy) else { throw CLIError.invalidInput("--trusted-proxy \(proxy): not an IP address or CIDR") }
+            configuration.trustedProxies.append(range)
+        }
+        configuration.decisionLog = decisionLog == "none" ? nil : decisionLog
+        configuration.emulatorPath = emulatorData
+        let catalog: Catalog
+        do { catalog = try Catalog.bundled() } catch { throw CLIError(message: "cannot load the catalog: \(error)", exitCode: ExitCode.failure) }
+        let loaded = Workspace.load(directory: workspace, catalog: catalog)
+        if let problem = loaded.problems.first {
+            throw CLIError.invalidInput("\(workspace)/\(problem) (\(loaded.problems.count) problem\(loaded.problems.count == 1 ? "" : "s"); see bulwark lint)")
+        }
+        let store: CredentialStore
+        do { store = try CredentialStore.load(path: credentials) } catch { throw CLIError.invalidInput(error.description) }
+
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        LoggingSystem.bootstrap { label in
+            var handler = JSONLogHandler(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let gateway: Gateway
+        do {
+            gateway = try Gateway(configuration: configuration, catalog: catalog, workspace: loaded, credentials: store, logger: Logger(label: "bulwark-gateway"))
+        } catch {
+            throw CLIError.invalidInput("cannot start: \(error)")
+        }
+        let host = configuration.host
+        let upstreams = configuration.upstreams.keys.sorted().map { key -> String in
+            switch configuration.upstreams[key]! {
+            case .emulator: "\(key)=emulator"
+            case .url(let url): "\(key)=\(url)"
+            }
+        }.joined(separator: ", ")
+        do {
+            try await gateway.application { port in
+                Console.error("gateway on http://\(host):\(port) (\(store.all.count) access keys; upstreams \(upstreams))")
+            }.runService()
+        } catch {
+            throw CLIError(message: "gateway stopped: \(error)", exitCode: ExitCode.failure)
+        }
+    }
+}
