@@ -34,7 +34,8 @@ public struct CallFacts: Sendable {
 /// | `member` (POST /v2/images/{id}/members), `projects` (POST /v1/cloudimages/members) — account ids of the workspace | `ims:TargetOrgPaths` |
 /// | `access_domain` (SWR access domains) — an account name of the workspace | `swr:TargetAccountId`, `swr:TargetOrgPath`, `swr:TargetOrgId` |
 ///
-/// Accounts the workspace does not know have no organization path: the key is left out.
+/// An account the workspace does not know is outside the organization (the workspace
+/// describes all of it): its path is `external/<id>`, which no `o-…/r-…/*` pattern matches.
 public struct CallContextBuilder: Sendable {
     public let workspace: Workspace
     public let trustedProxies: [IPAddressRange]
@@ -87,12 +88,13 @@ public struct CallContextBuilder: Sendable {
         if let node = field("projects"), case .array(let items) = node.value {
             for item in items { if case .string(let s) = item.value { targets.append(s) } }
         }
-        let paths = targets.compactMap { id in workspace.account(id).map(workspace.organizationPath(of:)) }
-        if !paths.isEmpty { context.set("ims:TargetOrgPaths", paths.map { .string($0) }) }
-        if case .string(let domain)? = field("access_domain")?.value, let account = workspace.account(domain) {
-            context.set("swr:TargetAccountId", [.string(account.id)])
-            context.set("swr:TargetOrgPath", [.string(workspace.organizationPath(of: account))])
-            context.set("swr:TargetOrgId", [.string(workspace.organizationID)])
+        if !targets.isEmpty { context.set("ims:TargetOrgPaths", targets.map { .string(organizationPath(of: $0)) }) }
+        if case .string(let domain)? = field("access_domain")?.value {
+            context.set("swr:TargetOrgPath", [.string(organizationPath(of: domain))])
+            if let account = workspace.account(domain) {
+                context.set("swr:TargetAccountId", [.string(account.id)])
+                context.set("swr:TargetOrgId", [.string(workspace.organizationID)])
+            }
         }
         return context
     }
@@ -128,6 +130,11 @@ public struct CallContextBuilder: Sendable {
         guard let body, case .object(let members) = body.value,
               let node = members.first(where: { $0.key == "images" })?.value, case .array(let items) = node.value else { return [] }
         return items.compactMap { if case .string(let s) = $0.value { s } else { nil } }
+    }
+
+    /// The organization path of an account named or numbered `key`; `external/KEY` when unknown.
+    private func organizationPath(of key: String) -> String {
+        workspace.account(key).map(workspace.organizationPath(of:)) ?? "external/\(key)"
     }
 
     private func sourceIP(_ facts: CallFacts) -> String {

@@ -138,7 +138,9 @@ public final class Gateway: Sendable {
         }
 
         // 1. Who is calling: the signature, or 401 and nothing forwarded.
-        let headers = request.headers.map { ($0.name.rawName, $0.value) }
+        // HTTPTypes keeps Host as the request's authority, not among the header fields.
+        var headers = request.headers.map { ($0.name.rawName, $0.value) }
+        if let authority = request.head.authority { headers.append(("Host", authority)) }
         let principal: (resolved: ResolvedPrincipal, authorizer: Authorizer)
         do {
             guard let authorization = request.headers[.authorization] else {

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The gateway tested with Huawei Cloud's official Python SDK: installs the pinned SDK
+# packages, starts `bulwark gateway` on examples/gateway with the emulator as IMS and SWR,
+# runs tests/sdk/test_gateway.py against it, and stops it.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+python3 -m pip install -q --disable-pip-version-check -r tests/sdk/requirements.txt 2>&1 | grep -v "Running pip as the 'root' user" || true
+swift build -c release --product bulwark > /dev/null 2>&1
+bin="$(swift build -c release --show-bin-path)/bulwark"
+work="$(mktemp -d)"
+port=18500
+# Git does not keep file modes: the credentials file must be private before the gateway reads it.
+cp examples/gateway/credentials.yaml "$work/credentials.yaml"
+chmod 600 "$work/credentials.yaml"
+"$bin" gateway --workspace examples/gateway/workspace --credentials "$work/credentials.yaml" \
+  --listen "127.0.0.1:$port" --upstream ims=emulator --upstream swr=emulator \
+  --emulator-data "$work/emulator.sqlite" --decision-log "$work/decisions.jsonl" --log-level warning 2> "$work/gateway.log" &
+gateway=$!
+trap 'kill $gateway 2> /dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/-/healthz" > /dev/null && break; sleep 0.1; done
+BULWARK_GATEWAY="http://127.0.0.1:$port" python3 tests/sdk/test_gateway.py
+echo "sdk-tests: $(wc -l < "$work/decisions.jsonl") decisions logged"

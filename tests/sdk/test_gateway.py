@@ -1,0 +1,190 @@
+"""The gateway tested with Huawei Cloud's official Python SDK (huaweicloudsdkcore/ims/swr).
+
+Run by scripts/gateway/sdk-tests.sh, which starts `bulwark gateway` on the example in
+examples/gateway (IMS and SWR upstreams: the built-in emulator) and sets BULWARK_GATEWAY.
+Clients are built with the SDK's own builders, credentials (with project_id, so the SDK
+never asks IAM) and with_endpoints pointing at the gateway; no test needs the internet.
+"""
+import json
+import os
+import unittest
+import urllib.request
+import warnings
+from datetime import datetime, timedelta, timezone
+
+import requests
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
+from huaweicloudsdkcore.sdk_request import SdkRequest
+from huaweicloudsdkcore.signer.signer import Signer
+from huaweicloudsdkims.v2 import (
+    CreateImageRequest, CreateImageRequestBody, GlanceAddImageMemberRequest, GlanceAddImageMemberRequestBody,
+    GlanceShowImageRequest, ImsClient, ListImagesRequest)
+from huaweicloudsdkswr.v2 import (
+    CreateNamespaceRequest, CreateNamespaceRequestBody, CreateRepoDomainsRequest, CreateRepoDomainsRequestBody,
+    CreateRepoRequest, CreateRepoRequestBody, ListNamespacesRequest, ListReposDetailsRequest, SwrClient)
+
+# The SDK marks the Glance-style image calls as deprecated; they are still the catalog's APIs.
+warnings.simplefilter("ignore", DeprecationWarning)
+
+GATEWAY = os.environ.get("BULWARK_GATEWAY", "http://127.0.0.1:18500")
+PROJECT = "0a1b2c-project"
+ALICE = ("ALICEACCESSKEY000001", "alice-secret-key-for-the-example-only")
+BOB = ("BOBACCESSKEY00000002", "bob-secret-key-for-the-example-only")
+
+
+def ims(keys):
+    return ImsClient.new_builder().with_credentials(BasicCredentials(*keys, PROJECT)).with_endpoints([GATEWAY]).build()
+
+
+def swr(keys):
+    return SwrClient.new_builder().with_credentials(BasicCredentials(*keys, PROJECT)).with_endpoints([GATEWAY]).build()
+
+
+def received():
+    with urllib.request.urlopen(GATEWAY + "/-/emulator/received") as r:
+        return json.load(r)["received"]
+
+
+def signed(method, path, body, keys=ALICE, date=None):
+    """A request signed by the SDK's own Signer: (url, headers, body)."""
+    host = GATEWAY.split("://", 1)[1]
+    headers = {"Content-Type": "application/json;charset=UTF-8", "X-Project-Id": PROJECT}
+    if date:
+        headers["X-Sdk-Date"] = date
+    request = SdkRequest(method=method, schema="http", host=host, resource_path=path, uri=path,
+                         query_params=[], header_params=headers, body=body.encode())
+    Signer(BasicCredentials(*keys, PROJECT)).sign(request)
+    return GATEWAY + request.uri, request.header_params, request.body
+
+
+class GatewayWithTheSDK(unittest.TestCase):
+    image_id = None
+
+    @classmethod
+    def setUpClass(cls):
+        client = ims(ALICE)
+        client.create_image(CreateImageRequest(body=CreateImageRequestBody(name="web", instance_id="i-1")))
+        cls.image_id = client.list_images(ListImagesRequest()).images[0].id
+
+    def denied(self, call):
+        with self.assertRaises(ClientRequestException) as caught:
+            call()
+        self.assertEqual(caught.exception.status_code, 403)
+        self.assertEqual(caught.exception.error_code, "BWK.0403")
+        return caught.exception.error_msg
+
+    def test_allowed_ims_calls_succeed(self):
+        client = ims(ALICE)
+        self.assertIn(self.image_id, [i.id for i in client.list_images(ListImagesRequest()).images])
+        shown = client.glance_show_image(GlanceShowImageRequest(image_id=self.image_id))
+        self.assertEqual(shown.name, "web")
+        # Sharing with an account of the organization is allowed.
+        member = client.glance_add_image_member(GlanceAddImageMemberRequest(
+            image_id=self.image_id, body=GlanceAddImageMemberRequestBody(member="7p7p7p")))
+        self.assertEqual(member.member_id, "7p7p7p")
+
+    def test_allowed_swr_calls_succeed(self):
+        client = swr(ALICE)
+        client.create_namespace(CreateNamespaceRequest(body=CreateNamespaceRequestBody(namespace="team")))
+        client.create_repo(CreateRepoRequest(namespace="team", body=CreateRepoRequestBody(
+            repository="app", is_public=False, category="linux", description="")))
+        names = [n.name for n in client.list_namespaces(ListNamespacesRequest()).namespaces]
+        self.assertIn("team", names)
+        repos = client.list_repos_details(ListReposDetailsRequest(namespace="team")).body
+        self.assertEqual([r.name for r in repos], ["app"])
+        # Sharing with an account of the organization is allowed.
+        client.create_repo_domains(CreateRepoDomainsRequest(namespace="team", repository="app", body=CreateRepoDomainsRequestBody(
+            access_domain="partner", permit="read", deadline="forever", description="")))
+
+    def test_a_call_allowed_by_identity_policy_but_blocked_by_an_scp_is_403(self):
+        message = self.denied(lambda: ims(ALICE).glance_add_image_member(GlanceAddImageMemberRequest(
+            image_id=self.image_id, body=GlanceAddImageMemberRequestBody(member="9z9z9z"))))
+        self.assertIn("denied: ims:images:share on ims:cn-north-4:0a1b2c:image:" + self.image_id, message)
+        self.assertIn("explicitly denied by an SCP", message)
+        # Workspace policies are named by their file.
+        self.assertIn('SCP "scps/deny-sharing-outside-org.json" (level 1) statement "NoImageSharingOutsideOrg"', message)
+
+    def test_sharing_a_repository_outside_the_organization_is_403(self):
+        client = swr(ALICE)
+        try:
+            client.create_namespace(CreateNamespaceRequest(body=CreateNamespaceRequestBody(namespace="team")))
+        except ClientRequestException:
+            pass  # created by the other test
+        try:
+            client.create_repo(CreateRepoRequest(namespace="team", body=CreateRepoRequestBody(
+                repository="lib", is_public=False, category="linux", description="")))
+        except ClientRequestException:
+            pass
+        message = self.denied(lambda: client.create_repo_domains(CreateRepoDomainsRequest(
+            namespace="team", repository="lib", body=CreateRepoDomainsRequestBody(
+                access_domain="someone-else", permit="read", deadline="forever", description=""))))
+        self.assertIn("swr:repo:createRepoDomain on swr:cn-north-4:0a1b2c:repo:team/lib", message)
+        self.assertIn("NoRepoSharingOutsideOrg", message)
+
+    def test_a_call_whose_dependency_action_is_missing_is_refused(self):
+        # bob may share images but not read them; sharing needs ims:images:get too.
+        message = self.denied(lambda: ims(BOB).glance_add_image_member(GlanceAddImageMemberRequest(
+            image_id=self.image_id, body=GlanceAddImageMemberRequestBody(member="7p7p7p"))))
+        self.assertIn("denied: ims:images:get", message)
+        self.assertIn("a dependency of POST /v2/images/{image_id}/members", message)
+        self.assertIn("no identity policy of iam::0a1b2c:user:bob allows it", message)
+
+    def test_no_identity_allow_is_403(self):
+        message = self.denied(lambda: swr(BOB).list_namespaces(ListNamespacesRequest()))
+        self.assertIn("swr:namespace:listNamespaces", message)
+
+    def unauthenticated(self, url, headers, body, method="POST"):
+        response = requests.request(method, url, headers=headers, data=body)
+        self.assertEqual(response.status_code, 401, response.text)
+        answer = response.json()
+        self.assertEqual(answer["error_code"], "BWK.0401")
+        return answer["error_msg"]
+
+    def test_a_wrong_secret_is_401(self):
+        with self.assertRaises(ClientRequestException) as caught:
+            ims((ALICE[0], "not-the-secret")).list_images(ListImagesRequest())
+        self.assertEqual(caught.exception.status_code, 401)
+        self.assertIn("signature does not match", caught.exception.error_msg)
+
+    def test_an_unknown_access_key_is_401(self):
+        with self.assertRaises(ClientRequestException) as caught:
+            ims(("NOSUCHKEY", "x")).list_images(ListImagesRequest())
+        self.assertEqual(caught.exception.status_code, 401)
+
+    def test_a_tampered_body_is_401(self):
+        path = f"/v2/images/{self.image_id}/members"
+        url, headers, body = signed("POST", path, json.dumps({"member": "7p7p7p"}))
+        # The SDK's signature verifies as sent...
+        ok = requests.post(url, headers=headers, data=body)
+        self.assertEqual(ok.status_code, 200, ok.text)
+        # ...but not once the body changes (here: to an account outside the organization).
+        message = self.unauthenticated(url, headers, json.dumps({"member": "9z9z9z"}).encode())
+        self.assertIn("signature does not match", message)
+
+    def test_an_expired_date_is_401(self):
+        old = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y%m%dT%H%M%SZ")
+        url, headers, body = signed("POST", f"/v2/images/{self.image_id}/members", json.dumps({"member": "7p7p7p"}), date=old)
+        self.assertIn("minutes from the gateway's clock", self.unauthenticated(url, headers, body))
+
+    def test_no_signature_is_401(self):
+        self.unauthenticated(GATEWAY + "/v2/cloudimages", {}, None, method="GET")
+
+    def test_nothing_denied_or_unauthenticated_reaches_the_upstream(self):
+        # Run the refusals again here so this test stands on its own.
+        self.denied(lambda: ims(ALICE).glance_add_image_member(GlanceAddImageMemberRequest(
+            image_id=self.image_id, body=GlanceAddImageMemberRequestBody(member="9z9z9z"))))
+        self.denied(lambda: ims(BOB).glance_add_image_member(GlanceAddImageMemberRequest(
+            image_id=self.image_id, body=GlanceAddImageMemberRequestBody(member="7p7p7p"))))
+        url, headers, body = signed("POST", f"/v2/images/{self.image_id}/members", json.dumps({"member": "7p7p7p"}), keys=(ALICE[0], "bad"))
+        self.unauthenticated(url, headers, body)
+        bodies = [c["body"] for c in received()]
+        self.assertFalse(any("9z9z9z" in b for b in bodies), "a denied share reached the emulator")
+        self.assertFalse(any("someone-else" in b for b in bodies), "a denied repository share reached the emulator")
+        members = [c for c in received() if c["path"].endswith("/members")]
+        # Only alice's allowed shares with 7p7p7p arrived (never bob's, never the unsigned one's twin).
+        self.assertTrue(all(json.loads(c["body"])["member"] == "7p7p7p" for c in members))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
