@@ -1,0 +1,131 @@
+import BulwarkCatalog
+import BulwarkGateway
+import BulwarkJSON
+import BulwarkPolicy
+import BulwarkWorkspace
+import Foundation
+import Testing
+
+/// The gateway's parts: SDK-HMAC-SHA256 against a vector made by Huawei's own Python SDK,
+/// the credentials file, and the context built from a call.
+@Suite struct GatewayTests {
+    // Signed by huaweicloudsdkcore 3.1.219's Signer: POST /v2/images/img 1/members?b=x y&a=1,
+    // key AK1 / SK-secret, headers below, body {"member":"7p7p7p"}.
+    static let headers: [(String, String)] = [
+        ("Content-Type", "application/json;charset=UTF-8"), ("X-Project-Id", "proj-1"),
+        ("X-Sdk-Date", "20261123T165241Z"), ("Host", "127.0.0.1:18500"), ("User-Agent", "not signed"),
+    ]
+    static let authorization = "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=content-type;host;x-project-id;x-sdk-date, Signature=e7aa02f0329dac33be601b8cca61cafce9e0b6db9e1ad3f3d519600f4be4c54c"
+    static let body = Array(#"{"member":"7p7p7p"}"#.utf8)
+    static let signedAt = Date(timeIntervalSince1970: 1_795_452_761)  // 2026-11-23T16:52:41Z
+
+    static func verify(
+        method: String = "POST", path: String = "/v2/images/img%201/members", query: String = "a=1&b=x%20y",
+        headers: [(String, String)] = headers, body: [UInt8] = body, now: Date = signedAt, secret: String = "SK-secret"
+    ) throws {
+        let header = try RequestSignature.parse(authorization: authorization)
+        try RequestSignature.verify(header, secretKey: secret, method: method, path: path, query: query, headers: headers, body: body, now: now)
+    }
+
+    @Test func theSDKsSignatureVerifies() throws {
+        try Self.verify()
+        // Skew within 15 minutes either way is fine.
+        try Self.verify(now: Self.signedAt.addingTimeInterval(14 * 60))
+        try Self.verify(now: Self.signedAt.addingTimeInterval(-14 * 60))
+        // Query order and encoding do not matter; values do.
+        try Self.verify(query: "b=x+y&a=1")
+    }
+
+    @Test func anyChangeBreaksIt() {
+        func fails(_ what: String, _ change: () throws -> Void) {
+            #expect(throws: RequestSignature.Failure.self, "\(what) still verified") { try change() }
+        }
+        fails("method") { try Self.verify(method: "PUT") }
+        fails("path") { try Self.verify(path: "/v2/images/img%202/members") }
+        fails("query") { try Self.verify(query: "a=2&b=x%20y") }
+        fails("body") { try Self.verify(body: Array(#"{"member":"9z9z9z"}"#.utf8)) }
+        fails("signed header") { try Self.verify(headers: Self.headers.map { $0.0 == "X-Project-Id" ? ($0.0, "proj-2") : $0 }) }
+        fails("host") { try Self.verify(headers: Self.headers.filter { $0.0 != "Host" }) }
+        fails("secret") { try Self.verify(secret: "SK-other") }
+        fails("late") { try Self.verify(now: Self.signedAt.addingTimeInterval(16 * 60)) }
+        fails("early") { try Self.verify(now: Self.signedAt.addingTimeInterval(-16 * 60)) }
+        fails("unsigned payload") { try Self.verify(headers: Self.headers + [("X-Sdk-Content-Sha256", "UNSIGNED-PAYLOAD")]) }
+        // An unsigned header may change freely.
+        #expect(throws: Never.self) { try Self.verify(headers: Self.headers.map { $0.0 == "User-Agent" ? ($0.0, "other") : $0 }) }
+    }
+
+    @Test func malformedAuthorizationHeadersAreRefused() {
+        for header in [
+            "", "Bearer x", "SDK-HMAC-SHA256", "SDK-HMAC-SHA256 Access=AK1", "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host, Signature=zz",
+            "SDK-HMAC-SHA256 Access=, SignedHeaders=host, Signature=" + String(repeating: "a", count: 64),
+        ] {
+            #expect(throws: RequestSignature.Failure.self, "\(header)") { try RequestSignature.parse(authorization: header) }
+        }
+        // SignedHeaders must cover host and the date.
+        let noDate = try! RequestSignature.parse(authorization: "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host, Signature=" + String(repeating: "a", count: 64))
+        #expect(throws: RequestSignature.Failure.self) {
+            try RequestSignature.verify(noDate, secretKey: "s", method: "GET", path: "/", query: "", headers: Self.headers, body: [], now: Self.signedAt)
+        }
+    }
+
+    @Test func credentialsFilesMustBePrivateAndWellFormed() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-creds-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func write(_ name: String, _ text: String, mode: Int) -> String {
+            let path = folder.appendingPathComponent(name).path
+            FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: mode])
+            return path
+        }
+        let good = "credentials:\n  - accessKey: AK1\n    secretKey: s1\n    principal: iam::0a1b2c:user:alice\n"
+        let store = try CredentialStore.load(path: write("good.yaml", good, mode: 0o600))
+        #expect(store["AK1"]?.principal == "iam::0a1b2c:user:alice")
+        do {
+            _ = try CredentialStore.load(path: write("open.yaml", good, mode: 0o644))
+            Issue.record("a world-readable credentials file was accepted")
+        } catch {
+            #expect(error.description.contains("readable by others (mode 644); run chmod 600"))
+        }
+        do {
+            _ = try CredentialStore.load(path: write("typo.yaml", good + "    secret: x\n", mode: 0o600))
+            Issue.record("an unknown field was accepted")
+        } catch {
+            #expect(error.description.hasSuffix("typo.yaml:5:5: unknown field \"secret\"; expected accessKey, secretKey and principal"))
+        }
+        #expect(throws: CredentialStore.LoadError.self) {
+            try CredentialStore.load(path: write("twice.yaml", good + "  - accessKey: AK1\n    secretKey: s2\n    principal: iam::0a1b2c:user:bob\n", mode: 0o600))
+        }
+    }
+
+    @Test func theContextComesFromTheConnectionThePrincipalAndTheBody() throws {
+        let workspace = Workspace.load(directory: packageRoot + "/examples/gateway/workspace", catalog: try Catalog.bundled())
+        #expect(workspace.problems.isEmpty)
+        let builder = CallContextBuilder(workspace: workspace, trustedProxies: [IPAddressRange("10.9.0.0/16")!])
+        func body(_ text: String) -> JSONNode {
+            var reader = JSONReader(text: text)
+            return try! reader.readDocument()
+        }
+        // X-Forwarded-For counts only from a trusted proxy, and only its untrusted end.
+        let direct = builder.context(for: CallFacts(peer: "192.0.2.7", forwardedFor: "1.2.3.4"), body: nil, query: "")
+        #expect(direct["g:SourceIp"]?.map(\.text) == ["192.0.2.7"])
+        let proxied = builder.context(for: CallFacts(peer: "10.9.0.1", forwardedFor: "1.2.3.4, 10.9.0.5"), body: nil, query: "")
+        #expect(proxied["g:SourceIp"]?.map(\.text) == ["1.2.3.4"])
+        #expect(direct["g:SecureTransport"]?.map(\.text) == ["false"])
+
+        let tagged = builder.context(for: CallFacts(peer: "127.0.0.1"), body: body(#"{"name":"x","image_tags":[{"key":"env","value":"prod"}],"tags":["team.a"]}"#), query: "")
+        #expect(tagged["g:RequestTag/env"]?.map(\.text) == ["prod"])
+        #expect(tagged["g:RequestTag/team"]?.map(\.text) == ["a"])
+        #expect(tagged["g:TagKeys"]?.map(\.text) == ["team", "env"])  // tags, then image_tags
+
+        let inside = builder.context(for: CallFacts(peer: "127.0.0.1"), body: body(#"{"member":"7p7p7p"}"#), query: "")
+        #expect(inside["ims:TargetOrgPaths"]?.map(\.text) == ["o-1/r-1/ou-sbx/7p7p7p"])
+        let outside = builder.context(for: CallFacts(peer: "127.0.0.1"), body: body(#"{"projects":["7p7p7p","9z9z9z"]}"#), query: "")
+        #expect(outside["ims:TargetOrgPaths"]?.map(\.text) == ["o-1/r-1/ou-sbx/7p7p7p", "external/9z9z9z"])
+        let domain = builder.context(for: CallFacts(peer: "127.0.0.1"), body: body(#"{"access_domain":"partner","permit":"read"}"#), query: "")
+        #expect(domain["swr:TargetAccountId"]?.map(\.text) == ["7p7p7p"])
+        #expect(domain["swr:TargetOrgPath"]?.map(\.text) == ["o-1/r-1/ou-sbx/7p7p7p"])
+
+        #expect(CallContextBuilder.cases(method: "POST", path: "/v2/cloudimages/quickimport/action", body: body(#"{"image_type":"DataImage"}"#)) == ["data-disk-import"])
+        #expect(CallContextBuilder.cases(method: "PATCH", path: "/v2/cloudimages/img-1", body: body(#"[{"op":"replace","path":"/enterprise_project_id","value":"p"}]"#)) == ["enterprise-project-migration"])
+    }
+}
