@@ -1,5 +1,9 @@
 import Foundation
 import GRDB
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
 
 /// A test double for the cloud, not the product: enough of the IMS and SWR APIs (images
 /// and their members and tags; namespaces, repositories, tags and access domains) on SQLite
@@ -244,4 +248,22 @@ public final class Emulator: Sendable {
     }
 
     private static func now() -> String { Date().formatted(.iso8601) }
+}
+
+extension Emulator {
+    /// The emulator on its own HTTP port (`bulwark emulator`), to stand behind a gateway as a
+    /// URL upstream or to measure what the gateway adds.
+    public func application(host: String, port: Int, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let router = Router()
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
+            router.on("**", method: method) { (request: Request, _: BasicRequestContext) -> Hummingbird.Response in
+                let body = Array(try await request.body.collect(upTo: 64 << 20).readableBytesView)
+                let answer = await self.handle(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", body: body)
+                return Hummingbird.Response(status: .init(code: answer.status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+            }
+        }
+        return Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "bulwark-emulator"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+    }
 }

@@ -100,3 +100,43 @@ struct GatewayCommand: ParsableCommand {
         }
     }
 }
+
+/// `bulwark emulator`: the IMS/SWR emulator alone on a port (a test double for the cloud).
+struct EmulatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "emulator",
+        abstract: "Serve the IMS/SWR emulator (a test double for the cloud, not the product) on its own port.",
+        discussion: "It checks no credentials: put `bulwark gateway --upstream ims=http://…` in front of it."
+    )
+
+    @Option(name: .long, help: "HOST:PORT to listen on (default 127.0.0.1:8600).") var listen: String = "127.0.0.1:8600"
+    @Option(name: .long, help: "SQLite file for the emulated resources (default: a new temporary file).") var data: String?
+    @Option(name: .long, help: "The account that owns what is created (default 0a1b2c).") var account: String = "0a1b2c"
+
+    func run() throws {
+        throw CLIError(message: "emulator runs asynchronously", exitCode: ExitCode.failure)
+    }
+
+    func runEmulator() async throws(CLIError) {
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+            throw CLIError.invalidInput("--listen must be HOST:PORT, not \(listen)")
+        }
+        let host = String(listen[..<colon])
+        let emulator: Emulator
+        do {
+            emulator = try Emulator(path: data ?? NSTemporaryDirectory() + "bulwark-emulator-\(UUID().uuidString).sqlite", account: account)
+        } catch {
+            throw CLIError.invalidInput("cannot open the emulator's data: \(error)")
+        }
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        var logger = Logger(label: "bulwark-emulator")
+        logger.logLevel = .warning
+        do {
+            try await emulator.application(host: host, port: port, logger: logger) { port in
+                Console.error("emulator on http://\(host):\(port) (a test double for IMS and SWR; no authentication)")
+            }.runService()
+        } catch {
+            throw CLIError(message: "emulator stopped: \(error)", exitCode: ExitCode.failure)
+        }
+    }
+}

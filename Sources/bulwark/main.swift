@@ -15,6 +15,8 @@ do {
         try await serve.runServer()
     } else if let gateway = command as? GatewayCommand {
         try await gateway.runGateway()
+    } else if let emulator = command as? EmulatorCommand {
+        try await emulator.runEmulator()
     } else {
         try command.run()
     }
