@@ -11,18 +11,20 @@ public struct AnalysisLimit: Error, Sendable, Hashable, CustomStringConvertible 
 ///
 /// All scalars that no automaton singles out behave alike, so the walk tries each
 /// mentioned scalar and one other: the alphabet stays small and the answer exact.
-enum LanguageCells {
-    struct Cell: Sendable {
+/// The analysis's string cells; exposed to the tests as SPI (`@_spi(Testing) import`), so the
+/// tests need no testable build and share the release build with the CLI.
+@_spi(Testing) public enum LanguageCells {
+    @_spi(Testing) public struct Cell: Sendable {
         /// `membership[i]`: whether the witness is in language i.
-        let membership: [Bool]
-        let witness: String
+        @_spi(Testing) public let membership: [Bool]
+        @_spi(Testing) public let witness: String
     }
 
     /// Product states explored before giving up.
     static let stateLimit = 50_000
 
     /// The realizable membership vectors of strings in `universe` (every string when nil).
-    static func cells(of languages: [ScalarAutomaton], within universe: ScalarAutomaton?) throws(AnalysisLimit) -> [Cell] {
+    @_spi(Testing) public static func cells(of languages: [ScalarAutomaton], within universe: ScalarAutomaton?) throws(AnalysisLimit) -> [Cell] {
         let automata = languages + (universe.map { [$0] } ?? [])
         var mentioned = Set<Unicode.Scalar>()
         for a in automata { mentioned.formUnion(a.mentionedScalars) }

@@ -141,7 +141,7 @@ public enum PolicyGenerator {
     }
 
     /// A URN widened: the last segment (the resource id) becomes `*`, and for `type` the region and account too.
-    static func widen(_ urn: String, _ generalization: Generalization) -> String {
+    @_spi(Testing) public static func widen(_ urn: String, _ generalization: Generalization) -> String {
         guard urn != "*", generalization != .none else { return urn }
         var parts = urn.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 5 else { return urn }

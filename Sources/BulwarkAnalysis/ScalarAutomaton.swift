@@ -7,7 +7,7 @@ import BulwarkPolicy
 /// Analysis never decides membership with it (the engine's own matchers do
 /// that); it only finds which combinations of languages a string can fall in,
 /// and one string for each.
-struct ScalarAutomaton: Sendable {
+@_spi(Testing) public struct ScalarAutomaton: Sendable {
     /// What an edge accepts (plain values, so walking edges never touches reference counts).
     enum Label: Sendable, Hashable {
         case scalar(Unicode.Scalar)
@@ -61,7 +61,7 @@ struct ScalarAutomaton: Sendable {
     private mutating func loop(at state: Int, _ label: Label) { edges[state].append((label, state)) }
 
     /// The language of exactly `text`.
-    static func literal(_ text: String) -> ScalarAutomaton {
+    @_spi(Testing) public static func literal(_ text: String) -> ScalarAutomaton {
         var a = ScalarAutomaton()
         a.accepting[a.chain(from: a.start, text.unicodeScalars.map(Label.scalar))] = true
         return a
@@ -82,7 +82,7 @@ struct ScalarAutomaton: Sendable {
     }
 
     /// The language of a glob: `*` any run of scalars, `?` exactly one.
-    static func glob(_ pattern: String) -> ScalarAutomaton {
+    @_spi(Testing) public static func glob(_ pattern: String) -> ScalarAutomaton {
         var a = ScalarAutomaton()
         var current = a.start
         for s in pattern.unicodeScalars {
@@ -111,7 +111,7 @@ struct ScalarAutomaton: Sendable {
 
     /// A catalog URN template such as `ims:<region>:<account-id>:image:<image-id>`:
     /// each `<placeholder>` is one or more scalars other than `:`.
-    static func urnTemplate(_ template: String) -> ScalarAutomaton {
+    @_spi(Testing) public static func urnTemplate(_ template: String) -> ScalarAutomaton {
         var a = ScalarAutomaton()
         var current = a.start
         var inPlaceholder = false

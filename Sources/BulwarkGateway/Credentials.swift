@@ -15,6 +15,12 @@ public struct CredentialStore: Sendable {
         public let accessKey: String
         public let secretKey: String
         public let principal: String
+
+        public init(accessKey: String, secretKey: String, principal: String) {
+            self.accessKey = accessKey
+            self.secretKey = secretKey
+            self.principal = principal
+        }
     }
 
     private let entries: [String: Entry]

@@ -27,7 +27,13 @@ public final class Emulator: Sendable {
     }
 
     public init(path: String, account: String) throws {
-        queue = try DatabaseQueue(path: path)
+        // A test double: speed over durability, so measurements are about the gateway.
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = OFF")
+            try db.execute(sql: "PRAGMA journal_mode = MEMORY")
+        }
+        queue = try DatabaseQueue(path: path, configuration: configuration)
         self.account = account
         try queue.write { db in
             try db.execute(sql: """

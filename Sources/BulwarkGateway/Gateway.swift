@@ -5,6 +5,7 @@ import BulwarkEngine
 import BulwarkJSON
 import BulwarkPolicy
 import BulwarkServer
+import BulwarkStore
 import BulwarkWorkspace
 import Foundation
 import HTTPTypes
@@ -22,6 +23,14 @@ public enum Upstream: Sendable {
     case url(String)
 }
 
+/// Where the gateway's principals and policies come from.
+public enum PolicySource: Sendable {
+    /// A workspace folder, loaded once.
+    case workspace(Workspace)
+    /// The server's store, followed as it changes (the same `StateKeeper` as `bulwark serve`).
+    case store(StateKeeper)
+}
+
 /// How `bulwark gateway` runs.
 public struct GatewayConfiguration: Sendable {
     public var host = "127.0.0.1"
@@ -36,6 +45,8 @@ public struct GatewayConfiguration: Sendable {
     public var decisionLog: String?
     /// SQLite file of the emulator (when an upstream is `emulator`).
     public var emulatorPath: String?
+    /// PEM certificate and key: listen with HTTPS; `g:SecureTransport` is then true.
+    public var tls: TLSFiles?
     /// Largest request body accepted (it is hashed for the signature before anything else).
     public var maxBodyBytes = 64 << 20
 
@@ -49,8 +60,8 @@ public final class Gateway: Sendable {
     public let configuration: GatewayConfiguration
     private let catalog: Catalog
     private let credentials: CredentialStore
-    private let contextBuilder: CallContextBuilder
-    /// Access key → the principal it stands for, compiled once.
+    private let source: PolicySource
+    /// Workspace mode: access key → the principal it stands for, compiled once.
     private let principals: [String: (resolved: ResolvedPrincipal, authorizer: Authorizer)]
     public let emulator: Emulator?
     private let client: HTTPClient?
@@ -64,20 +75,23 @@ public final class Gateway: Sendable {
     }
 
     public init(
-        configuration: GatewayConfiguration, catalog: Catalog, workspace: Workspace, credentials: CredentialStore, logger: Logger
+        configuration: GatewayConfiguration, catalog: Catalog, source: PolicySource, credentials: CredentialStore, logger: Logger
     ) throws {
         self.configuration = configuration
         self.catalog = catalog
         self.credentials = credentials
+        self.source = source
         self.logger = logger
-        contextBuilder = CallContextBuilder(workspace: workspace, trustedProxies: configuration.trustedProxies)
         var principals: [String: (ResolvedPrincipal, Authorizer)] = [:]
-        for entry in credentials.all {
-            do {
-                let resolved = try workspace.resolve(principal: entry.principal)
-                principals[entry.accessKey] = (resolved, Authorizer(policies: resolved.policies, catalog: catalog))
-            } catch {
-                throw StartError(description: "credential \(entry.accessKey): \(error.message)")
+        if case .workspace(let workspace) = source {
+            // A credential naming nobody is a mistake to catch at start, not at the first call.
+            for entry in credentials.all {
+                do {
+                    let resolved = try workspace.resolve(principal: entry.principal)
+                    principals[entry.accessKey] = (resolved, Authorizer(policies: resolved.policies, catalog: catalog))
+                } catch {
+                    throw StartError(description: "credential \(entry.accessKey): \(error.message)")
+                }
             }
         }
         self.principals = principals
@@ -86,8 +100,7 @@ public final class Gateway: Sendable {
         }
         if configuration.upstreams.values.contains(where: { if case .emulator = $0 { true } else { false } }) {
             let path = configuration.emulatorPath ?? NSTemporaryDirectory() + "bulwark-emulator-\(UUID().uuidString).sqlite"
-            let account = workspace.accounts.keys.sorted().compactMap { workspace.account($0)?.id }.first ?? "0"
-            emulator = try Emulator(path: path, account: account)
+            emulator = try Emulator(path: path, account: "0a1b2c")
         } else {
             emulator = nil
         }
@@ -98,7 +111,7 @@ public final class Gateway: Sendable {
     }
 
     /// The Hummingbird application: every method and path goes through `handle`.
-    public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let router = Router(context: GatewayRequestContext.self)
         router.get("/-/healthz") { _, _ in Self.json(200, ["status": "ok"]) }
         router.get("/-/metrics") { _, _ in
@@ -115,8 +128,9 @@ public final class Gateway: Sendable {
         }
         return Application(
             router: router,
+            server: try TLSFiles.serverBuilder(configuration.tls),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "bulwark-gateway"),
-            services: [LogFlusher(log: decisionLog, client: client)],
+            services: [BackgroundService(gateway: self)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
     }
@@ -142,16 +156,32 @@ public final class Gateway: Sendable {
         var headers = request.headers.map { ($0.name.rawName, $0.value) }
         if let authority = request.head.authority { headers.append(("Host", authority)) }
         let principal: (resolved: ResolvedPrincipal, authorizer: Authorizer)
+        let workspace: Workspace
         do {
             guard let authorization = request.headers[.authorization] else {
                 throw RequestSignature.Failure("the Authorization header is missing; sign requests with SDK-HMAC-SHA256")
             }
             let header = try RequestSignature.parse(authorization: authorization)
-            guard let credential = credentials[header.accessKey], let known = principals[header.accessKey] else {
+            guard let credential = credentials[header.accessKey] else {
                 throw RequestSignature.Failure("unknown access key \(header.accessKey)")
             }
             try RequestSignature.verify(header, secretKey: credential.secretKey, method: method, path: path, query: query, headers: headers, body: body, now: Date())
-            principal = known
+            switch source {
+            case .workspace(let fixed):
+                principal = principals[header.accessKey]!
+                workspace = fixed
+            case .store(let keeper):
+                guard let snapshot = keeper.snapshot else {
+                    return Self.huaweiError(503, "BWK.0503", "the policy store has not been loaded yet", decisionID)
+                }
+                do {
+                    let compiled = try snapshot.principal(credential.principal)
+                    principal = (compiled.resolved, compiled.authorizer)
+                } catch {
+                    throw RequestSignature.Failure("access key \(header.accessKey) stands for \(credential.principal), which the store does not have")
+                }
+                workspace = snapshot.workspace
+            }
         } catch {
             metrics.unauthenticated.increment()
             logger.notice("unauthenticated call", metadata: ["path": "\(path)", "reason": "\(error)", "decisionId": "\(decisionID)"])
@@ -180,8 +210,9 @@ public final class Gateway: Sendable {
         }
 
         // 3. Decide: every required action and dependency, for every resource in the body.
+        let contextBuilder = CallContextBuilder(workspace: workspace, trustedProxies: configuration.trustedProxies)
         let callContext = principal.resolved.context(adding: contextBuilder.context(
-            for: CallFacts(peer: Self.peer(context), forwardedFor: request.headers[.init("X-Forwarded-For")!], isTLS: false),
+            for: CallFacts(peer: Self.peer(context), forwardedFor: request.headers[.init("X-Forwarded-For")!], isTLS: configuration.tls != nil),
             body: json, query: query))
         let bodyResources = CallContextBuilder.bodyResources(body: json)
         let accountID = principal.resolved.account?.id ?? ""
@@ -282,13 +313,15 @@ public final class Gateway: Sendable {
         address.hasPrefix("127.") || address == "::1" || address == "::ffff:127.0.0.1"
     }
 
-    /// Flushes the decision log and closes the HTTP client at shutdown.
-    struct LogFlusher: Service {
-        let log: DecisionLog?
-        let client: HTTPClient?
+    /// Follows the store (with `--store`), flushes the decision log, and at shutdown flushes
+    /// it once more and closes the HTTP client.
+    struct BackgroundService: Service {
+        let gateway: Gateway
 
         func run() async throws {
+            let log = gateway.decisionLog
             await withTaskGroup(of: Void.self) { group in
+                if case .store(let keeper) = gateway.source { group.addTask { await keeper.run() } }
                 if let log {
                     group.addTask {
                         while !Task.isCancelled {
@@ -301,7 +334,7 @@ public final class Gateway: Sendable {
                 group.cancelAll()
             }
             log?.flush()
-            try? await client?.shutdown()
+            try? await gateway.client?.shutdown()
         }
     }
 }

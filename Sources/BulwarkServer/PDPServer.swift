@@ -15,7 +15,6 @@ public final class PDPServer: Sendable {
     let metrics: ServerMetrics
     let decisions: DecisionService
     let decisionLog: DecisionLog?
-    private let postgres: PostgresStore?
 
     /// Opens the store and the decision log. Call `configuration.prepare()` first.
     public init(configuration: ServerConfiguration, catalog: Catalog, logger: Logger) throws {
@@ -24,17 +23,10 @@ public final class PDPServer: Sendable {
         let metrics = ServerMetrics()
         self.metrics = metrics
         self.decisions = DecisionService(catalog: catalog)
-        let store: any PolicyStore
-        switch configuration.store ?? .sqlite(path: (configuration.dataDirectory ?? ".") + "/bulwark.sqlite") {
-        case .sqlite(let path):
-            store = try SQLiteStore(path: path)
-            postgres = nil
-        case .postgres(let host, let port, let user, let password, let database):
-            let pg = PostgresStore(host: host, port: port, user: user, password: password, database: database, logger: logger)
-            store = pg
-            postgres = pg
-        }
-        keeper = StateKeeper(store: store, catalog: catalog) { snapshot in
+        keeper = try StateKeeper(
+            location: configuration.store ?? .sqlite(path: (configuration.dataDirectory ?? ".") + "/bulwark.sqlite"),
+            catalog: catalog, logger: logger, pollInterval: configuration.pollInterval
+        ) { snapshot in
             metrics.recordSnapshot(revision: snapshot.revision, principals: snapshot.principalCount)
             logger.info("snapshot installed", metadata: ["revision": "\(snapshot.revision)", "principals": "\(snapshot.principalCount)"])
         }
@@ -46,9 +38,10 @@ public final class PDPServer: Sendable {
     }
 
     /// The Hummingbird application: routes plus the background service.
-    public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         Application(
             router: router(),
+            server: try TLSFiles.serverBuilder(configuration.tls),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "bulwark"),
             services: [BackgroundService(server: self)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
@@ -62,15 +55,15 @@ public final class PDPServer: Sendable {
 
     // MARK: Background work
 
-    /// Loads the store (retrying until it answers), then follows changes: the store's own
-    /// notifications (PostgreSQL LISTEN) and a poll of the revision as a safety net.
+    /// Follows the store and flushes the decision log until the service group shuts down
+    /// (SIGTERM/SIGINT), which happens after the HTTP server has finished its requests,
+    /// since services stop in reverse order.
     struct BackgroundService: Service {
         let server: PDPServer
 
         func run() async throws {
             await withTaskGroup(of: Void.self) { group in
-                if let pg = server.postgres { group.addTask { await pg.run() } }
-                group.addTask { await server.follow() }
+                group.addTask { await server.keeper.run() }
                 if let log = server.decisionLog {
                     group.addTask {
                         while !Task.isCancelled {
@@ -79,47 +72,10 @@ public final class PDPServer: Sendable {
                         }
                     }
                 }
-                // Runs until the service group shuts down (SIGTERM/SIGINT), after the HTTP
-                // server has finished its requests, since services stop in reverse order.
                 try? await gracefulShutdown()
                 group.cancelAll()
             }
             server.decisionLog?.flush()
-        }
-    }
-
-    private func follow() async {
-        while !Task.isCancelled {
-            do {
-                if let postgres { try await postgres.prepare() }
-                try await keeper.refresh()
-                break
-            } catch {
-                logger.error("cannot load the store: \(error); retrying in 1 s")
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
-        await withTaskGroup(of: Void.self) { group in
-            let keeper = self.keeper
-            let logger = self.logger
-            group.addTask {
-                try? await keeper.store.watch { revision in
-                    if revision > (keeper.revision ?? -1) {
-                        do { try await keeper.refresh() } catch { logger.warning("reloading after a change failed: \(error)") }
-                    }
-                }
-            }
-            if postgres != nil {
-                let interval = configuration.pollInterval
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: interval)
-                        guard let revision = try? await keeper.store.currentRevision(), revision > (keeper.revision ?? -1) else { continue }
-                        do { try await keeper.refresh() } catch { logger.warning("reloading after a change failed: \(error)") }
-                    }
-                }
-            }
-            await group.waitForAll()
         }
     }
 }

@@ -3,6 +3,7 @@ import BulwarkCatalog
 import BulwarkGateway
 import BulwarkPolicy
 import BulwarkServer
+import BulwarkStore
 import BulwarkWorkspace
 import Foundation
 import Logging
@@ -21,7 +22,8 @@ struct GatewayCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "The workspace folder whose principals and policies decide.") var workspace: String
+    @Option(name: .long, help: "The workspace folder whose principals and policies decide.") var workspace: String?
+    @Option(name: .long, help: "Or the server's store: sqlite:PATH or postgres://… (followed as it changes).") var store: String?
     @Option(name: .long, help: "Credentials file (YAML/JSON, mode 0600): access keys, secrets, principals.") var credentials: String
     @Option(name: .long, help: "HOST:PORT to listen on (default 127.0.0.1:8443).") var listen: String = "127.0.0.1:8443"
     @Option(name: .long, help: "SERVICE=URL or SERVICE=emulator (repeat), e.g. ims=emulator.") var upstream: [String] = []
@@ -30,6 +32,21 @@ struct GatewayCommand: ParsableCommand {
     @Option(name: .long, help: "Decision log: a file, - for stdout, or none (default none).") var decisionLog: String = "none"
     @Option(name: .long, help: "SQLite file of the emulator (default: a new temporary file).") var emulatorData: String?
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+    @Option(name: .long, help: "PEM certificate (chain) to serve HTTPS; needs --tls-key.") var tlsCert: String?
+    @Option(name: .long, help: "PEM private key for --tls-cert.") var tlsKey: String?
+
+    /// Both TLS flags or neither.
+    func tlsFiles() throws(CLIError) -> TLSFiles? {
+        switch (tlsCert, tlsKey) {
+        case (nil, nil): return nil
+        case (let cert?, let key?):
+            for path in [cert, key] where !FileManager.default.isReadableFile(atPath: path) {
+                throw CLIError.invalidInput("\(path): cannot read the file")
+            }
+            return TLSFiles(certificatePath: cert, keyPath: key)
+        default: throw CLIError.invalidInput("--tls-cert and --tls-key go together")
+        }
+    }
 
     func run() throws {
         throw CLIError(message: "gateway runs asynchronously", exitCode: ExitCode.failure)
@@ -63,14 +80,28 @@ struct GatewayCommand: ParsableCommand {
         }
         configuration.decisionLog = decisionLog == "none" ? nil : decisionLog
         configuration.emulatorPath = emulatorData
+        configuration.tls = try tlsFiles()
         let catalog: Catalog
         do { catalog = try Catalog.bundled() } catch { throw CLIError(message: "cannot load the catalog: \(error)", exitCode: ExitCode.failure) }
-        let loaded = Workspace.load(directory: workspace, catalog: catalog)
-        if let problem = loaded.problems.first {
-            throw CLIError.invalidInput("\(workspace)/\(problem) (\(loaded.problems.count) problem\(loaded.problems.count == 1 ? "" : "s"); see bulwark lint)")
+        let source: PolicySource
+        switch (workspace, store) {
+        case (let folder?, nil):
+            let loaded = Workspace.load(directory: folder, catalog: catalog)
+            if let problem = loaded.problems.first {
+                throw CLIError.invalidInput("\(folder)/\(problem) (\(loaded.problems.count) problem\(loaded.problems.count == 1 ? "" : "s"); see bulwark lint)")
+            }
+            source = .workspace(loaded)
+        case (nil, let location?):
+            do {
+                source = .store(try StateKeeper(location: try StoreLocation.parse(location), catalog: catalog, logger: Logger(label: "bulwark-gateway")))
+            } catch {
+                throw CLIError.invalidInput("--store \(location): \(error)")
+            }
+        default:
+            throw CLIError.invalidInput("give either --workspace DIR or --store LOCATION")
         }
-        let store: CredentialStore
-        do { store = try CredentialStore.load(path: credentials) } catch { throw CLIError.invalidInput(error.description) }
+        let keys: CredentialStore
+        do { keys = try CredentialStore.load(path: credentials) } catch { throw CLIError.invalidInput(error.description) }
 
         _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         LoggingSystem.bootstrap { label in
@@ -80,11 +111,12 @@ struct GatewayCommand: ParsableCommand {
         }
         let gateway: Gateway
         do {
-            gateway = try Gateway(configuration: configuration, catalog: catalog, workspace: loaded, credentials: store, logger: Logger(label: "bulwark-gateway"))
+            gateway = try Gateway(configuration: configuration, catalog: catalog, source: source, credentials: keys, logger: Logger(label: "bulwark-gateway"))
         } catch {
             throw CLIError.invalidInput("cannot start: \(error)")
         }
         let host = configuration.host
+        let scheme = configuration.tls == nil ? "http" : "https"
         let upstreams = configuration.upstreams.keys.sorted().map { key -> String in
             switch configuration.upstreams[key]! {
             case .emulator: "\(key)=emulator"
@@ -93,7 +125,7 @@ struct GatewayCommand: ParsableCommand {
         }.joined(separator: ", ")
         do {
             try await gateway.application { port in
-                Console.error("gateway on http://\(host):\(port) (\(store.all.count) access keys; upstreams \(upstreams))")
+                Console.error("gateway on \(scheme)://\(host):\(port) (\(keys.all.count) access keys; upstreams \(upstreams))")
             }.runService()
         } catch {
             throw CLIError(message: "gateway stopped: \(error)", exitCode: ExitCode.failure)

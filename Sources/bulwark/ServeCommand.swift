@@ -38,6 +38,21 @@ struct ServeCommand: ParsableCommand {
     var maxBodyBytes: Int = 8 << 20
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
+    @Option(name: .long, help: "PEM certificate (chain) to serve HTTPS; needs --tls-key.") var tlsCert: String?
+    @Option(name: .long, help: "PEM private key for --tls-cert.") var tlsKey: String?
+
+    /// Both TLS flags or neither.
+    func tlsFiles() throws(CLIError) -> TLSFiles? {
+        switch (tlsCert, tlsKey) {
+        case (nil, nil): return nil
+        case (let cert?, let key?):
+            for path in [cert, key] where !FileManager.default.isReadableFile(atPath: path) {
+                throw CLIError.invalidInput("\(path): cannot read the file")
+            }
+            return TLSFiles(certificatePath: cert, keyPath: key)
+        default: throw CLIError.invalidInput("--tls-cert and --tls-key go together")
+        }
+    }
 
     func run() throws {
         throw CLIError(message: "serve runs asynchronously", exitCode: ExitCode.failure)
@@ -55,6 +70,7 @@ struct ServeCommand: ParsableCommand {
         configuration.dataDirectory = dataDir
         configuration.decisionLog = decisionLog
         configuration.maxBodyBytes = maxBodyBytes
+        configuration.tls = try tlsFiles()
         let generatedTokenPath: String?
         do {
             if let store { configuration.store = try StoreLocation.parse(store) }
@@ -91,9 +107,10 @@ struct ServeCommand: ParsableCommand {
         }
         let tokenText = generatedTokenPath.map { "admin token in \($0)" } ?? "admin token as given"
         let host = configuration.host
+        let scheme = configuration.tls == nil ? "http" : "https"
         do {
             try await server.application { port in
-                Console.error("serving on http://\(host):\(port) (store \(storeText); \(tokenText))")
+                Console.error("serving on \(scheme)://\(host):\(port) (store \(storeText); \(tokenText))")
             }.runService()
         } catch {
             throw CLIError(message: "server stopped: \(error)", exitCode: ExitCode.failure)

@@ -1,4 +1,4 @@
-@testable import BulwarkAnalysis
+@_spi(Testing) import BulwarkAnalysis
 import BulwarkCatalog
 import BulwarkEngine
 import BulwarkPolicy

@@ -41,15 +41,20 @@ def ms(p):
     return float(v) / 1000 if unit == "us" else float(v) * 1000 if unit == "s" else float(v)
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 if non2xx: sys.exit("non-2xx answers: " + non2xx.group(1))
-print(f"{ms(50):.3f} {ms(99):.3f} {float(re.search(r\"Requests/sec:\s+([\d.]+)\", text).group(1)):.0f}")'
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+print(f"{ms(50):.3f} {ms(99):.3f} {rps:.0f}")'
 }
 read -r d50 d99 drps < <(measure "http://127.0.0.1:18600/v2/cloudimages")
 read -r g50 g99 grps < <(measure -s "$work/signed.lua" "http://127.0.0.1:18601/v2/cloudimages")
 inside=$(curl -s http://127.0.0.1:18601/-/metrics | python3 -c '
 import re, sys
 t = sys.stdin.read()
-s = float(re.search(r"bulwark_gateway_added_latency_seconds_sum (\S+)", t).group(1)); n = float(re.search(r"bulwark_gateway_added_latency_seconds_count (\S+)", t).group(1))
-print(f"{s / n * 1e6:.0f} µs mean over {n:.0f} calls")')
+total = float(re.search(r"bulwark_gateway_added_latency_seconds_sum (\S+)", t).group(1))
+n = float(re.search(r"bulwark_gateway_added_latency_seconds_count (\S+)", t).group(1))
+buckets = [(float(le), float(c)) for le, c in re.findall(r"bulwark_gateway_added_latency_seconds_bucket\{le=\"([\d.e+-]+)\"\} (\S+)", t)]
+def quantile(q):
+    return next((f"<= {le * 1e6:.0f} µs" for le, c in buckets if c >= q * n), "> 25 ms")
+print(f"mean {total / n * 1e6:.0f} µs, p50 {quantile(0.5)}, p99 {quantile(0.99)} over {n:.0f} calls")')
 echo "GET /v2/cloudimages, 1 connection, ${seconds}s each, $(nproc) cores:"
 echo "  straight to the emulator:  p50 ${d50} ms  p99 ${d99} ms  (${drps}/s)"
 echo "  through the gateway:       p50 ${g50} ms  p99 ${g99} ms  (${grps}/s)"

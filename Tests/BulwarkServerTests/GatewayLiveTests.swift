@@ -1,0 +1,95 @@
+import BulwarkCatalog
+import BulwarkGateway
+import BulwarkServer
+import BulwarkStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Testing
+
+/// The gateway on a real socket with `--store`: principals and policies from the server's
+/// store, calls signed here with the same algorithm the SDK uses (checked against the SDK in
+/// GatewayTests), the emulator as upstream.
+@Suite struct GatewayLiveTests {
+    static let accessKey = "AKALICE"
+    static let secretKey = "alice-secret"
+
+    /// Signs like huaweicloudsdkcore: host, x-sdk-date and content-type signed.
+    static func signed(_ method: String, _ path: String, body: String, host: String, secret: String = secretKey, date: Date = Date()) -> HTTPFields {
+        let stamp = Self.stamp(date)
+        let headers = [("Content-Type", "application/json"), ("Host", host), ("X-Sdk-Date", stamp)]
+        let signedNames = ["content-type", "host", "x-sdk-date"]
+        let canonical = try! RequestSignature.canonicalRequest(
+            method: method, path: path, query: "", headers: headers, signedHeaders: signedNames, body: Array(body.utf8))
+        let signature = RequestSignature.signature(canonicalRequest: canonical, date: stamp, secretKey: secret)
+        var fields = HTTPFields()
+        fields[.contentType] = "application/json"
+        fields[HTTPField.Name("X-Sdk-Date")!] = stamp
+        fields[.authorization] = "SDK-HMAC-SHA256 Access=\(accessKey), SignedHeaders=\(signedNames.joined(separator: ";")), Signature=\(signature)"
+        return fields
+    }
+
+    static func stamp(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return formatter.string(from: date)
+    }
+
+    @Test func decidesFromTheStoreAndForwardsOnlyWhatIsAllowed() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-gw-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let location = StoreLocation.sqlite(path: folder + "/store.sqlite")
+        // The store: alice in dev (0a1b2c) may list and read images; an SCP on the OU denies listing from 10.0.0.0/8.
+        let store = try SQLiteStore(path: folder + "/store.sqlite")
+        let state = try StoreTests.sampleState()
+        _ = try await store.update(base: try await store.load()) { _ in (state, ()) }
+
+        var configuration = GatewayConfiguration()
+        configuration.port = 0
+        configuration.upstreams = ["ims": .emulator, "swr": .emulator]
+        configuration.emulatorPath = folder + "/emulator.sqlite"
+        let catalog = try Catalog.bundled()
+        var logger = Logger(label: "gateway-test")
+        logger.logLevel = .critical
+        let keeper = try StateKeeper(location: location, catalog: catalog, logger: logger)
+        let credentials = CredentialStore([.init(accessKey: Self.accessKey, secretKey: Self.secretKey, principal: "iam::0a1b2c:user:alice")])
+        let gateway = try Gateway(configuration: configuration, catalog: catalog, source: .store(keeper), credentials: credentials, logger: logger)
+
+        try await gateway.application().test(.live) { client in
+            // The test client sends the authority "localhost".
+            let host = "localhost"
+            func call(_ method: HTTPRequest.Method, _ path: String, _ body: String = "", headers: HTTPFields? = nil) async throws -> (Int, [String: Any]) {
+                let fields = headers ?? Self.signed(method.rawValue, path, body: body, host: host)
+                let response = try await client.execute(uri: path, method: method, headers: fields, body: body.isEmpty ? nil : ByteBuffer(string: body))
+                let json = (try? JSONSerialization.jsonObject(with: Data(String(buffer: response.body).utf8))) as? [String: Any] ?? [:]
+                return (Int(response.status.code), json)
+            }
+            // The store is read in the background: wait until calls are decided.
+            var status = 503
+            for _ in 0..<100 where status == 503 {
+                status = try await call(.get, "/v2/cloudimages").0
+                if status == 503 { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(status == 200)
+            let (createStatus, created) = try await call(.post, "/v2/cloudimages/action", #"{"name":"web","instance_id":"i-1"}"#)
+            #expect(createStatus == 403)  // read-images allows get and list only
+            #expect((created["error_msg"] as? String)?.contains("denied: ims:serverImages:create on *: no identity policy of iam::0a1b2c:user:alice allows it") == true)
+            #expect(created["error_code"] as? String == "BWK.0403")
+
+            // A wrong secret or an old date is 401 and reaches nothing.
+            let wrong = Self.signed("GET", "/v2/cloudimages", body: "", host: host, secret: "nope")
+            #expect(try await call(.get, "/v2/cloudimages", headers: wrong).0 == 401)
+            let old = Self.signed("GET", "/v2/cloudimages", body: "", host: host, date: Date().addingTimeInterval(-3600))
+            #expect(try await call(.get, "/v2/cloudimages", headers: old).1["error_msg"] as? String != nil)
+            // A path no catalogued API has is refused, not forwarded.
+            #expect(try await call(.get, "/v2/nothing-here").0 == 404)
+
+            let received = try gateway.emulator!.received()
+            #expect(received.map(\.path) == ["/v2/cloudimages"])
+        }
+    }
+}
