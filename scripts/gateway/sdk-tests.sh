@@ -16,7 +16,14 @@ chmod 600 "$work/credentials.yaml"
   --listen "127.0.0.1:$port" --upstream ims=emulator --upstream swr=emulator \
   --emulator-data "$work/emulator.sqlite" --decision-log "$work/decisions.jsonl" --log-level warning 2> "$work/gateway.log" &
 gateway=$!
-trap 'kill $gateway 2> /dev/null || true; rm -rf "$work"' EXIT
+# The same gateway with TLS (a throwaway self-signed certificate), for g:SecureTransport.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" -days 1 -subj /CN=127.0.0.1 2> /dev/null
+"$bin" gateway --workspace examples/gateway/workspace --credentials "$work/credentials.yaml" \
+  --listen "127.0.0.1:$((port + 1))" --upstream ims=emulator --upstream swr=emulator --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" \
+  --log-level warning 2> "$work/gateway-tls.log" &
+gateway_tls=$!
+trap 'kill $gateway $gateway_tls 2> /dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/-/healthz" > /dev/null && break; sleep 0.1; done
-BULWARK_GATEWAY="http://127.0.0.1:$port" python3 tests/sdk/test_gateway.py
+for _ in $(seq 100); do curl -sfk "https://127.0.0.1:$((port + 1))/-/healthz" > /dev/null && break; sleep 0.1; done
+BULWARK_GATEWAY="http://127.0.0.1:$port" BULWARK_GATEWAY_TLS="https://127.0.0.1:$((port + 1))" python3 tests/sdk/test_gateway.py
 echo "sdk-tests: $(wc -l < "$work/decisions.jsonl") decisions logged"

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 import requests
 from huaweicloudsdkcore.auth.credentials import BasicCredentials
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
+from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer.signer import Signer
 from huaweicloudsdkims.v2 import (
@@ -28,13 +29,19 @@ from huaweicloudsdkswr.v2 import (
 warnings.simplefilter("ignore", DeprecationWarning)
 
 GATEWAY = os.environ.get("BULWARK_GATEWAY", "http://127.0.0.1:18500")
+# The same gateway configuration listening with TLS (a self-signed certificate).
+GATEWAY_TLS = os.environ.get("BULWARK_GATEWAY_TLS")
 PROJECT = "0a1b2c-project"
 ALICE = ("ALICEACCESSKEY000001", "alice-secret-key-for-the-example-only")
 BOB = ("BOBACCESSKEY00000002", "bob-secret-key-for-the-example-only")
+DAVE = ("DAVEACCESSKEY0000003", "dave-secret-key-for-the-example-only")
 
 
-def ims(keys):
-    return ImsClient.new_builder().with_credentials(BasicCredentials(*keys, PROJECT)).with_endpoints([GATEWAY]).build()
+def ims(keys, endpoint=None):
+    config = HttpConfig.get_default_config()
+    config.ignore_ssl_verification = True  # the TLS gateway's certificate is self-signed
+    return ImsClient.new_builder().with_http_config(config).with_credentials(BasicCredentials(*keys, PROJECT)) \
+        .with_endpoints([endpoint or GATEWAY]).build()
 
 
 def swr(keys):
@@ -136,6 +143,14 @@ class GatewayWithTheSDK(unittest.TestCase):
     def test_no_identity_allow_is_403(self):
         message = self.denied(lambda: swr(BOB).list_namespaces(ListNamespacesRequest()))
         self.assertIn("swr:namespace:listNamespaces", message)
+
+    @unittest.skipUnless(GATEWAY_TLS, "BULWARK_GATEWAY_TLS is not set")
+    def test_g_secure_transport_is_true_only_over_tls(self):
+        # dave may list images only when g:SecureTransport is true.
+        message = self.denied(lambda: ims(DAVE).list_images(ListImagesRequest()))
+        self.assertIn("denied: ims:images:list on *: no identity policy of iam::0a1b2c:user:dave allows it", message)
+        listed = ims(DAVE, GATEWAY_TLS).list_images(ListImagesRequest())
+        self.assertIsNotNone(listed.images)
 
     def unauthenticated(self, url, headers, body, method="POST"):
         response = requests.request(method, url, headers=headers, data=body)
