@@ -101,6 +101,14 @@ public struct APIRouter: Sendable {
 
     public init(catalog: Catalog) { self.catalog = catalog }
 
+    /// Whether any API row of `service` has a template matching `path` (any method): cheap,
+    /// for callers that must first find which service a call belongs to.
+    public func hasRow(service name: String, matching path: String) -> Bool {
+        guard let service = catalog.service(named: name) else { return false }
+        let segments = Self.segments(Self.normalize(path))
+        return service.apis.contains { Self.match(template: $0.path, segments: segments) != nil }
+    }
+
     public func plan(_ request: APIRequest) throws(APIAuthorizationError) -> APIPlan {
         guard let service = catalog.service(named: request.service) else {
             throw APIAuthorizationError(message: "unknown service \"\(request.service)\"; catalogued: \(catalog.services.map(\.name).joined(separator: ", "))")

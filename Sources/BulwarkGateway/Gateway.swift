@@ -193,18 +193,9 @@ public final class Gateway: Sendable {
             var reader = JSONReader(bytes: body)
             return try? reader.readDocument()
         }()
-        var plannedService: String?
-        var planError = "no API of \(configuration.upstreams.keys.sorted().joined(separator: " or ")) matches \(method) \(path)"
-        for service in configuration.upstreams.keys.sorted() {
-            let probe = APIRequest(service: service, method: method, path: path, region: configuration.region, accountID: "x")
-            do {
-                _ = try APIRouter(catalog: catalog).plan(probe)
-                plannedService = service
-                break
-            } catch {
-                if !error.message.hasPrefix("no \(service) API matches") { plannedService = service; planError = error.message; break }
-            }
-        }
+        let router = APIRouter(catalog: catalog)
+        let plannedService = configuration.upstreams.keys.sorted().first { router.hasRow(service: $0, matching: path) }
+        let planError = "no API of \(configuration.upstreams.keys.sorted().joined(separator: " or ")) matches \(method) \(path)"
         guard let service = plannedService, let upstream = configuration.upstreams[service] else {
             return Self.huaweiError(404, "BWK.0404", planError, decisionID)
         }

@@ -54,6 +54,15 @@ import Testing
         #expect(throws: Never.self) { try Self.verify(headers: Self.headers.map { $0.0 == "User-Agent" ? ($0.0, "other") : $0 }) }
     }
 
+    @Test func sdkDatesAreReadExactly() {
+        #expect(RequestSignature.parseDate("20261123T165241Z") == Self.signedAt)
+        #expect(RequestSignature.parseDate("20240229T235959Z") == Date(timeIntervalSince1970: 1_709_251_199))
+        #expect(RequestSignature.parseDate("19700101T000000Z") == Date(timeIntervalSince1970: 0))
+        for bad in ["20241301T000000Z", "20240229T240000Z", "2024-02-29T00:00:00Z", "20240229T000000", "2024022xT000000Z"] {
+            #expect(RequestSignature.parseDate(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func malformedAuthorizationHeadersAreRefused() {
         for header in [
             "", "Bearer x", "SDK-HMAC-SHA256", "SDK-HMAC-SHA256 Access=AK1", "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host, Signature=zz",
