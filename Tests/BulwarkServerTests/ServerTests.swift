@@ -1,3 +1,4 @@
+import BulwarkServer
 import Foundation
 import Testing
 
@@ -195,6 +196,34 @@ import Testing
             let openapi = try await http.get("/openapi.json", token: nil)
             #expect(openapi.object["openapi"] as? String == "3.1.0")
         }
+    }
+}
+
+/// Start-up rules for tokens (no server needed).
+@Suite struct ServerConfigurationTests {
+    @Test func aDefaultStartGeneratesAPrivateTokenAndOtherBindsNeedOne() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-config-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        guard ProcessInfo.processInfo.environment["BULWARK_ADMIN_TOKEN"] == nil else { return }
+        var local = ServerConfiguration()
+        local.dataDirectory = folder
+        let path = try #require(try local.prepare())
+        #expect(path == folder + "/admin-token")
+        let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode == 0o600)
+        #expect(local.adminToken?.count == 64)
+        // The same token on the next start.
+        var again = ServerConfiguration()
+        again.dataDirectory = folder
+        _ = try again.prepare()
+        #expect(again.adminToken == local.adminToken)
+        // Any other bind must be given a token on purpose.
+        var open = ServerConfiguration()
+        open.dataDirectory = folder
+        open.host = "0.0.0.0"
+        #expect(throws: ServerConfiguration.StartError.self) { try open.prepare() }
+        open.adminToken = "given"
+        #expect(try open.prepare() == nil)
     }
 }
 
