@@ -59,19 +59,7 @@ public enum AnalysisOutput {
         json.field("action", request.action)
         json.field("resource", request.resource)
         json.key("context")
-        json.beginObject()
-        for key in request.context.keys {
-            let values = request.context[key]!
-            json.key(key)
-            if values.count == 1 {
-                json.string(values[0].text)
-            } else {
-                json.beginArray()
-                for v in values { json.string(v.text) }
-                json.endArray()
-            }
-        }
-        json.endObject()
+        AuthorizationOutput.writeContext(request.context, into: &json)
         json.endObject()
     }
 

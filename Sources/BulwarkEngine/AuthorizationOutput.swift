@@ -41,6 +41,23 @@ public enum AuthorizationOutput {
         json.endArray()
     }
 
+    /// Writes a request context as `{"key": "value" | ["v1", "v2"], ...}`, keys sorted.
+    public static func writeContext(_ context: RequestContext, into json: inout JSONWriter) {
+        json.beginObject()
+        for key in context.keys {
+            let values = context[key] ?? []
+            json.key(key)
+            if values.count == 1 {
+                json.string(values[0].text)
+            } else {
+                json.beginArray()
+                for v in values { json.string(v.text) }
+                json.endArray()
+            }
+        }
+        json.endObject()
+    }
+
     /// Writes the fields `"decision", "reason", ["scpLevel"], "matched"` into an open object.
     public static func writeFields(_ result: AuthorizationResult, into json: inout JSONWriter) {
         json.field("decision", result.decision.rawValue)

@@ -313,14 +313,7 @@ public final class Gateway: Sendable {
             let log = gateway.decisionLog
             await withTaskGroup(of: Void.self) { group in
                 if case .store(let keeper) = gateway.source { group.addTask { await keeper.run() } }
-                if let log {
-                    group.addTask {
-                        while !Task.isCancelled {
-                            try? await Task.sleep(for: .milliseconds(200))
-                            log.flush()
-                        }
-                    }
-                }
+                if let log { group.addTask { await log.flushPeriodically() } }
                 try? await gracefulShutdown()
                 group.cancelAll()
             }

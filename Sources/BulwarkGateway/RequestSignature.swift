@@ -1,3 +1,4 @@
+import BulwarkServer
 import Crypto
 import Foundation
 
@@ -97,7 +98,7 @@ public enum RequestSignature {
         }
         let canonical = try canonicalRequest(method: method, path: path, query: query, headers: headers, signedHeaders: header.signedHeaders, body: body)
         let expected = signature(canonicalRequest: canonical, date: dateText, secretKey: secretKey)
-        guard constantTimeEqual(Array(header.signature.utf8), Array(expected.utf8)) else {
+        guard ConstantTime.equal(Array(header.signature.utf8), Array(expected.utf8)) else {
             throw Failure("the signature does not match the request")
         }
     }
@@ -180,11 +181,5 @@ public enum RequestSignature {
             out.append(digits[Int(byte & 0x0F)])
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var difference = UInt8(a.count == b.count ? 0 : 1)
-        for i in b.indices { difference |= (i < a.count ? a[i] : 0) ^ b[i] }
-        return difference == 0
     }
 }

@@ -38,7 +38,7 @@ public final class DecisionLog: Sendable {
             json.field("action", record.request.action)
             json.field("resource", record.request.resource)
             json.key("context")
-            DecisionService.writeContext(record.request.context, into: &json)
+            AuthorizationOutput.writeContext(record.request.context, into: &json)
             AuthorizationOutput.writeFields(record.result, into: &json)
             json.key("policyVersions")
             json.beginObject()
@@ -53,6 +53,15 @@ public final class DecisionLog: Sendable {
             return buffer.count
         }
         if size > Self.flushThreshold { flush() }
+    }
+
+    /// Flushes every 200 ms until the task is cancelled, then once more.
+    public func flushPeriodically() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(200))
+            flush()
+        }
+        flush()
     }
 
     public func flush() {

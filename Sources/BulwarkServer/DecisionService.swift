@@ -189,7 +189,7 @@ public struct DecisionService: Sendable {
         json.field("decisionId", decisionID)
         json.field("principal", stored.resolved.urn)
         json.key("context")
-        Self.writeContext(request.context, into: &json)
+        AuthorizationOutput.writeContext(request.context, into: &json)
         AuthorizationOutput.writeFields(result, into: &json)
         AuthorizationOutput.writeExplanation(stored.authorizer.explain(request), into: &json)
         json.endObject()
@@ -234,23 +234,6 @@ public struct DecisionService: Sendable {
         var out = Array("{\"decisionId\":\(JSONWriter.quoted(decisionID)),".utf8)
         out.append(contentsOf: object.dropFirst())
         return out
-    }
-
-    /// `{"key": "value" | ["v1", "v2"], ...}` with keys sorted.
-    static func writeContext(_ context: RequestContext, into json: inout JSONWriter) {
-        json.beginObject()
-        for key in context.keys {
-            let values = context[key] ?? []
-            json.key(key)
-            if values.count == 1 {
-                json.string(values[0].text)
-            } else {
-                json.beginArray()
-                for v in values { json.string(v.text) }
-                json.endArray()
-            }
-        }
-        json.endObject()
     }
 }
 

@@ -64,14 +64,7 @@ public final class PDPServer: Sendable {
         func run() async throws {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await server.keeper.run() }
-                if let log = server.decisionLog {
-                    group.addTask {
-                        while !Task.isCancelled {
-                            try? await Task.sleep(for: .milliseconds(200))
-                            log.flush()
-                        }
-                    }
-                }
+                if let log = server.decisionLog { group.addTask { await log.flushPeriodically() } }
                 try? await gracefulShutdown()
                 group.cancelAll()
             }

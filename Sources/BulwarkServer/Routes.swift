@@ -193,7 +193,7 @@ struct BearerTokenMiddleware: RouterMiddleware {
         guard let token else { return try await next(request, context) }
         let header = request.headers[.authorization] ?? ""
         let prefix = "Bearer "
-        guard header.hasPrefix(prefix), Self.constantTimeEqual(Array(header.utf8.dropFirst(prefix.utf8.count)), Array(token.utf8)) else {
+        guard header.hasPrefix(prefix), ConstantTime.equal(Array(header.utf8.dropFirst(prefix.utf8.count)), Array(token.utf8)) else {
             throw APIError(
                 status: 401, code: "unauthorized",
                 message: header.isEmpty ? "the \(realm) API needs Authorization: Bearer TOKEN" : "the bearer token is not valid for the \(realm) API")
@@ -201,8 +201,12 @@ struct BearerTokenMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// Time depends only on the length of the expected token, never on where inputs differ.
-    static func constantTimeEqual(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
+}
+
+/// Comparing secrets without leaking where they differ.
+public enum ConstantTime {
+    /// Time depends only on the length of `expected`, never on where the inputs differ.
+    public static func equal(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
         var difference = UInt8(given.count == expected.count ? 0 : 1)
         for i in expected.indices { difference |= (i < given.count ? given[i] : 0) ^ expected[i] }
         return difference == 0

@@ -32,21 +32,7 @@ struct GatewayCommand: ParsableCommand {
     @Option(name: .long, help: "Decision log: a file, - for stdout, or none (default none).") var decisionLog: String = "none"
     @Option(name: .long, help: "SQLite file of the emulator (default: a new temporary file).") var emulatorData: String?
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
-    @Option(name: .long, help: "PEM certificate (chain) to serve HTTPS; needs --tls-key.") var tlsCert: String?
-    @Option(name: .long, help: "PEM private key for --tls-cert.") var tlsKey: String?
-
-    /// Both TLS flags or neither.
-    func tlsFiles() throws(CLIError) -> TLSFiles? {
-        switch (tlsCert, tlsKey) {
-        case (nil, nil): return nil
-        case (let cert?, let key?):
-            for path in [cert, key] where !FileManager.default.isReadableFile(atPath: path) {
-                throw CLIError.invalidInput("\(path): cannot read the file")
-            }
-            return TLSFiles(certificatePath: cert, keyPath: key)
-        default: throw CLIError.invalidInput("--tls-cert and --tls-key go together")
-        }
-    }
+    @OptionGroup var tls: TLSFlags
 
     func run() throws {
         throw CLIError(message: "gateway runs asynchronously", exitCode: ExitCode.failure)
@@ -80,7 +66,7 @@ struct GatewayCommand: ParsableCommand {
         }
         configuration.decisionLog = decisionLog == "none" ? nil : decisionLog
         configuration.emulatorPath = emulatorData
-        configuration.tls = try tlsFiles()
+        configuration.tls = try tls.files()
         let catalog: Catalog
         do { catalog = try Catalog.bundled() } catch { throw CLIError(message: "cannot load the catalog: \(error)", exitCode: ExitCode.failure) }
         let source: PolicySource

@@ -38,21 +38,7 @@ struct ServeCommand: ParsableCommand {
     var maxBodyBytes: Int = 8 << 20
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
-    @Option(name: .long, help: "PEM certificate (chain) to serve HTTPS; needs --tls-key.") var tlsCert: String?
-    @Option(name: .long, help: "PEM private key for --tls-cert.") var tlsKey: String?
-
-    /// Both TLS flags or neither.
-    func tlsFiles() throws(CLIError) -> TLSFiles? {
-        switch (tlsCert, tlsKey) {
-        case (nil, nil): return nil
-        case (let cert?, let key?):
-            for path in [cert, key] where !FileManager.default.isReadableFile(atPath: path) {
-                throw CLIError.invalidInput("\(path): cannot read the file")
-            }
-            return TLSFiles(certificatePath: cert, keyPath: key)
-        default: throw CLIError.invalidInput("--tls-cert and --tls-key go together")
-        }
-    }
+    @OptionGroup var tls: TLSFlags
 
     func run() throws {
         throw CLIError(message: "serve runs asynchronously", exitCode: ExitCode.failure)
@@ -70,7 +56,7 @@ struct ServeCommand: ParsableCommand {
         configuration.dataDirectory = dataDir
         configuration.decisionLog = decisionLog
         configuration.maxBodyBytes = maxBodyBytes
-        configuration.tls = try tlsFiles()
+        configuration.tls = try tls.files()
         let generatedTokenPath: String?
         do {
             if let store { configuration.store = try StoreLocation.parse(store) }
@@ -114,6 +100,25 @@ struct ServeCommand: ParsableCommand {
             }.runService()
         } catch {
             throw CLIError(message: "server stopped: \(error)", exitCode: ExitCode.failure)
+        }
+    }
+}
+
+/// `--tls-cert` and `--tls-key`, for `serve` and `gateway`.
+struct TLSFlags: ParsableArguments {
+    @Option(name: .long, help: "PEM certificate (chain) to serve HTTPS; needs --tls-key.") var tlsCert: String?
+    @Option(name: .long, help: "PEM private key for --tls-cert.") var tlsKey: String?
+
+    /// Both files or neither.
+    func files() throws(CLIError) -> TLSFiles? {
+        switch (tlsCert, tlsKey) {
+        case (nil, nil): return nil
+        case (let cert?, let key?):
+            for path in [cert, key] where !FileManager.default.isReadableFile(atPath: path) {
+                throw CLIError.invalidInput("\(path): cannot read the file")
+            }
+            return TLSFiles(certificatePath: cert, keyPath: key)
+        default: throw CLIError.invalidInput("--tls-cert and --tls-key go together")
         }
     }
 }
