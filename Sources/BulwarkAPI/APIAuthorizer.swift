@@ -226,6 +226,10 @@ public struct APIRouter: Sendable {
 
     /// Parameters and the number of literal segments when the template matches.
     static func match(template: String, segments: [Substring]) -> ([String: String], Int)? {
+        // Most templates differ in length: count their separators before splitting anything.
+        var separators = 0
+        for byte in template.utf8 where byte == UInt8(ascii: "/") { separators += 1 }
+        guard separators == segments.count else { return nil }
         let parts = Self.segments(template)
         guard parts.count == segments.count else { return nil }
         var parameters: [String: String] = [:]

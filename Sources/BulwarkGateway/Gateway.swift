@@ -351,7 +351,8 @@ final class GatewayMetrics: Sendable {
         unauthenticated = registry.makeCounter(descriptor: name("calls", "total", "Calls by outcome."), labels: [("outcome", "unauthenticated")])
         addedLatency = registry.makeDurationHistogram(
             descriptor: name("added_latency", "seconds", "Time from the call's arrival to the decision (authentication + authorization)."),
-            buckets: [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(25)])
+            buckets: [.microseconds(10), .microseconds(25), .microseconds(50), .microseconds(75), .microseconds(100), .microseconds(150),
+                      .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(25)])
     }
 
     func render() -> [UInt8] {

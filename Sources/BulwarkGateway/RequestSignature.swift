@@ -39,7 +39,7 @@ public enum RequestSignature {
         }
         var fields: [String: String] = [:]
         for part in authorization.dropFirst(algorithm.count + 1).split(separator: ",") {
-            let trimmed = part.trimmingCharacters(in: .whitespaces)
+            let trimmed = trim(part)
             guard let eq = trimmed.firstIndex(of: "=") else { throw Failure("malformed Authorization field \"\(trimmed)\"") }
             fields[String(trimmed[..<eq])] = String(trimmed[trimmed.index(after: eq)...])
         }
@@ -58,7 +58,7 @@ public enum RequestSignature {
         for (name, value) in headers {
             let key = name.lowercased()
             // Repeated headers are joined with commas, as HTTP allows.
-            let trimmed = value.trimmingCharacters(in: .whitespaces)
+            let trimmed = trim(value[...])
             values[key] = values[key].map { "\($0),\(trimmed)" } ?? trimmed
         }
         var canonicalHeaders = ""
@@ -111,6 +111,13 @@ public enum RequestSignature {
     }
 
     // MARK: Canonical forms
+
+    /// Spaces and tabs cut from both ends (Foundation's trimming bridges through NSString on Linux).
+    static func trim(_ text: Substring) -> String {
+        let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = text.firstIndex(where: { !isBlank($0) }), let last = text.lastIndex(where: { !isBlank($0) }) else { return "" }
+        return String(text[first...last])
+    }
 
     static func canonicalURI(_ path: String) -> String {
         let decoded = path.removingPercentEncoding ?? path
