@@ -102,10 +102,13 @@ struct StatementChecker {
         guard let resources = statement.resources else { return }
         if resources.isNegated { return }
         let withTypes = covered.filter { !index.templatesByIndex[$0].isEmpty }
+        // Many actions share a resource type: test each distinct URN template once.
+        var templates: Set<String> = []
+        for i in withTypes { templates.formUnion(index.templatesByIndex[i]) }
         for pattern in resources.patterns where !pattern.glob.matchesEverything {
             let text = pattern.text
-            let segments = text.split(separator: ":", omittingEmptySubsequences: false)
-            if pattern.glob.isLiteral && (segments.count < 5 || segments[0].isEmpty) {
+            let patternSegments = Self.splitColons(text, maxSplits: 4)
+            if pattern.glob.isLiteral && (patternSegments.count < 5 || patternSegments[0].isEmpty) {
                 add(.invalidURN, "\(JSONWriter.quoted(text)) is not a URN; write service:region:account-id:type:id, e.g. ims:cn-north-4:0a1b2c:image:img-1, or \"*\"", pattern.span)
                 continue
             }
@@ -122,10 +125,6 @@ struct StatementChecker {
                 }
             }
             guard !withTypes.isEmpty else { continue }
-            // Many actions share a resource type: test each distinct URN template once.
-            var templates: Set<String> = []
-            for i in withTypes { templates.formUnion(index.templatesByIndex[i]) }
-            let patternSegments = Self.splitColons(text, maxSplits: 4)
             let fits = templates.isEmpty || templates.contains { Self.couldBe(patternSegments, pattern: text, template: $0) }
             if !fits {
                 let expected = templates.sorted()
