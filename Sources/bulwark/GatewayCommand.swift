@@ -29,7 +29,7 @@ struct GatewayCommand: ParsableCommand {
     @Option(name: .long, help: "SERVICE=URL or SERVICE=emulator (repeat), e.g. ims=emulator.") var upstream: [String] = []
     @Option(name: .long, help: "Region for resource URNs (default cn-north-4).") var region: String = "cn-north-4"
     @Option(name: .long, help: "A proxy (IP or CIDR) whose X-Forwarded-For is believed (repeat).") var trustedProxy: [String] = []
-    @Option(name: .long, help: "Decision log: a file, - for stdout, or none (default none).") var decisionLog: String = "none"
+    @Option(name: .long, help: "Decision log: a file, - for stdout (the default), or none.") var decisionLog: String = "-"
     @Option(name: .long, help: "SQLite file of the emulator (default: a new temporary file).") var emulatorData: String?
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
     @OptionGroup var tls: TLSFlags

@@ -15,7 +15,7 @@ cp examples/gateway/credentials.yaml "$work/credentials.yaml"; chmod 600 "$work/
 "$bin" emulator --listen 127.0.0.1:18600 --data "$work/emulator.sqlite" 2> /dev/null &
 emulator=$!
 "$bin" gateway --workspace examples/gateway/workspace --credentials "$work/credentials.yaml" --listen 127.0.0.1:18601 \
-  --upstream ims=http://127.0.0.1:18600 --upstream swr=http://127.0.0.1:18600 --log-level warning 2> /dev/null &
+  --upstream ims=http://127.0.0.1:18600 --upstream swr=http://127.0.0.1:18600 --decision-log none --log-level warning 2> /dev/null &
 gateway=$!
 trap 'kill $emulator $gateway 2> /dev/null || true; rm -rf "$work"' EXIT
 for port in 18600 18601; do

@@ -20,7 +20,7 @@ gateway=$!
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" -days 1 -subj /CN=127.0.0.1 2> /dev/null
 "$bin" gateway --workspace examples/gateway/workspace --credentials "$work/credentials.yaml" \
   --listen "127.0.0.1:$((port + 1))" --upstream ims=emulator --upstream swr=emulator --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" \
-  --log-level warning 2> "$work/gateway-tls.log" &
+  --decision-log none --log-level warning 2> "$work/gateway-tls.log" &
 gateway_tls=$!
 trap 'kill $gateway $gateway_tls 2> /dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/-/healthz" > /dev/null && break; sleep 0.1; done
