@@ -205,7 +205,7 @@ public final class Gateway: Sendable {
         let callContext = principal.resolved.context(adding: contextBuilder.context(
             for: CallFacts(peer: Self.peer(context), forwardedFor: request.headers[.init("X-Forwarded-For")!], isTLS: configuration.tls != nil),
             body: json, query: query))
-        let bodyResources = CallContextBuilder.bodyResources(body: json)
+        let bodyResources = service == "ims" ? CallContextBuilder.bodyResources(body: json) : []
         let accountID = principal.resolved.account?.id ?? ""
         let resources: [String?] = bodyResources.isEmpty ? [nil] : bodyResources.map { "\(service):\(configuration.region):\(accountID):image:\($0)" }
         var checks: [APICheck] = []

@@ -70,7 +70,6 @@ public struct DecisionSnapshot: Sendable {
             }
             ws.nodes[node.name] = OrganizationNode(kind: kind, name: node.name, id: node.id, parent: node.parent)
         }
-        ws.scps = [:]
         if let fullAccess = try? PolicyParser.parse(Workspace.fullAccessText) {
             ws.scps[OrganizationState.fullAccessID] = NamedPolicy(id: OrganizationState.fullAccessID, policy: fullAccess)
         }

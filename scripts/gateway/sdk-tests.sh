@@ -26,4 +26,6 @@ trap 'kill $gateway $gateway_tls 2> /dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/-/healthz" > /dev/null && break; sleep 0.1; done
 for _ in $(seq 100); do curl -sfk "https://127.0.0.1:$((port + 1))/-/healthz" > /dev/null && break; sleep 0.1; done
 BULWARK_GATEWAY="http://127.0.0.1:$port" BULWARK_GATEWAY_TLS="https://127.0.0.1:$((port + 1))" python3 tests/sdk/test_gateway.py
+# Stop the gateway (SIGTERM flushes its decision log), then count what it logged.
+kill -TERM "$gateway"; wait "$gateway" || true
 echo "sdk-tests: $(wc -l < "$work/decisions.jsonl") decisions logged"
