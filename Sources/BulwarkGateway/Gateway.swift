@@ -61,6 +61,8 @@ public final class Gateway: Sendable {
     private let catalog: Catalog
     private let credentials: CredentialStore
     private let source: PolicySource
+    /// The upstreams' services, in the order a call's path is tried against their catalogs.
+    private let services: [String]
     /// Workspace mode: access key → the principal it stands for, compiled once.
     private let principals: [String: (resolved: ResolvedPrincipal, authorizer: Authorizer)]
     public let emulator: Emulator?
@@ -81,6 +83,7 @@ public final class Gateway: Sendable {
         self.catalog = catalog
         self.credentials = credentials
         self.source = source
+        self.services = configuration.upstreams.keys.sorted()
         self.logger = logger
         var principals: [String: (ResolvedPrincipal, Authorizer)] = [:]
         if case .workspace(let workspace) = source {
@@ -194,10 +197,9 @@ public final class Gateway: Sendable {
             return try? reader.readDocument()
         }()
         let router = APIRouter(catalog: catalog)
-        let plannedService = configuration.upstreams.keys.sorted().first { router.hasRow(service: $0, matching: path) }
-        let planError = "no API of \(configuration.upstreams.keys.sorted().joined(separator: " or ")) matches \(method) \(path)"
-        guard let service = plannedService, let upstream = configuration.upstreams[service] else {
-            return Self.huaweiError(404, "BWK.0404", planError, decisionID)
+        guard let service = services.first(where: { router.hasRow(service: $0, matching: path) }),
+              let upstream = configuration.upstreams[service] else {
+            return Self.huaweiError(404, "BWK.0404", "no API of \(services.joined(separator: " or ")) matches \(method) \(path)", decisionID)
         }
 
         // 3. Decide: every required action and dependency, for every resource in the body.

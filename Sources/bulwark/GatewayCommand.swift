@@ -7,8 +7,6 @@ import BulwarkStore
 import BulwarkWorkspace
 import Foundation
 import Logging
-import NIOCore
-import NIOPosix
 
 /// `bulwark gateway`: the enforcement point of SPEC §9.
 struct GatewayCommand: ParsableCommand {
@@ -41,11 +39,7 @@ struct GatewayCommand: ParsableCommand {
     func runGateway() async throws(CLIError) {
         guard let level = Logger.Level(rawValue: logLevel) else { throw CLIError.invalidInput("--log-level: unknown level \(logLevel)") }
         var configuration = GatewayConfiguration()
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
-            throw CLIError.invalidInput("--listen must be HOST:PORT, not \(listen)")
-        }
-        configuration.host = String(listen[..<colon])
-        configuration.port = port
+        (configuration.host, configuration.port) = try ServerProcess.listenAddress(listen)
         configuration.region = region
         guard !upstream.isEmpty else { throw CLIError.invalidInput("give at least one --upstream SERVICE=URL|emulator, e.g. --upstream ims=emulator") }
         for item in upstream {
@@ -89,12 +83,7 @@ struct GatewayCommand: ParsableCommand {
         let keys: CredentialStore
         do { keys = try CredentialStore.load(path: credentials) } catch { throw CLIError.invalidInput(error.description) }
 
-        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        LoggingSystem.bootstrap { label in
-            var handler = JSONLogHandler(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        ServerProcess.prepare(logLevel: level)
         let gateway: Gateway
         do {
             gateway = try Gateway(configuration: configuration, catalog: catalog, source: source, credentials: keys, logger: Logger(label: "bulwark-gateway"))
@@ -136,17 +125,14 @@ struct EmulatorCommand: ParsableCommand {
     }
 
     func runEmulator() async throws(CLIError) {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
-            throw CLIError.invalidInput("--listen must be HOST:PORT, not \(listen)")
-        }
-        let host = String(listen[..<colon])
+        let (host, port) = try ServerProcess.listenAddress(listen)
         let emulator: Emulator
         do {
             emulator = try Emulator(path: data ?? NSTemporaryDirectory() + "bulwark-emulator-\(UUID().uuidString).sqlite", account: account)
         } catch {
             throw CLIError.invalidInput("cannot open the emulator's data: \(error)")
         }
-        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        ServerProcess.prepare(logLevel: nil)
         var logger = Logger(label: "bulwark-emulator")
         logger.logLevel = .warning
         do {

@@ -70,15 +70,7 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw CLIError.invalidInput("\(error)")
         }
-        // Run Swift concurrency on NIO's event loop threads: a request then stays on the thread
-        // that read it instead of hopping to the cooperative pool and back (about 2x the
-        // requests per second on 2 cores).
-        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        LoggingSystem.bootstrap { label in
-            var handler = JSONLogHandler(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        ServerProcess.prepare(logLevel: level)
         let logger = Logger(label: "bulwark")
         let server: PDPServer
         do {
@@ -120,5 +112,28 @@ struct TLSFlags: ParsableArguments {
             return TLSFiles(certificatePath: cert, keyPath: key)
         default: throw CLIError.invalidInput("--tls-cert and --tls-key go together")
         }
+    }
+}
+
+/// Process-wide set-up shared by `serve`, `gateway` and `emulator`.
+enum ServerProcess {
+    /// Runs Swift concurrency on NIO's event loops (a request stays on the thread that read it
+    /// instead of hopping to the cooperative pool and back) and, given a level, logs JSON lines.
+    static func prepare(logLevel: Logger.Level?) {
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        guard let logLevel else { return }
+        LoggingSystem.bootstrap { label in
+            var handler = JSONLogHandler(label: label)
+            handler.logLevel = logLevel
+            return handler
+        }
+    }
+
+    /// `HOST:PORT` of a `--listen` flag.
+    static func listenAddress(_ text: String) throws(CLIError) -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw CLIError.invalidInput("--listen must be HOST:PORT, not \(text)")
+        }
+        return (String(text[..<colon]), port)
     }
 }
