@@ -16,9 +16,11 @@ let package = Package(
                 .product(name: "BulwarkCatalog", package: "bulwark"),
                 .product(name: "BulwarkValidation", package: "bulwark"),
                 .product(name: "BulwarkAnalysis", package: "bulwark"),
+                "MallocCounter",
             ],
             path: "Sources/BulwarkBench"
-        )
+        ),
+        .target(name: "MallocCounter", path: "Sources/MallocCounter"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,7 +2,7 @@ import BulwarkCatalog
 import BulwarkPolicy
 
 /// Decides requests against one policy set, fast: statements are indexed by action and by
-/// the literal prefix of their resource patterns, so a request visits only the statements
+/// their Resource patterns (see `StatementIndex`), so a request visits only the statements
 /// that can match it. Decisions and `matched` lists are identical to `ReferenceAuthorizer`'s
 /// (a differential test checks it on generated policy sets).
 ///
@@ -10,79 +10,118 @@ import BulwarkPolicy
 public struct Authorizer: Sendable {
     public let policies: PolicySet
     private let reference: ReferenceAuthorizer
-    private let statements: [CompiledStatement]
-    /// Case-folded action name → id in `roots`.
-    private let actionIDs: [String: Int]
-    /// Per action id, the root node of its resource-prefix trie.
-    private let roots: [Int32]
-    private let trie: PrefixTrie
-    private let levelCount: Int
-    /// More SCP levels than the bitmask holds (no real organization has them): use the reference path.
-    private let fallbackOnly: Bool
-
-    /// One statement with where it sits in the decision order. A class, so visiting a
-    /// candidate costs one reference count, not a copy of the whole statement.
-    final class CompiledStatement: Sendable {
-        enum Bucket: Sendable, Equatable {
-            case identityDeny, identityAllow
-            case scpDeny(level: Int)
-            case scpAllow(level: Int)
-        }
-
-        let statement: Statement
-        /// The statement's Resource and Condition, kept apart for the hot path.
-        let resources: PatternList?
-        let conditions: [ConditionClause]
-        let bucket: Bucket
-        let reference: DeterminingStatement
-        /// Position in the reference order: identity policies, then SCP levels; statements in order.
-        let ordinal: Int32
-
-        /// Whether the statement's Resource and Condition hold (its action is known to match).
-        func holds(for request: AuthorizationRequest) -> Bool {
-            Statement.resourceAndConditionsHold(resources: resources, conditions: conditions, request: request)
-        }
-
-        init(statement: Statement, bucket: Bucket, reference: DeterminingStatement, ordinal: Int32) {
-            self.statement = statement
-            self.resources = statement.resources
-            self.conditions = statement.conditions
-            self.bucket = bucket
-            self.reference = reference
-            self.ordinal = ordinal
-        }
-    }
+    /// The compiled form, behind one reference so passing an authorizer around copies nothing.
+    private let compiled: CompiledPolicySet
 
     /// Compiles the policy set. The action universe is the catalog's actions (when given)
     /// plus every literal action the policies name; other actions take a slower full scan.
     public init(policies: PolicySet, catalog: Catalog? = nil) {
         self.policies = policies
-        self.fallbackOnly = policies.scpLevels.count > 64
         self.reference = ReferenceAuthorizer(policies: policies)
-        var compiled: [CompiledStatement] = []
+        self.compiled = CompiledPolicySet(policies: policies, catalog: catalog)
+    }
+
+    /// Decides one request (SPEC §3); same answer as `ReferenceAuthorizer.authorize`, with every
+    /// determining statement in `matched`.
+    public func authorize(_ request: AuthorizationRequest) -> AuthorizationResult {
+        guard let action = compiled.actionID(request) else { return reference.authorize(request) }
+        var ordinals: [Int32] = []
+        let outcome = compiled.evaluate(request, action: action, everyMatch: true, into: &ordinals)
+        switch outcome.reason {
+        case .explicitDeny, .allowed:
+            return AuthorizationResult(
+                decision: outcome.reason == .allowed ? .allow : .deny, reason: outcome.reason,
+                matched: compiled.references(ordinals), scpLevel: nil)
+        case .scpNoAllow, .noIdentityAllow:
+            return AuthorizationResult(decision: .deny, reason: outcome.reason, matched: [], scpLevel: outcome.scpLevel)
+        }
+    }
+
+    /// Decides one request without listing every determining statement: evaluation stops at the
+    /// first matching `Deny`, and at the first matching identity `Allow` once no `Deny` matches and
+    /// every SCP level allows. Decision, reason and SCP level equal `authorize`'s; `determining`
+    /// is one of `authorize`'s `matched` statements (nil when that list is empty).
+    /// This is what a gateway or any allow/deny check needs, and it costs the same however many
+    /// statements allow the request.
+    public func decide(_ request: AuthorizationRequest) -> AuthorizationVerdict {
+        guard let action = compiled.actionID(request) else {
+            let result = reference.authorize(request)
+            return AuthorizationVerdict(
+                decision: result.decision, reason: result.reason, scpLevel: result.scpLevel, determining: result.matched.first)
+        }
+        var unused: [Int32] = []
+        let outcome = compiled.evaluate(request, action: action, everyMatch: false, into: &unused)
+        return AuthorizationVerdict(
+            decision: outcome.reason == .allowed ? .allow : .deny, reason: outcome.reason, scpLevel: outcome.scpLevel,
+            determining: outcome.first >= 0 ? compiled.references[Int(outcome.first)] : nil)
+    }
+
+    /// Every statement, whether it matched and the first element that failed (reference evaluator).
+    public func explain(_ request: AuthorizationRequest) -> [StatementExplanation] {
+        reference.explain(request)
+    }
+}
+
+/// A policy set laid out for deciding: statements in reference order (identity policies, then
+/// SCP levels), their Resource patterns and conditions in flat arrays, and the index.
+final class CompiledPolicySet: Sendable {
+    /// Case-folded action name → action id in `index`.
+    let actionIDs: ActionTable
+    let index: StatementIndex
+    /// Per statement: what results name it by.
+    let references: [DeterminingStatement]
+    /// Per statement: its SCP level's bit, 0 for identity statements.
+    let levelBits: [UInt64]
+    /// Per statement: 0 no Resource, 1 Resource, 2 NotResource; patterns in `patterns[patternStart[s]..<patternStart[s+1]]`.
+    let resourceKinds: [UInt8]
+    let patternStart: [Int32]
+    let patterns: [GlobPattern]
+    /// Per statement: its conditions in `clauses[clauseStart[s]..<clauseStart[s+1]]`.
+    let clauseStart: [Int32]
+    let clauses: [ConditionTest]
+    let allLevels: UInt64
+    let levelCount: Int
+    /// More SCP levels than the bitmask holds (no real organization has them): the reference path decides.
+    let fallbackOnly: Bool
+
+    init(policies: PolicySet, catalog: Catalog?) {
+        var statements: [(statement: Statement, entryClass: StatementIndex.EntryClass)] = []
+        var references: [DeterminingStatement] = []
+        var levelBits: [UInt64] = []
         func add(_ policy: NamedPolicy, level: Int?) {
             for statement in policy.policy.statements {
-                let bucket: CompiledStatement.Bucket
-                switch (level, statement.effect) {
-                case (nil, .deny): bucket = .identityDeny
-                case (nil, .allow): bucket = .identityAllow
-                case (let k?, .deny): bucket = .scpDeny(level: k)
-                case (let k?, .allow): bucket = .scpAllow(level: k)
-                }
-                compiled.append(
-                    CompiledStatement(
-                        statement: statement, bucket: bucket,
-                        reference: DeterminingStatement(
-                            policyID: policy.id, statementIndex: statement.index, sid: statement.sid,
-                            effect: statement.effect, scpLevel: level),
-                        ordinal: Int32(compiled.count)))
+                statements.append((statement, statement.effect == .deny ? .deny : (level == nil ? .identityAllow : .scpAllow)))
+                references.append(
+                    DeterminingStatement(
+                        policyID: policy.id, statementIndex: statement.index, sid: statement.sid,
+                        effect: statement.effect, scpLevel: level))
+                levelBits.append(level.map { $0 < 64 ? UInt64(1) << UInt64($0) : 0 } ?? 0)
             }
         }
         for policy in policies.identityPolicies { add(policy, level: nil) }
         for (k, level) in policies.scpLevels.enumerated() { for policy in level { add(policy, level: k) } }
-        self.statements = compiled
+        self.references = references
+        self.levelBits = levelBits
         self.levelCount = policies.scpLevels.count
+        self.fallbackOnly = levelCount > 64
+        self.allLevels = levelCount >= 64 ? ~0 : (UInt64(1) << UInt64(levelCount)) - 1
 
+        var kinds: [UInt8] = [], patternStart: [Int32] = [0], patterns: [GlobPattern] = []
+        var clauseStart: [Int32] = [0], clauses: [ConditionTest] = []
+        for (statement, _) in statements {
+            kinds.append(statement.resources == nil ? 0 : (statement.resources!.isNegated ? 2 : 1))
+            patterns += statement.resources?.patterns.map(\.glob) ?? []
+            patternStart.append(Int32(patterns.count))
+            clauses += statement.conditions.map(\.test)
+            clauseStart.append(Int32(clauses.count))
+        }
+        self.resourceKinds = kinds
+        self.patternStart = patternStart
+        self.patterns = patterns
+        self.clauseStart = clauseStart
+        self.clauses = clauses
+
+        // The action universe; each distinct action pattern is matched against it once.
         var universe: [String] = []
         var seen: Set<String> = []
         func note(_ name: String) {
@@ -95,127 +134,153 @@ public struct Authorizer: Sendable {
                 for action in service.referencedActions { note(action) }
             }
         }
-        for entry in compiled {
+        for entry in statements {
             for pattern in entry.statement.actions.patterns where pattern.glob.isLiteral { note(pattern.text) }
         }
-        var ids: [String: Int] = [:]
-        var trie = PrefixTrie()
-        var roots: [Int32] = []
-        for (id, action) in universe.enumerated() {
-            ids[action] = id
-            let root = trie.newNode()
-            roots.append(root)
-            for (i, entry) in compiled.enumerated()
-            where (entry.statement.actions.firstMatch(action) != nil) != entry.statement.actions.isNegated {
-                // Insert under each resource pattern's literal prefix; NotResource and absent Resource at the root.
-                guard let resources = entry.statement.resources, !resources.isNegated else {
-                    trie.insert(Int32(i), prefix: [], root: root)
-                    continue
+        self.actionIDs = ActionTable(universe)
+        var actionsOfPattern: [String: [Int]] = [:]
+        var byAction = Array(repeating: [(statement: Int32, entryClass: StatementIndex.EntryClass, negated: Bool, hasResource: Bool)](), count: universe.count)
+        for (i, entry) in statements.enumerated() {
+            var covered = Set<Int>()
+            for pattern in entry.statement.actions.patterns {
+                let ids: [Int]
+                if let known = actionsOfPattern[pattern.glob.text] {
+                    ids = known
+                } else {
+                    ids = universe.indices.filter { pattern.glob.matches(universe[$0]) }
+                    actionsOfPattern[pattern.glob.text] = ids
                 }
-                var prefixes: [[UInt8]] = resources.patterns.map { Array($0.glob.literalPrefix.utf8) }
-                prefixes.sort { $0.count < $1.count }
-                var inserted: [[UInt8]] = []
-                for prefix in prefixes where !inserted.contains(where: { prefix.starts(with: $0) }) {
-                    // A shorter prefix already covers this one; one entry is enough.
-                    inserted.append(prefix)
-                    trie.insert(Int32(i), prefix: prefix, root: root)
-                }
+                covered.formUnion(ids)
+            }
+            let resources = entry.statement.resources
+            let item = (Int32(i), entry.entryClass, resources?.isNegated ?? false, resources != nil)
+            if entry.statement.actions.isNegated {
+                for a in universe.indices where !covered.contains(a) { byAction[a].append(item) }
+            } else {
+                for a in covered.sorted() { byAction[a].append(item) }
             }
         }
-        self.actionIDs = ids
-        self.roots = roots
-        self.trie = trie
+        self.index = StatementIndex(
+            actionCount: universe.count,
+            resourcePatterns: statements.map { $0.statement.resources.map { $0.patterns.map(\.text) } ?? [] }
+        ) { byAction[$0] }
     }
 
-    /// Decides one request (SPEC §3); same answer as `ReferenceAuthorizer.authorize`.
-    public func authorize(_ request: AuthorizationRequest) -> AuthorizationResult {
-        guard !fallbackOnly, let id = actionIDs[request.foldedAction] else { return reference.authorize(request) }
-        var denies: [Int32] = []
-        var allows: [Int32] = []
-        // Levels with a matching Allow; a bit per level (SPEC levels are a handful, at most 64 here).
-        var scpAllowed: UInt64 = 0
+    /// The request's action id, or nil when the compiled path cannot decide it.
+    func actionID(_ request: AuthorizationRequest) -> Int? {
+        fallbackOnly ? nil : actionIDs.id(of: request.foldedAction)
+    }
+
+    /// SPEC §3's order over the candidates the index finds. With `everyMatch`, collects every
+    /// matching Deny (explicit deny) or identity Allow (allowed) into `ordinals`; without, stops at
+    /// the first and reports it as `first`.
+    func evaluate(
+        _ request: AuthorizationRequest, action: Int, everyMatch: Bool, into ordinals: inout [Int32]
+    ) -> (reason: DecisionReason, scpLevel: Int?, first: Int32) {
         var resource = request.resource
-        resource.withUTF8 { bytes in
-            trie.visit(root: roots[Int(id)], key: bytes) { index in
-                let entry = statements[Int(index)]
-                switch entry.bucket {
-                case .identityDeny, .scpDeny:
-                    if entry.holds(for: request) { denies.append(entry.ordinal) }
-                case .scpAllow(let k):
-                    let bit: UInt64 = 1 << UInt64(k)
-                    if scpAllowed & bit == 0 && entry.holds(for: request) { scpAllowed |= bit }
-                case .identityAllow:
-                    if entry.holds(for: request) { allows.append(entry.ordinal) }
+        let context = request.context
+        return resource.withUTF8 { utf8 in
+            index.withVisitedNodes(action: action, resource: utf8) { visited, colons in
+                let bound = Int16(clamping: colons)
+                var first: Int32 = -1
+                // Calls `found` for each entry of the class that holds; stops when it returns false.
+                func scan(_ entryClass: StatementIndex.EntryClass, _ found: (Int32) -> Bool) {
+                    index.nodes.withUnsafeBufferPointer { nodes in
+                        index.entries.withUnsafeBufferPointer { entries in
+                            for n in visited {
+                                let node = nodes[Int(n)]
+                                var i: Int
+                                let end: Int
+                                switch entryClass {
+                                case .deny: (i, end) = (Int(node.entryStart), Int(node.denyEnd))
+                                case .scpAllow: (i, end) = (Int(node.denyEnd), Int(node.scpAllowEnd))
+                                case .identityAllow: (i, end) = (Int(node.scpAllowEnd), Int(node.entryEnd))
+                                }
+                                while i < end {
+                                    let entry = entries[i]
+                                    if entry.colonBound >= bound { break }
+                                    if holds(Int(entry.statement), proven: entry.proven, utf8, context) && !found(entry.statement) {
+                                        return
+                                    }
+                                    i += 1
+                                }
+                            }
+                        }
+                    }
                 }
+                scan(.deny) { s in
+                    if first < 0 { first = s }
+                    if everyMatch { ordinals.append(s) }
+                    return everyMatch
+                }
+                if first >= 0 { return (.explicitDeny, nil, first) }
+                if levelCount > 0 {
+                    var allowed: UInt64 = 0
+                    levelBits.withUnsafeBufferPointer { bits in
+                        scan(.scpAllow) { s in
+                            allowed |= bits[Int(s)]
+                            return allowed != allLevels
+                        }
+                    }
+                    if allowed != allLevels { return (.scpNoAllow, (~allowed).trailingZeroBitCount, -1) }
+                }
+                scan(.identityAllow) { s in
+                    if first < 0 { first = s }
+                    if everyMatch { ordinals.append(s) }
+                    return everyMatch
+                }
+                return first >= 0 ? (.allowed, nil, first) : (.noIdentityAllow, nil, -1)
             }
         }
-        if !denies.isEmpty {
-            return AuthorizationResult(decision: .deny, reason: .explicitDeny, matched: references(denies), scpLevel: nil)
-        }
-        if levelCount > 0 && scpAllowed != (levelCount == 64 ? ~0 : (1 << UInt64(levelCount)) - 1) {
-            let k = (~scpAllowed).trailingZeroBitCount
-            return AuthorizationResult(decision: .deny, reason: .scpNoAllow, matched: [], scpLevel: k)
-        }
-        if allows.isEmpty {
-            return AuthorizationResult(decision: .deny, reason: .noIdentityAllow, matched: [], scpLevel: nil)
-        }
-        return AuthorizationResult(decision: .allow, reason: .allowed, matched: references(allows), scpLevel: nil)
     }
 
-    /// In reference order, without repeats (a statement may sit under several prefixes).
-    private func references(_ ordinals: [Int32]) -> [DeterminingStatement] {
+    /// Whether a candidate's Resource (unless the index proved it) and Condition hold.
+    @inline(__always)
+    private func holds(_ s: Int, proven: Bool, _ resource: UnsafeBufferPointer<UInt8>, _ context: RequestContext) -> Bool {
+        if !proven {
+            let kind = resourceKinds[s]
+            if kind != 0 {
+                let hit = patterns.withUnsafeBufferPointer { patterns in
+                    var i = Int(patternStart[s])
+                    let end = Int(patternStart[s + 1])
+                    while i < end {
+                        if patterns[i].matches(utf8: resource) { return true }
+                        i += 1
+                    }
+                    return false
+                }
+                if hit == (kind == 2) { return false }
+            }
+        }
+        let start = Int(clauseStart[s]), end = Int(clauseStart[s + 1])
+        if start == end { return true }
+        return clauses.withUnsafeBufferPointer { clauses in
+            for i in start..<end where !clauses[i].holds(in: context) { return false }
+            return true
+        }
+    }
+
+    /// In reference order, without repeats (a statement may be filed under several patterns).
+    func references(_ ordinals: [Int32]) -> [DeterminingStatement] {
         var sorted = ordinals
         sorted.sort()
         var out: [DeterminingStatement] = []
         out.reserveCapacity(sorted.count)
         var last: Int32 = -1
         for o in sorted where o != last {
-            out.append(statements[Int(o)].reference)
+            out.append(references[Int(o)])
             last = o
         }
         return out
     }
-
-    /// Every statement, whether it matched and the first element that failed (reference evaluator).
-    public func explain(_ request: AuthorizationRequest) -> [StatementExplanation] {
-        reference.explain(request)
-    }
 }
 
-/// A byte trie whose nodes hold statement indices; shared by every action's root.
-struct PrefixTrie: Sendable {
-    /// Per node: sorted (byte, child) pairs.
-    private var children: [[(UInt8, Int32)]] = []
-    private var entries: [[Int32]] = []
-
-    mutating func newNode() -> Int32 {
-        children.append([])
-        entries.append([])
-        return Int32(children.count - 1)
-    }
-
-    mutating func insert(_ value: Int32, prefix: [UInt8], root: Int32) {
-        var node = root
-        for byte in prefix {
-            if let next = children[Int(node)].first(where: { $0.0 == byte })?.1 {
-                node = next
-            } else {
-                let next = newNode()
-                children[Int(node)].append((byte, next))
-                node = next
-            }
-        }
-        entries[Int(node)].append(value)
-    }
-
-    /// Calls `body` for the entries of every node on the path spelled by a prefix of `key`.
-    func visit(root: Int32, key: UnsafeBufferPointer<UInt8>, _ body: (Int32) -> Void) {
-        var node = root
-        for value in entries[Int(node)] { body(value) }
-        for byte in key {
-            guard let next = children[Int(node)].first(where: { $0.0 == byte })?.1 else { return }
-            node = next
-            for value in entries[Int(node)] { body(value) }
-        }
-    }
+/// A decision with one statement that determined it, from `Authorizer.decide`.
+public struct AuthorizationVerdict: Sendable, Hashable {
+    public let decision: Decision
+    public let reason: DecisionReason
+    /// For `scp_no_allow`: the first level without a matching `Allow`.
+    public let scpLevel: Int?
+    /// A matching `Deny` (explicit_deny) or identity `Allow` (allowed); nil otherwise.
+    public let determining: DeterminingStatement?
 }

@@ -103,15 +103,21 @@ public struct TypedValue: Sendable {
 }
 
 /// The condition keys and values a request carries. Keys are case-insensitive.
+///
+/// Stored as a small array sorted by a hash of the case-folded key: a context holds a handful
+/// of keys, and conditions look keys up with a hash computed once when the policy was parsed,
+/// which is cheaper than hashing the key for a dictionary on every lookup.
 public struct RequestContext: Sendable {
     /// One key's values as given and as parsed, with the key's spelling for display.
-    private struct Entry: Sendable {
+    private struct Slot: Sendable {
+        let hash: UInt64
+        let normalizedKey: String
         let spelling: String
         let typed: [TypedValue]
         var values: [ScalarValue] { typed.map(\.scalar) }
     }
 
-    private var entries: [String: Entry] = [:]
+    private var slots: [Slot] = []
 
     public init() {}
 
@@ -127,38 +133,99 @@ public struct RequestContext: Sendable {
 
     /// `set` for callers that have already case-folded the key.
     public mutating func set(_ key: String, normalizedKey: String, _ newValues: [ScalarValue]) {
-        entries[normalizedKey] = newValues.isEmpty ? nil : Entry(spelling: key, typed: newValues.map(TypedValue.init))
+        let hash = KeyHash.of(normalizedKey)
+        let slot = Slot(hash: hash, normalizedKey: normalizedKey, spelling: key, typed: newValues.map(TypedValue.init))
+        put(slot, remove: newValues.isEmpty)
+    }
+
+    private mutating func put(_ slot: Slot, remove: Bool) {
+        if let i = position(hash: slot.hash, normalizedKey: slot.normalizedKey) {
+            if remove { slots.remove(at: i) } else { slots[i] = slot }
+            return
+        }
+        guard !remove else { return }
+        let at = slots.firstIndex { $0.hash > slot.hash } ?? slots.count
+        slots.insert(slot, at: at)
+    }
+
+    private func position(hash: UInt64, normalizedKey: String) -> Int? {
+        slots.withUnsafeBufferPointer { slots in
+            var i = 0
+            while i < slots.count {
+                let h = slots[i].hash
+                if h == hash && slots[i].normalizedKey == normalizedKey { return i }
+                if h > hash { return nil }
+                i += 1
+            }
+            return nil
+        }
     }
 
     /// The values of a case-folded key; nil when missing.
-    public func values(normalizedKey: String) -> [ScalarValue]? { entries[normalizedKey]?.values }
+    public func values(normalizedKey: String) -> [ScalarValue]? {
+        position(hash: KeyHash.of(normalizedKey), normalizedKey: normalizedKey).map { slots[$0].values }
+    }
 
     /// The parsed values of a case-folded key; nil when missing.
-    public func typedValues(normalizedKey: String) -> [TypedValue]? { entries[normalizedKey]?.typed }
+    public func typedValues(normalizedKey: String) -> [TypedValue]? {
+        typedValues(normalizedKey: normalizedKey, hash: KeyHash.of(normalizedKey))
+    }
+
+    /// The parsed values of a case-folded key whose `KeyHash` the caller knows.
+    public func typedValues(normalizedKey: String, hash: UInt64) -> [TypedValue]? {
+        position(hash: hash, normalizedKey: normalizedKey).map { slots[$0].typed }
+    }
 
     /// The values of a key, looked up case-insensitively; nil when missing.
-    public subscript(key: String) -> [ScalarValue]? { entries[CaseFolding.lowercase(key)]?.values }
+    public subscript(key: String) -> [ScalarValue]? { values(normalizedKey: CaseFolding.lowercase(key)) }
 
-    public var isEmpty: Bool { entries.isEmpty }
+    public var isEmpty: Bool { slots.isEmpty }
 
     /// This context with `defaults`' keys added where it has none of its own: the keys the
     /// platform fills for a principal, under what the caller gave.
     public func filling(from defaults: RequestContext) -> RequestContext {
         guard !defaults.isEmpty else { return self }
         var merged = defaults
-        for (key, entry) in entries { merged.entries[key] = entry }
+        for slot in slots { merged.put(slot, remove: false) }
         return merged
     }
 
     /// Keys as they were given, sorted.
-    public var keys: [String] { entries.values.map(\.spelling).sorted() }
+    public var keys: [String] { slots.map(\.spelling).sorted() }
 }
 
-extension ConditionClause {
+/// FNV-1a over a case-folded key's UTF-8: how contexts file keys and conditions find them.
+public enum KeyHash {
+    public static func of(_ normalizedKey: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in normalizedKey.utf8 {
+            hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+}
+
+/// One condition as evaluation sees it: operator, case-folded key and prepared policy values.
+/// A class, so the compiled authorizer's hot path passes a reference rather than a whole clause.
+public final class ConditionTest: Sendable {
+    /// Nil when the operator name is unknown (the condition then never holds).
+    public let conditionOperator: ConditionOperator?
+    public let normalizedKey: String
+    /// `KeyHash` of `normalizedKey`, computed once.
+    public let keyHash: UInt64
+    public let prepared: PreparedValues
+
+    init(conditionOperator: ConditionOperator?, normalizedKey: String, prepared: PreparedValues) {
+        self.conditionOperator = conditionOperator
+        self.normalizedKey = normalizedKey
+        self.keyHash = KeyHash.of(normalizedKey)
+        self.prepared = prepared
+    }
+
     /// Whether this condition holds for the request context (SPEC §2).
     public func holds(in context: RequestContext) -> Bool {
         guard let op = conditionOperator else { return false }
-        let requestValues = context.typedValues(normalizedKey: normalizedKey)
+        let requestValues = context.typedValues(normalizedKey: normalizedKey, hash: keyHash)
         guard let requestValues else {
             if op.ifExists { return true }
             if op.kind == .null { return nullHolds(present: false) }
@@ -234,6 +301,18 @@ extension ConditionClause {
         default: false
         }
     }
+}
+
+extension ConditionClause {
+    /// Whether this condition holds for the request context (SPEC §2).
+    public func holds(in context: RequestContext) -> Bool { test.holds(in: context) }
+
+    /// Whether the request value equals/matches at least one policy value under the positive form
+    /// of the operator. A value of the wrong type matches nothing.
+    public func matchesAny(_ requestValue: ScalarValue) -> Bool { test.matchesAny(requestValue) }
+
+    /// `matchesAny` on a value parsed in advance.
+    public func matchesAny(_ requestValue: TypedValue) -> Bool { test.matchesAny(requestValue) }
 
     /// Why this condition does not hold, in words, for explanations.
     public func failureReason(in context: RequestContext) -> String {

@@ -156,11 +156,11 @@ public struct ConditionClause: Sendable {
     /// The operator name as written.
     public var operatorName: String
     /// Nil when the name is no known operator (the statement then never matches).
-    public var conditionOperator: ConditionOperator?
+    public var conditionOperator: ConditionOperator? { test.conditionOperator }
     /// The key as written, e.g. `g:SourceIp`.
     public var key: String
     /// The key case-folded, as it is looked up in a request context.
-    public var normalizedKey: String
+    public var normalizedKey: String { test.normalizedKey }
     public var values: [ConditionLiteral]
     /// True when the values were a single scalar rather than an array.
     public var valuesWereScalar: Bool
@@ -169,7 +169,9 @@ public struct ConditionClause: Sendable {
     /// Where the key is (`$.Statement[0].Condition.StringEquals["g:SourceIp"]`).
     public var span: SourceSpan
     /// Policy values converted once to the operator's type.
-    public let prepared: PreparedValues
+    public var prepared: PreparedValues { test.prepared }
+    /// What evaluation needs, shared by reference so deciding copies nothing.
+    public let test: ConditionTest
 
     public init(
         operatorName: String, key: String, values: [ConditionLiteral], valuesWereScalar: Bool,
@@ -177,13 +179,13 @@ public struct ConditionClause: Sendable {
     ) {
         self.operatorName = operatorName
         let op = ConditionOperator(name: operatorName)
-        self.conditionOperator = op
         self.key = key
-        self.normalizedKey = CaseFolding.lowercase(key)
         self.values = values
         self.valuesWereScalar = valuesWereScalar
         self.operatorSpan = operatorSpan
         self.span = span
-        self.prepared = PreparedValues(kind: op?.kind, values: values.map(\.value))
+        self.test = ConditionTest(
+            conditionOperator: op, normalizedKey: CaseFolding.lowercase(key),
+            prepared: PreparedValues(kind: op?.kind, values: values.map(\.value)))
     }
 }

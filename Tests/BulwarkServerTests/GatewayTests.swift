@@ -83,7 +83,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         func write(_ name: String, _ text: String, mode: Int) -> String {
             let path = folder.appendingPathComponent(name).path
-            FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: mode])
+            _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: mode])
             return path
         }
         let good = "credentials:\n  - accessKey: AK1\n    secretKey: s1\n    principal: iam::0a1b2c:user:alice\n"

@@ -23,6 +23,12 @@ struct ScenarioGenerator {
     static let actionPatterns = ["*", "ims:*", "ims:images:*", "*:get", "swr:repo:*", "ims:images:get", "IMS:Images:Share", "ims:images:?et", "swr::*", "*:*:GetObject", "swr:repo:upload", "ecs:*", "*s:*:list"]
     static let resources = ["*", "ims:cn-north-4:acct:image:img-1", "ims:cn-north-4:other:image:img-2", "swr:cn-north-4:acct:repo:team/web", "swr:cn-north-4:acct:repo:ops/db", "ims:cn-north-4:acct:image:img-12", ""]
     static let resourcePatterns = ["*", "ims:*", "ims:cn-north-4:acct:image:*", "swr:*:acct:repo:team/*", "ims:*:image:img-?", "swr:*", "ims:cn-north-4:acct:image:img-1", "ims:cn-north-4:acct:image:img-1*", "ims:cn-north-4:acct:image:img-1?", "*:repo:*", "swr:cn-north-4:acct:repo:team/web"]
+    /// With `awkwardURNs`: resources with extra, missing or empty fields and patterns with wildcards
+    /// in early fields, which the compiled authorizer indexes field by field.
+    static let awkwardResources = ["ims:a:b:acct:image:img-1", "ims:cn-north-4:acct:image:img-1:x", "ims:é:acct:image:img-1", "ims::acct:image:img-1", "swr:cn-north-4:acct:repo:team/w:eb", "ims:cn-north-4:acct:image:img-1", "ims:x:acct:image:img-12", "swr:r:acct:repo:team/web", "ims:acct:image", "ims:x:acct:image:img-1?"]
+    static let awkwardResourcePatterns = ["ims:*:acct:image:img-1*", "ims:?:acct:image:img-1", "swr:*:*:repo:team/*", "ims:*:acct:*:img-1", "ims:cn-north-4:*:image:img-1?", "*:acct:image:*", "ims:*:acct:image:img-1:*", "ims:*:acct:image:*", "ims:*:*:image:img-1", "ims:*:acct:image:img-1", "ims:*:acct:image:img-1?", "ims::acct:image:*", "ims:*:*:*:*"]
+    var awkwardURNs = false
+
     static let conditions = [
         #"{"StringEquals":{"g:UserName":"alice"}}"#,
         #"{"StringNotEquals":{"g:UserName":["bob","carol"]}}"#,
@@ -59,7 +65,8 @@ struct ScenarioGenerator {
         let actions = (0..<Int.random(in: 1...2, using: &rng)).map { _ in "\"\(pick(Self.actionPatterns))\"" }
         parts.append((chance(0.15) ? #""NotAction":"# : #""Action":"#) + "[" + actions.joined(separator: ",") + "]")
         if chance(0.7) {
-            let resources = (0..<Int.random(in: 1...2, using: &rng)).map { _ in "\"\(pick(Self.resourcePatterns))\"" }
+            let pool = awkwardURNs ? Self.resourcePatterns + Self.awkwardResourcePatterns : Self.resourcePatterns
+            let resources = (0..<Int.random(in: 1...2, using: &rng)).map { _ in "\"\(pick(pool))\"" }
             parts.append((chance(0.15) ? #""NotResource":"# : #""Resource":"#) + "[" + resources.joined(separator: ",") + "]")
         }
         if chance(0.5) { parts.append(#""Condition":"# + pick(Self.conditions)) }
@@ -89,6 +96,7 @@ struct ScenarioGenerator {
         let entries = (0..<Int.random(in: 0...4, using: &rng)).map { _ in pick(Self.contextEntries) }
         var seen = Set<String>()
         let unique = entries.filter { seen.insert(String($0.split(separator: ":").prefix(2).joined())).inserted }
-        return AuthorizationRequest(action: pick(Self.actions), resource: pick(Self.resources), context: try context("{" + unique.joined(separator: ",") + "}"))
+        let resource = awkwardURNs && chance(0.6) ? pick(Self.awkwardResources) : pick(Self.resources)
+        return AuthorizationRequest(action: pick(Self.actions), resource: resource, context: try context("{" + unique.joined(separator: ",") + "}"))
     }
 }

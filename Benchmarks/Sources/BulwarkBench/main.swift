@@ -4,6 +4,7 @@ import BulwarkEngine
 import BulwarkPolicy
 import BulwarkValidation
 import Foundation
+import MallocCounter
 
 // A plain, honest harness: warm up, time many iterations with a monotonic clock,
 // report percentiles of per-iteration times. Figures depend on the machine; compare
@@ -96,34 +97,86 @@ func benchDiff() throws {
     print("diff: two 6 KB policies (\(old.statements.count) and \(new.statements.count) statements, \(regions) added regions): p50 \(format(stats.percentile(0.5))), p99 \(format(stats.percentile(0.99))); a policy with itself: p50 \(format(same.percentile(0.5)))")
 }
 
+/// The issue's workload: `count` identity policies of about 600 bytes (mixed Allow/Deny, action
+/// wildcards, URN patterns, conditions on IPs, tags, MFA, dates and resource tags) and three SCP
+/// levels, compiled with the bundled catalog; 1,000 requests cycling over three actions.
+func authorizeWorkload(count: Int) throws -> (PolicySet, [AuthorizationRequest]) {
+    var identity: [NamedPolicy] = []
+    for i in 0..<count {
+        identity.append(NamedPolicy(id: "p\(i)", policy: try PolicyParser.parse(realisticPolicy(targetBytes: 600, seed: i))))
+    }
+    let full = try PolicyParser.parse(#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*"}]}"#)
+    let deny = try PolicyParser.parse(#"{"Version":"5.0","Statement":[{"Effect":"Deny","Action":"ims:images:share","Condition":{"ForAnyValue:StringNotMatch":{"ims:TargetOrgPaths":"o-1/r-1/*"}}}]}"#)
+    let levels = [[NamedPolicy(id: "FullAccess", policy: full)],
+                  [NamedPolicy(id: "FullAccess", policy: full), NamedPolicy(id: "deny-share", policy: deny)],
+                  [NamedPolicy(id: "FullAccess", policy: full)]]
+    let requests = (0..<1_000).map { i -> AuthorizationRequest in
+        var context = RequestContext()
+        context.set("g:SourceIp", [.string("10.\(i % 256).0.1")])
+        context.set("g:TagKeys", [.string("env")])
+        return AuthorizationRequest(action: ["ims:images:get", "swr:repo:download", "ims:images:share"][i % 3],
+            resource: i % 3 == 1 ? "swr:cn-north-4:0a1b2c:repo:team-\(i % 7)/app" : "ims:cn-north-4:0a1b2c:image:img-\(i % count)-x",
+            context: context)
+    }
+    return (PolicySet(identityPolicies: identity, scpLevels: levels), requests)
+}
+
+/// Decisions per second over `requests`, one thread, `rounds` passes after one warm-up pass.
+func throughput(_ requests: [AuthorizationRequest], rounds: Int, _ decide: (AuthorizationRequest) -> Bool) -> Double {
+    var allowed = 0
+    for r in requests where decide(r) { allowed += 1 }
+    let t0 = now()
+    for _ in 0..<rounds { for r in requests where decide(r) { allowed += 1 } }
+    let elapsed = Double(now() - t0)
+    precondition(allowed >= 0)
+    return Double(rounds * requests.count) / (elapsed / 1e9)
+}
+
+/// Heap allocations per call of `body`, over every request.
+func allocationsPerCall(_ requests: [AuthorizationRequest], _ body: (AuthorizationRequest) -> Void) -> Double {
+    let before = bulwark_allocation_count()
+    for r in requests { body(r) }
+    return Double(bulwark_allocation_count() - before) / Double(requests.count)
+}
+
 func benchAuthorize() throws {
+    let catalog = try Catalog.bundled()
+    let clock = measure(iterations: 100_000) {}
+    print("authorize: reading the clock costs \(format(clock.percentile(0.5))) (included in every latency below)")
+    print("| policies | mode | p50 | p99 | decisions/s, 1 thread | batch, per core (\(ProcessInfo.processInfo.activeProcessorCount) cores) | allocations/decision | compile | memory |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    var p50s: [String: [Double]] = [:]
     for count in [10, 100, 1_000, 10_000] {
-        var identity: [NamedPolicy] = []
-        for i in 0..<count {
-            identity.append(NamedPolicy(id: "p\(i)", policy: try PolicyParser.parse(realisticPolicy(targetBytes: 600, seed: i))))
-        }
-        let full = try PolicyParser.parse(#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*"}]}"#)
-        let deny = try PolicyParser.parse(#"{"Version":"5.0","Statement":[{"Effect":"Deny","Action":"ims:images:share","Condition":{"ForAnyValue:StringNotMatch":{"ims:TargetOrgPaths":"o-1/r-1/*"}}}]}"#)
-        let levels = [[NamedPolicy(id: "FullAccess", policy: full)],
-                      [NamedPolicy(id: "FullAccess", policy: full), NamedPolicy(id: "deny-share", policy: deny)],
-                      [NamedPolicy(id: "FullAccess", policy: full)]]
+        let (set, requests) = try authorizeWorkload(count: count)
+        let heapBefore = bulwark_heap_bytes_in_use()
         let t0 = now()
-        let authorizer = Authorizer(policies: PolicySet(identityPolicies: identity, scpLevels: levels))
+        let authorizer = Authorizer(policies: set, catalog: catalog)
         let compile = Double(now() - t0)
-        let requests = (0..<1_000).map { i -> AuthorizationRequest in
-            var context = RequestContext()
-            context.set("g:SourceIp", [.string("10.\(i % 256).0.1")])
-            context.set("g:TagKeys", [.string("env")])
-            return AuthorizationRequest(action: ["ims:images:get", "swr:repo:download", "ims:images:share"][i % 3],
-                resource: i % 3 == 1 ? "swr:cn-north-4:0a1b2c:repo:team-\(i % 7)/app" : "ims:cn-north-4:0a1b2c:image:img-\(i % count)-x",
-                context: context)
+        let memory = Double(bulwark_heap_bytes_in_use()) - Double(heapBefore)
+        for (mode, run) in [
+            ("decide", { @Sendable (r: AuthorizationRequest) -> Bool in authorizer.decide(r).decision == .allow }),
+            ("authorize (every match)", { @Sendable (r: AuthorizationRequest) -> Bool in authorizer.authorize(r).decision == .allow }),
+        ] as [(String, @Sendable (AuthorizationRequest) -> Bool)] {
+            var k = 0
+            let stats = measure(iterations: 30_000, warmup: 2_000) {
+                _ = run(requests[k % requests.count])
+                k += 1
+            }
+            let rounds = max(1, 200_000 / (count >= 10_000 && mode != "decide" ? 20 : 1) / requests.count)
+            let single = throughput(requests, rounds: rounds, run)
+            // Batch: the requests split over every core, each slice decided in a loop.
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            let t1 = now()
+            DispatchQueue.concurrentPerform(iterations: cores) { _ in _ = throughput(requests, rounds: rounds, run) }
+            let batchPerCore = Double(rounds * requests.count * cores) / (Double(now() - t1) / 1e9) / Double(cores)
+            let allocations = allocationsPerCall(requests) { _ = run($0) }
+            p50s[mode, default: []].append(stats.percentile(0.5))
+            print("| \(count) | \(mode) | \(format(stats.percentile(0.5))) | \(format(stats.percentile(0.99))) | \(String(format: "%.0f", single)) | \(String(format: "%.0f", batchPerCore)) | \(String(format: "%.2f", allocations)) | \(format(compile)) | \(String(format: "%.1f MiB", memory / 1_048_576)) |")
         }
-        var k = 0
-        let stats = measure(iterations: 20_000, inner: 1) {
-            _ = authorizer.authorize(requests[k % requests.count])
-            k += 1
-        }
-        print("authorize: \(count) policies: p50 \(format(stats.percentile(0.5))), p99 \(format(stats.percentile(0.99))), \(String(format: "%.0f", 1e9 / stats.mean)) decisions/s single-threaded, set-up \(format(compile))")
+        withExtendedLifetime(authorizer) {}
+    }
+    for (mode, values) in p50s.sorted(by: { $0.key > $1.key }) {
+        print("authorize: \(mode): p50 growth from 10 to 10,000 policies \(String(format: "%.2f", values.last! / values.first!))×")
     }
 }
 
@@ -176,17 +229,20 @@ if which == "replay", CommandLine.arguments.count > 2 {
 }
 
 if which == "hot" {
-    // A steady loop for profilers: 100 policies, 5 s.
-    var identity: [NamedPolicy] = []
+    // A steady loop for profilers: `hot N [authorize]`, the benchmark's workload with N policies, 5 s.
     let count = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 100 : 100
-    for i in 0..<count { identity.append(NamedPolicy(id: "p\(i)", policy: try PolicyParser.parse(realisticPolicy(targetBytes: 600, seed: i)))) }
-    let authorizer = Authorizer(policies: PolicySet(identityPolicies: identity), catalog: try Catalog.bundled())
-    var context = RequestContext()
-    context.set("g:SourceIp", [.string("10.1.0.1")])
-    let requests = (0..<64).map { i in AuthorizationRequest(action: ["ims:images:get", "swr:repo:download"][i % 2], resource: i % 2 == 0 ? "ims:cn-north-4:0a1b2c:image:img-\(i)-x" : "swr:cn-north-4:0a1b2c:repo:team-\(i % 7)/app", context: context) }
+    let every = CommandLine.arguments.count > 3 && CommandLine.arguments[3] == "authorize"
+    let (set, requests) = try authorizeWorkload(count: count)
+    let authorizer = Authorizer(policies: set, catalog: try Catalog.bundled())
     let end = now() + 5_000_000_000
     var k = 0, allowed = 0
-    while now() < end { for _ in 0..<1000 { if authorizer.authorize(requests[k & 63]).decision == .allow { allowed += 1 }; k += 1 } }
+    while now() < end {
+        for _ in 0..<1000 {
+            let r = requests[k % requests.count]
+            if every ? authorizer.authorize(r).decision == .allow : authorizer.decide(r).decision == .allow { allowed += 1 }
+            k += 1
+        }
+    }
     print("hot: \(k) decisions, \(allowed) allowed")
 }
 

@@ -1,0 +1,342 @@
+/// Where a request finds the statements that can match it, per action.
+///
+/// Each action has a byte trie keyed by the literal prefix of every Resource pattern
+/// (`ims:cn-north-4:acct:image:img-1*` sits under `ims:cn-north-4:acct:image:img-1`).
+/// A pattern with an early wildcard (`ims:*:acct:image:img-1*`) says little in that order,
+/// so it also goes into an *aligned* trie keyed by its fields in a more telling order
+/// (`ims:image:acct:img-1…`). That is exact only for resources with as many `:` as the
+/// pattern has literally: then no wildcard can cover a `:`, the pattern matches field by
+/// field, and the order of the fields does not matter. Resources with more `:` still find
+/// the pattern in the first trie, where its entry is marked to count only for them.
+///
+/// Node entries are grouped Deny / SCP Allow / identity Allow, so a decision looks at the
+/// Denies first and can stop at the first identity Allow. Everything is stored in flat
+/// arrays with single-child chains merged, so a walk touches few cache lines.
+struct StatementIndex: Sendable {
+    /// A statement filed at a node.
+    struct Entry: Sendable {
+        /// Index into the authorizer's statements.
+        let statement: Int32
+        /// The entry counts only for resources with more `:` than this (-1: always).
+        let colonBound: Int16
+        /// Reaching the node proves the Resource element holds; only conditions remain.
+        let proven: Bool
+    }
+
+    enum EntryClass: Int, Sendable {
+        case deny = 0, scpAllow, identityAllow
+    }
+
+    struct Node: Sendable {
+        /// The bytes that lead into this node (from its parent), in `labels`.
+        var labelStart: Int32 = 0
+        var labelCount: Int32 = 0
+        /// Children in `childFirstBytes` / `childNodes`, sorted by first byte.
+        var childStart: Int32 = 0
+        var childCount: Int32 = 0
+        /// Entries in `entries`: Denies, then SCP Allows, then identity Allows.
+        var entryStart: Int32 = 0
+        var denyEnd: Int32 = 0
+        var scpAllowEnd: Int32 = 0
+        var entryEnd: Int32 = 0
+    }
+
+    private(set) var nodes: [Node] = []
+    private var labels: [UInt8] = []
+    private var childFirstBytes: [UInt8] = []
+    private var childNodes: [Int32] = []
+    private(set) var entries: [Entry] = []
+    /// Per action id: the root of its prefix trie.
+    private var plainRoots: [Int32] = []
+    /// Per action id and colon count (`action * (maxAlignedColons + 1) + colons`): aligned root or -1.
+    private var alignedRoots: [Int32] = []
+    /// Per colon count: the order aligned keys list the fields in (empty: no aligned trie).
+    private var fieldOrders: [[Int]] = []
+    private var maxAlignedColons = -1
+
+    /// Aligned tries are built for patterns with at most this many literal `:`.
+    static let alignedColonLimit = 12
+
+    // MARK: Building
+
+    /// Builds the index. `statementsFor(action)` lists, for one action id, each statement the
+    /// action matches with its class and its Resource patterns (nil: no Resource; negated: NotResource).
+    init(
+        actionCount: Int,
+        resourcePatterns: [[String]],
+        statementsFor: (Int) -> [(statement: Int32, entryClass: EntryClass, negated: Bool, hasResource: Bool)]
+    ) {
+        // Field orders per colon count, from every pattern of that count: fields fully literal in
+        // most patterns first (service, type, account), so the aligned key's literal prefix is long.
+        var literalCounts: [[Int]] = Array(repeating: [], count: Self.alignedColonLimit + 1)
+        for patterns in resourcePatterns {
+            for text in patterns {
+                let fields = Self.fields(of: Array(text.utf8))
+                guard fields.count - 1 <= Self.alignedColonLimit else { continue }
+                var counts = literalCounts[fields.count - 1]
+                if counts.isEmpty { counts = Array(repeating: 0, count: fields.count) }
+                for (i, f) in fields.enumerated() where !f.contains(where: Self.isWildcard) { counts[i] += 1 }
+                literalCounts[fields.count - 1] = counts
+            }
+        }
+        let orders: [[Int]] = literalCounts.map { counts in
+            counts.indices.sorted { counts[$0] != counts[$1] ? counts[$0] > counts[$1] : $0 < $1 }
+        }
+
+        var builder = TrieBuilder()
+        var plainRoots: [Int32] = []
+        var alignedRoots = Array(repeating: Int32(-1), count: actionCount * (Self.alignedColonLimit + 1))
+        var usedColons = -1
+        for action in 0..<actionCount {
+            let root = builder.newNode()
+            plainRoots.append(root)
+            for item in statementsFor(action) {
+                guard item.hasResource, !item.negated else {
+                    // No Resource holds for every resource; NotResource is checked in full.
+                    builder.add(Entry(statement: item.statement, colonBound: -1, proven: !item.hasResource),
+                                item.entryClass, key: [], root: root)
+                    continue
+                }
+                for text in resourcePatterns[Int(item.statement)] {
+                    let bytes = Array(text.utf8)
+                    let plainPrefix = Self.literalPrefix(bytes)
+                    let plainProven = plainPrefix.count < bytes.count
+                        && bytes[plainPrefix.count...].allSatisfy { $0 == UInt8(ascii: "*") }
+                    let fields = Self.fields(of: bytes)
+                    let colons = fields.count - 1
+                    var aligned: [UInt8]? = nil
+                    if colons >= 1 && colons <= Self.alignedColonLimit {
+                        let key = orders[colons].map { fields[$0] }.joined(separator: [UInt8(ascii: ":")])
+                        let candidate = Array(key)
+                        if Self.literalPrefix(candidate).count > plainPrefix.count { aligned = candidate }
+                    }
+                    guard let aligned else {
+                        builder.add(Entry(statement: item.statement, colonBound: -1, proven: plainProven),
+                                    item.entryClass, key: plainPrefix, root: root)
+                        continue
+                    }
+                    // For resources with exactly `colons` colons: the aligned trie; with more: the prefix trie.
+                    let slot = action * (Self.alignedColonLimit + 1) + colons
+                    if alignedRoots[slot] < 0 { alignedRoots[slot] = builder.newNode() }
+                    let prefix = Self.literalPrefix(aligned)
+                    let rest = aligned[prefix.count...]
+                    let alignedProven = rest.first == UInt8(ascii: "*")
+                        && rest.allSatisfy { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: ":") }
+                    builder.add(Entry(statement: item.statement, colonBound: -1, proven: alignedProven),
+                                item.entryClass, key: prefix, root: alignedRoots[slot])
+                    builder.add(Entry(statement: item.statement, colonBound: Int16(colons), proven: plainProven),
+                                item.entryClass, key: plainPrefix, root: root)
+                    usedColons = max(usedColons, colons)
+                }
+            }
+        }
+        let flat = builder.flatten()
+        self.nodes = flat.nodes
+        self.labels = flat.labels
+        self.childFirstBytes = flat.childFirstBytes
+        self.childNodes = flat.childNodes
+        self.entries = flat.entries
+        self.plainRoots = plainRoots.map { flat.nodeFor[Int($0)] }
+        self.alignedRoots = alignedRoots.map { $0 < 0 ? -1 : flat.nodeFor[Int($0)] }
+        self.fieldOrders = orders
+        self.maxAlignedColons = usedColons
+    }
+
+    static func isWildcard(_ b: UInt8) -> Bool { b == UInt8(ascii: "*") || b == UInt8(ascii: "?") }
+
+    static func literalPrefix(_ bytes: [UInt8]) -> [UInt8] {
+        Array(bytes.prefix { !isWildcard($0) })
+    }
+
+    static func fields(of bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+        bytes.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
+    }
+
+    // MARK: Looking up
+
+    /// Calls `body` with the nodes a request visits (in its action's tries) and the number of
+    /// `:` in its resource, which entry `colonBound`s are compared with.
+    func withVisitedNodes<R>(
+        action: Int, resource: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<Int32>, Int) -> R
+    ) -> R {
+        var colons = 0
+        for b in resource where b == UInt8(ascii: ":") { colons += 1 }
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * resource.count + 2) { visited in
+            var count = walk(root: plainRoots[action], key: resource, into: visited, at: 0)
+            if colons <= maxAlignedColons {
+                let root = alignedRoots[action * (Self.alignedColonLimit + 1) + colons]
+                if root >= 0 {
+                    count = withAlignedKey(resource, colons: colons) { key in
+                        walk(root: root, key: key, into: visited, at: count)
+                    }
+                }
+            }
+            return body(UnsafeBufferPointer(rebasing: visited[0..<count]), colons)
+        }
+    }
+
+    /// The resource's fields in the order the aligned trie for its colon count uses.
+    private func withAlignedKey<R>(
+        _ resource: UnsafeBufferPointer<UInt8>, colons: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R
+    ) -> R {
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: colons + 2) { bounds in
+            // bounds[i]..<bounds[i+1]-1 is field i (bounds[0] = 0, the last bound is count + 1).
+            var n = 0
+            bounds[0] = 0
+            for (i, b) in resource.enumerated() where b == UInt8(ascii: ":") {
+                n += 1
+                bounds[n] = i + 1
+            }
+            bounds[colons + 1] = resource.count + 1
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: resource.count) { key in
+                var out = 0
+                for (k, field) in fieldOrders[colons].enumerated() {
+                    if k > 0 {
+                        key[out] = UInt8(ascii: ":")
+                        out += 1
+                    }
+                    for i in bounds[field]..<(bounds[field + 1] - 1) {
+                        key[out] = resource[i]
+                        out += 1
+                    }
+                }
+                return body(UnsafeBufferPointer(rebasing: key[0..<out]))
+            }
+        }
+    }
+
+    /// Appends to `visited` (from `at`) every node on the path spelled by a prefix of `key`.
+    private func walk(root: Int32, key: UnsafeBufferPointer<UInt8>, into visited: UnsafeMutableBufferPointer<Int32>, at start: Int) -> Int {
+        nodes.withUnsafeBufferPointer { nodes in
+            labels.withUnsafeBufferPointer { labels in
+                childFirstBytes.withUnsafeBufferPointer { firstBytes in
+                    childNodes.withUnsafeBufferPointer { children in
+                        var count = start
+                        var node = Int(root)
+                        var position = 0
+                        visited[count] = root
+                        count += 1
+                        while position < key.count {
+                            let n = nodes[node]
+                            let byte = key[position]
+                            var next = -1
+                            var c = Int(n.childStart)
+                            let end = c + Int(n.childCount)
+                            while c < end {
+                                if firstBytes[c] == byte {
+                                    next = Int(children[c])
+                                    break
+                                }
+                                c += 1
+                            }
+                            guard next >= 0 else { break }
+                            let child = nodes[next]
+                            let length = Int(child.labelCount)
+                            guard position + length <= key.count else { break }
+                            var i = 1  // the first byte matched already
+                            let label = Int(child.labelStart)
+                            while i < length && labels[label + i] == key[position + i] { i += 1 }
+                            guard i == length else { break }
+                            position += length
+                            node = next
+                            visited[count] = Int32(node)
+                            count += 1
+                        }
+                        return count
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The mutable trie the index is built in before it is flattened.
+private struct TrieBuilder {
+    var children: [[(UInt8, Int32)]] = []
+    var pending: [[(StatementIndex.Entry, StatementIndex.EntryClass)]] = []
+
+    mutating func newNode() -> Int32 {
+        children.append([])
+        pending.append([])
+        return Int32(children.count - 1)
+    }
+
+    mutating func add(_ entry: StatementIndex.Entry, _ entryClass: StatementIndex.EntryClass, key: [UInt8], root: Int32) {
+        var node = root
+        for byte in key {
+            if let next = children[Int(node)].first(where: { $0.0 == byte })?.1 {
+                node = next
+            } else {
+                let next = newNode()
+                children[Int(node)].append((byte, next))
+                node = next
+            }
+        }
+        pending[Int(node)].append((entry, entryClass))
+    }
+
+    struct Flat {
+        var nodes: [StatementIndex.Node] = []
+        var labels: [UInt8] = []
+        var childFirstBytes: [UInt8] = []
+        var childNodes: [Int32] = []
+        var entries: [StatementIndex.Entry] = []
+        /// Builder node → flat node, for nodes that survive (roots always do).
+        var nodeFor: [Int32] = []
+    }
+
+    /// Merges chains of single-child nodes without entries and lays everything out in arrays.
+    func flatten() -> Flat {
+        var flat = Flat()
+        flat.nodeFor = Array(repeating: -1, count: children.count)
+        var isChild = Array(repeating: false, count: children.count)
+        for list in children { for (_, c) in list { isChild[Int(c)] = true } }
+        // Each queued item: builder node, its label, its flat id.
+        var queue: [(Int32, [UInt8], Int32)] = []
+        for node in children.indices where !isChild[node] {
+            let id = Int32(flat.nodes.count)
+            flat.nodes.append(StatementIndex.Node())
+            flat.nodeFor[node] = id
+            queue.append((Int32(node), [], id))
+        }
+        var head = 0
+        while head < queue.count {
+            let (node, label, id) = queue[head]
+            head += 1
+            var n = StatementIndex.Node()
+            n.labelStart = Int32(flat.labels.count)
+            n.labelCount = Int32(label.count)
+            flat.labels += label
+            // Entries grouped by class; in each class those that always count first, then by bound,
+            // then in statement order, so a walk can stop at the first bound too high.
+            let sorted = pending[Int(node)].sorted {
+                ($0.1.rawValue, $0.0.colonBound, $0.0.statement) < ($1.1.rawValue, $1.0.colonBound, $1.0.statement)
+            }
+            n.entryStart = Int32(flat.entries.count)
+            for (entry, _) in sorted { flat.entries.append(entry) }
+            n.denyEnd = n.entryStart + Int32(sorted.count { $0.1 == .deny })
+            n.scpAllowEnd = n.denyEnd + Int32(sorted.count { $0.1 == .scpAllow })
+            n.entryEnd = Int32(flat.entries.count)
+            n.childStart = Int32(flat.childFirstBytes.count)
+            for (byte, child) in children[Int(node)].sorted(by: { $0.0 < $1.0 }) {
+                // Follow the chain while it has one child and nothing filed.
+                var end = child
+                var childLabel = [byte]
+                while children[Int(end)].count == 1 && pending[Int(end)].isEmpty {
+                    let (b, next) = children[Int(end)][0]
+                    childLabel.append(b)
+                    end = next
+                }
+                let childID = Int32(flat.nodes.count)
+                flat.nodes.append(StatementIndex.Node())
+                flat.nodeFor[Int(end)] = childID
+                flat.childFirstBytes.append(byte)
+                flat.childNodes.append(childID)
+                queue.append((end, childLabel, childID))
+            }
+            n.childCount = Int32(flat.childFirstBytes.count) - n.childStart
+            flat.nodes[Int(id)] = n
+        }
+        return flat
+    }
+}
