@@ -67,20 +67,26 @@ struct StatementIndex: Sendable {
         statementsFor: (Int) -> [(statement: Int32, entryClass: EntryClass, negated: Bool, hasResource: Bool)]
     ) {
         // Field orders per colon count, from every pattern of that count: fields fully literal in
-        // most patterns first (service, type, account), so the aligned key's literal prefix is long.
-        var literalCounts: [[Int]] = Array(repeating: [], count: Self.alignedColonLimit + 1)
+        // most patterns first (service, type, account), then those with the longest literal
+        // prefixes (a resource path like `img-1*`), so the aligned key's literal prefix is long.
+        var scores: [[(literal: Int, prefix: Int)]] = Array(repeating: [], count: Self.alignedColonLimit + 1)
         for patterns in resourcePatterns {
             for text in patterns {
                 let fields = Self.fields(of: Array(text.utf8))
                 guard fields.count - 1 <= Self.alignedColonLimit else { continue }
-                var counts = literalCounts[fields.count - 1]
-                if counts.isEmpty { counts = Array(repeating: 0, count: fields.count) }
-                for (i, f) in fields.enumerated() where !f.contains(where: Self.isWildcard) { counts[i] += 1 }
-                literalCounts[fields.count - 1] = counts
+                var score = scores[fields.count - 1]
+                if score.isEmpty { score = Array(repeating: (0, 0), count: fields.count) }
+                for (i, f) in fields.enumerated() {
+                    let prefix = f.prefix { !Self.isWildcard($0) }.count
+                    if prefix == f.count { score[i].literal += 1 } else { score[i].prefix += prefix }
+                }
+                scores[fields.count - 1] = score
             }
         }
-        let orders: [[Int]] = literalCounts.map { counts in
-            counts.indices.sorted { counts[$0] != counts[$1] ? counts[$0] > counts[$1] : $0 < $1 }
+        let orders: [[Int]] = scores.map { score in
+            score.indices.sorted {
+                (score[$0].literal, score[$0].prefix, -$0) > (score[$1].literal, score[$1].prefix, -$1)
+            }
         }
 
         var builder = TrieBuilder()
