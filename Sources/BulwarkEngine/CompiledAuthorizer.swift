@@ -25,15 +25,18 @@ public struct Authorizer: Sendable {
     /// determining statement in `matched`.
     public func authorize(_ request: AuthorizationRequest) -> AuthorizationResult {
         guard let action = compiled.actionID(request) else { return reference.authorize(request) }
-        var ordinals: [Int32] = []
-        let outcome = compiled.evaluate(request, action: action, everyMatch: true, into: &ordinals)
-        switch outcome.reason {
-        case .explicitDeny, .allowed:
-            return AuthorizationResult(
-                decision: outcome.reason == .allowed ? .allow : .deny, reason: outcome.reason,
-                matched: compiled.references(ordinals), scpLevel: nil)
-        case .scpNoAllow, .noIdentityAllow:
-            return AuthorizationResult(decision: .deny, reason: outcome.reason, matched: [], scpLevel: outcome.scpLevel)
+        // Matches are gathered on the stack; the result's array is the one allocation.
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: 32) { stack in
+            var ordinals = OrdinalBuffer(stack: stack)
+            let outcome = compiled.evaluate(request, action: action, everyMatch: true, into: &ordinals)
+            switch outcome.reason {
+            case .explicitDeny, .allowed:
+                return AuthorizationResult(
+                    decision: outcome.reason == .allowed ? .allow : .deny, reason: outcome.reason,
+                    matched: compiled.references(&ordinals), scpLevel: nil)
+            case .scpNoAllow, .noIdentityAllow:
+                return AuthorizationResult(decision: .deny, reason: outcome.reason, matched: [], scpLevel: outcome.scpLevel)
+            }
         }
     }
 
@@ -49,7 +52,7 @@ public struct Authorizer: Sendable {
             return AuthorizationVerdict(
                 decision: result.decision, reason: result.reason, scpLevel: result.scpLevel, determining: result.matched.first)
         }
-        var unused: [Int32] = []
+        var unused = OrdinalBuffer(stack: UnsafeMutableBufferPointer(start: nil, count: 0))
         let outcome = compiled.evaluate(request, action: action, everyMatch: false, into: &unused)
         return AuthorizationVerdict(
             decision: outcome.reason == .allowed ? .allow : .deny, reason: outcome.reason, scpLevel: outcome.scpLevel,
@@ -175,7 +178,7 @@ final class CompiledPolicySet: Sendable {
     /// matching Deny (explicit deny) or identity Allow (allowed) into `ordinals`; without, stops at
     /// the first and reports it as `first`.
     func evaluate(
-        _ request: AuthorizationRequest, action: Int, everyMatch: Bool, into ordinals: inout [Int32]
+        _ request: AuthorizationRequest, action: Int, everyMatch: Bool, into ordinals: inout OrdinalBuffer
     ) -> (reason: DecisionReason, scpLevel: Int?, first: Int32) {
         var resource = request.resource
         let context = request.context
@@ -261,17 +264,52 @@ final class CompiledPolicySet: Sendable {
     }
 
     /// In reference order, without repeats (a statement may be filed under several patterns).
-    func references(_ ordinals: [Int32]) -> [DeterminingStatement] {
-        var sorted = ordinals
-        sorted.sort()
-        var out: [DeterminingStatement] = []
-        out.reserveCapacity(sorted.count)
-        var last: Int32 = -1
-        for o in sorted where o != last {
-            out.append(references[Int(o)])
-            last = o
+    func references(_ ordinals: inout OrdinalBuffer) -> [DeterminingStatement] {
+        ordinals.sortInPlace()
+        return ordinals.withSorted { sorted in
+            var out: [DeterminingStatement] = []
+            out.reserveCapacity(sorted.count)
+            var last: Int32 = -1
+            for o in sorted where o != last {
+                out.append(references[Int(o)])
+                last = o
+            }
+            return out
         }
-        return out
+    }
+}
+
+/// Statement ordinals gathered during one decision: on the caller's stack while they fit,
+/// then in an array.
+struct OrdinalBuffer {
+    private let stack: UnsafeMutableBufferPointer<Int32>
+    private var count = 0
+    private var overflow: [Int32] = []
+
+    init(stack: UnsafeMutableBufferPointer<Int32>) { self.stack = stack }
+
+    mutating func append(_ ordinal: Int32) {
+        if overflow.isEmpty && count < stack.count {
+            stack[count] = ordinal
+            count += 1
+        } else {
+            if overflow.isEmpty { overflow = Array(stack[0..<count]) }
+            overflow.append(ordinal)
+        }
+    }
+
+    mutating func sortInPlace() {
+        if overflow.isEmpty {
+            var used = UnsafeMutableBufferPointer(rebasing: stack[0..<count])
+            used.sort()
+        } else {
+            overflow.sort()
+        }
+    }
+
+    func withSorted<R>(_ body: (UnsafeBufferPointer<Int32>) -> R) -> R {
+        if overflow.isEmpty { return body(UnsafeBufferPointer(rebasing: stack[0..<count])) }
+        return overflow.withUnsafeBufferPointer(body)
     }
 }
 

@@ -65,7 +65,7 @@ def main():
         rego.add_module("bulwark", wl.REGO_MODULE)
         rego.add_data_json(json.dumps(wl.rego_data(w)))
         # regopy needs about a second per request at 1,000 policies: decide a prefix, sized to the policy count.
-        k = min(args.rego_requests, n, max(100, 200_000 // size))
+        k = min(args.rego_requests, n, max(20, 200_000 // size))
         rego_decisions = []
         t = time.perf_counter()
         for r in w["requests"][:k]:

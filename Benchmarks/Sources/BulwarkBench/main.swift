@@ -276,3 +276,18 @@ if which == "validate-once" {
     for _ in 0..<iterations { n += validator.validate(bytes: bytes, type: .identity).count }
     print("findings \(n)")
 }
+
+if which == "by-action" {
+    // p50 per action of the authorize workload (`by-action N`), both modes: where the time goes.
+    let count = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 10_000 : 10_000
+    let (set, requests) = try authorizeWorkload(count: count)
+    let authorizer = Authorizer(policies: set, catalog: try Catalog.bundled())
+    for action in ["ims:images:get", "swr:repo:download", "ims:images:share"] {
+        let subset = requests.filter { $0.action == action }
+        var k = 0
+        let d = measure(iterations: 20_000) { _ = authorizer.decide(subset[k % subset.count]); k += 1 }
+        let a = measure(iterations: 20_000) { _ = authorizer.authorize(subset[k % subset.count]); k += 1 }
+        let matched = subset.map { authorizer.authorize($0).matched.count }.sorted()
+        print("\(action): decide p50 \(format(d.percentile(0.5))), authorize p50 \(format(a.percentile(0.5))), matched median \(matched[matched.count / 2]) max \(matched.last!)")
+    }
+}
