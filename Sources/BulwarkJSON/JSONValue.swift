@@ -28,8 +28,17 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
     /// The document root, `$`.
     public static let root = JSONPath()
 
-    public func appending(key: String) -> JSONPath { JSONPath(components + [.key(key)]) }
-    public func appending(index: Int) -> JSONPath { JSONPath(components + [.index(index)]) }
+    public func appending(key: String) -> JSONPath { appending(.key(key)) }
+    public func appending(index: Int) -> JSONPath { appending(.index(index)) }
+
+    private func appending(_ component: JSONPathComponent) -> JSONPath {
+        // One allocation: room for the new component is reserved with the copy.
+        var copy: [JSONPathComponent] = []
+        copy.reserveCapacity(components.count + 1)
+        copy.append(contentsOf: components)
+        copy.append(component)
+        return JSONPath(copy)
+    }
 
     /// Dotted form for identifier-like keys, bracketed and quoted otherwise.
     public var description: String {

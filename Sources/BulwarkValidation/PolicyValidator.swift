@@ -125,6 +125,10 @@ final class ActionIndex: Sendable {
     let templatesByIndex: [[String]]
     /// Per index: the catalogued action's condition keys, case-folded.
     let foldedConditionKeys: [Set<String>]
+    /// Every URN template, taken apart once.
+    let templateShapes: [String: TemplateShape]
+    /// Case-folded name → indices (a name may be catalogued and referenced).
+    let indicesByFolded: [String: [Int]]
 
     init(catalog: Catalog) {
         var folded: [String] = [], names: [String] = [], services: [String] = [], definitions: [ActionDefinition?] = []
@@ -158,11 +162,18 @@ final class ActionIndex: Sendable {
         self.templates = templates
         self.templatesByIndex = definitions.map { d in d.map { templates[$0.name] ?? [] } ?? [] }
         self.foldedConditionKeys = definitions.map { d in Set(d?.conditionKeys.map { $0.lowercased() } ?? []) }
+        var shapes: [String: TemplateShape] = [:]
+        for list in templates.values { for t in list where shapes[t] == nil { shapes[t] = TemplateShape(t) } }
+        self.templateShapes = shapes
+        var byFolded: [String: [Int]] = [:]
+        for (i, name) in folded.enumerated() { byFolded[name, default: []].append(i) }
+        self.indicesByFolded = byFolded
     }
 
     /// Indices of known actions (catalogued or referenced) the glob matches.
     func matching(_ glob: GlobPattern) -> [Int] {
-        folded.indices.filter { glob.matches(folded[$0]) }
+        if glob.isLiteral { return indicesByFolded[glob.text] ?? [] }
+        return folded.indices.filter { glob.matches(folded[$0]) }
     }
 
     /// Catalogued actions (with definitions) that the pattern list covers.
@@ -173,5 +184,26 @@ final class ActionIndex: Sendable {
             if (actions.firstMatch(folded[i]) != nil) != actions.isNegated { out.append(definition) }
         }
         return out
+    }
+}
+
+/// A URN template (`ims:<region>:<account-id>:image:<image-id>`) in the forms resource checks compare with.
+struct TemplateShape: Sendable {
+    /// Split at `:` into at most five parts.
+    let segments: [String]
+    let segmentBytes: [[UInt8]]
+    /// The whole template with placeholders as `*` (`ims:*:*:image:*`).
+    let glob: String
+    /// The id part with placeholders as `*`.
+    let idGlob: String
+    /// The id part is placeholders only, so any id fits.
+    let idMatchesAnything: Bool
+
+    init(_ template: String) {
+        segments = StatementChecker.splitColons(template, maxSplits: 4)
+        segmentBytes = segments.map { Array($0.utf8) }
+        glob = StatementChecker.urnGlob(template)
+        idGlob = segments.count == 5 ? StatementChecker.urnGlob(segments[4]) : glob
+        idMatchesAnything = idGlob.utf8.allSatisfy { $0 == UInt8(ascii: "*") }
     }
 }

@@ -8,6 +8,8 @@ struct StatementChecker {
     let index: ActionIndex
     let type: PolicyType
     var findings: [Finding] = []
+    /// Catalog actions per action pattern (folded), for patterns repeated across statements.
+    private var hitsByPattern: [String: [Int]] = [:]
 
     init(catalog: Catalog, index: ActionIndex, type: PolicyType) {
         self.catalog = catalog
@@ -21,7 +23,12 @@ struct StatementChecker {
 
     mutating func check(_ statement: Statement) {
         // Each pattern is resolved against the catalog once; every rule below reuses it.
-        let hits = statement.actions.patterns.map { index.matching($0.glob) }
+        let hits = statement.actions.patterns.map { pattern in
+            if let known = hitsByPattern[pattern.glob.text] { return known }
+            let found = index.matching(pattern.glob)
+            hitsByPattern[pattern.glob.text] = found
+            return found
+        }
         var hit = [Bool](repeating: false, count: index.definitions.count)
         for h in hits { for i in h { hit[i] = true } }
         // Indices of the catalogued actions the statement covers.
@@ -30,7 +37,7 @@ struct StatementChecker {
             covered.append(i)
         }
         checkActions(statement, hits: hits)
-        checkResources(statement, covered: covered)
+        checkResources(statement, covered: covered, hits: hits)
         checkConditions(statement, covered: covered)
         checkEffectRules(statement, covered: covered, hits: hits)
     }
@@ -44,9 +51,9 @@ struct StatementChecker {
             if type == .scp && !Self.isValidSCPActionWildcard(text) {
                 add(.scpInvalidActionWildcard, "\(JSONWriter.quoted(text)): in an SCP a wildcard may only be the whole value (\"*\") or at the end (\"ims:images:*\")", pattern.span)
             }
-            let folded = CaseFolding.lowercase(text)
             let glob = pattern.glob
-            let servicePart = String(folded.prefix { $0 != ":" })
+            let folded = glob.text  // action globs are case-folded
+            let servicePart = String(decoding: folded.utf8.prefix { $0 != UInt8(ascii: ":") }, as: UTF8.self)
             let matches = hits[patternIndex]
             if servicePart.utf8.contains(where: { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }) {
                 if matches.isEmpty && !glob.matchesEverything {
@@ -77,9 +84,10 @@ struct StatementChecker {
         }
         // Patterns covered by another pattern of the same statement.
         let patterns = statement.actions.patterns
+        let folded = patterns.map(\.glob.text)
         for (j, inner) in patterns.enumerated() {
             for (i, outer) in patterns.enumerated() where i != j {
-                let a = CaseFolding.lowercase(outer.text), b = CaseFolding.lowercase(inner.text)
+                let a = folded[i], b = folded[j]
                 guard GlobRelations.contains(a, b) else { continue }
                 if a == b && i > j { continue }  // report the later duplicate only
                 add(.redundantAction, "\(JSONWriter.quoted(inner.text)) is already covered by \(JSONWriter.quoted(outer.text)) in the same statement; remove it", inner.span)
@@ -98,16 +106,22 @@ struct StatementChecker {
 
     // MARK: Resources
 
-    private mutating func checkResources(_ statement: Statement, covered: [Int]) {
+    private mutating func checkResources(_ statement: Statement, covered: [Int], hits: [[Int]]) {
         guard let resources = statement.resources else { return }
         if resources.isNegated { return }
         let withTypes = covered.filter { !index.templatesByIndex[$0].isEmpty }
         // Many actions share a resource type: test each distinct URN template once.
-        var templates: Set<String> = []
-        for i in withTypes { templates.formUnion(index.templatesByIndex[i]) }
+        var templates: [String] = []
+        for i in withTypes { for t in index.templatesByIndex[i] where !templates.contains(t) { templates.append(t) } }
+        // Literal actions without resource types: a specific resource never grants them.
+        let typeless = statement.actions.isNegated ? [] : statement.actions.patterns.indices.compactMap { p -> ActionDefinition? in
+            guard statement.actions.patterns[p].glob.isLiteral else { return nil }
+            for i in hits[p] { if let definition = index.definitions[i] { return definition.resourceTypes.isEmpty ? definition : nil } }
+            return nil
+        }
         for pattern in resources.patterns where !pattern.glob.matchesEverything {
             let text = pattern.text
-            let patternSegments = Self.splitColons(text, maxSplits: 4)
+            let patternSegments = URNParts(text)
             if pattern.glob.isLiteral && (patternSegments.count < 5 || patternSegments[0].isEmpty) {
                 add(.invalidURN, "\(JSONWriter.quoted(text)) is not a URN; write service:region:account-id:type:id, e.g. ims:cn-north-4:0a1b2c:image:img-1, or \"*\"", pattern.span)
                 continue
@@ -119,13 +133,13 @@ struct StatementChecker {
                 continue
             }
             // A literal action without resource types next to a specific resource is never allowed by it.
-            for actionPattern in statement.actions.patterns where !statement.actions.isNegated && actionPattern.glob.isLiteral {
-                if let definition = catalog.action(named: actionPattern.text), definition.resourceTypes.isEmpty {
-                    add(.resourceMustBeWildcard, "\(definition.name) has no resource type; with Resource \(JSONWriter.quoted(text)) it is never granted; move it to a statement with Resource \"*\"", pattern.span)
-                }
+            for definition in typeless {
+                add(.resourceMustBeWildcard, "\(definition.name) has no resource type; with Resource \(JSONWriter.quoted(text)) it is never granted; move it to a statement with Resource \"*\"", pattern.span)
             }
             guard !withTypes.isEmpty else { continue }
-            let fits = templates.isEmpty || templates.contains { Self.couldBe(patternSegments, pattern: text, template: $0) }
+            let fits = templates.isEmpty || templates.contains { template in
+                Self.couldBe(patternSegments, pattern: text, template: index.templateShapes[template] ?? TemplateShape(template))
+            }
             if !fits {
                 let expected = templates.sorted()
                 add(.resourceTypeMismatch, "\(JSONWriter.quoted(text)) cannot be a resource of \(Self.list(withTypes.map { index.names[$0] })); expected \(expected.joined(separator: " or "))", pattern.span)
@@ -133,44 +147,45 @@ struct StatementChecker {
         }
     }
 
-    /// Splits at `:` on UTF-8 bytes (Character-wise splitting is far slower), keeping empty parts.
+    /// Splits at `:` on UTF-8 bytes (String slicing by index is far slower), keeping empty parts.
     static func splitColons(_ text: String, maxSplits: Int = .max) -> [String] {
-        var parts: [String] = []
-        let utf8 = text.utf8
-        var start = utf8.startIndex
-        var index = start
-        while index != utf8.endIndex {
-            if utf8[index] == UInt8(ascii: ":") && parts.count < maxSplits {
-                parts.append(String(text[start..<index]))
-                start = utf8.index(after: index)
+        var text = text
+        return text.withUTF8 { bytes in
+            var parts: [String] = []
+            var start = 0
+            for i in bytes.indices where bytes[i] == UInt8(ascii: ":") && parts.count < maxSplits {
+                parts.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self))
+                start = i + 1
             }
-            index = utf8.index(after: index)
+            parts.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start...]), as: UTF8.self))
+            return parts
         }
-        parts.append(String(text[start..<utf8.endIndex]))
-        return parts
     }
 
     /// Whether a resource pattern can match a URN of the template. URNs are
     /// `service:region:account:type:id`; when the pattern spells out those
     /// segments, its service and type segments must fit the template's (a `*`
     /// there could reach across colons in theory, but never does in a real URN).
-    static func couldBe(_ segments: [String], pattern: String, template: String) -> Bool {
-        let templateSegments = splitColons(template, maxSplits: 4)
+    static func couldBe(_ segments: URNParts, pattern: String, template: TemplateShape) -> Bool {
+        let templateSegments = template.segmentBytes
         guard segments.count == 5, templateSegments.count == 5 else {
-            return GlobRelations.intersects(urnGlob(template), pattern)
+            return GlobRelations.intersects(template.glob, pattern)
         }
         for i in [0, 3] {
             let segment = segments[i]
-            let literal = !segment.utf8.contains { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }
-            if literal ? segment != templateSegments[i] : !GlobPattern(segment).matches(templateSegments[i]) { return false }
+            let literal = !segment.contains { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }
+            if literal {
+                if !segment.elementsEqual(templateSegments[i]) { return false }
+            } else if !GlobPattern(String(decoding: segment, as: UTF8.self)).matches(template.segments[i]) {
+                return false
+            }
         }
-        let idGlob = urnGlob(templateSegments[4])
-        if idGlob.utf8.allSatisfy({ $0 == UInt8(ascii: "*") }) { return true }
+        if template.idMatchesAnything { return true }
         // `*/*` (namespace/repo and the like): some match exists iff the pattern can produce a `/`.
-        if idGlob == "*/*" {
-            return segments[4].utf8.contains { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }
+        if template.idGlob == "*/*" {
+            return segments[4].contains { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }
         }
-        return GlobRelations.intersects(idGlob, segments[4])
+        return GlobRelations.intersects(template.idGlob, String(decoding: segments[4], as: UTF8.self))
     }
 
     /// `ims:<region>:<account-id>:image:<image-id>` → `ims:*:*:image:*`.
@@ -214,8 +229,9 @@ struct StatementChecker {
     }
 
     private mutating func checkValueTypes(_ clause: ConditionClause, _ op: ConditionOperator) {
-        for literal in clause.values {
-            let text = literal.value.text
+        // The parser already read each value as the operator's type (nil where it did not parse).
+        let prepared = clause.prepared
+        for (i, literal) in clause.values.enumerated() {
             let ok: Bool
             let expected: String
             switch op.kind.valueType {
@@ -223,10 +239,10 @@ struct StatementChecker {
                 ok = true
                 expected = ""
             case .number:
-                ok = { if case .bool = literal.value { return false }; return ExactDecimal(text) != nil }()
+                ok = { if case .bool = literal.value { return false }; if case .numbers(let v) = prepared { return v[i] != nil }; return false }()
                 expected = "a number"
             case .date:
-                ok = { if case .bool = literal.value { return false }; return Instant(text) != nil }()
+                ok = { if case .bool = literal.value { return false }; if case .dates(let v) = prepared { return v[i] != nil }; return false }()
                 expected = "an ISO 8601 date-time, a date or epoch seconds"
             case .boolean, .null:
                 ok = {
@@ -236,7 +252,7 @@ struct StatementChecker {
                 }()
                 expected = "true or false"
             case .ip:
-                ok = { if case .string = literal.value { return IPAddressRange(text) != nil }; return false }()
+                ok = { if case .string = literal.value, case .addresses(let v) = prepared { return v[i] != nil }; return false }()
                 expected = "an IPv4/IPv6 address or CIDR block"
             }
             if !ok {
@@ -349,17 +365,61 @@ struct StatementChecker {
 
     // MARK: Redundancy
 
+    /// A pattern with what containment tests look at first.
+    private struct PatternShape {
+        let text: String
+        let glob: GlobPattern
+        let bytes: [UInt8]
+        /// Bytes before the first and after the last wildcard.
+        let prefixLength: Int
+        let suffixLength: Int
+
+        init(_ text: String, _ glob: GlobPattern) {
+            self.text = text
+            self.glob = glob
+            bytes = Array(text.utf8)
+            let wildcard = { (b: UInt8) in b == UInt8(ascii: "*") || b == UInt8(ascii: "?") }
+            prefixLength = bytes.firstIndex(where: wildcard) ?? bytes.count
+            suffixLength = bytes.count - 1 - (bytes.lastIndex(where: wildcard) ?? -1)
+        }
+
+        /// A necessary condition for `inner ⊆ self`: every string of `inner` starts with inner's
+        /// literal prefix and ends with its literal suffix, so outer's must be a prefix and a suffix
+        /// of those (a wildcard could otherwise produce a different byte there).
+        func mayContain(_ inner: PatternShape) -> Bool {
+            guard prefixLength <= inner.prefixLength, suffixLength <= inner.suffixLength else { return false }
+            return bytes.withUnsafeBufferPointer { o in
+                inner.bytes.withUnsafeBufferPointer { i in
+                    var k = 0
+                    while k < prefixLength {
+                        if o[k] != i[k] { return false }
+                        k += 1
+                    }
+                    k = 1
+                    while k <= suffixLength {
+                        if o[o.count - k] != i[i.count - k] { return false }
+                        k += 1
+                    }
+                    return true
+                }
+            }
+        }
+    }
+
     /// What redundancy checks compare, computed once per statement (the pairwise loop is O(n²)).
     private final class Shape {
         let statement: Statement
-        /// Action patterns case-folded, with their compiled globs.
-        let actions: [(text: String, glob: GlobPattern)]
+        /// Action patterns case-folded.
+        let actions: [PatternShape]
         /// Resource patterns; `*` when Resource is absent.
-        let resources: [(text: String, glob: GlobPattern)]
-        /// Each resource pattern split at `:`, computed once for the O(n²) pair loop.
-        let resourceSegments: [[String]]
-        /// A canonical rendering of the conditions ("" when there are none).
-        let conditions: String
+        let resources: [PatternShape]
+        /// Each resource pattern split at `:`, when a containment test gets that far.
+        private(set) lazy var resourceSegments: [[String]] = resources.map { StatementChecker.splitColons($0.text) }
+        /// A canonical rendering of the conditions ("" when there are none), built when first compared.
+        private(set) lazy var conditions: String = statement.conditions.map { c in
+            let values = c.values.map(\.value.description).sorted().joined(separator: ",")
+            return "\(c.conditionOperator?.description ?? c.operatorName)|\(c.normalizedKey)|\(values)"
+        }.sorted().joined(separator: ";")
         let comparable: Bool
         /// Effect, service and resource type when every resource pattern spells them literally
         /// (`ims:*:*:image:*`); a statement can only be covered by one with the same key or none.
@@ -367,18 +427,48 @@ struct StatementChecker {
 
         init(_ statement: Statement) {
             self.statement = statement
-            actions = statement.actions.patterns.map { (CaseFolding.lowercase($0.text), $0.glob) }
-            resources = statement.resources?.patterns.map { ($0.text, $0.glob) } ?? [("*", GlobPattern("*"))]
-            resourceSegments = resources.map { StatementChecker.splitColons($0.text) }
-            conditions = statement.conditions.map { c in
-                let values = c.values.map(\.value.description).sorted().joined(separator: ",")
-                return "\(c.conditionOperator?.description ?? c.operatorName)|\(c.normalizedKey)|\(values)"
-            }.sorted().joined(separator: ";")
+            // Action globs hold the case-folded pattern.
+            actions = statement.actions.patterns.map { PatternShape($0.glob.text, $0.glob) }
+            resources = statement.resources?.patterns.map { PatternShape($0.text, $0.glob) } ?? [PatternShape("*", GlobPattern("*"))]
             comparable = !statement.actions.isNegated && statement.resources?.isNegated != true && !actions.isEmpty
-            let literal = { (t: String) in !t.utf8.contains { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") } }
-            let keys = Set(resourceSegments.map { segments in
-                segments.count >= 5 && literal(segments[0]) && literal(segments[3]) ? segments[0] + ":" + segments[3] : "" })
-            key = keys.count == 1 && !keys.contains("") ? "\(statement.effect.rawValue)|\(keys.first!)" : nil
+            var common: String? = nil
+            var agree = true
+            for pattern in resources {
+                guard let k = Self.serviceAndType(pattern.bytes), common == nil || common! == k else {
+                    agree = false
+                    break
+                }
+                common = k
+            }
+            key = agree ? common.map { "\(statement.effect.rawValue)|" + $0 } : nil
+        }
+
+        /// `service:type` of a URN pattern whose service and type segments are literal; nil otherwise.
+        private static func serviceAndType(_ bytes: [UInt8]) -> String? {
+            bytes.withUnsafeBufferPointer { b -> String? in
+                var colons = 0
+                var serviceEnd = -1, typeStart = -1
+                var wildcardInService = false, wildcardInType = false
+                for i in b.indices {
+                    let c = b[i]
+                    if c == UInt8(ascii: ":") {
+                        colons += 1
+                        if colons == 1 { serviceEnd = i }
+                        if colons == 3 { typeStart = i + 1 }
+                        if colons == 4 {
+                            guard !wildcardInService, !wildcardInType else { return nil }
+                            var key = String(decoding: UnsafeBufferPointer(rebasing: b[0..<serviceEnd]), as: UTF8.self)
+                            key += ":"
+                            key += String(decoding: UnsafeBufferPointer(rebasing: b[typeStart..<i]), as: UTF8.self)
+                            return key
+                        }
+                    } else if c == UInt8(ascii: "*") || c == UInt8(ascii: "?") {
+                        if colons == 0 { wildcardInService = true }
+                        if colons == 3 { wildcardInType = true }
+                    }
+                }
+                return nil
+            }
         }
     }
 
@@ -392,9 +482,10 @@ struct StatementChecker {
         for (i, shape) in shapes.enumerated() where shape.comparable {
             if let key = shape.key { buckets[key, default: []].append(i) } else { wild.append(i) }
         }
+        let candidatesByKey = buckets.mapValues { ($0 + wild).sorted() }
         for j in shapes.indices where shapes[j].comparable {
             let inner = shapes[j]
-            let candidates = inner.key.map { (buckets[$0] ?? []) + wild }.map { $0.sorted() } ?? wild
+            let candidates = inner.key.flatMap { candidatesByKey[$0] } ?? wild
             for i in candidates where i != j && Self.covers(shapes[i], inner) {
                 let outer = shapes[i]
                 if Self.covers(inner, outer) && i > j { continue }  // equivalent pair: report the later one
@@ -407,22 +498,33 @@ struct StatementChecker {
     }
 
     private static func covers(_ outer: Shape, _ inner: Shape) -> Bool {
-        guard outer.comparable, inner.comparable, outer.statement.effect == inner.statement.effect,
-            outer.conditions.isEmpty || outer.conditions == inner.conditions
-        else { return false }
+        guard outer.comparable, inner.comparable, outer.statement.effect == inner.statement.effect else { return false }
         // Resources first: they differ between statements far more often than actions do.
-        let resourcesCovered = inner.resources.indices.allSatisfy { r in
-            outer.resources.indices.contains { o in
-                resourceContains(outer, o, inner, r)
+        for r in inner.resources.indices {
+            var found = false
+            for o in outer.resources.indices where resourceContains(outer, o, inner, r) {
+                found = true
+                break
             }
+            if !found { return false }
         }
-        return resourcesCovered && inner.actions.allSatisfy { a in outer.actions.contains { patternContains($0, a) } }
+        guard outer.statement.conditions.isEmpty || outer.conditions == inner.conditions else { return false }
+        for a in inner.actions {
+            var found = false
+            for o in outer.actions where patternContains(o, a) {
+                found = true
+                break
+            }
+            if !found { return false }
+        }
+        return true
     }
 
     /// Resource containment with the segments split in advance (same rule as `GlobRelations.contains`).
     private static func resourceContains(_ outer: Shape, _ o: Int, _ inner: Shape, _ r: Int) -> Bool {
         let (outerPattern, innerPattern) = (outer.resources[o], inner.resources[r])
         if outerPattern.glob.matchesEverything || outerPattern.text == innerPattern.text { return true }
+        guard outerPattern.mayContain(innerPattern) else { return false }
         if innerPattern.glob.isLiteral { return outerPattern.glob.matches(innerPattern.text) }
         let (a, b) = (outer.resourceSegments[o], inner.resourceSegments[r])
         if a.count > 1 && a.count == b.count {
@@ -432,8 +534,9 @@ struct StatementChecker {
     }
 
     /// Containment using the already compiled globs for the common shapes, `GlobRelations` otherwise.
-    private static func patternContains(_ outer: (text: String, glob: GlobPattern), _ inner: (text: String, glob: GlobPattern)) -> Bool {
+    private static func patternContains(_ outer: PatternShape, _ inner: PatternShape) -> Bool {
         if outer.glob.matchesEverything || outer.text == inner.text { return true }
+        guard outer.mayContain(inner) else { return false }
         if inner.glob.isLiteral { return outer.glob.matches(inner.text) }
         return GlobRelations.contains(outer.text, inner.text)
     }
@@ -442,4 +545,21 @@ struct StatementChecker {
         if names.count <= 5 { return names.joined(separator: ", ") }
         return names.prefix(5).joined(separator: ", ") + " and \(names.count - 5) more"
     }
+}
+
+/// A resource pattern split at its first four `:` (five parts at most), as byte slices.
+struct URNParts {
+    private let bytes: [UInt8]
+    /// Start of each part, and one past the end (after a virtual `:`).
+    private var starts: [Int] = [0]
+
+    init(_ text: String) {
+        bytes = Array(text.utf8)
+        for (i, b) in bytes.enumerated() where b == UInt8(ascii: ":") && starts.count < 5 { starts.append(i + 1) }
+        starts.append(bytes.count + 1)
+    }
+
+    var count: Int { starts.count - 1 }
+
+    subscript(part: Int) -> ArraySlice<UInt8> { bytes[starts[part]..<(starts[part + 1] - 1)] }
 }
