@@ -70,7 +70,7 @@ public enum ConditionOperatorKind: String, Sendable, Hashable, CaseIterable {
         }
     }
 
-    private static let byLowercasedName: [String: ConditionOperatorKind] = Dictionary(
+    static let byLowercasedName: [String: ConditionOperatorKind] = Dictionary(
         uniqueKeysWithValues: allCases.map { (CaseFolding.lowercase($0.rawValue), $0) })
 
     /// Looks up a base operator name case-insensitively.
@@ -104,6 +104,45 @@ public struct ConditionOperator: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses an operator name case-insensitively; nil for names that are no operator.
     public init?(name: String) {
+        if let parsed = Self.parseASCII(name) {
+            self = parsed
+            return
+        }
+        // Not plain ASCII (or no operator): the general path, which folds case scalar by scalar.
+        self.init(unicodeName: name)
+    }
+
+    /// The common case on bytes: an ASCII name, folded once. Nil when the name is not ASCII
+    /// or is no operator (the caller then takes the general path, which gives the same answer).
+    private static func parseASCII(_ name: String) -> ConditionOperator? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(name.utf8.count)
+        for b in name.utf8 {
+            if b >= 0x80 { return nil }
+            bytes.append(b >= 0x41 && b <= 0x5A ? b | 0x20 : b)
+        }
+        var start = 0
+        var qualifier = SetQualifier.none
+        if let colon = bytes.firstIndex(of: UInt8(ascii: ":")) {
+            switch String(decoding: bytes[..<colon], as: UTF8.self) {
+            case "foranyvalue": qualifier = .forAnyValue
+            case "forallvalues": qualifier = .forAllValues
+            default: return nil
+            }
+            start = colon + 1
+        }
+        let base = String(decoding: bytes[start...], as: UTF8.self)
+        if let kind = ConditionOperatorKind.byLowercasedName[base] {
+            return ConditionOperator(kind: kind, qualifier: qualifier, ifExists: false)
+        }
+        let suffix = Array("ifexists".utf8)
+        guard bytes.count - start > suffix.count, bytes[(bytes.count - suffix.count)...].elementsEqual(suffix),
+            let kind = ConditionOperatorKind.byLowercasedName[String(decoding: bytes[start..<(bytes.count - suffix.count)], as: UTF8.self)]
+        else { return nil }
+        return ConditionOperator(kind: kind, qualifier: qualifier, ifExists: true)
+    }
+
+    private init?(unicodeName name: String) {
         var rest = Substring(name)
         var qualifier = SetQualifier.none
         if let colon = rest.firstIndex(of: ":") {

@@ -365,8 +365,9 @@ struct StatementChecker {
 
     // MARK: Redundancy
 
-    /// A pattern with what containment tests look at first.
-    private struct PatternShape {
+    /// A pattern with what containment tests look at first. A class: the O(n²) pair loop
+    /// passes these around, and a reference costs one retain where a struct copies four.
+    private final class PatternShape {
         let text: String
         let glob: GlobPattern
         let bytes: [UInt8]
@@ -523,8 +524,9 @@ struct StatementChecker {
     /// Resource containment with the segments split in advance (same rule as `GlobRelations.contains`).
     private static func resourceContains(_ outer: Shape, _ o: Int, _ inner: Shape, _ r: Int) -> Bool {
         let (outerPattern, innerPattern) = (outer.resources[o], inner.resources[r])
-        if outerPattern.glob.matchesEverything || outerPattern.text == innerPattern.text { return true }
+        // The byte test first: it rejects most pairs, and every pair the next line accepts passes it.
         guard outerPattern.mayContain(innerPattern) else { return false }
+        if outerPattern.glob.matchesEverything || outerPattern.text == innerPattern.text { return true }
         if innerPattern.glob.isLiteral { return outerPattern.glob.matches(innerPattern.text) }
         let (a, b) = (outer.resourceSegments[o], inner.resourceSegments[r])
         if a.count > 1 && a.count == b.count {
@@ -535,8 +537,8 @@ struct StatementChecker {
 
     /// Containment using the already compiled globs for the common shapes, `GlobRelations` otherwise.
     private static func patternContains(_ outer: PatternShape, _ inner: PatternShape) -> Bool {
-        if outer.glob.matchesEverything || outer.text == inner.text { return true }
         guard outer.mayContain(inner) else { return false }
+        if outer.glob.matchesEverything || outer.text == inner.text { return true }
         if inner.glob.isLiteral { return outer.glob.matches(inner.text) }
         return GlobRelations.contains(outer.text, inner.text)
     }
