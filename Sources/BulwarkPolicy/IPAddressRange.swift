@@ -16,13 +16,14 @@ public struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses an address or a CIDR block; nil if it is neither.
     public init?(_ text: String) {
-        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let (isV6, address) = IPAddressRange.parseAddress(Substring(parts[0])) else { return nil }
+        // Split at the first `/` on UTF-8 (an ASCII byte, so the index is a valid String index).
+        let slash = text.utf8.firstIndex(of: UInt8(ascii: "/"))
+        guard let (isV6, address) = IPAddressRange.parseAddress(slash.map { text[..<$0] } ?? text[...]) else { return nil }
         let width = isV6 ? 128 : 32
         var prefix = width
-        if parts.count == 2 {
-            let p = parts[1]
-            guard !p.isEmpty, p.count <= 3, p.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(p), n <= width
+        if let slash {
+            let p = text[text.utf8.index(after: slash)...]
+            guard !p.isEmpty, p.utf8.count <= 3, p.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(p), n <= width
             else { return nil }
             prefix = n
         }
@@ -42,7 +43,7 @@ public struct IPAddressRange: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(isIPv6 ? "IPv6" : "IPv4") \(lower)...\(upper)" }
 
     static func parseAddress(_ text: Substring) -> (Bool, UInt128)? {
-        if text.contains(":") {
+        if text.utf8.contains(UInt8(ascii: ":")) {
             guard let v = parseIPv6(text) else { return nil }
             return (true, v)
         }
