@@ -91,6 +91,9 @@ public struct Catalog: Sendable {
     private let actionsByFoldedName: [String: ActionDefinition]
     private let knownActionNames: Set<String>
     private let keysByFoldedName: [String: ConditionKeyDefinition]
+    /// Tag-key templates (`g:resourcetag/`) with their definitions, folded once.
+    private let templateKeys: [(prefix: String, key: ConditionKeyDefinition)]
+    private let servicesByFoldedName: [String: Int]
 
     public init(services: [ServiceCatalog], globalKeys: [ConditionKeyDefinition], issues: [CatalogIssue] = []) {
         self.services = services.sorted { $0.name < $1.name }
@@ -111,6 +114,12 @@ public struct Catalog: Sendable {
         self.actionsByFoldedName = actions
         self.knownActionNames = known
         self.keysByFoldedName = keys
+        self.templateKeys = globalKeys.compactMap { key in key.templatePrefix.map { (Self.fold($0), key) } }
+        var byName: [String: Int] = [:]
+        for (i, service) in self.services.enumerated() where byName[Self.fold(service.name)] == nil {
+            byName[Self.fold(service.name)] = i
+        }
+        self.servicesByFoldedName = byName
     }
 
     /// A version string naming each service's source date, e.g. `ims@2025-02-25 swr@2024-12-02`.
@@ -118,8 +127,7 @@ public struct Catalog: Sendable {
 
     /// The service with this prefix (case-insensitive).
     public func service(named name: String) -> ServiceCatalog? {
-        let folded = Self.fold(name)
-        return services.first { Self.fold($0.name) == folded }
+        servicesByFoldedName[Self.fold(name)].map { services[$0] }
     }
 
     /// Every action of every service, in catalog order.
@@ -146,10 +154,10 @@ public struct Catalog: Sendable {
     public func conditionKey(named name: String) -> ConditionKeyDefinition? {
         let folded = Self.fold(name)
         if let key = keysByFoldedName[folded] { return key }
-        return globalKeys.first { key in
-            guard let prefix = key.templatePrefix?.lowercased() else { return false }
-            return folded.hasPrefix(prefix) && folded.count > prefix.count
-        }
+        // Compared on UTF-8: the prefixes are ASCII, so a byte prefix is a character prefix.
+        return templateKeys.first { template in
+            folded.utf8.count > template.prefix.utf8.count && folded.utf8.starts(with: template.prefix.utf8)
+        }?.key
     }
 
     /// The resource type `name` of `service`.
