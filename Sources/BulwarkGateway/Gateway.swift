@@ -160,6 +160,9 @@ public final class Gateway: Sendable {
         if let authority = request.head.authority { headers.append(("Host", authority)) }
         let principal: (resolved: ResolvedPrincipal, authorizer: Authorizer)
         let workspace: Workspace
+        // With --store, decision-log lines name the policy versions and the store revision decided on.
+        var policyVersions: [(policy: String, version: String)] = []
+        var revision: Int64? = nil
         do {
             guard let authorization = request.headers[.authorization] else {
                 throw RequestSignature.Failure("the Authorization header is missing; sign requests with SDK-HMAC-SHA256")
@@ -180,6 +183,8 @@ public final class Gateway: Sendable {
                 do {
                     let compiled = try snapshot.principal(credential.principal)
                     principal = (compiled.resolved, compiled.authorizer)
+                    policyVersions = compiled.policyVersions
+                    revision = snapshot.revision
                 } catch {
                     throw RequestSignature.Failure("access key \(header.accessKey) stands for \(credential.principal), which the store does not have")
                 }
@@ -225,7 +230,7 @@ public final class Gateway: Sendable {
             DecisionRecord(
                 decisionID: "\(decisionID)/\(i)", endpoint: "gateway", principal: principal.resolved.urn,
                 request: AuthorizationRequest(action: check.action, resource: check.resource, context: callContext),
-                result: check.result, policyVersions: [], revision: nil)
+                result: check.result, policyVersions: policyVersions, revision: revision)
         }
         decisionLog?.record(records, time: Date().formatted(.iso8601))
         if let denied = checks.first(where: { $0.result.decision == .deny }) {

@@ -52,6 +52,7 @@ import Testing
         configuration.port = 0
         configuration.upstreams = ["ims": .emulator, "swr": .emulator]
         configuration.emulatorPath = folder + "/emulator.sqlite"
+        configuration.decisionLog = folder + "/decisions.jsonl"
         let catalog = try Catalog.bundled()
         var logger = Logger(label: "gateway-test")
         logger.logLevel = .critical
@@ -90,6 +91,14 @@ import Testing
 
             let received = try gateway.emulator!.received()
             #expect(received.map(\.path) == ["/v2/cloudimages"])
+        }
+        // Decisions from the store name the policy versions and the revision they were made on.
+        let lines = try String(contentsOfFile: folder + "/decisions.jsonl", encoding: .utf8).split(separator: "\n")
+        let records = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(!records.isEmpty && records.count == lines.count)
+        for record in records {
+            #expect(record["policyVersions"] as? [String: String] == ["read-images": "v1"])
+            #expect(record["revision"] as? Int != nil)
         }
     }
 }
