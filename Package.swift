@@ -128,6 +128,7 @@ let package = Package(
             dependencies: [
                 "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI", "BulwarkWorkspace", "BulwarkAnalysis", "bulwark",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                "BulwarkTestSupport",
             ],
             exclude: ["Golden", "Fixtures"]
         ),
@@ -137,8 +138,11 @@ let package = Package(
                 "BulwarkServer", "BulwarkStore", "BulwarkEngine", "BulwarkJSON", "BulwarkGateway", "BulwarkWorkspace", "BulwarkCatalog",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                "BulwarkTestSupport",
             ]
         ),
+        // Helpers both test targets use (a test target cannot share a source file with another).
+        .target(name: "BulwarkTestSupport", path: "Tests/BulwarkTestSupport"),
     ],
     swiftLanguageModes: [.v6]
 )

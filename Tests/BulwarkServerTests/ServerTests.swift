@@ -1,4 +1,5 @@
 import BulwarkServer
+import BulwarkTestSupport
 import Foundation
 import Testing
 
@@ -162,7 +163,7 @@ import Testing
                 #"{"principal":"iam::0a1b2c:user:alice","request":{"action":"ims:images:get","resource":"*","context":{"g:SourceIp":"10.0.0.1"}}}"#,
                 #"{"identityPolicies":[{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:*"],"Condition":{"IpAddress":{"g:SourceIp":["10.0.0.0/8"]}}}]}],"requests":[{"action":"ims:images:get"}]}"#,
             ]
-            var generator = SplitMix(seed: 7)
+            var generator = SeededGenerator(seed: 7)
             for i in 0..<150 {
                 var bytes = Array(seeds[i % seeds.count].utf8)
                 for _ in 0..<(1 + Int(generator.next() % 3)) {
@@ -224,18 +225,5 @@ import Testing
         #expect(throws: ServerConfiguration.StartError.self) { try open.prepare() }
         open.adminToken = "given"
         #expect(try open.prepare() == nil)
-    }
-}
-
-/// A tiny deterministic generator for fuzzing.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

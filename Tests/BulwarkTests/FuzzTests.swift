@@ -1,6 +1,7 @@
 import BulwarkEngine
 import BulwarkJSON
 import BulwarkPolicy
+import BulwarkTestSupport
 import Testing
 
 /// Thousands of mutated documents: parsing never crashes, every failure is located.
