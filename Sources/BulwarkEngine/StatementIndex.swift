@@ -48,7 +48,7 @@ struct StatementIndex: Sendable {
     private(set) var entries: [Entry] = []
     /// Per action id: the root of its prefix trie.
     private var plainRoots: [Int32] = []
-    /// Per action id and colon count (`action * (maxAlignedColons + 1) + colons`): aligned root or -1.
+    /// Per action id and colon count (`action * (alignedColonLimit + 1) + colons`): aligned root or -1.
     private var alignedRoots: [Int32] = []
     /// Per colon count: the order aligned keys list the fields in (empty: no aligned trie).
     private var fieldOrders: [[Int]] = []
@@ -59,8 +59,9 @@ struct StatementIndex: Sendable {
 
     // MARK: Building
 
-    /// Builds the index. `statementsFor(action)` lists, for one action id, each statement the
-    /// action matches with its class and its Resource patterns (nil: no Resource; negated: NotResource).
+    /// Builds the index. `resourcePatterns[s]` are statement `s`'s Resource (or NotResource)
+    /// patterns; `statementsFor(action)` lists, for one action id, each statement the action
+    /// matches, with its class, whether it has a Resource element and whether that is NotResource.
     init(
         actionCount: Int,
         resourcePatterns: [[String]],
