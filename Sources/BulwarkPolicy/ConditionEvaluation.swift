@@ -104,11 +104,14 @@ public struct TypedValue: Sendable {
 
 /// The condition keys and values a request carries. Keys are case-insensitive.
 ///
-/// Stored as a small array sorted by a hash of the case-folded key: a context holds a handful
-/// of keys, and conditions look keys up with a hash computed once when the policy was parsed,
-/// which is cheaper than hashing the key for a dictionary on every lookup.
+/// Keys are filed by a hash of the case-folded key, which conditions compute once when the
+/// policy is parsed: a lookup compares a few integers instead of hashing the key for a
+/// `Dictionary`. A context holds a handful of keys, scanned in order; past
+/// `indexThreshold` keys a hash → slots table keeps lookups and inserts constant-time, so
+/// a request with thousands of keys costs no more than it did with a dictionary.
 public struct RequestContext: Sendable {
     /// One key's values as given and as parsed, with the key's spelling for display.
+    /// A slot without values is a key that was removed.
     private struct Slot: Sendable {
         let hash: UInt64
         let normalizedKey: String
@@ -117,7 +120,13 @@ public struct RequestContext: Sendable {
         var values: [ScalarValue] { typed.map(\.scalar) }
     }
 
+    /// In the order keys were first set.
     private var slots: [Slot] = []
+    /// Slots with values.
+    private var liveCount = 0
+    /// Hash → slot indices, once there are more than `indexThreshold` slots.
+    private var slotsByHash: [UInt64: [Int32]]? = nil
+    private static let indexThreshold = 16
 
     public init() {}
 
@@ -134,36 +143,47 @@ public struct RequestContext: Sendable {
     /// `set` for callers that have already case-folded the key.
     public mutating func set(_ key: String, normalizedKey: String, _ newValues: [ScalarValue]) {
         let hash = KeyHash.of(normalizedKey)
-        let slot = Slot(hash: hash, normalizedKey: normalizedKey, spelling: key, typed: newValues.map(TypedValue.init))
-        put(slot, remove: newValues.isEmpty)
+        put(Slot(hash: hash, normalizedKey: normalizedKey, spelling: key, typed: newValues.map(TypedValue.init)))
     }
 
-    private mutating func put(_ slot: Slot, remove: Bool) {
+    private mutating func put(_ slot: Slot) {
         if let i = position(hash: slot.hash, normalizedKey: slot.normalizedKey) {
-            if remove { slots.remove(at: i) } else { slots[i] = slot }
+            liveCount += (slot.typed.isEmpty ? 0 : 1) - (slots[i].typed.isEmpty ? 0 : 1)
+            slots[i] = slot
             return
         }
-        guard !remove else { return }
-        let at = slots.firstIndex { $0.hash > slot.hash } ?? slots.count
-        slots.insert(slot, at: at)
+        guard !slot.typed.isEmpty else { return }
+        slots.append(slot)
+        liveCount += 1
+        if slotsByHash != nil {
+            slotsByHash![slot.hash, default: []].append(Int32(slots.count - 1))
+        } else if slots.count > Self.indexThreshold {
+            var table: [UInt64: [Int32]] = [:]
+            for (i, s) in slots.enumerated() { table[s.hash, default: []].append(Int32(i)) }
+            slotsByHash = table
+        }
     }
 
     private func position(hash: UInt64, normalizedKey: String) -> Int? {
-        slots.withUnsafeBufferPointer { slots in
-            var i = 0
-            while i < slots.count {
-                let h = slots[i].hash
-                if h == hash && slots[i].normalizedKey == normalizedKey { return i }
-                if h > hash { return nil }
-                i += 1
-            }
+        if let slotsByHash {
+            for i in slotsByHash[hash] ?? [] where slots[Int(i)].normalizedKey == normalizedKey { return Int(i) }
+            return nil
+        }
+        return slots.withUnsafeBufferPointer { slots in
+            for i in slots.indices where slots[i].hash == hash && slots[i].normalizedKey == normalizedKey { return i }
             return nil
         }
     }
 
+    /// The slot of a key with values, if any.
+    private func live(hash: UInt64, normalizedKey: String) -> Slot? {
+        guard let i = position(hash: hash, normalizedKey: normalizedKey), !slots[i].typed.isEmpty else { return nil }
+        return slots[i]
+    }
+
     /// The values of a case-folded key; nil when missing.
     public func values(normalizedKey: String) -> [ScalarValue]? {
-        position(hash: KeyHash.of(normalizedKey), normalizedKey: normalizedKey).map { slots[$0].values }
+        live(hash: KeyHash.of(normalizedKey), normalizedKey: normalizedKey)?.values
     }
 
     /// The parsed values of a case-folded key; nil when missing.
@@ -173,25 +193,25 @@ public struct RequestContext: Sendable {
 
     /// The parsed values of a case-folded key whose `KeyHash` the caller knows.
     public func typedValues(normalizedKey: String, hash: UInt64) -> [TypedValue]? {
-        position(hash: hash, normalizedKey: normalizedKey).map { slots[$0].typed }
+        live(hash: hash, normalizedKey: normalizedKey)?.typed
     }
 
     /// The values of a key, looked up case-insensitively; nil when missing.
     public subscript(key: String) -> [ScalarValue]? { values(normalizedKey: CaseFolding.lowercase(key)) }
 
-    public var isEmpty: Bool { slots.isEmpty }
+    public var isEmpty: Bool { liveCount == 0 }
 
     /// This context with `defaults`' keys added where it has none of its own: the keys the
     /// platform fills for a principal, under what the caller gave.
     public func filling(from defaults: RequestContext) -> RequestContext {
         guard !defaults.isEmpty else { return self }
         var merged = defaults
-        for slot in slots { merged.put(slot, remove: false) }
+        for slot in slots where !slot.typed.isEmpty { merged.put(slot) }
         return merged
     }
 
     /// Keys as they were given, sorted.
-    public var keys: [String] { slots.map(\.spelling).sorted() }
+    public var keys: [String] { slots.filter { !$0.typed.isEmpty }.map(\.spelling).sorted() }
 }
 
 /// FNV-1a over a case-folded key's UTF-8: how contexts file keys and conditions find them.

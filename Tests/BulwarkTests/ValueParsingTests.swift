@@ -117,3 +117,46 @@ struct GlobRelationsTests {
         }
     }
 }
+
+@Suite("Request contexts")
+struct RequestContextTests {
+    @Test func keysAreCaseInsensitiveAndEmptyListsRemoveThem() {
+        var context = RequestContext()
+        context.set("g:SourceIp", [.string("10.1.2.3")])
+        context.set("G:TAGKEYS", [.string("env")])
+        #expect(context["g:sourceip"] == [.string("10.1.2.3")])
+        #expect(context.keys == ["G:TAGKEYS", "g:SourceIp"])
+        context.set("g:tagkeys", [])
+        #expect(context["g:TagKeys"] == nil)
+        #expect(context.keys == ["g:SourceIp"])
+        context.set("g:SourceIp", [])
+        #expect(context.isEmpty)
+        context.set("g:TagKeys", [.string("team")])
+        #expect(context.keys == ["g:TagKeys"] && !context.isEmpty)
+    }
+
+    @Test func theCallersKeysWinOverFilledDefaults() {
+        var defaults = RequestContext()
+        defaults.set("g:UserName", [.string("alice")])
+        defaults.set("g:PrincipalAccount", [.string("0a1b2c")])
+        var given = RequestContext()
+        given.set("g:username", [.string("mallory")])
+        let merged = given.filling(from: defaults)
+        #expect(merged["g:UserName"] == [.string("mallory")])
+        #expect(merged["g:PrincipalAccount"] == [.string("0a1b2c")])
+    }
+
+    /// Past a handful of keys the context keeps a hash table; with many keys (tag keys of a
+    /// request, or a hostile one) every key is still found, replaced and removed correctly.
+    @Test func manyKeys() {
+        var context = RequestContext()
+        for i in 0..<20_000 { context.set("g:RequestTag/k\(i)", [.string("v\(i)")]) }
+        for i in stride(from: 0, to: 20_000, by: 2) { context.set("g:requesttag/K\(i)", []) }
+        context.set("g:RequestTag/k1", [.string("changed")])
+        #expect(context.keys.count == 10_000)
+        #expect(context["g:RequestTag/k0"] == nil)
+        #expect(context["g:RequestTag/k1"] == [.string("changed")])
+        #expect(context["g:RequestTag/k19999"] == [.string("v19999")])
+        #expect(context.typedValues(normalizedKey: "g:requesttag/k3")?.first?.scalar == .string("v3"))
+    }
+}
