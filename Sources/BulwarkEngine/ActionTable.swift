@@ -49,8 +49,7 @@ struct ActionTable: Sendable {
     func id(of name: String) -> Int? {
         var name = name
         return name.withUTF8 { key in
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-            for b in key { hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+            let hash = KeyHash.of(utf8: key)
             let mask = slots.count - 1
             var slot = Int(truncatingIfNeeded: hash) & mask
             while true {

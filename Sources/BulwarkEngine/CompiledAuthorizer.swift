@@ -211,11 +211,13 @@ final class CompiledPolicySet: Sendable {
                         }
                     }
                 }
-                scan(.deny) { s in
+                // Denies and identity Allows alike: note the first, keep all only when asked, go on only then.
+                func determining(_ s: Int32) -> Bool {
                     if first < 0 { first = s }
                     if everyMatch { ordinals.append(s) }
                     return everyMatch
                 }
+                scan(.deny, determining)
                 if first >= 0 { return (.explicitDeny, nil, first) }
                 if levelCount > 0 {
                     var allowed: UInt64 = 0
@@ -227,11 +229,7 @@ final class CompiledPolicySet: Sendable {
                     }
                     if allowed != allLevels { return (.scpNoAllow, (~allowed).trailingZeroBitCount, -1) }
                 }
-                scan(.identityAllow) { s in
-                    if first < 0 { first = s }
-                    if everyMatch { ordinals.append(s) }
-                    return everyMatch
-                }
+                scan(.identityAllow, determining)
                 return first >= 0 ? (.allowed, nil, first) : (.noIdentityAllow, nil, -1)
             }
         }

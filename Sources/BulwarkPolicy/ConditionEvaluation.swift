@@ -216,9 +216,13 @@ public struct RequestContext: Sendable {
 
 /// FNV-1a over a case-folded key's UTF-8: how contexts file keys and conditions find them.
 public enum KeyHash {
-    public static func of(_ normalizedKey: String) -> UInt64 {
+    public static func of(_ normalizedKey: String) -> UInt64 { of(utf8: normalizedKey.utf8) }
+
+    /// The same hash over any UTF-8 bytes (a caller that already holds them in a buffer).
+    @inlinable
+    public static func of<Bytes: Sequence<UInt8>>(utf8 bytes: Bytes) -> UInt64 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in normalizedKey.utf8 {
+        for b in bytes {
             hash = (hash ^ UInt64(b)) &* 0x0000_0100_0000_01b3
         }
         return hash

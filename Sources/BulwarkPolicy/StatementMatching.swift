@@ -59,24 +59,6 @@ extension Statement {
     /// Whether the statement matches the request.
     public func matches(_ request: AuthorizationRequest) -> Bool { mismatch(for: request) == nil }
 
-    /// Whether Resource/NotResource and Condition hold, for callers that already know the action matches.
-    public func matchesResourceAndConditions(_ request: AuthorizationRequest) -> Bool {
-        Self.resourceAndConditionsHold(resources: resources, conditions: conditions, request: request)
-    }
-
-    /// The Resource and Condition part of matching, on the parts themselves, so a caller that keeps
-    /// them apart (the compiled authorizer) does not copy a whole statement per candidate.
-    public static func resourceAndConditionsHold(
-        resources: PatternList?, conditions: [ConditionClause], request: AuthorizationRequest
-    ) -> Bool {
-        if let resources {
-            let hit = resources.firstMatch(request.resource) != nil
-            if hit == resources.isNegated { return false }
-        }
-        for clause in conditions where !clause.holds(in: request.context) { return false }
-        return true
-    }
-
     /// Where a mismatch points and why, in words.
     public func describe(_ mismatch: StatementMismatch, for request: AuthorizationRequest) -> (
         span: SourceSpan, reason: String
