@@ -101,12 +101,37 @@ public struct APIRouter: Sendable {
 
     public init(catalog: Catalog) { self.catalog = catalog }
 
-    /// Whether any API row of `service` has a template matching `path` (any method): cheap,
-    /// for callers that must first find which service a call belongs to.
-    public func hasRow(service name: String, matching path: String) -> Bool {
-        guard let service = catalog.service(named: name) else { return false }
-        let segments = Self.segments(Self.normalize(path))
-        return service.apis.contains { Self.match(template: $0.path, segments: segments) != nil }
+    /// How a call's method and path meet a service's API rows.
+    public enum RouteMatch: Sendable {
+        /// The most specific rows for the method (a literal segment beats a parameter), with
+        /// the path parameters, percent-decoded.
+        case rows([APIRow], parameters: [String: String])
+        /// The path is an API of the service, but not with this method: the methods it has, sorted.
+        case methodNotAllowed(template: String, allowed: [String])
+        /// No API of the service has this path.
+        case noMatch
+    }
+
+    /// The rows of `service` a call matches. Paths are compared as given (a query and one
+    /// trailing slash are ignored); unknown services match nothing.
+    public func route(service name: String, method rawMethod: String, path rawPath: String) -> RouteMatch {
+        guard let service = catalog.service(named: name) else { return .noMatch }
+        let segments = Self.segments(Self.normalize(rawPath))
+        let method = rawMethod.uppercased()
+        var byPath: [(row: APIRow, parameters: [String: String], literals: Int)] = []
+        for row in service.apis {
+            if let (parameters, literals) = Self.match(template: row.path, segments: segments) {
+                byPath.append((row, parameters, literals))
+            }
+        }
+        if byPath.isEmpty { return .noMatch }
+        let withMethod = byPath.filter { $0.row.method == method }
+        if withMethod.isEmpty {
+            return .methodNotAllowed(template: byPath[0].row.path, allowed: Array(Set(byPath.map(\.row.method))).sorted())
+        }
+        let best = withMethod.map(\.literals).max()!
+        let rows = withMethod.filter { $0.literals == best }
+        return .rows(rows.map(\.row), parameters: rows[0].parameters)
     }
 
     public func plan(_ request: APIRequest) throws(APIAuthorizationError) -> APIPlan {
@@ -114,32 +139,23 @@ public struct APIRouter: Sendable {
             throw APIAuthorizationError(message: "unknown service \"\(request.service)\"; catalogued: \(catalog.services.map(\.name).joined(separator: ", "))")
         }
         let path = Self.normalize(request.path)
-        let segments = Self.segments(path)
         let method = request.method.uppercased()
-        var byPath: [(row: APIRow, parameters: [String: String], literals: Int)] = []
-        for row in service.apis {
-            if let (parameters, literals) = Self.match(template: row.path, segments: segments) {
-                byPath.append((row, parameters, literals))
-            }
-        }
-        if byPath.isEmpty {
+        let rows: [APIRow]
+        let parameters: [String: String]
+        switch route(service: request.service, method: method, path: path) {
+        case .noMatch:
             let closest = Self.closestTemplates(to: path, in: service.apis.map(\.path))
             throw APIAuthorizationError(message: "no \(service.name) API matches \(method) \(path); closest known paths: \(closest.joined(separator: ", "))")
-        }
-        let withMethod = byPath.filter { $0.row.method == method }
-        if withMethod.isEmpty {
-            let methods = Array(Set(byPath.map(\.row.method))).sorted()
-            let template = byPath[0].row.path
+        case .methodNotAllowed(let template, let methods):
             throw APIAuthorizationError(message: "\(method) is not supported on \(template); supported methods: \(methods.joined(separator: ", "))")
+        case .rows(let matched, let matchedParameters):
+            rows = matched
+            parameters = matchedParameters
         }
-        // A literal segment beats a parameter: keep only the most specific templates.
-        let best = withMethod.map(\.literals).max()!
-        let rows = withMethod.filter { $0.literals == best }
-        let parameters = rows[0].parameters
-        let knownCases = Set(rows.compactMap { $0.row.requiredOnly?.id })
+        let knownCases = Set(rows.compactMap { $0.requiredOnly?.id })
         for id in request.cases where !knownCases.contains(id) {
             let options = knownCases.isEmpty ? "this call has no qualified rows" : "its cases: \(knownCases.sorted().joined(separator: ", "))"
-            throw APIAuthorizationError(message: "unknown case \"\(id)\" for \(method) \(rows[0].row.path); \(options)")
+            throw APIAuthorizationError(message: "unknown case \"\(id)\" for \(method) \(rows[0].path); \(options)")
         }
         var items: [APIPlan.Item] = []
         var seen: Set<String> = []
@@ -150,7 +166,7 @@ public struct APIRouter: Sendable {
                 items.append(APIPlan.Item(action: action, resource: resource, row: row, isDependency: isDependency))
             }
         }
-        for (row, _, _) in rows {
+        for row in rows {
             if let qualifier = row.requiredOnly, !request.cases.contains(qualifier.id) {
                 notApplied.append(row)
                 continue

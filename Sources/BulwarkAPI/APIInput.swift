@@ -42,7 +42,7 @@ public struct APIAuthorizationInput: Sendable {
                 request = try apiRequest(member.value, path: path)
             default:
                 throw AuthorizationInputError(
-                    message: "unknown field \(JSONWriter.quoted(member.key)); expected identityPolicies, scpLevels and apiRequest",
+                    message: "unknown field \(Excerpt.quoted(member.key)); expected identityPolicies, scpLevels and apiRequest",
                     path: path, location: member.keyLocation)
             }
         }
@@ -83,7 +83,7 @@ public struct APIAuthorizationInput: Sendable {
                 }
             default:
                 throw AuthorizationInputError(
-                    message: "unknown field \(JSONWriter.quoted(member.key)) in apiRequest; expected service, method, path, region, accountId, context, cases and resource",
+                    message: "unknown field \(Excerpt.quoted(member.key)) in apiRequest; expected service, method, path, region, accountId, context, cases and resource",
                     path: memberPath, location: member.keyLocation)
             }
         }

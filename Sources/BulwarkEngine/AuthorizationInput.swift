@@ -79,7 +79,7 @@ public struct AuthorizationInput: Sendable {
                 many = list
             default:
                 throw AuthorizationInputError(
-                    message: "unknown field \(JSONWriter.quoted(key)); expected identityPolicies, scpLevels, request or requests",
+                    message: "unknown field \(Excerpt.quoted(key)); expected identityPolicies, scpLevels, request or requests",
                     path: path, location: keyLocation)
             }
         }
@@ -129,7 +129,7 @@ public enum PolicyListDecoding {
                 document = member.value
             default:
                 throw AuthorizationInputError(
-                    message: "unknown field \(JSONWriter.quoted(member.key)) in a policy entry; expected id and document",
+                    message: "unknown field \(Excerpt.quoted(member.key)) in a policy entry; expected id and document",
                     path: path.appending(key: member.key), location: member.keyLocation)
             }
         }
@@ -186,7 +186,7 @@ public enum RequestDecoding {
                 context = try self.context(member.value, path: memberPath)
             default:
                 throw AuthorizationInputError(
-                    message: "unknown field \(JSONWriter.quoted(member.key)) in a request; expected action, resource and context",
+                    message: "unknown field \(Excerpt.quoted(member.key)) in a request; expected action, resource and context",
                     path: memberPath, location: member.keyLocation)
             }
         }
@@ -208,7 +208,7 @@ public enum RequestDecoding {
             let folded = CaseFolding.lowercase(member.key)
             if let other = seen[folded] {
                 throw AuthorizationInputError(
-                    message: "context key \(JSONWriter.quoted(member.key)) repeats \(JSONWriter.quoted(other)); keys are case-insensitive",
+                    message: "context key \(Excerpt.quoted(member.key)) repeats \(Excerpt.quoted(other)); keys are case-insensitive",
                     path: keyPath, location: member.keyLocation)
             }
             seen[folded] = member.key

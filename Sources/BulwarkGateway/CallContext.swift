@@ -20,76 +20,134 @@ public struct CallFacts: Sendable {
     }
 }
 
-/// Builds the request context and the qualified-row cases of SPEC §4 from a call.
+/// Builds the request context, the qualified-row cases of SPEC §4 and the body's resources
+/// from a call, for the API row it matched.
 ///
 /// Keys from the connection: `g:SourceIp` (the peer; with a trusted proxy, the nearest
 /// untrusted address of `X-Forwarded-For`), `g:CurrentTime`, `g:SecureTransport`. Keys of
-/// the principal: those of `ResolvedPrincipal.principalContext`. Keys from the JSON body:
+/// the principal: those of `ResolvedPrincipal.principalContext`. Keys from the call, each
+/// only for the rows that document the field (`BodyField.rows`), so a field added to
+/// another call's body cannot satisfy a condition:
 ///
-/// | body field | keys |
+/// | field | keys |
 /// |---|---|
 /// | `tags` / `image_tags` (`[{"key","value"}]` or `["key.value"]`) | `g:RequestTag/<key>`, `g:TagKeys` |
-/// | `enterprise_project_id` (body or query) | `g:EnterpriseProjectId` |
+/// | `enterprise_project_id` (body; query of `GET /v2/cloudimages`) | `g:EnterpriseProjectId` |
 /// | `cmk_id` (non-empty: encrypted) | `ims:Encrypted` |
-/// | `member` (POST /v2/images/{id}/members), `projects` (POST /v1/cloudimages/members) — account ids of the workspace | `ims:TargetOrgPaths` |
+/// | `member` (POST /v2/images/{id}/members), `projects` (/v1/cloudimages/members) — account ids of the workspace | `ims:TargetOrgPaths` |
 /// | `access_domain` (SWR access domains) — an account name of the workspace | `swr:TargetAccountId`, `swr:TargetOrgPath`, `swr:TargetOrgId` |
+/// | `images` (/v1/cloudimages/members) | the image URNs checked, one check each |
 ///
-/// An account the workspace does not know is outside the organization (the workspace
-/// describes all of it): its path is `external/<id>`, which no `o-…/r-…/*` pattern matches.
+/// A documented field of the wrong shape, or a tag key given twice, is refused: the gateway
+/// cannot know what the service would make of it. An account the workspace does not know
+/// is outside the organization (the workspace describes all of it): its path is
+/// `external/<id>`, which no `o-…/r-…/*` pattern matches.
 public struct CallContextBuilder: Sendable {
     public let workspace: Workspace
     public let trustedProxies: [IPAddressRange]
+
+    /// Fields of a call that feed authorization, and the rows (`METHOD /template`) documenting each.
+    public enum BodyField: CaseIterable, Sendable {
+        case tags, enterpriseProject, encryption, member, projects, images, accessDomain, enterpriseProjectQuery
+
+        static let imageCreation = [
+            "POST /v2/cloudimages/action", "POST /v2/cloudimages/quickimport/action", "POST /v1/cloudimages/dataimages/action",
+            "POST /v1/cloudimages/wholeimages/action", "POST /v2/images",
+        ]
+        static let imageCopy = ["POST /v1/cloudimages/{image_id}/copy", "POST /v1/cloudimages/{image_id}/cross_region_copy"]
+
+        public var rows: Set<String> {
+            switch self {
+            case .tags:
+                Set(Self.imageCreation + ["PUT /v1/cloudimages/tags", "POST /v2/{project_id}/images/{image_id}/tags/action"])
+            case .enterpriseProject, .encryption: Set(Self.imageCreation + Self.imageCopy)
+            case .member: ["POST /v2/images/{image_id}/members"]
+            case .projects: ["POST /v1/cloudimages/members", "DELETE /v1/cloudimages/members"]
+            case .images: ["POST /v1/cloudimages/members", "PUT /v1/cloudimages/members", "DELETE /v1/cloudimages/members"]
+            case .accessDomain: ["POST /v2/manage/namespaces/{namespace}/repositories/{repository}/access-domains"]
+            case .enterpriseProjectQuery: ["GET /v2/cloudimages"]
+            }
+        }
+
+        func documented(by row: String) -> Bool { rows.contains(row) }
+    }
 
     public init(workspace: Workspace, trustedProxies: [IPAddressRange]) {
         self.workspace = workspace
         self.trustedProxies = trustedProxies
     }
 
-    public func context(for facts: CallFacts, body: JSONNode?, query: String) -> RequestContext {
+    /// The context of a call that matched `row` (`METHOD /template`, as the catalog writes it).
+    public func context(for facts: CallFacts, body: JSONNode?, target: CallTarget, row: String) throws(CallRefusal) -> RequestContext {
         var context = RequestContext()
         context.set("g:SourceIp", [.string(sourceIP(facts))])
         context.set("g:CurrentTime", [.string(Self.iso8601(facts.now))])
         context.set("g:SecureTransport", [.string(facts.isTLS ? "true" : "false")])
-        if let project = Self.queryValue(query, "enterprise_project_id") { context.set("g:EnterpriseProjectId", [.string(project)]) }
+        if BodyField.enterpriseProjectQuery.documented(by: row), let project = target.queryValue("enterprise_project_id") {
+            context.set("g:EnterpriseProjectId", [.string(project)])
+        }
         guard let body, case .object(let members) = body.value else { return context }
-        func field(_ name: String) -> JSONNode? { members.first { $0.key == name }?.value }
+        func field(_ name: String, _ kind: BodyField) -> JSONNode? {
+            kind.documented(by: row) ? members.first { $0.key == name }?.value : nil
+        }
 
         var tags: [(String, String)] = []
         for name in ["tags", "image_tags"] {
-            guard let node = field(name), case .array(let items) = node.value else { continue }
+            guard let node = field(name, .tags) else { continue }
+            guard case .array(let items) = node.value else { throw Self.shape(name, "an array of tags", node) }
             for item in items {
                 switch item.value {
                 case .object(let pair):
-                    if case .string(let key)? = pair.first(where: { $0.key == "key" })?.value.value {
-                        let value: String
-                        if case .string(let v)? = pair.first(where: { $0.key == "value" })?.value.value { value = v } else { value = "" }
-                        tags.append((key, value))
+                    guard case .string(let key)? = pair.first(where: { $0.key == "key" })?.value.value else {
+                        throw Self.shape("\(name)[].key", "a string", item)
                     }
+                    let value: String
+                    switch pair.first(where: { $0.key == "value" })?.value.value {
+                    case .string(let v)?: value = v
+                    case nil: value = ""
+                    default: throw Self.shape("\(name)[].value", "a string", item)
+                    }
+                    tags.append((key, value))
                 case .string(let text):
                     // IMS's older form: "key.value".
                     let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
                     tags.append((String(parts[0]), parts.count > 1 ? String(parts[1]) : ""))
-                default: continue
+                default:
+                    throw Self.shape("\(name)[]", "a tag object or \"key.value\"", item)
                 }
             }
         }
         if !tags.isEmpty {
+            var seen: Set<String> = []
+            for (key, _) in tags where !seen.insert(key.lowercased()).inserted {
+                throw CallRefusal("tag key \(Excerpt.quoted(key)) is given twice; the gateway cannot tell which value the service would keep")
+            }
             for (key, value) in tags { context.set("g:RequestTag/\(key)", [.string(value)]) }
             context.set("g:TagKeys", tags.map { .string($0.0) })
         }
-        if case .string(let project)? = field("enterprise_project_id")?.value { context.set("g:EnterpriseProjectId", [.string(project)]) }
-        if let cmk = field("cmk_id") {
-            if case .string(let id) = cmk.value { context.set("ims:Encrypted", [.string(id.isEmpty ? "false" : "true")]) }
-        } else if field("image_url") != nil || field("region") != nil {
+        if let node = field("enterprise_project_id", .enterpriseProject) {
+            guard case .string(let project) = node.value else { throw Self.shape("enterprise_project_id", "a string", node) }
+            context.set("g:EnterpriseProjectId", [.string(project)])
+        }
+        if let cmk = field("cmk_id", .encryption) {
+            guard case .string(let id) = cmk.value else { throw Self.shape("cmk_id", "a string", cmk) }
+            context.set("ims:Encrypted", [.string(id.isEmpty ? "false" : "true")])
+        } else if BodyField.encryption.documented(by: row), members.contains(where: { $0.key == "image_url" || $0.key == "region" }) {
+            // Imported from a file or copied without a key: not encrypted. Calls that take
+            // the source's encryption (from a server) leave the key missing.
             context.set("ims:Encrypted", [.string("false")])
         }
         var targets: [String] = []
-        if case .string(let member)? = field("member")?.value { targets.append(member) }
-        if let node = field("projects"), case .array(let items) = node.value {
-            for item in items { if case .string(let s) = item.value { targets.append(s) } }
+        if let node = field("member", .member) {
+            guard case .string(let member) = node.value else { throw Self.shape("member", "an account id", node) }
+            targets.append(member)
+        }
+        if let node = field("projects", .projects) {
+            targets += try Self.strings(node, "projects")
         }
         if !targets.isEmpty { context.set("ims:TargetOrgPaths", targets.map { .string(organizationPath(of: $0)) }) }
-        if case .string(let domain)? = field("access_domain")?.value {
+        if let node = field("access_domain", .accessDomain) {
+            guard case .string(let domain) = node.value else { throw Self.shape("access_domain", "an account name", node) }
             context.set("swr:TargetOrgPath", [.string(organizationPath(of: domain))])
             if let account = workspace.account(domain) {
                 context.set("swr:TargetAccountId", [.string(account.id)])
@@ -110,9 +168,13 @@ public struct CallContextBuilder: Sendable {
             }
         }
         if method == "PATCH", path.hasPrefix("/v2/cloudimages/"), case .array(let ops) = body.value {
+            // Any spelling that could reach the field counts: case, a trailing slash, JSON
+            // Pointer escapes. Over-asking is safe; under-asking would skip a required action.
             let touchesProject = ops.contains { op in
                 guard case .object(let fields) = op.value else { return false }
-                if case .string(let p)? = fields.first(where: { $0.key == "path" })?.value.value { return p == "/enterprise_project_id" }
+                if case .string(let p)? = fields.first(where: { $0.key == "path" })?.value.value {
+                    return p.lowercased().replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~").contains("enterprise_project_id")
+                }
                 return false
             }
             if touchesProject { cases.append("enterprise-project-migration") }
@@ -124,12 +186,31 @@ public struct CallContextBuilder: Sendable {
         return cases
     }
 
-    /// Image ids named in the body by calls whose resource is there, not in the path
-    /// (`/v1/cloudimages/members`): each becomes its own check.
-    public static func bodyResources(body: JSONNode?) -> [String] {
-        guard let body, case .object(let members) = body.value,
-              let node = members.first(where: { $0.key == "images" })?.value, case .array(let items) = node.value else { return [] }
-        return items.compactMap { if case .string(let s) = $0.value { s } else { nil } }
+    /// Image ids named in the body by rows whose resource is there (`/v1/cloudimages/members`):
+    /// each becomes its own check. Nil for other rows; for those rows, `images` must be a
+    /// non-empty array of ids, or the call is refused (its resources would be unknown).
+    public static func bodyResources(body: JSONNode?, row: String) throws(CallRefusal) -> [String]? {
+        guard BodyField.images.documented(by: row) else { return nil }
+        guard let body, case .object(let members) = body.value, let node = members.first(where: { $0.key == "images" })?.value else {
+            throw CallRefusal("\(row) names its images in the body: send \"images\": [IMAGE-ID, …]")
+        }
+        let ids = try strings(node, "images")
+        guard !ids.isEmpty else { throw CallRefusal("images is empty; name at least one image") }
+        return ids
+    }
+
+    private static func strings(_ node: JSONNode, _ name: String) throws(CallRefusal) -> [String] {
+        guard case .array(let items) = node.value else { throw shape(name, "an array of strings", node) }
+        var out: [String] = []
+        for item in items {
+            guard case .string(let s) = item.value else { throw shape("\(name)[]", "a string", item) }
+            out.append(s)
+        }
+        return out
+    }
+
+    private static func shape(_ field: String, _ expected: String, _ node: JSONNode) -> CallRefusal {
+        CallRefusal("body field \(field) must be \(expected), found \(node.typeName) (line \(node.location.line), column \(node.location.column))")
     }
 
     /// The organization path of an account named or numbered `key`; `external/KEY` when unknown.
@@ -154,11 +235,4 @@ public struct CallContextBuilder: Sendable {
         date.formatted(.iso8601)
     }
 
-    static func queryValue(_ query: String, _ name: String) -> String? {
-        for item in query.split(separator: "&") {
-            let parts = item.split(separator: "=", maxSplits: 1)
-            if parts.count == 2, parts[0] == name[...] { return String(parts[1]).removingPercentEncoding }
-        }
-        return nil
-    }
 }

@@ -177,7 +177,10 @@ public final class Emulator: Sendable {
             return Response(status: 201, body: [])
         }
         if match("GET", "v2/manage/repos") != nil {
-            let namespace = CallContextBuilder.queryValue(query, "namespace")
+            let namespace: String?
+            do { namespace = try CallTarget(path: "/v2/manage/repos", query: query).queryValue("namespace") } catch {
+                return Self.error(400, "EMU.0400", error.description)
+            }
             return Self.ok(try all(db, "repo", prefix: namespace.map { $0 + "/" } ?? ""))
         }
         if let p = match("GET", "v2/manage/namespaces/*/repos/*") {

@@ -14,6 +14,7 @@ import Logging
 import NIOCore
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 /// Where a service's allowed calls go.
 public enum Upstream: Sendable {
@@ -47,8 +48,14 @@ public struct GatewayConfiguration: Sendable {
     public var emulatorPath: String?
     /// PEM certificate and key: listen with HTTPS; `g:SecureTransport` is then true.
     public var tls: TLSFiles?
-    /// Largest request body accepted (it is hashed for the signature before anything else).
-    public var maxBodyBytes = 64 << 20
+    /// Largest request body accepted (`--max-body-bytes`, 8 MiB). A declared larger
+    /// `Content-Length` is refused before anything is read.
+    public var maxBodyBytes = 8 << 20
+    /// Request bodies held in memory at once across all calls (`--max-inflight-body-bytes`,
+    /// 64 MiB); past it a call is 503 until others finish.
+    public var maxInflightBodyBytes = 64 << 20
+    /// Connection limits and timeouts (`--max-connections`, `--header-timeout`, `--idle-timeout`).
+    public var connections = ConnectionLimits()
 
     public init() {}
 }
@@ -70,6 +77,7 @@ public final class Gateway: Sendable {
     private let decisionLog: DecisionLog?
     private let metrics: GatewayMetrics
     private let logger: Logger
+    private let bodyBudget: BodyBudget
 
     /// Problems that stop the gateway from starting.
     public struct StartError: Error, CustomStringConvertible {
@@ -111,28 +119,37 @@ public final class Gateway: Sendable {
             ? HTTPClient(eventLoopGroupProvider: .singleton) : nil
         decisionLog = try configuration.decisionLog.map(DecisionLog.init(path:))
         metrics = GatewayMetrics()
+        bodyBudget = BodyBudget(limit: configuration.maxInflightBodyBytes)
     }
 
     /// The Hummingbird application: every method and path goes through `handle`.
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         let router = Router(context: GatewayRequestContext.self)
-        router.get("/-/healthz") { _, _ in Self.json(200, ["status": "ok"]) }
+        router.get("/-/healthz") { _, _ in try Self.json(200, ["status": "ok"]) }
         router.get("/-/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.render())))
         }
         router.get("/-/emulator/received") { _, context in
             // A test aid: what the emulator was sent. Only to a loopback peer.
-            guard let emulator = self.emulator, Self.isLoopback(Self.peer(context)) else { return Self.json(404, ["error_code": "BWK.0404", "error_msg": "no emulator"]) }
+            guard let emulator = self.emulator, Self.isLoopback(Self.peer(context)) else { return try Self.json(404, ["error_code": "BWK.0404", "error_msg": "no emulator"]) }
             let calls = try emulator.received().map { ["method": $0.method, "path": $0.path, "body": $0.body] }
-            return Self.json(200, ["received": calls])
+            return try Self.json(200, ["received": calls])
         }
-        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete, .head] {
-            router.on("**", method: method) { request, context in try await self.handle(request, context) }
+        // Every method reaches `handle`, so an unsupported one is a 405 with Allow, not a guess.
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete, .head, .options, .trace, .connect] {
+            router.on("**", method: method) { request, context in
+                do {
+                    return try await self.handle(request, context)
+                } catch let refusal as CallRefusal {
+                    return Self.refusal(refusal, decisionID: nil)
+                }
+            }
         }
         return Application(
             router: router,
-            server: try TLSFiles.serverBuilder(configuration.tls),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "bulwark-gateway"),
+            server: try configuration.connections.serverBuilder(tls: configuration.tls),
+            configuration: configuration.connections.applicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "bulwark-gateway", logger: logger),
             services: [BackgroundService(gateway: self)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
@@ -140,87 +157,117 @@ public final class Gateway: Sendable {
 
     // MARK: One call
 
+    /// One call, in an order that never decides without what it could not read: the path
+    /// and the API row; the signature's headers, key and date (before any body is read); the
+    /// body, bounded per call and in total; the signature over the bytes received; the
+    /// principal; the body, parsed strictly; the decision; then forwarding exactly the
+    /// segments, query and bytes that were authorized.
     func handle(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         let clock = ContinuousClock()
         let start = clock.now
         let decisionID = UUID().uuidString.lowercased()
         let method = request.method.rawValue
-        let path = request.uri.path
-        let query = request.uri.query ?? ""
-        let body: [UInt8]
-        do {
-            body = Array(try await request.body.collect(upTo: configuration.maxBodyBytes).readableBytesView)
-        } catch {
-            return Self.huaweiError(413, "BWK.0413", "the body is larger than \(configuration.maxBodyBytes) bytes", decisionID)
+
+        // 1. What is called: one strict reading of the path and query, and the API row.
+        let target = try CallTarget(path: request.uri.path, query: request.uri.query ?? "")
+        let (service, rows) = try route(method: method, target: target)
+        guard let upstream = configuration.upstreams[service] else { throw CallRefusal("no upstream for \(service)", status: 502) }
+        let row = "\(rows[0].method) \(rows[0].path)"
+        for name in ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"] where request.headers[HTTPField.Name(name)!] != nil {
+            throw CallRefusal("\(name) is refused: the gateway decides the method it sees")
         }
 
-        // 1. Who is calling: the signature, or 401 and nothing forwarded.
+        // 2. Who is calling, from the headers alone: 401 before any body is read.
         // HTTPTypes keeps Host as the request's authority, not among the header fields.
         var headers = request.headers.map { ($0.name.rawName, $0.value) }
         if let authority = request.head.authority { headers.append(("Host", authority)) }
+        let header: RequestSignature.Header
+        let credential: CredentialStore.Entry
+        do {
+            guard let authorization = request.headers[.authorization] else {
+                throw RequestSignature.Failure("the Authorization header is missing; sign requests with SDK-HMAC-SHA256")
+            }
+            header = try RequestSignature.parse(authorization: authorization)
+            guard let known = credentials[header.accessKey] else {
+                throw RequestSignature.Failure("unknown access key \(Excerpt.of(header.accessKey))")
+            }
+            credential = known
+            try RequestSignature.checkHeaders(header, headers: headers, now: Date())
+        } catch {
+            return unauthenticated(error, target: target, decisionID: decisionID)
+        }
+
+        // 3. The body: bounded per call and across calls, held until the call is done.
+        let body = try await readBody(request)
+        defer { bodyBudget.release(body.count) }
+
+        // 4. The signature over the bytes received (never a hash the client declares).
+        do {
+            try RequestSignature.verify(header, secretKey: credential.secretKey, method: method, target: target, headers: headers, body: body, now: Date())
+        } catch {
+            return unauthenticated(error, target: target, decisionID: decisionID)
+        }
+
+        // 5. The principal and its policies: a principal whose policies cannot be read is 503.
         let principal: (resolved: ResolvedPrincipal, authorizer: Authorizer)
         let workspace: Workspace
         // With --store, decision-log lines name the policy versions and the store revision decided on.
         var policyVersions: [(policy: String, version: String)] = []
         var revision: Int64? = nil
-        do {
-            guard let authorization = request.headers[.authorization] else {
-                throw RequestSignature.Failure("the Authorization header is missing; sign requests with SDK-HMAC-SHA256")
+        switch source {
+        case .workspace(let fixed):
+            // Every credential was resolved at start; a key without an entry was refused there.
+            guard let compiled = principals[header.accessKey] else { throw CallRefusal("access key without a principal", status: 401) }
+            principal = compiled
+            workspace = fixed
+        case .store(let keeper):
+            guard let snapshot = keeper.snapshot else {
+                return Self.huaweiError(503, "BWK.0503", "the policy store has not been loaded yet", decisionID)
             }
-            let header = try RequestSignature.parse(authorization: authorization)
-            guard let credential = credentials[header.accessKey] else {
-                throw RequestSignature.Failure("unknown access key \(header.accessKey)")
-            }
-            try RequestSignature.verify(header, secretKey: credential.secretKey, method: method, path: path, query: query, headers: headers, body: body, now: Date())
-            switch source {
-            case .workspace(let fixed):
-                principal = principals[header.accessKey]!
-                workspace = fixed
-            case .store(let keeper):
-                guard let snapshot = keeper.snapshot else {
-                    return Self.huaweiError(503, "BWK.0503", "the policy store has not been loaded yet", decisionID)
+            do {
+                let compiled = try snapshot.principal(credential.principal)
+                principal = (compiled.resolved, compiled.authorizer)
+                policyVersions = compiled.policyVersions
+                revision = snapshot.revision
+            } catch {
+                switch error.kind {
+                case .notFound:
+                    return unauthenticated(
+                        RequestSignature.Failure("access key \(header.accessKey) stands for \(credential.principal), which the store does not have"),
+                        target: target, decisionID: decisionID)
+                case .unavailable:
+                    logger.error("principal refused: \(error.message)", metadata: ["decisionId": "\(decisionID)"])
+                    return Self.huaweiError(503, "BWK.0503", "the policies of \(credential.principal) cannot be read; nothing is decided without them", decisionID)
                 }
-                do {
-                    let compiled = try snapshot.principal(credential.principal)
-                    principal = (compiled.resolved, compiled.authorizer)
-                    policyVersions = compiled.policyVersions
-                    revision = snapshot.revision
-                } catch {
-                    throw RequestSignature.Failure("access key \(header.accessKey) stands for \(credential.principal), which the store does not have")
-                }
-                workspace = snapshot.workspace
             }
-        } catch {
-            metrics.unauthenticated.increment()
-            logger.notice("unauthenticated call", metadata: ["path": "\(path)", "reason": "\(error)", "decisionId": "\(decisionID)"])
-            return Self.huaweiError(401, "BWK.0401", "\(error)", decisionID)
+            workspace = snapshot.workspace
         }
 
-        // 2. Which API rows: a call that matches none is refused, never guessed.
-        let json: JSONNode? = body.isEmpty ? nil : {
+        // 6. The body, read strictly: what cannot be read cannot be authorized.
+        let json: JSONNode?
+        if body.isEmpty {
+            json = nil
+        } else {
             var reader = JSONReader(bytes: body)
-            return try? reader.readDocument()
-        }()
-        let router = APIRouter(catalog: catalog)
-        guard let service = services.first(where: { router.hasRow(service: $0, matching: path) }),
-              let upstream = configuration.upstreams[service] else {
-            return Self.huaweiError(404, "BWK.0404", "no API of \(services.joined(separator: " or ")) matches \(method) \(path)", decisionID)
+            do { json = try reader.readDocument() } catch {
+                throw CallRefusal("the body is not JSON the gateway can read, so it cannot be authorized: \(error)")
+            }
         }
 
-        // 3. Decide: every required action and dependency, for every resource in the body.
+        // 7. Decide: every required action and dependency, for every resource in the body.
         let contextBuilder = CallContextBuilder(workspace: workspace, trustedProxies: configuration.trustedProxies)
-        let callContext = principal.resolved.context(adding: contextBuilder.context(
+        let callContext = principal.resolved.context(adding: try contextBuilder.context(
             for: CallFacts(peer: Self.peer(context), forwardedFor: request.headers[.init("X-Forwarded-For")!], isTLS: configuration.tls != nil),
-            body: json, query: query))
-        let bodyResources = service == "ims" ? CallContextBuilder.bodyResources(body: json) : []
+            body: json, target: target, row: row))
         let accountID = principal.resolved.account?.id ?? ""
-        let resources: [String?] = bodyResources.isEmpty ? [nil] : bodyResources.map { "\(service):\(configuration.region):\(accountID):image:\($0)" }
+        let resources: [String?] = try CallContextBuilder.bodyResources(body: json, row: row)?
+            .map { "\(service):\(configuration.region):\(accountID):image:\($0)" } ?? [nil]
         var checks: [APICheck] = []
         do {
             for resource in resources {
                 let apiRequest = APIRequest(
-                    service: service, method: method, path: path, region: configuration.region, accountID: accountID,
-                    context: callContext, cases: CallContextBuilder.cases(method: method, path: path, body: json), resource: resource)
+                    service: service, method: method, path: target.path, region: configuration.region, accountID: accountID,
+                    context: callContext, cases: CallContextBuilder.cases(method: method, path: target.path, body: json), resource: resource)
                 checks += try APIAuthorizer(catalog: catalog, authorizer: principal.authorizer).authorize(apiRequest).checks
             }
         } catch {
@@ -241,17 +288,18 @@ public final class Gateway: Sendable {
         metrics.allowed.increment()
         metrics.addedLatency.record(clock.now - start)
 
-        // 4. Forward unchanged and return the upstream's answer.
+        // 8. Forward the segments, query and bytes that were authorized; return the answer.
         switch upstream {
         case .emulator:
             guard let emulator else { return Self.huaweiError(502, "BWK.0502", "no emulator", decisionID) }
-            let answer = await emulator.handle(method: method, path: path, query: query, body: body)
+            let answer = await emulator.handle(method: method, path: target.forwardedPath, query: target.forwardedQuery, body: body)
             return Response(
                 status: .init(code: answer.status), headers: [.contentType: "application/json", .init("X-Bulwark-Decision-Id")!: decisionID],
                 body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
         case .url(let base):
             guard let client else { return Self.huaweiError(502, "BWK.0502", "no HTTP client", decisionID) }
-            var outgoing = HTTPClientRequest(url: base + path + (query.isEmpty ? "" : "?" + query))
+            let query = target.forwardedQuery
+            var outgoing = HTTPClientRequest(url: base + target.forwardedPath + (query.isEmpty ? "" : "?" + query))
             outgoing.method = .init(rawValue: method)
             for (name, value) in headers where !["host", "content-length", "connection", "transfer-encoding"].contains(name.lowercased()) {
                 outgoing.headers.add(name: name, value: value)
@@ -269,6 +317,67 @@ public final class Gateway: Sendable {
                 return Self.huaweiError(502, "BWK.0502", "the \(service) upstream did not answer: \(error)", decisionID)
             }
         }
+    }
+
+    /// The service and API rows of a call: 404 when no upstream service has the path, 405
+    /// with `Allow` when it has the path but not the method.
+    func route(method: String, target: CallTarget) throws(CallRefusal) -> (service: String, rows: [APIRow]) {
+        let router = APIRouter(catalog: catalog)
+        var allowed: (template: String, methods: [String])?
+        for service in services {
+            switch router.route(service: service, method: method, path: target.path) {
+            case .rows(let rows, _): return (service, rows)
+            case .methodNotAllowed(let template, let methods): allowed = allowed ?? (template, methods)
+            case .noMatch: continue
+            }
+        }
+        if let allowed {
+            throw CallRefusal(
+                "\(Excerpt.of(method)) is not supported on \(allowed.template); supported methods: \(allowed.methods.joined(separator: ", "))",
+                status: 405, headers: [("Allow", allowed.methods.joined(separator: ", "))])
+        }
+        throw CallRefusal("no API of \(services.joined(separator: " or ")) matches \(Excerpt.of(method)) \(Excerpt.of(target.path))", status: 404)
+    }
+
+    /// The whole body, refused past `maxBodyBytes` (413) or when bodies in flight would pass
+    /// `maxInflightBodyBytes` (503). The caller releases `count` bytes from the budget when done.
+    func readBody(_ request: Request) async throws(CallRefusal) -> [UInt8] {
+        let limit = configuration.maxBodyBytes
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+            throw CallRefusal("the body is \(declared) bytes; the limit is \(limit) (--max-body-bytes)", status: 413)
+        }
+        var bytes: [UInt8] = []
+        do {
+            for try await chunk in request.body {
+                guard bytes.count + chunk.readableBytes <= limit else {
+                    throw CallRefusal("the body is larger than \(limit) bytes (--max-body-bytes)", status: 413)
+                }
+                guard bodyBudget.reserve(chunk.readableBytes) else {
+                    throw CallRefusal("the gateway holds \(configuration.maxInflightBodyBytes) bytes of bodies already (--max-inflight-body-bytes); retry", status: 503)
+                }
+                bytes.append(contentsOf: chunk.readableBytesView)
+            }
+        } catch {
+            bodyBudget.release(bytes.count)
+            if let refusal = error as? CallRefusal { throw refusal }
+            throw CallRefusal("the body could not be read: \(error)")
+        }
+        return bytes
+    }
+
+    private func unauthenticated(_ error: any Error, target: CallTarget, decisionID: String) -> Response {
+        metrics.unauthenticated.increment()
+        logger.notice("unauthenticated call", metadata: ["path": "\(Excerpt.of(target.path))", "reason": "\(error)", "decisionId": "\(decisionID)"])
+        return Self.huaweiError(401, "BWK.0401", "\(error)", decisionID)
+    }
+
+    static func refusal(_ refusal: CallRefusal, decisionID: String?) -> Response {
+        let code = "BWK.0\(refusal.status)"
+        var response = huaweiError(refusal.status, code, refusal.description, decisionID ?? UUID().uuidString.lowercased())
+        for (name, value) in refusal.headers {
+            if let field = HTTPField.Name(name) { response.headers[field] = value }
+        }
+        return response
     }
 
     /// `denied: ims:images:share on ims:…:image:img-1 — explicitly denied by SCP "deny-share" (level 1)`.
@@ -295,11 +404,17 @@ public final class Gateway: Sendable {
     }
 
     static func huaweiError(_ status: Int, _ code: String, _ message: String, _ decisionID: String) -> Response {
-        json(status, ["error_code": code, "error_msg": message, "decision_id": decisionID])
+        var json = JSONWriter()
+        json.beginObject()
+        json.field("decision_id", decisionID)
+        json.field("error_code", code)
+        json.field("error_msg", Excerpt.message(message))
+        json.endObject()
+        return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json.bytes)))
     }
 
-    static func json(_ status: Int, _ value: [String: Any]) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])) ?? Data("{}".utf8)
+    static func json(_ status: Int, _ value: [String: Any]) throws -> Response {
+        let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])
         return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
@@ -367,4 +482,29 @@ final class GatewayMetrics: Sendable {
         registry.emit(into: &buffer)
         return buffer
     }
+}
+
+/// Bytes of request bodies held in memory across all calls: a reservation past the limit
+/// is refused, so a flood of large bodies costs at most `limit` bytes.
+public final class BodyBudget: Sendable {
+    public let limit: Int
+    private let held = Atomic<Int>(0)
+
+    public init(limit: Int) { self.limit = limit }
+
+    /// Takes `count` bytes from the budget; false (and nothing taken) when they do not fit.
+    public func reserve(_ count: Int) -> Bool {
+        let after = held.wrappingAdd(count, ordering: .relaxed).newValue
+        if after <= limit { return true }
+        held.wrappingSubtract(count, ordering: .relaxed)
+        return false
+    }
+
+    /// Gives back bytes taken by `reserve`.
+    public func release(_ count: Int) {
+        held.wrappingSubtract(count, ordering: .relaxed)
+    }
+
+    /// Bytes held now.
+    public var inUse: Int { held.load(ordering: .relaxed) }
 }

@@ -1,3 +1,4 @@
+import BulwarkJSON
 import BulwarkServer
 import Crypto
 import Foundation
@@ -13,7 +14,8 @@ import Foundation
 /// hex(SHA256(body))`: the URI percent-decoded, each segment encoded again (RFC 3986
 /// unreserved characters kept) and ending in `/`; the query parameters sorted by name then
 /// value, both encoded the same way; each signed header `name:value` (name lowercased,
-/// value trimmed), one per line.
+/// value trimmed), one per line. Path and query come from `CallTarget`, the same reading
+/// the gateway authorizes and forwards.
 public enum RequestSignature {
     public static let algorithm = "SDK-HMAC-SHA256"
     /// How far `X-Sdk-Date` may be from the gateway's clock, either way.
@@ -41,7 +43,9 @@ public enum RequestSignature {
         for part in authorization.dropFirst(algorithm.count + 1).split(separator: ",") {
             let trimmed = trim(part)
             guard let eq = trimmed.firstIndex(of: "=") else { throw Failure("malformed Authorization field \"\(trimmed)\"") }
-            fields[String(trimmed[..<eq])] = String(trimmed[trimmed.index(after: eq)...])
+            let name = String(trimmed[..<eq])
+            guard fields[name] == nil else { throw Failure("the Authorization header gives \(Excerpt.of(name)) twice") }
+            fields[name] = String(trimmed[trimmed.index(after: eq)...])
         }
         guard let access = fields["Access"], !access.isEmpty,
               let signed = fields["SignedHeaders"], !signed.isEmpty,
@@ -50,9 +54,11 @@ public enum RequestSignature {
         return Header(accessKey: access, signedHeaders: signed.split(separator: ";").map { $0.lowercased() }, signature: signature.lowercased())
     }
 
-    /// The canonical request of SDK-HMAC-SHA256. `headers` are (name, value) pairs as received.
+    /// The canonical request of SDK-HMAC-SHA256. `headers` are (name, value) pairs as
+    /// received. The payload hash is always computed from `body`: a client's
+    /// `X-Sdk-Content-Sha256` is checked against it, never used in its place.
     public static func canonicalRequest(
-        method: String, path: String, query: String, headers: [(String, String)], signedHeaders: [String], body: [UInt8]
+        method: String, target: CallTarget, headers: [(String, String)], signedHeaders: [String], body: [UInt8]
     ) throws(Failure) -> String {
         var values: [String: String] = [:]
         for (name, value) in headers {
@@ -63,44 +69,70 @@ public enum RequestSignature {
         }
         var canonicalHeaders = ""
         for name in signedHeaders {
-            guard let value = values[name] else { throw Failure("signed header \"\(name)\" is missing from the request") }
+            guard let value = values[name] else { throw Failure("signed header \"\(Excerpt.of(name))\" is missing from the request") }
             canonicalHeaders += "\(name):\(value)\n"
         }
-        let payload: String
+        let payload = hex(SHA256.hash(data: body))
         if let declared = values["x-sdk-content-sha256"] {
             guard declared != "UNSIGNED-PAYLOAD" else {
                 throw Failure("unsigned payloads are refused: the body feeds authorization, so it must be signed")
             }
-            payload = declared
-        } else {
-            payload = hex(SHA256.hash(data: body))
+            guard declared.lowercased() == payload else {
+                throw Failure("X-Sdk-Content-Sha256 does not match the body received")
+            }
         }
-        return [method.uppercased(), canonicalURI(path), canonicalQuery(query), canonicalHeaders, signedHeaders.joined(separator: ";"), payload]
+        return [method.uppercased(), target.canonicalURI, target.canonicalQuery, canonicalHeaders, signedHeaders.joined(separator: ";"), payload]
             .joined(separator: "\n")
     }
 
-    /// Checks a request's signature with the caller's secret key, in constant time.
-    public static func verify(
-        _ header: Header, secretKey: String, method: String, path: String, query: String,
-        headers: [(String, String)], body: [UInt8], now: Date
-    ) throws(Failure) {
+    /// The canonical request of a raw path and query (as a client signs them).
+    public static func canonicalRequest(
+        method: String, path: String, query: String, headers: [(String, String)], signedHeaders: [String], body: [UInt8]
+    ) throws(Failure) -> String {
+        let target: CallTarget
+        do { target = try CallTarget(path: path, query: query) } catch { throw Failure(error.description) }
+        return try canonicalRequest(method: method, target: target, headers: headers, signedHeaders: signedHeaders, body: body)
+    }
+
+    /// What can be checked before the body is read: the signed headers named, the date
+    /// present and within `allowedClockSkew`.
+    public static func checkHeaders(_ header: Header, headers: [(String, String)], now: Date) throws(Failure) {
         for required in ["host", "x-sdk-date"] where !header.signedHeaders.contains(required) {
             throw Failure("SignedHeaders must include \(required)")
         }
-        guard let dateText = headers.first(where: { $0.0.lowercased() == "x-sdk-date" })?.1 else {
-            throw Failure("the X-Sdk-Date header is missing")
-        }
+        let dates = headers.filter { $0.0.lowercased() == "x-sdk-date" }
+        guard let dateText = dates.first?.1 else { throw Failure("the X-Sdk-Date header is missing") }
+        guard dates.count == 1 else { throw Failure("X-Sdk-Date is given \(dates.count) times; give it once") }
         guard let date = parseDate(dateText) else {
-            throw Failure("X-Sdk-Date \"\(dateText)\" is not of the form 20261123T165241Z")
+            throw Failure("X-Sdk-Date \"\(Excerpt.of(dateText))\" is not of the form 20261123T165241Z")
         }
         guard abs(date.timeIntervalSince(now)) <= allowedClockSkew else {
             throw Failure("X-Sdk-Date \(dateText) is more than \(Int(allowedClockSkew / 60)) minutes from the gateway's clock")
         }
-        let canonical = try canonicalRequest(method: method, path: path, query: query, headers: headers, signedHeaders: header.signedHeaders, body: body)
+    }
+
+    /// Checks a request's signature with the caller's secret key, in constant time.
+    public static func verify(
+        _ header: Header, secretKey: String, method: String, target: CallTarget,
+        headers: [(String, String)], body: [UInt8], now: Date
+    ) throws(Failure) {
+        try checkHeaders(header, headers: headers, now: now)
+        let dateText = headers.first { $0.0.lowercased() == "x-sdk-date" }!.1  // checkHeaders proved it is there
+        let canonical = try canonicalRequest(method: method, target: target, headers: headers, signedHeaders: header.signedHeaders, body: body)
         let expected = signature(canonicalRequest: canonical, date: dateText, secretKey: secretKey)
         guard ConstantTime.equal(Array(header.signature.utf8), Array(expected.utf8)) else {
             throw Failure("the signature does not match the request")
         }
+    }
+
+    /// The same check for a raw path and query.
+    public static func verify(
+        _ header: Header, secretKey: String, method: String, path: String, query: String,
+        headers: [(String, String)], body: [UInt8], now: Date
+    ) throws(Failure) {
+        let target: CallTarget
+        do { target = try CallTarget(path: path, query: query) } catch { throw Failure(error.description) }
+        try verify(header, secretKey: secretKey, method: method, target: target, headers: headers, body: body, now: now)
     }
 
     /// HMAC-SHA256 of the string to sign, in lowercase hex (what a client computes).
@@ -117,27 +149,6 @@ public enum RequestSignature {
         let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
         guard let first = text.firstIndex(where: { !isBlank($0) }), let last = text.lastIndex(where: { !isBlank($0) }) else { return "" }
         return String(text[first...last])
-    }
-
-    static func canonicalURI(_ path: String) -> String {
-        let decoded = path.removingPercentEncoding ?? path
-        var uri = decoded.split(separator: "/", omittingEmptySubsequences: false).map { encode(String($0)) }.joined(separator: "/")
-        if !uri.hasSuffix("/") { uri += "/" }
-        return uri
-    }
-
-    static func canonicalQuery(_ query: String) -> String {
-        guard !query.isEmpty else { return "" }
-        var pairs: [(String, String)] = []
-        for item in query.split(separator: "&") where !item.isEmpty {
-            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = String(parts[0]).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(parts[0])
-            let raw = parts.count > 1 ? String(parts[1]) : ""
-            let value = raw.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? raw
-            pairs.append((name, value))
-        }
-        pairs.sort { ($0.0, $0.1) < ($1.0, $1.1) }
-        return pairs.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
     }
 
     /// Percent-encodes everything but RFC 3986's unreserved characters.

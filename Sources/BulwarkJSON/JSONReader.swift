@@ -125,7 +125,7 @@ public struct JSONReader {
         let key = try readString()
         skipWhitespace()
         guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
-            throw error("expected ':' after key \(JSONWriter.quoted(key)), found \(describeByte(at: position))")
+            throw error("expected ':' after key \(Excerpt.quoted(key)), found \(describeByte(at: position))")
         }
         position += 1
         pathStack[pathStack.count - 1] = .key(key)
@@ -229,11 +229,11 @@ public struct JSONReader {
                 }
                 if duplicate {
                     throw JSONSyntaxError(
-                        message: "duplicate key \(JSONWriter.quoted(key))", location: keyLocation, path: currentPath)
+                        message: "duplicate key \(Excerpt.quoted(key))", location: keyLocation, path: currentPath)
                 }
                 skipWhitespace()
                 guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
-                    throw error("expected ':' after key \(JSONWriter.quoted(key)), found \(describeByte(at: position))")
+                    throw error("expected ':' after key \(Excerpt.quoted(key)), found \(describeByte(at: position))")
                 }
                 position += 1
                 let value = try readValue(depth: depth + 1)

@@ -47,10 +47,11 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
             switch component {
             case .index(let i): text += "[\(i)]"
             case .key(let key):
-                if JSONPath.isIdentifier(key) {
+                // A key is quoted whole only up to Excerpt.valueLimit: paths go into messages.
+                if JSONPath.isIdentifier(key), key.utf8.count <= Excerpt.valueLimit {
                     text += "." + key
                 } else {
-                    text += "[" + JSONWriter.quoted(key) + "]"
+                    text += "[" + Excerpt.quoted(key) + "]"
                 }
             }
         }

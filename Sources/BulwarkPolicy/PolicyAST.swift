@@ -133,7 +133,7 @@ public enum ScalarValue: Sendable, Hashable, CustomStringConvertible {
     /// JSON form, for messages.
     public var description: String {
         switch self {
-        case .string(let s): JSONWriter.quoted(s)
+        case .string(let s): Excerpt.quoted(s)
         case .number(let n): n
         case .bool(let b): b ? "true" : "false"
         }

@@ -106,7 +106,7 @@ private struct Parser {
                     if v == "5.0" {
                         version = v
                     } else {
-                        fail(.invalidVersion, "Version must be \"5.0\", found \(JSONWriter.quoted(v))", path, member.value.location)
+                        fail(.invalidVersion, "Version must be \"5.0\", found \(Excerpt.quoted(v))", path, member.value.location)
                     }
                 } else {
                     fail(.invalidVersion, "Version must be the string \"5.0\", found \(member.value.typeName)", path, member.value.location)
@@ -114,7 +114,7 @@ private struct Parser {
             case "Statement":
                 statementsNode = member.value
             default:
-                fail(.invalidPolicyElement, "unknown policy element \(JSONWriter.quoted(member.key))\(suggestion(member.key, among: ["Version", "Statement"])); a policy has Version and Statement", path, member.keyLocation)
+                fail(.invalidPolicyElement, "unknown policy element \(Excerpt.quoted(member.key))\(suggestion(member.key, among: ["Version", "Statement"])); a policy has Version and Statement", path, member.keyLocation)
             }
         }
         if !members.contains(where: { $0.key == "Version" }) {
@@ -178,7 +178,7 @@ private struct Parser {
                 if case .string(let s) = value.value, let e = Effect(rawValue: s) {
                     effect = e
                 } else {
-                    let found = if case .string(let s) = value.value { JSONWriter.quoted(s) } else { value.typeName }
+                    let found = if case .string(let s) = value.value { Excerpt.quoted(s) } else { value.typeName }
                     fail(.invalidEffect, "Effect must be \"Allow\" or \"Deny\", found \(found)", memberPath, value.location)
                 }
             case "Action":
@@ -195,7 +195,7 @@ private struct Parser {
             case "Principal", "NotPrincipal":
                 fail(.unsupportedPrincipal, "\(member.key) is not allowed in identity policies or SCPs; the policy applies to whoever it is attached to", memberPath, member.keyLocation)
             default:
-                fail(.invalidPolicyElement, "unknown statement element \(JSONWriter.quoted(member.key))\(suggestion(member.key, among: Self.statementElements))", memberPath, member.keyLocation)
+                fail(.invalidPolicyElement, "unknown statement element \(Excerpt.quoted(member.key))\(suggestion(member.key, among: Self.statementElements))", memberPath, member.keyLocation)
             }
         }
         if !sawEffect {
@@ -253,7 +253,7 @@ private struct Parser {
             let opPath = path.appending(key: op.key)
             let opSpan = SourceSpan(path: opPath, location: op.keyLocation)
             guard case .object(let keys) = op.value.value else {
-                fail(.invalidPolicyElement, "the value of condition operator \(JSONWriter.quoted(op.key)) must be an object of condition keys, found \(op.value.typeName)", opPath, op.value.location)
+                fail(.invalidPolicyElement, "the value of condition operator \(Excerpt.quoted(op.key)) must be an object of condition keys, found \(op.value.typeName)", opPath, op.value.location)
                 continue
             }
             for key in keys {
@@ -297,7 +297,7 @@ private struct Parser {
 /// `" (did you mean \"X\"?)"` when a known name is close to `name`, else "".
 func suggestion(_ name: String, among known: [String]) -> String {
     guard let best = EditDistance.closest(to: name, in: known, maxDistance: max(2, name.count / 3)) else { return "" }
-    return " (did you mean \(JSONWriter.quoted(best))?)"
+    return " (did you mean \(Excerpt.quoted(best))?)"
 }
 
 /// Levenshtein distance, for "did you mean" hints.

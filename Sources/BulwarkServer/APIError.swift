@@ -22,7 +22,8 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     ) {
         self.status = status
         self.code = code
-        self.message = message
+        // Values inside messages are excerpts already; this bounds messages that list many.
+        self.message = Excerpt.message(message)
         self.path = path
         self.location = location
         self.findings = findings

@@ -35,14 +35,27 @@ public struct DecisionRecord: Sendable {
     }
 }
 
+/// What one decision request may ask for (SPEC §7): past a limit it is refused with 413
+/// and the flag's name, before anything is decided.
+public struct DecisionLimits: Sendable {
+    /// Requests in one `requests` array (`--max-batch-requests`).
+    public var maxBatchRequests = 10_000
+    /// Statements in the inline policies of one body (`--max-inline-statements`).
+    public var maxInlineStatements = 10_000
+
+    public init() {}
+}
+
 /// The decision endpoints as functions from request bytes to response bytes: the same
 /// library calls as the CLI, plus principals of the stored organization. No HTTP here.
 public struct DecisionService: Sendable {
     public let catalog: Catalog
+    public let limits: DecisionLimits
     private let validator: PolicyValidator
 
-    public init(catalog: Catalog) {
+    public init(catalog: Catalog, limits: DecisionLimits = DecisionLimits()) {
         self.catalog = catalog
+        self.limits = limits
         self.validator = PolicyValidator(catalog: catalog)
     }
 
@@ -70,6 +83,12 @@ public struct DecisionService: Sendable {
             authorizer = stored.authorizer
         } else {
             authorizer = Authorizer(policies: try inlinePolicies(body), catalog: catalog)
+        }
+        if let node = body["requests"], case .array(let items) = node.value, items.count > limits.maxBatchRequests {
+            throw APIError(
+                status: 413, code: "batch_too_large",
+                message: "requests has \(items.count) requests; the limit is \(limits.maxBatchRequests) (--max-batch-requests): split the batch",
+                path: .root.appending(key: "requests"), location: node.location)
         }
         var requests: [AuthorizationRequest] = []
         do throws(AuthorizationInputError) {
@@ -158,7 +177,7 @@ public struct DecisionService: Sendable {
         let document = try body.requiredDocument("policy")
         let typeName = try body.string("type") ?? "identity"
         guard let type = PolicyType(rawValue: typeName) else {
-            throw APIError.badRequest("type must be identity or scp, not \(JSONWriter.quoted(typeName))", path: .root.appending(key: "type"), location: body["type"]?.location)
+            throw APIError.badRequest("type must be identity or scp, not \(Excerpt.quoted(typeName))", path: .root.appending(key: "type"), location: body["type"]?.location)
         }
         let findings = validator.validate(bytes: Array(document.text.utf8), type: type).map(document.relocated)
         return ValidationReport.json([FileReport(file: "request", findings: findings)], asArray: false)
@@ -210,22 +229,36 @@ public struct DecisionService: Sendable {
             }
         }
         do { return try snapshot.principal(urn) } catch {
-            throw APIError(status: 404, code: "unknown_principal", message: error.message, path: .root.appending(key: "principal"), location: body["principal"]?.location)
+            switch error.kind {
+            case .notFound:
+                throw APIError(status: 404, code: "unknown_principal", message: error.message, path: .root.appending(key: "principal"), location: body["principal"]?.location)
+            case .unavailable:
+                throw APIError(status: 503, code: "principal_unavailable", message: "\(error.message) (see /readyz)", path: .root.appending(key: "principal"), location: body["principal"]?.location)
+            }
         }
     }
 
     private func inlinePolicies(_ body: RequestBody) throws(APIError) -> PolicySet {
+        let identity: [NamedPolicy]
+        let levels: [[NamedPolicy]]
         do {
-            let identity = try body["identityPolicies"].map { node throws(AuthorizationInputError) in
+            identity = try body["identityPolicies"].map { node throws(AuthorizationInputError) in
                 try PolicyListDecoding.policies(node, path: .root.appending(key: "identityPolicies")) { "identity[\($0)]" }
             } ?? []
-            let levels = try body["scpLevels"].map { node throws(AuthorizationInputError) in
+            levels = try body["scpLevels"].map { node throws(AuthorizationInputError) in
                 try PolicyListDecoding.levels(node, path: .root.appending(key: "scpLevels"))
             } ?? []
-            return PolicySet(identityPolicies: identity, scpLevels: levels)
         } catch {
             throw APIError.invalidBody(error)
         }
+        let statements = (identity + levels.joined()).reduce(0) { $0 + $1.policy.statements.count }
+        if statements > limits.maxInlineStatements {
+            throw APIError(
+                status: 413, code: "too_many_statements",
+                message: "the inline policies have \(statements) statements; the limit is \(limits.maxInlineStatements) (--max-inline-statements)",
+                path: .root, location: body.root.location)
+        }
+        return PolicySet(identityPolicies: identity, scpLevels: levels)
     }
 
     /// Puts `"decisionId"` first in a rendered JSON object.

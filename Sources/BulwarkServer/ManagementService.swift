@@ -20,7 +20,7 @@ public enum ManagementService {
         let body = try RequestBody(bytes, allowed: ["kind", "name", "id", "parent"])
         let kindName = try body.requiredString("kind")
         guard let kind = StoredNode.Kind(rawValue: kindName), kind != .root else {
-            throw APIError.badRequest("kind must be ou or account, not \(JSONWriter.quoted(kindName))", path: .root.appending(key: "kind"), location: body["kind"]?.location)
+            throw APIError.badRequest("kind must be ou or account, not \(Excerpt.quoted(kindName))", path: .root.appending(key: "kind"), location: body["kind"]?.location)
         }
         let name = try body.requiredString("name")
         return .addNode(kind: kind, name: name, id: try body.string("id") ?? (kind == .ou ? "ou-\(name)" : name), parent: try body.string("parent") ?? "root")
@@ -64,7 +64,7 @@ public enum ManagementService {
         let body = try RequestBody(bytes, allowed: ["kind", "account", "name", "id", "groups"])
         let kindName = try body.requiredString("kind")
         guard let kind = StoredPrincipal.Kind(rawValue: kindName) else {
-            throw APIError.badRequest("kind must be user, group or agency, not \(JSONWriter.quoted(kindName))", path: .root.appending(key: "kind"), location: body["kind"]?.location)
+            throw APIError.badRequest("kind must be user, group or agency, not \(Excerpt.quoted(kindName))", path: .root.appending(key: "kind"), location: body["kind"]?.location)
         }
         let generated = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         return .addPrincipal(

@@ -22,12 +22,13 @@ public final class PDPServer: Sendable {
         self.logger = logger
         let metrics = ServerMetrics()
         self.metrics = metrics
-        self.decisions = DecisionService(catalog: catalog)
+        self.decisions = DecisionService(catalog: catalog, limits: configuration.decisionLimits)
         keeper = try StateKeeper(
             location: configuration.store ?? .sqlite(path: (configuration.dataDirectory ?? ".") + "/bulwark.sqlite"),
             catalog: catalog, logger: logger, pollInterval: configuration.pollInterval
-        ) { snapshot in
+        ) { snapshot, unreadable in
             metrics.recordSnapshot(revision: snapshot.revision, principals: snapshot.principalCount)
+            metrics.recordUnreadable(unreadable)
             logger.info("snapshot installed", metadata: ["revision": "\(snapshot.revision)", "principals": "\(snapshot.principalCount)"])
         }
         if let path = configuration.decisionLog, path != "none" {
@@ -40,9 +41,10 @@ public final class PDPServer: Sendable {
     /// The Hummingbird application: routes plus the background service.
     public func application(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
         Application(
-            router: router(),
-            server: try TLSFiles.serverBuilder(configuration.tls),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "bulwark"),
+            router: try router(),
+            server: try configuration.connections.serverBuilder(tls: configuration.tls),
+            configuration: configuration.connections.applicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "bulwark", logger: logger),
             services: [BackgroundService(server: self)],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)

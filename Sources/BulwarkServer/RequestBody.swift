@@ -25,7 +25,7 @@ struct RequestBody {
         self.members = members
         for member in members where !allowed.contains(member.key) {
             throw APIError.badRequest(
-                "unknown field \(JSONWriter.quoted(member.key)); expected \(allowed.joined(separator: ", "))",
+                "unknown field \(Excerpt.quoted(member.key)); expected \(allowed.joined(separator: ", "))",
                 path: .root.appending(key: member.key), location: member.keyLocation)
         }
     }

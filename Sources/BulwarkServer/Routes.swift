@@ -1,20 +1,33 @@
+import BulwarkJSON
 import BulwarkStore
 import Foundation
 import Hummingbird
 import HTTPTypes
 import Logging
+import NIOHTTP1
 
 extension PDPServer {
     /// Every route of SPEC §7. Handlers only move bytes: read the body, call a service, answer.
-    func router() -> Router<BasicRequestContext> {
+    func router() throws -> Router<BasicRequestContext> {
+        let routes = try OpenAPIDocument.routes()
         let router = Router()
-        router.add(middleware: ErrorAndMetricsMiddleware(metrics: metrics, logger: logger, maxBodyBytes: configuration.maxBodyBytes))
+        router.add(middleware: ErrorAndMetricsMiddleware(metrics: metrics, logger: logger, maxBodyBytes: configuration.maxBodyBytes, routes: routes))
 
         // Operations: open, they reveal nothing about policies.
         router.get("/healthz") { _, _ in Self.json(Array("{\"status\":\"ok\"}\n".utf8)) }
         router.get("/readyz") { _, _ in
             guard let revision = self.keeper.revision else {
                 throw APIError(status: 503, code: "not_ready", message: "the store has not been loaded yet")
+            }
+            let unreadable = self.keeper.unreadable
+            guard unreadable.isEmpty else {
+                let serving = self.keeper.snapshot?.revision ?? revision
+                let names = unreadable.map { "\($0.isSCP ? "SCP" : "policy") \(Excerpt.quoted($0.id))" }.joined(separator: ", ")
+                throw APIError(
+                    status: 503, code: "unreadable_policies",
+                    message: "revision \(revision) has stored policies that do not parse: \(names); " + (serving == revision
+                        ? "principals that need them are refused"
+                        : "decisions stay on revision \(serving) until they are fixed"))
             }
             return Self.json(Array("{\"status\":\"ready\",\"revision\":\(revision)}\n".utf8))
         }
@@ -23,7 +36,7 @@ extension PDPServer {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.render())))
         }
-        router.get("/openapi.json") { _, _ in Self.json(OpenAPIDocument.bytes) }
+        router.get("/openapi.json") { _, _ in Self.json(try OpenAPIDocument.bytes()) }
 
         // Decisions.
         let decide = router.group("/v1").add(middleware: BearerTokenMiddleware(token: configuration.decisionToken, realm: "decisions"))
@@ -65,7 +78,7 @@ extension PDPServer {
         manage.delete("organization/nodes/:name") { _, context in try await self.write(.removeNode(name: try Self.parameter(context, "name"))) }
 
         manage.get("policies") { request, _ in
-            Self.json(ManagementService.policies(try self.state().0, account: Self.query(request, "account")))
+            Self.json(ManagementService.policies(try self.state().0, account: try Self.query(request, "account")))
         }
         manage.post("policies") { request, _ in try await self.write(ManagementService.createPolicy(try await self.body(request))) }
         manage.get("policies/:id") { _, context in Self.json(try ManagementService.policy(try Self.parameter(context, "id"), try self.state().0)) }
@@ -95,7 +108,7 @@ extension PDPServer {
         manage.delete("scps/:id") { _, context in try await self.write(.deleteSCP(id: try Self.parameter(context, "id"))) }
 
         manage.get("principals") { request, _ in
-            Self.json(ManagementService.principals(try self.state().0, account: Self.query(request, "account")))
+            Self.json(ManagementService.principals(try self.state().0, account: try Self.query(request, "account")))
         }
         manage.post("principals") { request, _ in try await self.write(ManagementService.addPrincipal(try await self.body(request))) }
         manage.get("principals/:urn") { _, context in
@@ -107,11 +120,11 @@ extension PDPServer {
         }
 
         manage.get("attachments") { request, _ in
-            Self.json(ManagementService.attachments(try self.state().0, policy: Self.query(request, "policy"), target: Self.query(request, "target")))
+            Self.json(ManagementService.attachments(try self.state().0, policy: try Self.query(request, "policy"), target: try Self.query(request, "target")))
         }
         manage.post("attachments") { request, _ in try await self.write(ManagementService.attach(try await self.body(request))) }
         manage.delete("attachments") { request, _ in
-            guard let policy = Self.query(request, "policy"), let target = Self.query(request, "target") else {
+            guard let policy = try Self.query(request, "policy"), let target = try Self.query(request, "target") else {
                 throw APIError.badRequest("DELETE /v1/attachments needs ?policy=ID&target=TARGET")
             }
             return try await self.write(.detach(policy: policy, target: target))
@@ -145,11 +158,12 @@ extension PDPServer {
         return Self.json(rendered, status: outcome.created ? .created : .ok)
     }
 
+    /// The newest stored state (not the snapshot decisions use, which may be an older good one).
     private func state() throws(APIError) -> (OrganizationState, Int64) {
-        guard let snapshot = keeper.snapshot else {
+        guard let latest = keeper.latest else {
             throw APIError(status: 503, code: "not_ready", message: "the store has not been loaded yet")
         }
-        return (snapshot.state, snapshot.revision)
+        return latest
     }
 
     private func body(_ request: Request) async throws -> [UInt8] {
@@ -163,11 +177,19 @@ extension PDPServer {
 
     private static func parameter(_ context: BasicRequestContext, _ name: String) throws(APIError) -> String {
         guard let raw = context.parameters.get(name) else { throw APIError.badRequest("missing path parameter \(name)") }
-        return raw.contains("%") ? (raw.removingPercentEncoding ?? raw) : raw
+        guard raw.contains("%") else { return raw }
+        guard let decoded = raw.removingPercentEncoding else {
+            throw APIError.badRequest("path parameter \(name) has a malformed percent escape: \(Excerpt.quoted(raw))")
+        }
+        return decoded
     }
 
-    private static func query(_ request: Request, _ name: String) -> String? {
-        request.uri.queryParameters.get(name).map { $0.removingPercentEncoding ?? $0 }
+    private static func query(_ request: Request, _ name: String) throws(APIError) -> String? {
+        guard let raw = request.uri.queryParameters.get(name) else { return nil }
+        guard let decoded = raw.removingPercentEncoding else {
+            throw APIError.badRequest("query parameter \(name) has a malformed percent escape: \(Excerpt.quoted(raw))")
+        }
+        return decoded
     }
 
     private static func flag(_ request: Request, _ name: String) -> Bool {
@@ -220,6 +242,7 @@ struct ErrorAndMetricsMiddleware: RouterMiddleware {
     let metrics: ServerMetrics
     let logger: Logger
     let maxBodyBytes: Int
+    let routes: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let response: Response
@@ -229,9 +252,26 @@ struct ErrorAndMetricsMiddleware: RouterMiddleware {
             response = PDPServer.json(error.body, status: HTTPResponse.Status(code: error.status))
         } catch let error as any HTTPResponseError {
             // Hummingbird's own errors: no route, wrong method, a body over the limit.
-            response = PDPServer.json(translate(error.status, request).body, status: error.status)
+            if error.status == .notFound || error.status == .methodNotAllowed, let allowed = routes.methods(for: request.uri.path) {
+                // The path exists with other methods.
+                let apiError = APIError(
+                    status: 405, code: "method_not_allowed",
+                    message: "\(Excerpt.of(request.method.rawValue)) is not allowed on \(Excerpt.of(request.uri.path)); allowed: \(allowed.joined(separator: ", "))")
+                var answer = PDPServer.json(apiError.body, status: .methodNotAllowed)
+                answer.headers[.allow] = allowed.joined(separator: ", ")
+                response = answer
+            } else {
+                response = PDPServer.json(translate(error.status, request).body, status: error.status)
+            }
+        } catch let error as HTTPParserError {
+            // Broken framing (an unknown Transfer-Encoding, a bad chunk) is the client's error;
+            // a body cut short means the client went away: counted as 499, logged at debug.
+            let hungUp = error == .invalidEOFState
+            if hungUp { logger.debug("the client closed the connection mid-request", metadata: ["path": "\(Excerpt.of(request.uri.path))"]) }
+            let apiError = APIError(status: 400, code: "bad_framing", message: "the request's HTTP framing is broken: \(error)")
+            response = PDPServer.json(apiError.body, status: hungUp ? .init(code: 499, reasonPhrase: "Client Closed Request") : .badRequest)
         } catch {
-            logger.error("unexpected error: \(error)", metadata: ["path": "\(request.uri.path)"])
+            logger.error("unexpected error (\(type(of: error))): \(error)", metadata: ["path": "\(Excerpt.of(request.uri.path))"])
             let apiError = APIError(status: 500, code: "internal", message: "internal error; see the server log")
             response = PDPServer.json(apiError.body, status: .internalServerError)
         }
@@ -242,11 +282,11 @@ struct ErrorAndMetricsMiddleware: RouterMiddleware {
     private func translate(_ status: HTTPResponse.Status, _ request: Request) -> APIError {
         switch status {
         case .notFound:
-            APIError(status: 404, code: "no_route", message: "no route \(request.method.rawValue) \(request.uri.path); see /openapi.json")
+            APIError(status: 404, code: "no_route", message: "no route \(Excerpt.of(request.method.rawValue)) \(Excerpt.of(request.uri.path)); see /openapi.json")
         case .contentTooLarge:
             APIError(status: 413, code: "body_too_large", message: "the body is larger than the limit of \(maxBodyBytes) bytes")
         case .methodNotAllowed:
-            APIError(status: 405, code: "method_not_allowed", message: "\(request.method.rawValue) is not allowed on \(request.uri.path); see /openapi.json")
+            APIError(status: 405, code: "method_not_allowed", message: "\(Excerpt.of(request.method.rawValue)) is not allowed on \(Excerpt.of(request.uri.path)); see /openapi.json")
         default:
             APIError(status: status.code, code: "http_error", message: status.reasonPhrase)
         }

@@ -19,6 +19,10 @@ public struct ServerConfiguration: Sendable {
     public var decisionLog: String?
     /// Largest request body accepted (8 MiB); larger bodies get 413.
     public var maxBodyBytes = 8 << 20
+    /// Limits on what one decision request may ask (requests per batch, inline statements).
+    public var decisionLimits = DecisionLimits()
+    /// Connection limits and timeouts.
+    public var connections = ConnectionLimits()
     /// PEM certificate and key: serve HTTPS instead of HTTP.
     public var tls: TLSFiles?
     /// How often a replica asks the store for its revision, besides listening for changes.

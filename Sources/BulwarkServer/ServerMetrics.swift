@@ -1,4 +1,6 @@
 import BulwarkEngine
+import BulwarkJSON
+import BulwarkStore
 import Prometheus
 import Synchronization
 
@@ -11,6 +13,8 @@ final class ServerMetrics: Sendable {
     private let snapshotRevision: Gauge
     private let snapshotPrincipals: Gauge
     private let requestCounters = Mutex<[String: Counter]>([:])
+    /// `bulwark_unreadable_policy{kind, policy}`: 1 while a stored policy does not parse.
+    private let unreadableGauges = Mutex<[String: Gauge]>([:])
 
     init() {
         decisionLatency = registry.makeDurationHistogram(
@@ -55,6 +59,22 @@ final class ServerMetrics: Sendable {
     func recordSnapshot(revision: Int64, principals: Int) {
         snapshotRevision.set(Double(revision))
         snapshotPrincipals.set(Double(principals))
+    }
+
+    /// Marks the stored policies that do not parse (1) and those that parse again (0).
+    func recordUnreadable(_ policies: [UnreadablePolicy]) {
+        unreadableGauges.withLock { gauges in
+            for gauge in gauges.values { gauge.set(Double(0)) }
+            for policy in policies {
+                let kind = policy.isSCP ? "scp" : "policy"
+                let key = kind + "\u{0}" + policy.id
+                let gauge = gauges[key] ?? registry.makeGauge(
+                    descriptor: Self.name("unreadable", "policy", "1 while a stored policy or SCP does not parse; decisions that need it are refused or stay on the last good snapshot."),
+                    labels: [("kind", kind), ("policy", Excerpt.of(policy.id))])
+                gauges[key] = gauge
+                gauge.set(Double(1))
+            }
+        }
     }
 
     /// The text exposition format.

@@ -5,14 +5,24 @@ import Foundation
 import Logging
 import Synchronization
 
-/// Holds the latest stored state and its compiled snapshot. Decisions read the snapshot
-/// (one lock, no I/O); writes go through the store and install the state they committed;
-/// changes from other replicas arrive through `run()`, which follows the store. The server
-/// and the gateway (`--store`) both decide from one of these.
+/// Holds the latest stored state and the compiled snapshot decisions read (one lock, no
+/// I/O); writes go through the store and install the state they committed; changes from
+/// other replicas arrive through `run()`, which follows the store. The server and the
+/// gateway (`--store`) both decide from one of these.
+///
+/// Fail closed (SPEC §7): a revision holding a policy that does not parse is not installed
+/// for decisions while a good snapshot exists — the last good one keeps serving, and
+/// `unreadable` names the policies (for `/readyz` and the metrics). With no good snapshot to
+/// fall back on, it is installed with every principal that needs those policies refused.
+/// Writes always build on the latest stored state, so an administrator can repair it.
 public final class StateKeeper: Sendable {
     private struct Current: Sendable {
+        /// The newest state read from or written to the store.
         let stored: StoredState
+        /// What decisions use: the snapshot of `stored`, or the last good one.
         let snapshot: DecisionSnapshot
+        /// Policies of `stored` that do not parse (empty when `snapshot` is of `stored`).
+        let unreadable: [UnreadablePolicy]
     }
 
     let store: any PolicyStore
@@ -20,14 +30,14 @@ public final class StateKeeper: Sendable {
     private let catalog: Catalog
     private let validator: PolicyValidator
     private let current = Mutex<Current?>(nil)
-    private let onInstall: @Sendable (DecisionSnapshot) -> Void
+    private let onInstall: @Sendable (DecisionSnapshot, [UnreadablePolicy]) -> Void
     private let logger: Logger
     private let pollInterval: Duration
 
     /// Opens the store at `location`; nothing is read until `run()`.
     public init(
         location: StoreLocation, catalog: Catalog, logger: Logger, pollInterval: Duration = .seconds(1),
-        onInstall: @escaping @Sendable (DecisionSnapshot) -> Void = { _ in }
+        onInstall: @escaping @Sendable (DecisionSnapshot, [UnreadablePolicy]) -> Void = { _, _ in }
     ) throws {
         switch location {
         case .sqlite(let path):
@@ -48,8 +58,14 @@ public final class StateKeeper: Sendable {
     /// The snapshot decisions use; nil until the store has been read once.
     public var snapshot: DecisionSnapshot? { current.withLock { $0?.snapshot } }
 
-    /// The revision of that snapshot.
+    /// The newest revision read from or written to the store.
     public var revision: Int64? { current.withLock { $0?.stored.revision } }
+
+    /// The newest stored state and its revision, for management reads.
+    public var latest: (state: OrganizationState, revision: Int64)? { current.withLock { $0.map { ($0.stored.state, $0.stored.revision) } } }
+
+    /// Stored policies of the newest revision that do not parse; empty when all is well.
+    public var unreadable: [UnreadablePolicy] { current.withLock { $0?.unreadable ?? [] } }
 
     /// Loads the store (retrying until it answers), then follows it until cancelled: the
     /// store's notifications (PostgreSQL LISTEN) and a poll of the revision as a safety net.
@@ -104,15 +120,22 @@ public final class StateKeeper: Sendable {
     }
 
     /// Compiles `stored` and makes it current, unless something newer is in place already.
+    /// A snapshot with unreadable policies replaces only a snapshot that is no better.
     private func install(_ stored: StoredState) {
         if let held = revision, held >= stored.revision { return }
-        let snapshot = DecisionSnapshot(state: stored.state, revision: stored.revision, catalog: catalog)
-        let installed = current.withLock { current -> Bool in
-            if let held = current, held.stored.revision >= stored.revision { return false }
-            current = Current(stored: stored, snapshot: snapshot)
-            return true
+        let compiled = DecisionSnapshot(state: stored.state, revision: stored.revision, catalog: catalog)
+        let installed = current.withLock { current -> DecisionSnapshot? in
+            if let held = current, held.stored.revision >= stored.revision { return nil }
+            let keepServing = !compiled.unreadable.isEmpty && current.map { $0.snapshot.unreadable.isEmpty } == true
+            let snapshot = keepServing ? current!.snapshot : compiled
+            current = Current(stored: stored, snapshot: snapshot, unreadable: compiled.unreadable)
+            return snapshot
         }
-        if installed { onInstall(snapshot) }
+        if !compiled.unreadable.isEmpty {
+            let names = compiled.unreadable.map { "\($0.isSCP ? "SCP" : "policy") \($0.id): \($0.reason)" }.joined(separator: "; ")
+            logger.error("revision \(stored.revision) has policies that do not parse; \(installed?.revision == stored.revision ? "principals that need them are refused" : "decisions stay on revision \(installed?.revision ?? -1)"): \(names)")
+        }
+        if let installed { onInstall(installed, compiled.unreadable) }
     }
 
     /// Applies one management command in one store transaction, then installs the result.

@@ -13,11 +13,11 @@ public struct TLSFiles: Sendable {
         self.keyPath = keyPath
     }
 
-    /// The HTTP/1.1 server, wrapped in TLS when files are given.
-    public static func serverBuilder(_ files: TLSFiles?) throws -> HTTPServerBuilder {
-        guard let files else { return .http1() }
+    /// `base` (an HTTP/1.1 server), wrapped in TLS when files are given.
+    public static func serverBuilder(_ files: TLSFiles?, base: HTTPServerBuilder) throws -> HTTPServerBuilder {
+        guard let files else { return base }
         let chain = try NIOSSLCertificate.fromPEMFile(files.certificatePath).map { NIOSSLCertificateSource.certificate($0) }
         let key = try NIOSSLPrivateKey(file: files.keyPath, format: .pem)
-        return try .tls(.http1(), tlsConfiguration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+        return try .tls(base, tlsConfiguration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
     }
 }

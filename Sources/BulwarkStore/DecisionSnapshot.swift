@@ -11,41 +11,75 @@ public struct CompiledPrincipal: Sendable {
     public let policyVersions: [(policy: String, version: String)]
 }
 
+/// A stored policy or SCP that does not parse (an upgrade, a hand edit of the database).
+public struct UnreadablePolicy: Sendable, Equatable {
+    /// The policy's or SCP's id.
+    public let id: String
+    public let isSCP: Bool
+    /// Why it does not parse (the parser's first error).
+    public let reason: String
+}
+
 /// An immutable, compiled view of one revision of the store. Decisions read only this;
 /// it is rebuilt when the store changes, never per request.
+///
+/// Fail closed: a stored policy that does not parse is never left out. It is listed in
+/// `unreadable`, and every principal whose identity policies or SCP path need it is refused
+/// (`PrincipalError.Kind.unavailable`) instead of being decided without it.
 public struct DecisionSnapshot: Sendable {
     public let revision: Int64
     public let state: OrganizationState
     /// The organization as a workspace, so simulation and principal resolution are the CLI's.
     public let workspace: Workspace
+    /// Stored policies and SCPs that do not parse, sorted by id.
+    public let unreadable: [UnreadablePolicy]
     /// Canonical principal URN (`iam::ACCOUNT-ID:user:NAME`) → compiled principal.
     private let principals: [String: CompiledPrincipal]
+    /// Canonical principal URN → why it cannot be decided (a policy it needs is unreadable).
+    private let refused: [String: PrincipalError]
     private let catalog: Catalog
 
     public init(state: OrganizationState, revision: Int64, catalog: Catalog) {
         self.revision = revision
         self.state = state
         self.catalog = catalog
-        let workspace = Self.workspace(of: state)
+        let (workspace, unreadable) = Self.workspace(of: state)
         self.workspace = workspace
+        self.unreadable = unreadable
         var compiled: [String: CompiledPrincipal] = [:]
+        var refused: [String: PrincipalError] = [:]
         for principal in state.principals.values where principal.kind != .group {
-            if let resolved = try? workspace.resolve(principal: principal.urn) {
+            do {
+                let resolved = try workspace.resolve(principal: principal.urn)
                 compiled[resolved.urn] = Self.compile(resolved, state: state, catalog: catalog)
+            } catch {
+                refused[principal.urn] = PrincipalError(message: error.message, kind: .unavailable)
             }
         }
         self.principals = compiled
+        self.refused = refused
     }
 
-    /// The principal named by `urn` (account given by id or name).
+    /// The principal named by `urn` (account given by id or name). Throws `.notFound` for a
+    /// principal the store does not have and `.unavailable` for one whose policies cannot be
+    /// read.
     public func principal(_ urn: String) throws(PrincipalError) -> CompiledPrincipal {
         if let hit = principals[urn] { return hit }
-        let resolved = try workspace.resolve(principal: urn)
+        if let refusal = refused[urn] { throw refusal }
+        let resolved: ResolvedPrincipal
+        do { resolved = try workspace.resolve(principal: urn) } catch {
+            // Named by account name instead of id: look the canonical URN up among the refused.
+            if let canonical = workspace.canonicalURN(of: urn), let refusal = refused[canonical] { throw refusal }
+            throw error
+        }
         return principals[resolved.urn] ?? Self.compile(resolved, state: state, catalog: catalog)
     }
 
     /// The number of principals compiled ahead of requests.
     public var principalCount: Int { principals.count }
+
+    /// The number of principals refused because a policy they need is unreadable.
+    public var refusedPrincipalCount: Int { refused.count }
 
     private static func compile(_ resolved: ResolvedPrincipal, state: OrganizationState, catalog: Catalog) -> CompiledPrincipal {
         let versions = resolved.policies.identityPolicies.compactMap { named in
@@ -56,9 +90,12 @@ public struct DecisionSnapshot: Sendable {
     }
 
     /// The state as a workspace: nodes by name, SCP attachments per node, and per account its
-    /// principals, groups and the default versions of its policies.
-    static func workspace(of state: OrganizationState) -> Workspace {
+    /// principals, groups and the default versions of its policies; and what did not parse.
+    /// An unreadable policy stays attached by name but is absent from the workspace, so
+    /// resolving a principal that needs it fails instead of deciding without it.
+    static func workspace(of state: OrganizationState) -> (Workspace, [UnreadablePolicy]) {
         var ws = Workspace(root: "store")
+        var unreadable: [UnreadablePolicy] = []
         ws.organizationID = state.organization?.id ?? ""
         ws.managementAccount = state.organization?.managementAccount
         ws.scpsEnabled = state.organization?.scpsEnabled ?? false
@@ -70,15 +107,19 @@ public struct DecisionSnapshot: Sendable {
             }
             ws.nodes[node.name] = OrganizationNode(kind: kind, name: node.name, id: node.id, parent: node.parent)
         }
-        if let fullAccess = try? PolicyParser.parse(Workspace.fullAccessText) {
-            ws.scps[OrganizationState.fullAccessID] = NamedPolicy(id: OrganizationState.fullAccessID, policy: fullAccess)
-        }
+        ws.scps[OrganizationState.fullAccessID] = NamedPolicy(id: OrganizationState.fullAccessID, policy: Workspace.fullAccess)
         for scp in state.scps.values {
-            if let policy = try? PolicyParser.parse(scp.document) { ws.scps[scp.id] = NamedPolicy(id: scp.id, policy: policy) }
+            do {
+                ws.scps[scp.id] = NamedPolicy(id: scp.id, policy: try PolicyParser.parse(scp.document))
+            } catch {
+                unreadable.append(UnreadablePolicy(id: scp.id, isSCP: true, reason: "\(error)"))
+            }
         }
         var policiesOf: [String: [String]] = [:]
         for attachment in state.attachments.sorted() {
-            if ws.scps[attachment.policy] != nil, state.policies[attachment.policy] == nil {
+            // Whether an id is an SCP comes from the state, not from what parsed.
+            let isSCP = attachment.policy == OrganizationState.fullAccessID || state.scps[attachment.policy] != nil
+            if isSCP, state.policies[attachment.policy] == nil {
                 ws.attachments[attachment.target, default: []].append(attachment.policy)
             } else {
                 policiesOf[attachment.target, default: []].append(attachment.policy)
@@ -88,7 +129,11 @@ public struct DecisionSnapshot: Sendable {
         for node in state.nodes.values where node.kind == .account {
             var iam = AccountIAM(name: node.name)
             for policy in state.policies.values where policy.account == node.id {
-                if let parsed = try? PolicyParser.parse(policy.defaultDocument) { iam.policies[policy.id] = NamedPolicy(id: policy.id, policy: parsed) }
+                do {
+                    iam.policies[policy.id] = NamedPolicy(id: policy.id, policy: try PolicyParser.parse(policy.defaultDocument))
+                } catch {
+                    unreadable.append(UnreadablePolicy(id: policy.id, isSCP: false, reason: "version \(policy.defaultVersion): \(error)"))
+                }
             }
             for principal in state.principals.values.sorted(by: { $0.urn < $1.urn }) where principal.account == node.id {
                 let attached = policiesOf[principal.urn] ?? []
@@ -104,6 +149,6 @@ public struct DecisionSnapshot: Sendable {
             accounts[node.name] = iam
         }
         ws.accounts = accounts
-        return ws
+        return (ws, unreadable.sorted { $0.id < $1.id })
     }
 }

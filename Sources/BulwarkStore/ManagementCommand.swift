@@ -417,14 +417,44 @@ extension OrganizationState {
 }
 
 /// Names and ids the store accepts: 1–128 characters, none of them a wildcard, a separator
-/// of URNs or paths, or whitespace, so they can appear in URNs and URLs unchanged.
+/// of URNs or paths, whitespace, or a character a person cannot see or that reorders text
+/// (controls, format characters such as U+200B or U+202E, default-ignorable code points),
+/// so they can appear in URNs and URLs unchanged and look like what they are.
 public enum Identifier {
     public static func check(_ value: String, _ field: String) throws(ManagementError) {
-        let bad = value.unicodeScalars.first { $0 == ":" || $0 == "/" || $0 == "*" || $0 == "?" || $0 == "\n" || $0.properties.isWhitespace || $0.value < 0x20 }
-        if value.isEmpty || value.count > 128 || bad != nil {
-            throw ManagementError(
-                .invalid, "\(field) \(JSONWriter.quoted(value)) must be 1–128 characters without ':', '/', '*', '?' or whitespace",
-                path: .root.appending(key: field))
+        let path = JSONPath.root.appending(key: field)
+        let length = value.unicodeScalars.count
+        if value.isEmpty || length > 128 {
+            throw ManagementError(.invalid, "\(field) must be 1–128 characters, found \(length)", path: path)
         }
+        for (offset, scalar) in value.unicodeScalars.enumerated() {
+            let position = "\(field) \(Excerpt.quoted(value)) has"
+            let code = "U+" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)
+            if scalar == ":" || scalar == "/" || scalar == "*" || scalar == "?" {
+                throw ManagementError(.invalid, "\(position) '\(scalar)' at character \(offset + 1); ids are without ':', '/', '*', '?' or whitespace", path: path)
+            }
+            if scalar.properties.isWhitespace {
+                throw ManagementError(.invalid, "\(position) whitespace (\(code)) at character \(offset + 1); ids are without ':', '/', '*', '?' or whitespace", path: path)
+            }
+            if isInvisible(scalar) {
+                throw ManagementError(.invalid, "\(position) an invisible or bidirectional-control character \(code) at character \(offset + 1)", path: path)
+            }
+        }
+    }
+
+    /// Characters that render as nothing or reorder what is around them.
+    static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+        let properties = scalar.properties
+        if properties.isBidiControl || properties.isDefaultIgnorableCodePoint || properties.isJoinControl { return true }
+        switch properties.generalCategory {
+        case .control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator: return true
+        default: return false
+        }
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -63,6 +63,8 @@ public enum StoreLocation: Sendable, Equatable {
             if let at = rest.lastIndex(of: "@") {
                 let credentials = rest[..<at]
                 rest = rest[rest.index(after: at)...]
+                // Safe fallback: a malformed escape is taken literally (a password may hold '%');
+                // this is the operator's own setting, never a request's.
                 if let colon = credentials.firstIndex(of: ":") {
                     user = String(credentials[..<colon]).removingPercentEncoding ?? String(credentials[..<colon])
                     let secret = credentials[credentials.index(after: colon)...]

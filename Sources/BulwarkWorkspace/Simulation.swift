@@ -25,11 +25,33 @@ public struct ResolvedPrincipal: Sendable {
 
 /// Why a principal could not be resolved.
 public struct PrincipalError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable {
+        /// No such principal (or not a principal URN).
+        case notFound
+        /// The principal exists, but a policy, group or SCP it needs cannot be found or read:
+        /// it must be refused, never decided without what is missing.
+        case unavailable
+    }
+
     public let message: String
+    public let kind: Kind
     public var description: String { message }
+
+    public init(message: String, kind: Kind = .notFound) {
+        self.message = message
+        self.kind = kind
+    }
 }
 
 extension Workspace {
+    /// `iam::ACCOUNT-ID:KIND:NAME` for a principal URN whose account is given by id or name;
+    /// nil when it is not a principal URN of a known account.
+    public func canonicalURN(of urn: String) -> String? {
+        let parts = urn.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 5, parts[0] == "iam", parts[1].isEmpty, let node = account(String(parts[2])) else { return nil }
+        return "iam::\(node.id):\(parts[3]):\(parts[4])"
+    }
+
     /// Resolves `iam::ACCOUNT:user:NAME` or `iam::ACCOUNT:agency:NAME` (ACCOUNT: id or name).
     public func resolve(principal urn: String) throws(PrincipalError) -> ResolvedPrincipal {
         let parts = urn.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
@@ -46,10 +68,22 @@ extension Workspace {
             let known = iam.principals.filter { $0.kind == kind }.map(\.name).sorted()
             throw PrincipalError(message: "no \(kind.rawValue) \"\(parts[4])\" in account \(accountName); known: \(known.joined(separator: ", "))")
         }
+        // A group or policy that cannot be found is an error, never "no policies": what is
+        // missing may hold a Deny.
         var names: [String] = principal.policies
-        for group in principal.groups { names += iam.groups[group] ?? [] }
+        for group in principal.groups {
+            guard let policies = iam.groups[group] else {
+                throw PrincipalError(message: "\(urn) is in group \"\(group)\", which account \(accountName) does not have", kind: .unavailable)
+            }
+            names += policies
+        }
         var seen: Set<String> = []
-        let identity = names.filter { seen.insert($0).inserted }.compactMap { iam.policies[$0] }
+        let identity = try names.filter { seen.insert($0).inserted }.map { name throws(PrincipalError) in
+            guard let policy = iam.policies[name] else {
+                throw PrincipalError(message: "policy \"\(name)\" of \(urn) cannot be found or read; it is not decided without it", kind: .unavailable)
+            }
+            return policy
+        }
         let accountID = node?.id ?? accountKey
         let canonical = principal.urn(accountID: accountID)
         var context: [String: String] = [
@@ -67,7 +101,7 @@ extension Workspace {
                 context["g:PrincipalOrgManagementAccountId"] = m.id
             }
         }
-        let levels = node.map(scpLevels(for:)) ?? []
+        let levels = try node.map { node throws(PrincipalError) in try scpLevels(for: node) } ?? []
         return ResolvedPrincipal(
             principal: principal, account: node, urn: canonical,
             policies: PolicySet(identityPolicies: identity, scpLevels: levels), principalContext: context)

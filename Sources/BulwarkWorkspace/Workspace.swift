@@ -94,6 +94,8 @@ public struct Workspace: Sendable {
 
     /// Huawei's default SCP, attached to every node once SCPs are enabled.
     public static let fullAccessText = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["*"]}]}"#
+    /// `FullAccess` parsed. A constant of this file that a test parses, so `try!` cannot fail.
+    public static let fullAccess = try! PolicyParser.parse(fullAccessText)
 
     // MARK: Queries
 
@@ -121,9 +123,18 @@ public struct Workspace: Sendable {
     }
 
     /// SCP levels for an account: one per node root → OUs → account; none for the management account.
-    public func scpLevels(for account: OrganizationNode) -> [[NamedPolicy]] {
+    /// An attachment naming an SCP the workspace does not have is an error: leaving it out
+    /// could drop a Deny and open access.
+    public func scpLevels(for account: OrganizationNode) throws(PrincipalError) -> [[NamedPolicy]] {
         guard scpsEnabled, account.name != managementAccount else { return [] }
-        return path(to: account.name).map { node in (attachments[node.name] ?? []).compactMap { scps[$0] } }
+        return try path(to: account.name).map { node throws(PrincipalError) in
+            try (attachments[node.name] ?? []).map { name throws(PrincipalError) in
+                guard let scp = scps[name] else {
+                    throw PrincipalError(message: "SCP \"\(name)\" attached to \"\(node.name)\" cannot be found or read; nothing under it is decided without it", kind: .unavailable)
+                }
+                return scp
+            }
+        }
     }
 }
 
@@ -215,7 +226,7 @@ private struct WorkspaceLoader {
     }
 
     mutating func loadSCPs() {
-        workspace.scps["FullAccess"] = NamedPolicy(id: "FullAccess", policy: try! PolicyParser.parse(Workspace.fullAccessText))
+        workspace.scps["FullAccess"] = NamedPolicy(id: "FullAccess", policy: Workspace.fullAccess)
         for file in documents(in: "scps") {
             let name = stem(file)
             if name == "FullAccess" {

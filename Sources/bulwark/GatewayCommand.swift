@@ -30,7 +30,10 @@ struct GatewayCommand: ParsableCommand {
     @Option(name: .long, help: "Decision log: a file, - for stdout (the default), or none.") var decisionLog: String = "-"
     @Option(name: .long, help: "SQLite file of the emulator (default: a new temporary file).") var emulatorData: String?
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+    @Option(name: .long, help: "Largest request body in bytes (default 8388608).") var maxBodyBytes: Int = 8 << 20
+    @Option(name: .long, help: "Bytes of request bodies held at once across calls (default 67108864).") var maxInflightBodyBytes: Int = 64 << 20
     @OptionGroup var tls: TLSFlags
+    @OptionGroup var connections: ConnectionFlags
 
     func run() throws {
         throw CLIError(message: "gateway runs asynchronously", exitCode: ExitCode.failure)
@@ -61,6 +64,12 @@ struct GatewayCommand: ParsableCommand {
         configuration.decisionLog = decisionLog == "none" ? nil : decisionLog
         configuration.emulatorPath = emulatorData
         configuration.tls = try tls.files()
+        guard maxBodyBytes > 0, maxInflightBodyBytes >= maxBodyBytes else {
+            throw CLIError.invalidInput("--max-body-bytes must be positive and at most --max-inflight-body-bytes")
+        }
+        configuration.maxBodyBytes = maxBodyBytes
+        configuration.maxInflightBodyBytes = maxInflightBodyBytes
+        configuration.connections = try connections.limits()
         let catalog: Catalog
         do { catalog = try Catalog.bundled() } catch { throw CLIError(message: "cannot load the catalog: \(error)", exitCode: ExitCode.failure) }
         let source: PolicySource

@@ -36,9 +36,14 @@ struct ServeCommand: ParsableCommand {
     var decisionLog: String?
     @Option(name: .long, help: "Largest request body in bytes (default 8388608).")
     var maxBodyBytes: Int = 8 << 20
+    @Option(name: .long, help: "Most requests in one batch (default 10000).")
+    var maxBatchRequests: Int = 10_000
+    @Option(name: .long, help: "Most statements in the inline policies of one decision request (default 10000).")
+    var maxInlineStatements: Int = 10_000
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
     @OptionGroup var tls: TLSFlags
+    @OptionGroup var connections: ConnectionFlags
 
     func run() throws {
         throw CLIError(message: "serve runs asynchronously", exitCode: ExitCode.failure)
@@ -56,6 +61,11 @@ struct ServeCommand: ParsableCommand {
         configuration.dataDirectory = dataDir
         configuration.decisionLog = decisionLog
         configuration.maxBodyBytes = maxBodyBytes
+        guard maxBatchRequests > 0 else { throw CLIError.invalidInput("--max-batch-requests must be positive") }
+        guard maxInlineStatements > 0 else { throw CLIError.invalidInput("--max-inline-statements must be positive") }
+        configuration.decisionLimits.maxBatchRequests = maxBatchRequests
+        configuration.decisionLimits.maxInlineStatements = maxInlineStatements
+        configuration.connections = try connections.limits()
         configuration.tls = try tls.files()
         let generatedTokenPath: String?
         do {
@@ -112,6 +122,25 @@ struct TLSFlags: ParsableArguments {
             return TLSFiles(certificatePath: cert, keyPath: key)
         default: throw CLIError.invalidInput("--tls-cert and --tls-key go together")
         }
+    }
+}
+
+/// `--max-connections`, `--header-timeout` and `--idle-timeout`, for `serve` and `gateway`.
+struct ConnectionFlags: ParsableArguments {
+    @Option(name: .long, help: "Most connections open at once; past it new ones wait (default 4096).") var maxConnections: Int = 4096
+    @Option(name: .long, help: "Seconds a connection has to send a request head (default 10).") var headerTimeout: Double = 10
+    @Option(name: .long, help: "Seconds a request in progress may send nothing (default 30).") var idleTimeout: Double = 30
+
+    func limits() throws(CLIError) -> ConnectionLimits {
+        guard maxConnections > 0 else { throw CLIError.invalidInput("--max-connections must be positive") }
+        for (flag, value) in [("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout)] where !(value > 0 && value <= 86_400) {
+            throw CLIError.invalidInput("\(flag) must be a number of seconds from 0 to 86400, not \(value)")
+        }
+        var limits = ConnectionLimits()
+        limits.maxConnections = maxConnections
+        limits.headerTimeout = .milliseconds(Int64(headerTimeout * 1000))
+        limits.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
+        return limits
     }
 }
 

@@ -114,25 +114,46 @@ import Testing
             var reader = JSONReader(text: text)
             return try! reader.readDocument()
         }
+        let root = try CallTarget(path: "/v2/cloudimages", query: "")
+        func context(_ body: JSONNode?, _ row: String, facts: CallFacts = CallFacts(peer: "127.0.0.1")) throws -> RequestContext {
+            try builder.context(for: facts, body: body, target: root, row: row)
+        }
         // X-Forwarded-For counts only from a trusted proxy, and only its untrusted end.
-        let direct = builder.context(for: CallFacts(peer: "192.0.2.7", forwardedFor: "1.2.3.4"), body: nil, query: "")
+        let direct = try context(nil, "GET /v2/cloudimages", facts: CallFacts(peer: "192.0.2.7", forwardedFor: "1.2.3.4"))
         #expect(direct["g:SourceIp"]?.map(\.text) == ["192.0.2.7"])
-        let proxied = builder.context(for: CallFacts(peer: "10.9.0.1", forwardedFor: "1.2.3.4, 10.9.0.5"), body: nil, query: "")
+        let proxied = try context(nil, "GET /v2/cloudimages", facts: CallFacts(peer: "10.9.0.1", forwardedFor: "1.2.3.4, 10.9.0.5"))
         #expect(proxied["g:SourceIp"]?.map(\.text) == ["1.2.3.4"])
         #expect(direct["g:SecureTransport"]?.map(\.text) == ["false"])
 
-        let tagged = builder.context(for: CallFacts(peer: "127.0.0.1"), body: body(#"{"name":"x","image_tags":[{"key":"env","value":"prod"}],"tags":["team.a"]}"#), query: "")
+        let create = "POST /v2/cloudimages/action"
+        let tagged = try context(body(#"{"name":"x","image_tags":[{"key":"env","value":"prod"}],"tags":["team.a"]}"#), create)
         #expect(tagged["g:RequestTag/env"]?.map(\.text) == ["prod"])
         #expect(tagged["g:RequestTag/team"]?.map(\.text) == ["a"])
         #expect(tagged["g:TagKeys"]?.map(\.text) == ["team", "env"])  // tags, then image_tags
 
-        let inside = builder.context(for: CallFacts(peer: "127.0.0.1"), body: body(#"{"member":"7p7p7p"}"#), query: "")
+        let inside = try context(body(#"{"member":"7p7p7p"}"#), "POST /v2/images/{image_id}/members")
         #expect(inside["ims:TargetOrgPaths"]?.map(\.text) == ["o-1/r-1/ou-sbx/7p7p7p"])
-        let outside = builder.context(for: CallFacts(peer: "127.0.0.1"), body: body(#"{"projects":["7p7p7p","9z9z9z"]}"#), query: "")
+        let outside = try context(body(#"{"projects":["7p7p7p","9z9z9z"]}"#), "POST /v1/cloudimages/members")
         #expect(outside["ims:TargetOrgPaths"]?.map(\.text) == ["o-1/r-1/ou-sbx/7p7p7p", "external/9z9z9z"])
-        let domain = builder.context(for: CallFacts(peer: "127.0.0.1"), body: body(#"{"access_domain":"partner","permit":"read"}"#), query: "")
+        let domain = try context(body(#"{"access_domain":"partner","permit":"read"}"#), "POST /v2/manage/namespaces/{namespace}/repositories/{repository}/access-domains")
         #expect(domain["swr:TargetAccountId"]?.map(\.text) == ["7p7p7p"])
         #expect(domain["swr:TargetOrgPath"]?.map(\.text) == ["o-1/r-1/ou-sbx/7p7p7p"])
+
+        // Fields feed only the rows that document them: a member added to another call is no key.
+        let elsewhere = try context(body(#"{"member":"7p7p7p","tags":["env.prod"],"access_domain":"partner"}"#), "DELETE /v2/images/{image_id}")
+        #expect(elsewhere["ims:TargetOrgPaths"] == nil && elsewhere["g:RequestTag/env"] == nil && elsewhere["swr:TargetOrgPath"] == nil)
+        // A documented field of the wrong shape, or a tag key twice, is refused.
+        for (text, row) in [
+            (#"{"member":7}"#, "POST /v2/images/{image_id}/members"), (#"{"projects":"7p7p7p"}"#, "POST /v1/cloudimages/members"),
+            (#"{"tags":[{"key":"env","value":"a"},{"key":"ENV","value":"b"}]}"#, create), (#"{"tags":[{"value":"a"}]}"#, create),
+            (#"{"tags":[1]}"#, create), (#"{"enterprise_project_id":1}"#, create),
+        ] {
+            #expect(throws: CallRefusal.self, "\(text)") { try context(body(text), row) }
+        }
+        // The query's enterprise_project_id counts for listing only.
+        let listing = try CallTarget(path: "/v2/cloudimages", query: "enterprise_project_id=p-1")
+        #expect(try builder.context(for: CallFacts(peer: "127.0.0.1"), body: nil, target: listing, row: "GET /v2/cloudimages")["g:EnterpriseProjectId"]?.map(\.text) == ["p-1"])
+        #expect(try builder.context(for: CallFacts(peer: "127.0.0.1"), body: nil, target: listing, row: "GET /v1/cloudimages/quota")["g:EnterpriseProjectId"] == nil)
 
         #expect(CallContextBuilder.cases(method: "POST", path: "/v2/cloudimages/quickimport/action", body: body(#"{"image_type":"DataImage"}"#)) == ["data-disk-import"])
         #expect(CallContextBuilder.cases(method: "PATCH", path: "/v2/cloudimages/img-1", body: body(#"[{"op":"replace","path":"/enterprise_project_id","value":"p"}]"#)) == ["enterprise-project-migration"])

@@ -13,7 +13,10 @@ struct TestServer {
 
     let configuration: ServerConfiguration
 
-    init(maxBodyBytes: Int = 8 << 20, decisionToken: String? = nil, store: StoreLocation? = nil) throws {
+    init(
+        maxBodyBytes: Int = 8 << 20, decisionToken: String? = nil, store: StoreLocation? = nil,
+        configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-server-\(UUID().uuidString)").path
         var configuration = ServerConfiguration()
         configuration.port = 0
@@ -23,24 +26,47 @@ struct TestServer {
         configuration.maxBodyBytes = maxBodyBytes
         configuration.store = store
         configuration.pollInterval = .milliseconds(500)
+        configure(&configuration)
         _ = try configuration.prepare()
         self.configuration = configuration
     }
 
     var decisionLogPath: String { configuration.decisionLog! }
 
-    /// Runs `body` against the started server once its snapshot is loaded.
-    func run<T: Sendable>(_ body: @Sendable (HTTP) async throws -> T) async throws -> T {
+    /// Runs `body` against the started server once its snapshot is loaded (`/readyz` answers
+    /// 200, or anything but "not loaded" when `ready` is false).
+    func run<T: Sendable>(ready: Bool = true, _ body: @Sendable (HTTP) async throws -> T) async throws -> T {
         var logger = Logger(label: "bulwark-test")
         logger.logLevel = .critical
         let server = try PDPServer(configuration: configuration, catalog: try Catalog.bundled(), logger: logger)
         return try await server.application().test(.live) { client in
             let http = HTTP(client: client)
             for _ in 0..<200 {
-                if try await http.get("/readyz").status == 200 { break }
+                let readiness = try await http.get("/readyz")
+                if readiness.status == 200 || (!ready && readiness.errorCode != "not_ready") { break }
                 try await Task.sleep(for: .milliseconds(20))
             }
             return try await body(http)
+        }
+    }
+}
+
+extension TestServer {
+    /// Runs `body` with the server listening as `bulwark serve` does, given its port.
+    /// (HummingbirdTesting's live mode rebuilds the application's configuration and drops the
+    /// connection cap, so limits on connections are tested this way.)
+    func runListening(_ body: @Sendable (Int) async throws -> Void) async throws {
+        var logger = Logger(label: "bulwark-test")
+        logger.logLevel = .critical
+        let server = try PDPServer(configuration: configuration, catalog: try Catalog.bundled(), logger: logger)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let app = try server.application { port in continuation.yield(port) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService(gracefulShutdownSignals: []) }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { return }
+            try await body(port)
+            group.cancelAll()
         }
     }
 }
