@@ -198,8 +198,8 @@ public final class Gateway: Sendable {
         }
 
         // 3. The body: bounded per call and across calls, held until the call is done.
-        let body = try await readBody(request)
-        defer { bodyBudget.release(body.count) }
+        let (body, charged) = try await readBody(request)
+        defer { bodyBudget.release(charged) }
 
         // 4. The signature over the bytes received (never a hash the client declares).
         do {
@@ -340,29 +340,40 @@ public final class Gateway: Sendable {
     }
 
     /// The whole body, refused past `maxBodyBytes` (413) or when bodies in flight would pass
-    /// `maxInflightBodyBytes` (503). The caller releases `count` bytes from the budget when done.
-    func readBody(_ request: Request) async throws(CallRefusal) -> [UInt8] {
+    /// `maxInflightBodyBytes` (503). The budget is charged for the buffer's capacity, not
+    /// just its count, so it bounds memory; the caller releases `capacity` when done.
+    func readBody(_ request: Request) async throws(CallRefusal) -> (bytes: [UInt8], charged: Int) {
         let limit = configuration.maxBodyBytes
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+        let declared = request.headers[.contentLength].flatMap(Int.init)
+        if let declared, declared > limit {
             throw CallRefusal("the body is \(declared) bytes; the limit is \(limit) (--max-body-bytes)", status: 413)
         }
         var bytes: [UInt8] = []
+        var charged = 0
+        func grow(to needed: Int) throws(CallRefusal) {
+            guard needed > charged else { return }
+            // Room for what is known to come (Content-Length), else doubling, never past the limit.
+            let target = min(limit, max(needed, declared ?? 0, charged * 2))
+            guard bodyBudget.reserve(target - charged) else {
+                throw CallRefusal("the gateway holds \(configuration.maxInflightBodyBytes) bytes of bodies already (--max-inflight-body-bytes); retry", status: 503)
+            }
+            charged = target
+            bytes.reserveCapacity(target)
+        }
         do {
             for try await chunk in request.body {
                 guard bytes.count + chunk.readableBytes <= limit else {
                     throw CallRefusal("the body is larger than \(limit) bytes (--max-body-bytes)", status: 413)
                 }
-                guard bodyBudget.reserve(chunk.readableBytes) else {
-                    throw CallRefusal("the gateway holds \(configuration.maxInflightBodyBytes) bytes of bodies already (--max-inflight-body-bytes); retry", status: 503)
-                }
+                try grow(to: bytes.count + chunk.readableBytes)
                 bytes.append(contentsOf: chunk.readableBytesView)
             }
         } catch {
-            bodyBudget.release(bytes.count)
+            bodyBudget.release(charged)
             if let refusal = error as? CallRefusal { throw refusal }
             throw CallRefusal("the body could not be read: \(error)")
         }
-        return bytes
+        return (bytes, charged)
     }
 
     private func unauthenticated(_ error: any Error, target: CallTarget, decisionID: String) -> Response {

@@ -5,6 +5,7 @@ examples/gateway (IMS and SWR upstreams: the built-in emulator) and sets BULWARK
 Clients are built with the SDK's own builders, credentials (with project_id, so the SDK
 never asks IAM) and with_endpoints pointing at the gateway; no test needs the internet.
 """
+import hashlib
 import json
 import os
 import unittest
@@ -202,6 +203,80 @@ class GatewayWithTheSDK(unittest.TestCase):
         members = [c for c in received() if c["path"].endswith("/members")]
         # Only alice's allowed shares with 7p7p7p arrived (never bob's, never the unsigned one's twin).
         self.assertTrue(all(json.loads(c["body"])["member"] == "7p7p7p" for c in members))
+
+
+class FailClosed(unittest.TestCase):
+    """SPEC §9 "Fail closed": calls signed by the SDK's own Signer, crafted as an attacker would.
+    Each refusal is checked together with what the emulator received: nothing of it."""
+
+    image_id = None
+
+    @classmethod
+    def setUpClass(cls):
+        client = ims(ALICE)
+        client.create_image(CreateImageRequest(body=CreateImageRequestBody(name="fail-closed", instance_id="i-2")))
+        cls.image_id = next(i.id for i in client.list_images(ListImagesRequest()).images if i.name == "fail-closed")
+
+    def send(self, method, path, body, url_path=None, keys=ALICE):
+        """Signs `body` (text or bytes) for `path` with the SDK's Signer; sends it to `url_path` if given."""
+        data = body if isinstance(body, bytes) else body.encode()
+        url, headers, _ = signed_bytes(method, path, data, keys=keys)
+        return requests.request(method, GATEWAY + url_path if url_path else url, headers=headers, data=data)
+
+    def assert_not_forwarded(self, marker):
+        self.assertFalse(any(marker in c["body"] or marker in c["path"] for c in received()), f"{marker} reached the emulator")
+
+    def test_bodies_the_gateway_cannot_read_are_400_and_never_forwarded(self):
+        path = f"/v2/images/{self.image_id}/members"
+        utf16 = '{"member":"8x8x8x"}'.encode("utf-16")
+        for what, body in [
+            ("duplicate key", b'{"member":"7p7p7p","member":"8x8x8x"}'),
+            ("byte-order mark", b'\xef\xbb\xbf{"member":"8x8x8x"}'),
+            ("65-deep array", b'{"member":"8x8x8x","x":' + b"[" * 65 + b"]" * 65 + b"}"),
+            ("UTF-16", utf16),
+        ]:
+            response = self.send("POST", path, body)
+            self.assertEqual(response.status_code, 400, f"{what}: {response.text}")
+            self.assertIn("cannot be authorized", response.json()["error_msg"], what)
+        self.assert_not_forwarded("8x8x8x")
+
+    def test_a_declared_payload_hash_is_never_trusted(self):
+        path = f"/v2/images/{self.image_id}/members"
+        original = b'{"member":"7p7p7p"}'
+        digest = hashlib.sha256(original).hexdigest()
+        url, headers, _ = signed_bytes("POST", path, original, extra={"X-Sdk-Content-Sha256": digest})
+        replay = requests.post(url, headers=headers, data=b'{"member":"6y6y6y"}')
+        self.assertEqual(replay.status_code, 401, replay.text)
+        self.assertIn("X-Sdk-Content-Sha256 does not match", replay.json()["error_msg"])
+        self.assert_not_forwarded("6y6y6y")
+
+    def test_an_encoded_slash_is_refused(self):
+        body = '{"member":"7p7p7p"}'
+        response = self.send("POST", f"/v2/images/{self.image_id}/members", body, url_path=f"/v2/images/{self.image_id}%2Fmembers")
+        self.assertEqual(response.status_code, 400, response.text)
+        self.assertIn("encoded /", response.json()["error_msg"])
+        self.assert_not_forwarded("%2F")
+
+    def test_a_body_images_array_does_not_replace_the_path_image(self):
+        # bob may not read images; naming one in the body changes nothing.
+        response = self.send("GET", f"/v2/images/{self.image_id}", '{"images":["' + self.image_id + '"]}', keys=BOB)
+        self.assertEqual(response.status_code, 403, response.text)
+        self.assertIn(f"ims:images:get on ims:cn-north-4:0a1b2c:image:{self.image_id}", response.json()["error_msg"])
+
+    def test_a_wrong_method_is_405_with_allow(self):
+        response = self.send("PUT", "/v2/cloudimages", "")
+        self.assertEqual(response.status_code, 405, response.text)
+        self.assertEqual(response.headers["Allow"], "GET")
+
+
+def signed_bytes(method, path, body, keys=ALICE, extra=None):
+    """Like signed(), for a body that is not text: the SDK signs the bytes it is given."""
+    host = GATEWAY.split("://", 1)[1]
+    headers = {"Content-Type": "application/json;charset=UTF-8", "X-Project-Id": PROJECT, **(extra or {})}
+    request = SdkRequest(method=method, schema="http", host=host, resource_path=path, uri=path,
+                         query_params=[], header_params=headers, body=body)
+    Signer(BasicCredentials(*keys, PROJECT)).sign(request)
+    return GATEWAY + request.uri, request.header_params, request.body
 
 
 if __name__ == "__main__":
