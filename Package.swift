@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "BulwarkAnalysis", targets: ["BulwarkAnalysis"]),
         .library(name: "BulwarkStore", targets: ["BulwarkStore"]),
         .library(name: "BulwarkServer", targets: ["BulwarkServer"]),
+        .library(name: "BulwarkEnforcement", targets: ["BulwarkEnforcement"]),
         .library(name: "BulwarkGateway", targets: ["BulwarkGateway"]),
     ],
     dependencies: [
@@ -78,12 +79,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What an enforcement point does with a call up to the decision, with no I/O: the call
+        // read strictly (path, query, body), SDK-HMAC-SHA256, credentials, context, decision.
+        .target(
+            name: "BulwarkEnforcement",
+            dependencies: [
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkAPI", "BulwarkWorkspace",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // The PDP server of SPEC §7: decision and management services, and their Hummingbird routes.
         .target(
             name: "BulwarkServer",
             dependencies: [
                 "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI",
-                "BulwarkWorkspace", "BulwarkStore",
+                "BulwarkWorkspace", "BulwarkStore", "BulwarkEnforcement",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -104,7 +114,7 @@ let package = Package(
             name: "BulwarkGateway",
             dependencies: [
                 "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkAPI", "BulwarkWorkspace", "BulwarkServer",
-                "BulwarkStore",
+                "BulwarkStore", "BulwarkEnforcement",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -120,7 +130,7 @@ let package = Package(
             name: "bulwark",
             dependencies: [
                 "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI", "BulwarkWorkspace", "BulwarkAnalysis",
-                "BulwarkStore", "BulwarkServer", "BulwarkGateway",
+                "BulwarkStore", "BulwarkServer", "BulwarkGateway", "BulwarkEnforcement",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -140,6 +150,7 @@ let package = Package(
             name: "BulwarkServerTests",
             dependencies: [
                 "BulwarkServer", "BulwarkStore", "BulwarkEngine", "BulwarkJSON", "BulwarkGateway", "BulwarkWorkspace", "BulwarkCatalog",
+                "BulwarkEnforcement", "BulwarkAPI",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -1,3 +1,4 @@
+import BulwarkEnforcement
 import Foundation
 import GRDB
 import HTTPTypes

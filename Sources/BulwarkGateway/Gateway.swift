@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import BulwarkAPI
 import BulwarkCatalog
+import BulwarkEnforcement
 import BulwarkEngine
 import BulwarkJSON
 import BulwarkPolicy
@@ -68,8 +69,8 @@ public final class Gateway: Sendable {
     private let catalog: Catalog
     private let credentials: CredentialStore
     private let source: PolicySource
-    /// The upstreams' services, in the order a call's path is tried against their catalogs.
-    private let services: [String]
+    /// Routing and deciding calls (pure); its services are the upstreams', sorted.
+    private let decider: CallDecider
     /// Workspace mode: access key → the principal it stands for, compiled once.
     private let principals: [String: (resolved: ResolvedPrincipal, authorizer: Authorizer)]
     public let emulator: Emulator?
@@ -91,7 +92,8 @@ public final class Gateway: Sendable {
         self.catalog = catalog
         self.credentials = credentials
         self.source = source
-        self.services = configuration.upstreams.keys.sorted()
+        self.decider = CallDecider(
+            catalog: catalog, region: configuration.region, services: configuration.upstreams.keys.sorted(), trustedProxies: configuration.trustedProxies)
         self.logger = logger
         var principals: [String: (ResolvedPrincipal, Authorizer)] = [:]
         if case .workspace(let workspace) = source {
@@ -170,9 +172,8 @@ public final class Gateway: Sendable {
 
         // 1. What is called: one strict reading of the path and query, and the API row.
         let target = try CallTarget(path: request.uri.path, query: request.uri.query ?? "")
-        let (service, rows) = try route(method: method, target: target)
+        let (service, rows) = try decider.route(method: method, target: target)
         guard let upstream = configuration.upstreams[service] else { throw CallRefusal("no upstream for \(service)", status: 502) }
-        let row = "\(rows[0].method) \(rows[0].path)"
         for name in ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"] where request.headers[HTTPField.Name(name)!] != nil {
             throw CallRefusal("\(name) is refused: the gateway decides the method it sees")
         }
@@ -184,15 +185,8 @@ public final class Gateway: Sendable {
         let header: RequestSignature.Header
         let credential: CredentialStore.Entry
         do {
-            guard let authorization = request.headers[.authorization] else {
-                throw RequestSignature.Failure("the Authorization header is missing; sign requests with SDK-HMAC-SHA256")
-            }
-            header = try RequestSignature.parse(authorization: authorization)
-            guard let known = credentials[header.accessKey] else {
-                throw RequestSignature.Failure("unknown access key \(Excerpt.of(header.accessKey))")
-            }
-            credential = known
-            try RequestSignature.checkHeaders(header, headers: headers, now: Date())
+            (header, credential) = try RequestSignature.authenticateHeaders(
+                authorization: request.headers[.authorization], headers: headers, credentials: credentials, now: Date())
         } catch {
             return unauthenticated(error, target: target, decisionID: decisionID)
         }
@@ -243,36 +237,13 @@ public final class Gateway: Sendable {
             workspace = snapshot.workspace
         }
 
-        // 6. The body, read strictly: what cannot be read cannot be authorized.
-        let json: JSONNode?
-        if body.isEmpty {
-            json = nil
-        } else {
-            var reader = JSONReader(bytes: body)
-            do { json = try reader.readDocument() } catch {
-                throw CallRefusal("the body is not JSON the gateway can read, so it cannot be authorized: \(error)")
-            }
-        }
-
-        // 7. Decide: every required action and dependency, for every resource in the body.
-        let contextBuilder = CallContextBuilder(workspace: workspace, trustedProxies: configuration.trustedProxies)
-        let callContext = principal.resolved.context(adding: try contextBuilder.context(
-            for: CallFacts(peer: Self.peer(context), forwardedFor: request.headers[.init("X-Forwarded-For")!], isTLS: configuration.tls != nil),
-            body: json, target: target, row: row))
-        let accountID = principal.resolved.account?.id ?? ""
-        let resources: [String?] = try CallContextBuilder.bodyResources(body: json, row: row)?
-            .map { "\(service):\(configuration.region):\(accountID):image:\($0)" } ?? [nil]
-        var checks: [APICheck] = []
-        do {
-            for resource in resources {
-                let apiRequest = APIRequest(
-                    service: service, method: method, path: target.path, region: configuration.region, accountID: accountID,
-                    context: callContext, cases: CallContextBuilder.cases(method: method, path: target.path, body: json), resource: resource)
-                checks += try APIAuthorizer(catalog: catalog, authorizer: principal.authorizer).authorize(apiRequest).checks
-            }
-        } catch {
-            return Self.huaweiError(400, "BWK.0400", error.message, decisionID)
-        }
+        // 6. Decide on the body read strictly: every required action and dependency, for
+        // every resource the call names.
+        let decision = try decider.decide(
+            method: method, target: target, service: service, rows: rows, body: body,
+            facts: CallFacts(peer: Self.peer(context), forwardedFor: request.headers[.init("X-Forwarded-For")!], isTLS: configuration.tls != nil),
+            principal: principal.resolved, authorizer: principal.authorizer, workspace: workspace)
+        let (callContext, checks) = (decision.context, decision.checks)
         let records = checks.enumerated().map { i, check in
             DecisionRecord(
                 decisionID: "\(decisionID)/\(i)", endpoint: "gateway", principal: principal.resolved.urn,
@@ -280,7 +251,7 @@ public final class Gateway: Sendable {
                 result: check.result, policyVersions: policyVersions, revision: revision)
         }
         decisionLog?.record(records, time: Date().formatted(.iso8601))
-        if let denied = checks.first(where: { $0.result.decision == .deny }) {
+        if let denied = decision.denied {
             metrics.denied.increment()
             metrics.addedLatency.record(clock.now - start)
             return Self.huaweiError(403, "BWK.0403", Self.denialMessage(denied, principal: principal.resolved.urn), decisionID)
@@ -288,7 +259,7 @@ public final class Gateway: Sendable {
         metrics.allowed.increment()
         metrics.addedLatency.record(clock.now - start)
 
-        // 8. Forward the segments, query and bytes that were authorized; return the answer.
+        // 7. Forward the segments, query and bytes that were authorized; return the answer.
         switch upstream {
         case .emulator:
             guard let emulator else { return Self.huaweiError(502, "BWK.0502", "no emulator", decisionID) }
@@ -317,26 +288,6 @@ public final class Gateway: Sendable {
                 return Self.huaweiError(502, "BWK.0502", "the \(service) upstream did not answer: \(error)", decisionID)
             }
         }
-    }
-
-    /// The service and API rows of a call: 404 when no upstream service has the path, 405
-    /// with `Allow` when it has the path but not the method.
-    func route(method: String, target: CallTarget) throws(CallRefusal) -> (service: String, rows: [APIRow]) {
-        let router = APIRouter(catalog: catalog)
-        var allowed: (template: String, methods: [String])?
-        for service in services {
-            switch router.route(service: service, method: method, path: target.path) {
-            case .rows(let rows, _): return (service, rows)
-            case .methodNotAllowed(let template, let methods): allowed = allowed ?? (template, methods)
-            case .noMatch: continue
-            }
-        }
-        if let allowed {
-            throw CallRefusal(
-                "\(Excerpt.of(method)) is not supported on \(allowed.template); supported methods: \(allowed.methods.joined(separator: ", "))",
-                status: 405, headers: [("Allow", allowed.methods.joined(separator: ", "))])
-        }
-        throw CallRefusal("no API of \(services.joined(separator: " or ")) matches \(Excerpt.of(method)) \(Excerpt.of(target.path))", status: 404)
     }
 
     /// The whole body, refused past `maxBodyBytes` (413) or when bodies in flight would pass

@@ -1,3 +1,4 @@
+import BulwarkEnforcement
 import BulwarkJSON
 import BulwarkStore
 import Foundation
@@ -223,16 +224,6 @@ struct BearerTokenMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-}
-
-/// Comparing secrets without leaking where they differ.
-public enum ConstantTime {
-    /// Time depends only on the length of `expected`, never on where the inputs differ.
-    public static func equal(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
-        var difference = UInt8(given.count == expected.count ? 0 : 1)
-        for i in expected.indices { difference |= (i < given.count ? given[i] : 0) ^ expected[i] }
-        return difference == 0
-    }
 }
 
 /// Turns every error into the JSON error body of SPEC §7 (never an empty 500), and counts

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BulwarkCatalog
+import BulwarkEnforcement
 import BulwarkGateway
 import BulwarkPolicy
 import BulwarkServer

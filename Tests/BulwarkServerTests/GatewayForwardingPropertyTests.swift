@@ -1,5 +1,6 @@
 import BulwarkAPI
 import BulwarkCatalog
+import BulwarkEnforcement
 import BulwarkEngine
 import BulwarkGateway
 import BulwarkJSON

@@ -1,4 +1,5 @@
 import BulwarkCatalog
+import BulwarkEnforcement
 import BulwarkGateway
 import BulwarkServer
 import BulwarkStore

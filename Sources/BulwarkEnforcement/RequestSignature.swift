@@ -1,5 +1,4 @@
 import BulwarkJSON
-import BulwarkServer
 import Crypto
 import Foundation
 
@@ -31,7 +30,7 @@ public enum RequestSignature {
     /// Why a request is not authenticated. The message is safe to show to the caller.
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public let description: String
-        init(_ description: String) { self.description = description }
+        public init(_ description: String) { self.description = description }
     }
 
     /// Parses `SDK-HMAC-SHA256 Access=…, SignedHeaders=…, Signature=…`.
@@ -92,6 +91,22 @@ public enum RequestSignature {
         let target: CallTarget
         do { target = try CallTarget(path: path, query: query) } catch { throw Failure(error.description) }
         return try canonicalRequest(method: method, target: target, headers: headers, signedHeaders: signedHeaders, body: body)
+    }
+
+    /// Who a call claims to be, from its headers alone (before any body is read): the
+    /// `Authorization` header parsed, the access key known, the date within the window.
+    public static func authenticateHeaders(
+        authorization: String?, headers: [(String, String)], credentials: CredentialStore, now: Date
+    ) throws(Failure) -> (header: Header, credential: CredentialStore.Entry) {
+        guard let authorization else {
+            throw Failure("the Authorization header is missing; sign requests with SDK-HMAC-SHA256")
+        }
+        let header = try parse(authorization: authorization)
+        guard let credential = credentials[header.accessKey] else {
+            throw Failure("unknown access key \(Excerpt.of(header.accessKey))")
+        }
+        try checkHeaders(header, headers: headers, now: now)
+        return (header, credential)
     }
 
     /// What can be checked before the body is read: the signed headers named, the date

@@ -1,0 +1,91 @@
+import BulwarkAPI
+import BulwarkCatalog
+import BulwarkEngine
+import BulwarkJSON
+import BulwarkPolicy
+import BulwarkWorkspace
+
+/// The decision on one authenticated call, and what it was made on.
+public struct CallDecision: Sendable {
+    /// The request context every check was decided with.
+    public let context: RequestContext
+    /// Every required action and dependency, for every resource the call names.
+    public let checks: [APICheck]
+
+    /// The first check that was denied; nil when the call is allowed.
+    public var denied: APICheck? { checks.first { $0.result.decision == .deny } }
+}
+
+/// What an enforcement point does with a call between authenticating it and forwarding it,
+/// as pure functions (no I/O), so the gateway and the fuzzers run the same code: find the API
+/// row, read the body strictly, build the context for that row, and decide every check.
+/// Anything it cannot read or resolve is a `CallRefusal`, never a decision without it.
+public struct CallDecider: Sendable {
+    public let catalog: Catalog
+    /// Region used in resource URNs (`ims:<region>:<account>:image:<id>`).
+    public let region: String
+    /// Services whose APIs calls may reach, in the order a path is tried against them.
+    public let services: [String]
+    public let trustedProxies: [IPAddressRange]
+
+    public init(catalog: Catalog, region: String, services: [String], trustedProxies: [IPAddressRange]) {
+        self.catalog = catalog
+        self.region = region
+        self.services = services
+        self.trustedProxies = trustedProxies
+    }
+
+    /// The service and API rows of a call: 404 when no service has the path, 405 with
+    /// `Allow` when one has the path but not the method.
+    public func route(method: String, target: CallTarget) throws(CallRefusal) -> (service: String, rows: [APIRow]) {
+        let router = APIRouter(catalog: catalog)
+        var allowed: (template: String, methods: [String])?
+        for service in services {
+            switch router.route(service: service, method: method, path: target.path) {
+            case .rows(let rows, _): return (service, rows)
+            case .methodNotAllowed(let template, let methods): allowed = allowed ?? (template, methods)
+            case .noMatch: continue
+            }
+        }
+        if let allowed {
+            throw CallRefusal(
+                "\(Excerpt.of(method)) is not supported on \(allowed.template); supported methods: \(allowed.methods.joined(separator: ", "))",
+                status: 405, headers: [("Allow", allowed.methods.joined(separator: ", "))])
+        }
+        throw CallRefusal("no API of \(services.joined(separator: " or ")) matches \(Excerpt.of(method)) \(Excerpt.of(target.path))", status: 404)
+    }
+
+    /// Decides a call that matched `rows` of `service`, for `principal`. The body is read
+    /// with the strict reader (duplicate keys, a byte-order mark, other encodings, nesting
+    /// past 64 are refused); its fields feed only the row that documents them.
+    public func decide(
+        method: String, target: CallTarget, service: String, rows: [APIRow], body: [UInt8], facts: CallFacts,
+        principal: ResolvedPrincipal, authorizer: Authorizer, workspace: Workspace
+    ) throws(CallRefusal) -> CallDecision {
+        let json: JSONNode?
+        if body.isEmpty {
+            json = nil
+        } else {
+            var reader = JSONReader(bytes: body)
+            do { json = try reader.readDocument() } catch {
+                throw CallRefusal("the body is not JSON the gateway can read, so it cannot be authorized: \(error)")
+            }
+        }
+        let row = "\(rows[0].method) \(rows[0].path)"
+        let builder = CallContextBuilder(workspace: workspace, trustedProxies: trustedProxies)
+        let context = principal.context(adding: try builder.context(for: facts, body: json, target: target, row: row))
+        let accountID = principal.account?.id ?? ""
+        let resources: [String?] = try CallContextBuilder.bodyResources(body: json, row: row)?
+            .map { "\(service):\(region):\(accountID):image:\($0)" } ?? [nil]
+        let cases = CallContextBuilder.cases(method: method, path: target.path, body: json)
+        let authorizer = APIAuthorizer(catalog: catalog, authorizer: authorizer)
+        var checks: [APICheck] = []
+        for resource in resources {
+            let request = APIRequest(
+                service: service, method: method, path: target.path, region: region, accountID: accountID,
+                context: context, cases: cases, resource: resource)
+            do { checks += try authorizer.authorize(request).checks } catch { throw CallRefusal(error.message) }
+        }
+        return CallDecision(context: context, checks: checks)
+    }
+}
