@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "bulwark", targets: ["bulwark"]),
         .library(name: "BulwarkEngine", targets: ["BulwarkEngine"]),
+        .library(name: "BulwarkJSON", targets: ["BulwarkJSON"]),
         .library(name: "BulwarkPolicy", targets: ["BulwarkPolicy"]),
         .library(name: "BulwarkCatalog", targets: ["BulwarkCatalog"]),
         .library(name: "BulwarkValidation", targets: ["BulwarkValidation"]),

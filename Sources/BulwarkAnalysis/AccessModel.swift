@@ -67,6 +67,7 @@ public struct AccessModel: Sendable {
     /// identity policy that allows everything (`.scp`).
     public static func single(_ policy: NamedPolicy, asSCP: Bool) -> AccessModel {
         guard asSCP else { return AccessModel(policies: PolicySet(identityPolicies: [policy])) }
+        // A constant policy that the analysis tests parse on every run: `try!` cannot fail.
         let everything = try! PolicyParser.parse(#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)
         return AccessModel(
             policies: PolicySet(identityPolicies: [NamedPolicy(id: "(identity allows all)", policy: everything)], scpLevels: [[policy]]),

@@ -1,5 +1,6 @@
 import BulwarkCatalog
 import BulwarkEngine
+import BulwarkJSON
 import BulwarkPolicy
 import BulwarkWorkspace
 
@@ -20,7 +21,7 @@ public enum ExternalAccess {
         let orgPattern = workspace.organizationID.isEmpty ? [] : ["\(workspace.organizationID)/*"]
         let accountIDs = workspace.nodes.values.filter { $0.kind == .account }.map(\.id).sorted()
         let orgIDs = workspace.organizationID.isEmpty ? [] : [workspace.organizationID]
-        func list(_ values: [String]) -> String { "[" + values.map { "\"\($0)\"" }.joined(separator: ",") + "]" }
+        func list(_ values: [String]) -> String { "[" + values.map(JSONWriter.quoted).joined(separator: ",") + "]" }
         return [
             "swr:TargetAccountId": #"{"StringEquals":{"swr:TargetAccountId":\#(list(accountIDs))}}"#,
             "swr:TargetOrgPath": #"{"StringMatch":{"swr:TargetOrgPath":\#(list(orgPattern))}}"#,
@@ -40,14 +41,26 @@ public enum ExternalAccess {
             workspace.accounts[account]!.principals.map { "iam::\(account):\($0.kind.rawValue):\($0.name)" }
         }
         for name in principals {
-            guard let resolved = try? workspace.resolve(principal: name) else { continue }
+            let resolved: ResolvedPrincipal
+            do { resolved = try workspace.resolve(principal: name) } catch {
+                // What cannot be resolved cannot be shown to stay inside: unknown, not PASS.
+                undecided.append(UndecidedAction(action: "every action for \(name)", reason: error.message))
+                continue
+            }
             let model = WorkspaceDiff.model(resolved)
             for action in analyzer.catalog.allActions {
                 let keys = action.conditionKeys.filter { inside[$0] != nil }
                 guard !keys.isEmpty else { continue }
-                let clauses = keys.flatMap { key -> [ConditionClause] in
-                    let text = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Condition":\#(inside[key]!)}]}"#
-                    return (try? PolicyParser.parse(text))?.statements[0].conditions ?? []
+                var clauses: [ConditionClause] = []
+                do {
+                    for key in keys {
+                        let text = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Condition":\#(inside[key]!)}]}"#
+                        clauses += try PolicyParser.parse(text).statements[0].conditions
+                    }
+                } catch {
+                    // "Inside the organization" could not be stated: the answer is unknown, not PASS.
+                    undecided.append(UndecidedAction(action: "\(action.name) for \(resolved.urn)", reason: "\(error)"))
+                    continue
                 }
                 do throws(AnalysisLimit) {
                     for region in try analyzer.outsideAccess(model, action: action, inside: clauses, cache: cache) {

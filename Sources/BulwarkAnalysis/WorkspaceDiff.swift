@@ -19,10 +19,22 @@ public enum WorkspaceDiff {
         }
         var results: [PrincipalDifference] = []
         for name in names.sorted() {
-            let before = try? old.resolve(principal: name)
-            let after = try? new.resolve(principal: name)
-            let diff = analyzer.difference(old: model(before), new: model(after))
-            results.append(PrincipalDifference(principal: (after ?? before)!.urn, difference: diff))
+            // A principal absent from one side has no access there; one that is present but
+            // cannot be resolved (a policy or SCP it needs is missing) makes the answer unknown,
+            // never "no access" and never "equivalent".
+            func side(_ ws: Workspace) -> Result<ResolvedPrincipal?, PrincipalError> {
+                do { return .success(try ws.resolve(principal: name)) } catch {
+                    return error.kind == .notFound ? .success(nil) : .failure(error)
+                }
+            }
+            switch (side(old), side(new)) {
+            case (.success(let before), .success(let after)):
+                guard let urn = (after ?? before)?.urn else { continue }
+                results.append(PrincipalDifference(principal: urn, difference: analyzer.difference(old: model(before), new: model(after))))
+            case (.failure(let error), _), (_, .failure(let error)):
+                let undecided = UndecidedAction(action: "every action", reason: error.message)
+                results.append(PrincipalDifference(principal: name, difference: AccessDifference(added: [], removed: [], undecided: [undecided])))
+            }
         }
         return results.sorted { $0.principal < $1.principal }
     }

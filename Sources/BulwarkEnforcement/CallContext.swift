@@ -56,7 +56,12 @@ public struct CallContextBuilder: Sendable {
         ]
         static let imageCopy = ["POST /v1/cloudimages/{image_id}/copy", "POST /v1/cloudimages/{image_id}/cross_region_copy"]
 
-        public var rows: Set<String> {
+        /// The rows documenting this field, computed once.
+        public var rows: Set<String> { Self.rowsByField[self]! }
+
+        private static let rowsByField: [BodyField: Set<String>] = Dictionary(uniqueKeysWithValues: allCases.map { ($0, $0.documentingRows) })
+
+        private var documentingRows: Set<String> {
             switch self {
             case .tags:
                 Set(Self.imageCreation + ["PUT /v1/cloudimages/tags", "POST /v2/{project_id}/images/{image_id}/tags/action"])

@@ -40,11 +40,16 @@ public struct CredentialStore: Sendable {
 
     /// Reads and checks a credentials file.
     public static func load(path: String) throws(LoadError) -> CredentialStore {
+        // Safe: a failure to stat or read is the refusal below.
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
               let data = FileManager.default.contents(atPath: path) else {
             throw LoadError(description: "\(path): cannot read the credentials file")
         }
-        if let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue, mode & 0o077 != 0 {
+        // A mode that cannot be read is not a private file.
+        guard let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue else {
+            throw LoadError(description: "\(path): cannot read the credentials file's permissions")
+        }
+        if mode & 0o077 != 0 {
             throw LoadError(description: "\(path): the credentials file is readable by others (mode \(String(mode, radix: 8))); run chmod 600 \(path)")
         }
         let root: JSONNode

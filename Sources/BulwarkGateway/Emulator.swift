@@ -59,6 +59,7 @@ public final class Emulator: Sendable {
         do {
             return try await queue.write { db in
                 try db.execute(sql: "INSERT INTO received (method, path, body) VALUES (?, ?, ?)", arguments: [method, path, text])
+                // The test double reads bodies leniently, as a service might; it decides nothing.
                 let json = body.isEmpty ? nil : try? JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
                 return try self.route(db, method: method, segments: path.split(separator: "/").map(String.init), query: query, json: json)
             }
@@ -246,6 +247,7 @@ public final class Emulator: Sendable {
     }
 
     private static func ok(_ value: Any) -> Response {
+        // Its own dictionaries of strings and numbers: serialization cannot fail.
         Response(status: 200, body: Array((try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])) ?? Data("{}".utf8)))
     }
 

@@ -398,11 +398,11 @@ public final class Gateway: Sendable {
             await withTaskGroup(of: Void.self) { group in
                 if case .store(let keeper) = gateway.source { group.addTask { await keeper.run() } }
                 if let log { group.addTask { await log.flushPeriodically() } }
-                try? await gracefulShutdown()
+                try? await gracefulShutdown()  // returns, or throws on cancellation: either way, stop
                 group.cancelAll()
             }
             log?.flush()
-            try? await gateway.client?.shutdown()
+            try? await gateway.client?.shutdown()  // at exit; nothing is decided after this
         }
     }
 }

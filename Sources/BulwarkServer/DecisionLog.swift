@@ -9,6 +9,7 @@ import Synchronization
 public final class DecisionLog: Sendable {
     private let handle: FileHandle
     private let pending = Mutex<[UInt8]>([])
+    private let failures = Atomic<Int>(0)
     /// Write at once instead of waiting for the next flush beyond this many buffered bytes.
     private static let flushThreshold = 1 << 20
 
@@ -58,7 +59,7 @@ public final class DecisionLog: Sendable {
     /// Flushes every 200 ms until the task is cancelled, then once more.
     public func flushPeriodically() async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(200))
+            try? await Task.sleep(for: .milliseconds(200))  // cancelled: the loop ends and flushes
             flush()
         }
         flush()
@@ -69,6 +70,17 @@ public final class DecisionLog: Sendable {
             defer { buffer.removeAll(keepingCapacity: true) }
             return buffer
         }
-        if !bytes.isEmpty { try? handle.write(contentsOf: bytes) }
+        guard !bytes.isEmpty else { return }
+        do { try handle.write(contentsOf: bytes) } catch {
+            // Lost audit lines are never silent: counted, and said on standard error (the first
+            // failure and every 100th after it, so a full disk does not flood the terminal).
+            let count = failures.wrappingAdd(1, ordering: .relaxed).newValue
+            if count == 1 || count % 100 == 0 {
+                FileHandle.standardError.write(Data("bulwark: cannot write the decision log (\(count) failed writes so far): \(error)\n".utf8))
+            }
+        }
     }
+
+    /// Writes that failed since start (each loses the lines it held).
+    public var failedWrites: Int { failures.load(ordering: .relaxed) }
 }

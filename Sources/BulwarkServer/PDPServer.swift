@@ -67,7 +67,7 @@ public final class PDPServer: Sendable {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await server.keeper.run() }
                 if let log = server.decisionLog { group.addTask { await log.flushPeriodically() } }
-                try? await gracefulShutdown()
+                try? await gracefulShutdown()  // returns, or throws on cancellation: either way, stop
                 group.cancelAll()
             }
             server.decisionLog?.flush()

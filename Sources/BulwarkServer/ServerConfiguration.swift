@@ -60,8 +60,10 @@ public struct ServerConfiguration: Sendable {
             throw StartError(description: "binding to \(host) needs an admin token: give --admin-token-file or BULWARK_ADMIN_TOKEN")
         }
         let path = data + "/admin-token"
-        if let existing = try? Self.readToken(path) {
-            adminToken = existing
+        // A token file that exists but cannot be read is an error: replacing it would lock
+        // out whoever holds the token, and hide that something is wrong with the data.
+        if FileManager.default.fileExists(atPath: path) {
+            adminToken = try Self.readToken(path)
             return path
         }
         var bytes = [UInt8](repeating: 0, count: 32)

@@ -86,12 +86,13 @@ public final class StateKeeper: Sendable {
                 break
             } catch {
                 logger.error("cannot load the store: \(error); retrying in 1 s")
-                try? await Task.sleep(for: .seconds(1))
+                try? await Task.sleep(for: .seconds(1))  // cancelled: the loop ends
             }
         }
         await withTaskGroup(of: Void.self) { group in
             let logger = self.logger
             group.addTask {
+                // Safe: if watching ends (a lost connection), the poll below still follows the store.
                 try? await self.store.watch { revision in
                     if revision > (self.revision ?? -1) {
                         do { try await self.refresh() } catch { logger.warning("reloading after a change failed: \(error)") }
@@ -102,14 +103,15 @@ public final class StateKeeper: Sendable {
                 let interval = pollInterval
                 group.addTask {
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: interval)
+                        try? await Task.sleep(for: interval)  // cancelled: the loop ends
+                        // Safe: a failed poll is retried at the next one; decisions keep the snapshot they have.
                         guard let revision = try? await self.store.currentRevision(), revision > (self.revision ?? -1) else { continue }
                         do { try await self.refresh() } catch { logger.warning("reloading after a change failed: \(error)") }
                     }
                 }
             }
             // SQLite has no other writers: stay until cancelled.
-            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }  // cancelled: the loop ends
             group.cancelAll()
         }
     }

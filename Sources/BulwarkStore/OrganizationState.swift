@@ -132,6 +132,7 @@ extension OrganizationState {
     public func entities() -> [EntityKey: String] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Plain structs of strings, numbers and arrays: JSONEncoder cannot fail on them.
         func body(_ value: some Encodable) -> String { String(decoding: try! encoder.encode(value), as: UTF8.self) }
         var rows: [EntityKey: String] = [:]
         if let organization { rows[EntityKey(kind: "organization", key: "organization")] = body(organization) }

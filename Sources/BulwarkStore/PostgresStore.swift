@@ -109,7 +109,7 @@ public final class PostgresStore: PolicyStore {
             } catch {
                 // The connection dropped: listen again after a pause; the caller's poll covers the gap.
                 logger.warning("listening for store changes failed: \(error); retrying")
-                try? await Task.sleep(for: .seconds(1))
+                try? await Task.sleep(for: .seconds(1))  // cancelled: the loop ends
             }
         }
     }

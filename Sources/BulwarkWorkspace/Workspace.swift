@@ -164,10 +164,20 @@ private struct WorkspaceLoader {
         workspace.problems.append(WorkspaceProblem(file: file, location: location, message: message))
     }
 
+    /// The entries of a folder of the workspace: none when it does not exist; a problem
+    /// (never a quiet "none") when it exists but cannot be read.
+    mutating func entries(of folder: String) -> [String] {
+        let path = URL(fileURLWithPath: root).appendingPathComponent(folder).path
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        do { return try FileManager.default.contentsOfDirectory(atPath: path) } catch {
+            problem(folder.isEmpty ? "." : folder, SourceLocation(line: 1, column: 1), "cannot list the folder: \(error.localizedDescription)")
+            return []
+        }
+    }
+
     /// Files of a folder with one of the accepted extensions, sorted.
-    func documents(in folder: String) -> [String] {
-        let url = URL(fileURLWithPath: root).appendingPathComponent(folder)
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+    mutating func documents(in folder: String) -> [String] {
+        let names = entries(of: folder)
         return names.filter { $0.hasSuffix(".json") || $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
             .map { folder.isEmpty ? $0 : folder + "/" + $0 }
     }
@@ -217,7 +227,7 @@ private struct WorkspaceLoader {
         loadSCPs()
         let orgFile = documents(in: "").first { stem($0) == "organization" }
         if let orgFile { loadOrganization(orgFile) }
-        for accountDir in ((try? FileManager.default.contentsOfDirectory(atPath: root + "/accounts")) ?? []).sorted() {
+        for accountDir in entries(of: "accounts").sorted() {
             loadAccount(accountDir)
         }
         if orgFile != nil { checkTree() }

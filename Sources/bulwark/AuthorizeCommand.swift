@@ -153,7 +153,9 @@ struct ExplainCommand: ParsableCommand {
 enum Authorize {
     static func run(source: AuthorizationSource, format: OutputFormat, explain: Bool, failOnDeny: Bool) throws {
         let input = try source.load()
-        let authorizer = Authorizer(policies: input.policies, catalog: try? Catalog.bundled())
+        // Without its catalog the authorizer would fall back to scanning every statement:
+        // a catalog that does not load is an error, not a quiet slow path.
+        let authorizer = Authorizer(policies: input.policies, catalog: try CatalogCommand.load())
         let denied = Denials()
         switch (format, input.isBatch) {
         case (.json, false):

@@ -55,6 +55,7 @@ func readInput(_ path: String) throws(CLIError) -> [UInt8] {
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
         throw CLIError.invalidInput("\(path): no such file")
     }
+    // A read error becomes this refusal; `readToEnd` answers nil for an empty file only.
     guard !isDirectory.boolValue, let handle = FileHandle(forReadingAtPath: path),
         let data = try? handle.readToEnd() ?? Data()
     else {

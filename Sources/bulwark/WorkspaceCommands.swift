@@ -112,7 +112,13 @@ struct TestCommand: ParsableCommand {
         var paths = files
         if paths.isEmpty {
             let dir = URL(fileURLWithPath: workspace).appendingPathComponent("tests").path
-            paths = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
+            var names: [String] = []
+            if FileManager.default.fileExists(atPath: dir) {
+                do { names = try FileManager.default.contentsOfDirectory(atPath: dir) } catch {
+                    throw CLIError.invalidInput("\(dir): cannot list the tests folder: \(error.localizedDescription)")
+                }
+            }
+            paths = names
                 .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") || $0.hasSuffix(".json") }.sorted().map { dir + "/" + $0 }
         }
         var cases: [WorkspaceTestCase] = []

@@ -5,6 +5,7 @@ import Foundation
 // Entry point: parse, run, and turn every failure into one line on stderr and a documented exit code.
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments == ["--version"] {
+    // Only printed: `--version` says "unavailable" rather than fail; every command that decides loads it strictly.
     let catalogVersion = (try? Catalog.bundled().version) ?? "unavailable"
     print("bulwark \(BulwarkCommand.version) (catalog \(catalogVersion))")
     exit(ExitCode.ok)

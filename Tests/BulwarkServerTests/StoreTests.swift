@@ -4,6 +4,7 @@ import BulwarkJSON
 import BulwarkPolicy
 import BulwarkStore
 import BulwarkValidation
+import BulwarkWorkspace
 import Foundation
 import Testing
 
@@ -51,6 +52,34 @@ import Testing
         let result = try snapshot.principal("iam::0a1b2c:user:alice").authorizer.authorize(AuthorizationRequest(action: "ims:images:get", resource: "*"))
         #expect(result.reason == .scpNoAllow)
         #expect(result.scpLevel == 1)
+    }
+
+    @Test func aSnapshotNeverDecidesWithoutAPolicyItCannotRead() throws {
+        var state = try Self.sampleState()
+        state = try state.applying(.createSCP(id: "deny-share", description: "", document: Self.document(Self.denyShare)), context: Self.context).0
+        state = try state.applying(.attach(policy: "deny-share", target: "engineering"), context: Self.context).0
+        #expect(DecisionSnapshot(state: state, revision: 1, catalog: Self.catalog).unreadable.isEmpty)
+
+        // The identity policy of alice's group stops parsing: alice is refused, by URN or by account name.
+        var broken = state
+        broken.policies["read-images"]!.versions[0].document = #"{"Version":"5.0","Statement":[{"Effect":"Allow"}"#
+        var snapshot = DecisionSnapshot(state: broken, revision: 2, catalog: Self.catalog)
+        #expect(snapshot.unreadable.map(\.id) == ["read-images"])
+        for urn in ["iam::0a1b2c:user:alice", "iam::dev:user:alice"] {
+            #expect(throws: PrincipalError.self) { try snapshot.principal(urn) }
+            do { _ = try snapshot.principal(urn) } catch { #expect(error.kind == .unavailable) }
+        }
+        do { _ = try snapshot.principal("iam::0a1b2c:user:nobody") } catch { #expect(error.kind == .notFound) }
+
+        // An SCP on the path stops parsing: the same; it is not mistaken for an identity policy.
+        broken = state
+        broken.scps["deny-share"]!.document = "{"
+        snapshot = DecisionSnapshot(state: broken, revision: 3, catalog: Self.catalog)
+        #expect(snapshot.unreadable.map(\.id) == ["deny-share"] && snapshot.unreadable[0].isSCP)
+        do { _ = try snapshot.principal("iam::0a1b2c:user:alice"); Issue.record("decided without its SCP") } catch {
+            #expect(error.kind == .unavailable)
+            #expect(error.message == "SCP \"deny-share\" attached to \"engineering\" cannot be found or read; nothing under it is decided without it")
+        }
     }
 
     @Test func policyVersionsKeepFiveAndOneDefault() throws {

@@ -1,3 +1,4 @@
+import BulwarkAnalysis
 import BulwarkCatalog
 import BulwarkEngine
 import BulwarkPolicy
@@ -195,5 +196,48 @@ struct WorkspaceCLITests {
         let run = try runCLI(["simulate", "--workspace", "/no/such/ws", "--principal", "iam::1:user:a", "--action", "a:b:c"])
         #expect(run.code == 2)
         #expect(run.stderr.contains("is not a directory"))
+    }
+}
+
+/// A principal whose policy, group or SCP is missing is never resolved as if it had none
+/// (what is missing may hold a Deny), and analysis says "unknown" for it, never PASS.
+@Suite struct UnresolvablePrincipalTests {
+    static func workspace(policies: [String], groups: [String] = [], scp: String? = nil) -> Workspace {
+        var ws = Workspace(root: "memory")
+        ws.organizationID = "o-1"
+        ws.nodes["root"] = OrganizationNode(kind: .root, name: "root", id: "r-1", parent: nil)
+        ws.nodes["dev"] = OrganizationNode(kind: .account, name: "dev", id: "0a1b2c", parent: "root")
+        ws.scps["FullAccess"] = NamedPolicy(id: "FullAccess", policy: Workspace.fullAccess)
+        ws.attachments["root"] = ["FullAccess"] + (scp.map { [$0] } ?? [])
+        ws.attachments["dev"] = ["FullAccess"]
+        var iam = AccountIAM(name: "dev")
+        iam.policies["read"] = NamedPolicy(id: "read", policy: try! PolicyParser.parse(#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:images:get"]}]}"#))
+        iam.principals = [Principal(kind: .user, name: "alice", id: "u1", account: "dev", policies: policies, groups: groups)]
+        ws.accounts["dev"] = iam
+        return ws
+    }
+
+    @Test func missingPartsAreErrorsNotNothing() throws {
+        #expect(try Self.workspace(policies: ["read"]).resolve(principal: "iam::dev:user:alice").policies.identityPolicies.count == 1)
+        for ws in [Self.workspace(policies: ["read", "gone"]), Self.workspace(policies: ["read"], groups: ["ghosts"]), Self.workspace(policies: ["read"], scp: "deny-all")] {
+            do {
+                _ = try ws.resolve(principal: "iam::dev:user:alice")
+                Issue.record("resolved without a part it needs")
+            } catch {
+                #expect(error.kind == .unavailable, "\(error.message)")
+            }
+        }
+        do { _ = try Self.workspace(policies: []).resolve(principal: "iam::dev:user:bob") } catch { #expect(error.kind == .notFound) }
+    }
+
+    @Test func analysisOfAnUnresolvablePrincipalIsUnknown() throws {
+        let analyzer = PolicyAnalyzer(catalog: try Catalog.bundled())
+        let good = Self.workspace(policies: ["read"])
+        let broken = Self.workspace(policies: ["read", "gone"])
+        // Was "no access" on the broken side (a difference), or a crash when both sides were broken.
+        #expect(WorkspaceDiff.verdict(WorkspaceDiff.compare(old: good, new: broken, analyzer: analyzer)) == .unknown)
+        #expect(WorkspaceDiff.verdict(WorkspaceDiff.compare(old: broken, new: broken, analyzer: analyzer)) == .unknown)
+        #expect(WorkspaceDiff.verdict(WorkspaceDiff.compare(old: good, new: good, analyzer: analyzer)) == .equivalent)
+        #expect(!ExternalAccess.check(broken, analyzer: analyzer).undecided.isEmpty)
     }
 }
