@@ -139,13 +139,7 @@ public final class Gateway: Sendable {
         }
         // Every method reaches `handle`, so an unsupported one is a 405 with Allow, not a guess.
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete, .head, .options, .trace, .connect] {
-            router.on("**", method: method) { request, context in
-                do {
-                    return try await self.handle(request, context)
-                } catch let refusal as CallRefusal {
-                    return Self.refusal(refusal, decisionID: nil)
-                }
-            }
+            router.on("**", method: method) { request, context in try await self.handle(request, context) }
         }
         return Application(
             router: router,
@@ -165,9 +159,18 @@ public final class Gateway: Sendable {
     /// principal; the body, parsed strictly; the decision; then forwarding exactly the
     /// segments, query and bytes that were authorized.
     func handle(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
+        let decisionID = UUID().uuidString.lowercased()
+        do {
+            return try await process(request, context, decisionID: decisionID)
+        } catch let refusal as CallRefusal {
+            metrics.refused.increment()
+            return Self.refusal(refusal, decisionID: decisionID)
+        }
+    }
+
+    private func process(_ request: Request, _ context: GatewayRequestContext, decisionID: String) async throws -> Response {
         let clock = ContinuousClock()
         let start = clock.now
-        let decisionID = UUID().uuidString.lowercased()
         let method = request.method.rawValue
 
         // 1. What is called: one strict reading of the path and query, and the API row.
@@ -333,9 +336,9 @@ public final class Gateway: Sendable {
         return Self.huaweiError(401, "BWK.0401", "\(error)", decisionID)
     }
 
-    static func refusal(_ refusal: CallRefusal, decisionID: String?) -> Response {
+    static func refusal(_ refusal: CallRefusal, decisionID: String) -> Response {
         let code = "BWK.0\(refusal.status)"
-        var response = huaweiError(refusal.status, code, refusal.description, decisionID ?? UUID().uuidString.lowercased())
+        var response = huaweiError(refusal.status, code, refusal.description, decisionID)
         for (name, value) in refusal.headers {
             if let field = HTTPField.Name(name) { response.headers[field] = value }
         }
@@ -424,6 +427,8 @@ final class GatewayMetrics: Sendable {
     let allowed: Counter
     let denied: Counter
     let unauthenticated: Counter
+    /// Refused before a decision: unreadable, unroutable, too large, or a wrong method.
+    let refused: Counter
     let addedLatency: DurationHistogram
 
     init() {
@@ -433,6 +438,7 @@ final class GatewayMetrics: Sendable {
         allowed = registry.makeCounter(descriptor: name("calls", "total", "Calls by outcome."), labels: [("outcome", "allowed")])
         denied = registry.makeCounter(descriptor: name("calls", "total", "Calls by outcome."), labels: [("outcome", "denied")])
         unauthenticated = registry.makeCounter(descriptor: name("calls", "total", "Calls by outcome."), labels: [("outcome", "unauthenticated")])
+        refused = registry.makeCounter(descriptor: name("calls", "total", "Calls by outcome."), labels: [("outcome", "refused")])
         addedLatency = registry.makeDurationHistogram(
             descriptor: name("added_latency", "seconds", "Time from the call's arrival to the decision (authentication + authorization)."),
             buckets: [.microseconds(10), .microseconds(25), .microseconds(50), .microseconds(75), .microseconds(100), .microseconds(150),

@@ -275,7 +275,7 @@ struct ErrorAndMetricsMiddleware: RouterMiddleware {
         case .notFound:
             APIError(status: 404, code: "no_route", message: "no route \(Excerpt.of(request.method.rawValue)) \(Excerpt.of(request.uri.path)); see /openapi.json")
         case .contentTooLarge:
-            APIError(status: 413, code: "body_too_large", message: "the body is larger than the limit of \(maxBodyBytes) bytes")
+            APIError(status: 413, code: "body_too_large", message: "the body is larger than the limit of \(maxBodyBytes) bytes (--max-body-bytes)")
         case .methodNotAllowed:
             APIError(status: 405, code: "method_not_allowed", message: "\(Excerpt.of(request.method.rawValue)) is not allowed on \(Excerpt.of(request.uri.path)); see /openapi.json")
         default:

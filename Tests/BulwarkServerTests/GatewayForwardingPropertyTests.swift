@@ -5,6 +5,7 @@ import BulwarkEngine
 import BulwarkGateway
 import BulwarkJSON
 import BulwarkTestSupport
+import Crypto
 import BulwarkWorkspace
 import Foundation
 import HTTPTypes
@@ -121,7 +122,16 @@ import Testing
                 // clean one (a replay onto a mangled path).
                 let signable = (try? RequestSignature.canonicalRequest(method: base.method, path: path, query: "", headers: [], signedHeaders: [], body: body)) != nil
                 let signedPath = signable ? path : base.path
-                let headers = try caller.headers(base.method, signing: signedPath, body: body, as: identity)
+                var headers = try caller.headers(base.method, signing: signedPath, body: body, as: identity)
+                // Headers an attacker adds after signing: a payload hash (the body's or another's),
+                // a method override, a second date.
+                switch Int.random(in: 0..<8, using: &rng) {
+                case 0: headers[HTTPField.Name("X-Sdk-Content-Sha256")!] = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+                case 1: headers[HTTPField.Name("X-Sdk-Content-Sha256")!] = SHA256.hash(data: Array("{}".utf8)).map { String(format: "%02x", $0) }.joined()
+                case 2: headers[HTTPField.Name("X-HTTP-Method-Override")!] = "DELETE"
+                case 3: headers.append(HTTPField(name: HTTPField.Name("X-Sdk-Date")!, value: "20200101T000000Z"))
+                default: break
+                }
                 let reply = try await caller.call(HTTPRequest.Method(base.method)!, path, body: body, headers: headers)
                 let gatewaySaid = ((try? JSONSerialization.jsonObject(with: Data(reply.text.utf8))) as? [String: Any])?["error_code"] as? String
                 sent.append(Sent(
