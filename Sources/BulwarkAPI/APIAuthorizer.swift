@@ -252,7 +252,7 @@ public struct APIRouter: Sendable {
         var literals = 0
         for (part, segment) in zip(parts, segments) {
             if part.hasPrefix("{") && part.hasSuffix("}") {
-                guard !segment.isEmpty, let decoded = percentDecode(segment) else { return nil }
+                guard !segment.isEmpty, let decoded = PercentCoding.decode(segment.utf8) else { return nil }
                 parameters[String(part.dropFirst().dropLast())] = decoded
             } else {
                 guard part == segment else { return nil }
@@ -260,32 +260,6 @@ public struct APIRouter: Sendable {
             }
         }
         return (parameters, literals)
-    }
-
-    /// `%2F` → `/`; nil for malformed escapes or invalid UTF-8.
-    static func percentDecode(_ text: Substring) -> String? {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8)[...]
-        while let b = iterator.first {
-            iterator = iterator.dropFirst()
-            if b == UInt8(ascii: "%") {
-                guard iterator.count >= 2, let hi = hex(iterator[iterator.startIndex]), let lo = hex(iterator[iterator.startIndex + 1]) else { return nil }
-                bytes.append(hi << 4 | lo)
-                iterator = iterator.dropFirst(2)
-            } else {
-                bytes.append(b)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
-
-    private static func hex(_ b: UInt8) -> UInt8? {
-        switch b {
-        case 0x30...0x39: b - 0x30
-        case 0x41...0x46: b - 0x41 + 10
-        case 0x61...0x66: b - 0x61 + 10
-        default: nil
-        }
     }
 
     /// Up to three templates nearest to the path (edit distance), for error messages.

@@ -41,7 +41,8 @@ public struct CallDecider: Sendable {
         let router = APIRouter(catalog: catalog)
         var allowed: (template: String, methods: [String])?
         for service in services {
-            switch router.route(service: service, method: method, path: target.path) {
+            // The encoded form: the router decodes path parameters once, back to the segments.
+            switch router.route(service: service, method: method, path: target.forwardedPath) {
             case .rows(let rows, _): return (service, rows)
             case .methodNotAllowed(let template, let methods): allowed = allowed ?? (template, methods)
             case .noMatch: continue
@@ -82,7 +83,7 @@ public struct CallDecider: Sendable {
         var checks: [APICheck] = []
         for resource in resources {
             let request = APIRequest(
-                service: service, method: method, path: target.path, region: region, accountID: accountID,
+                service: service, method: method, path: target.forwardedPath, region: region, accountID: accountID,
                 context: context, cases: cases, resource: resource)
             do { checks += try authorizer.authorize(request).checks } catch { throw CallRefusal(error.message) }
         }

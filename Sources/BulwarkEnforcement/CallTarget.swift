@@ -1,3 +1,4 @@
+import BulwarkAPI
 import BulwarkJSON
 
 /// A call's path and query, read strictly once and then used for everything: the API row
@@ -54,7 +55,8 @@ public struct CallTarget: Sendable, Equatable {
         self.query = query
     }
 
-    /// The decoded path, as API rows are matched: `/v2/images/a:b`.
+    /// The decoded path, for messages and body-field rules: `/v2/images/a:b`. API rows are
+    /// matched on `forwardedPath`, which the router decodes exactly once.
     public var path: String { "/" + segments.joined(separator: "/") }
 
     /// The first value of a query parameter (context parameters appear at most once).
@@ -62,7 +64,7 @@ public struct CallTarget: Sendable, Equatable {
 
     /// The URI of SDK-HMAC-SHA256's canonical request: each segment encoded, ending in `/`.
     public var canonicalURI: String {
-        var uri = "/" + segments.map(RequestSignature.encode).joined(separator: "/")
+        var uri = "/" + segments.map(PercentCoding.encode).joined(separator: "/")
         if !uri.hasSuffix("/") { uri += "/" }
         return uri
     }
@@ -70,51 +72,28 @@ public struct CallTarget: Sendable, Equatable {
     /// The query of the canonical request: pairs sorted by name, then value, both encoded.
     public var canonicalQuery: String {
         query.sorted { ($0.name, $0.value) < ($1.name, $1.value) }
-            .map { "\(RequestSignature.encode($0.name))=\(RequestSignature.encode($0.value))" }.joined(separator: "&")
+            .map { "\(PercentCoding.encode($0.name))=\(PercentCoding.encode($0.value))" }.joined(separator: "&")
     }
 
     /// The path as forwarded: the same decoded segments, encoded again, so the upstream
     /// reads exactly what was authorized.
-    public var forwardedPath: String { "/" + segments.map(RequestSignature.encode).joined(separator: "/") }
+    public var forwardedPath: String { "/" + segments.map(PercentCoding.encode).joined(separator: "/") }
 
     /// The query as forwarded: the same decoded pairs in the order sent, encoded again.
     public var forwardedQuery: String {
-        query.map { "\(RequestSignature.encode($0.name))=\(RequestSignature.encode($0.value))" }.joined(separator: "&")
+        query.map { "\(PercentCoding.encode($0.name))=\(PercentCoding.encode($0.value))" }.joined(separator: "&")
     }
 
     /// Percent-decodes `bytes`: malformed escapes, invalid UTF-8 and control characters are
     /// refusals, never passed on as they came.
     static func decode(_ bytes: ArraySlice<UInt8>, plusIsSpace: Bool, what: String) throws(CallRefusal) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var i = bytes.startIndex
-        while i < bytes.endIndex {
-            let b = bytes[i]
-            if b == UInt8(ascii: "%") {
-                guard i + 2 < bytes.endIndex, let hi = hexValue(bytes[i + 1]), let lo = hexValue(bytes[i + 2]) else {
-                    throw CallRefusal("\(what) has a malformed percent escape")
-                }
-                out.append(hi << 4 | lo)
-                i += 3
-            } else {
-                out.append(plusIsSpace && b == UInt8(ascii: "+") ? UInt8(ascii: " ") : b)
-                i += 1
-            }
+        guard let text = PercentCoding.decode(bytes, plusIsSpace: plusIsSpace) else {
+            throw CallRefusal("\(what) has a malformed percent escape or is not UTF-8 once decoded")
         }
-        guard let text = String(validating: out, as: UTF8.self) else { throw CallRefusal("\(what) is not UTF-8 once decoded") }
         if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             throw CallRefusal("\(what) holds a control character")
         }
         return text
-    }
-
-    private static func hexValue(_ b: UInt8) -> UInt8? {
-        switch b {
-        case 0x30...0x39: b - 0x30
-        case 0x41...0x46: b - 0x41 + 10
-        case 0x61...0x66: b - 0x61 + 10
-        default: nil
-        }
     }
 }
 

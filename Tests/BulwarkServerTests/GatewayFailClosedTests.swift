@@ -192,6 +192,9 @@ import Testing
             }
             // A percent-encoded segment that is not a separator is decoded once, the same way
             // for the signature, the decision and the forwarded call.
+            // Decoded once, never twice: %254DINE is the image "%4DINE", not MINE.
+            let twice = try await caller.call(.get, "/v2/images/%254DINE", as: Self.mallory)
+            #expect(twice.status == 403 && twice.message.contains("image:%4DINE"), "\(twice.text)")
             let encoded = try await caller.call(.get, "/v2/images/MI%4EE", as: Self.mallory)
             #expect(encoded.status == 404, "\(encoded.text)")  // allowed and forwarded; the emulator has no such image
             #expect(try Self.forwarded(gateway).map(\.path) == ["/v2/images/MINE"])
