@@ -3,6 +3,7 @@ import BulwarkEnforcement
 import BulwarkGateway
 import BulwarkServer
 import BulwarkStore
+import GRDB
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -100,6 +101,42 @@ import Testing
         for record in records {
             #expect(record["policyVersions"] as? [String: String] == ["read-images": "v1"])
             #expect(record["revision"] as? Int != nil)
+        }
+    }
+
+    @Test func aPrincipalWhosePolicyNoLongerParsesIsRefusedNotDecided() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-gw-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: folder + "/store.sqlite")
+        _ = try await store.update(base: try await store.load()) { _ in (try StoreTests.sampleState(), ()) }
+        // A hand edit: alice's only policy no longer parses.
+        try await DatabaseQueue(path: folder + "/store.sqlite").write { db in
+            try db.execute(sql: "UPDATE bulwark_entities SET body = replace(body, 'Allow', 'Allo') WHERE kind = 'policy' AND key = 'read-images'")
+            #expect(db.changesCount == 1)
+        }
+        var configuration = GatewayConfiguration()
+        configuration.port = 0
+        configuration.upstreams = ["ims": .emulator]
+        configuration.emulatorPath = folder + "/emulator.sqlite"
+        let catalog = try Catalog.bundled()
+        var logger = Logger(label: "gateway-test")
+        logger.logLevel = .critical
+        let keeper = try StateKeeper(location: .sqlite(path: folder + "/store.sqlite"), catalog: catalog, logger: logger)
+        let credentials = CredentialStore([.init(accessKey: Self.accessKey, secretKey: Self.secretKey, principal: "iam::0a1b2c:user:alice")])
+        let gateway = try Gateway(configuration: configuration, catalog: catalog, source: .store(keeper), credentials: credentials, logger: logger)
+        try await gateway.application().test(.live) { client in
+            var message = ""
+            for _ in 0..<100 {
+                let response = try await client.execute(uri: "/v2/cloudimages", method: .get, headers: Self.signed("GET", "/v2/cloudimages", body: "", host: "localhost"))
+                let json = (try? JSONSerialization.jsonObject(with: Data(String(buffer: response.body).utf8))) as? [String: Any] ?? [:]
+                message = json["error_msg"] as? String ?? ""
+                #expect(response.status.code == 503)
+                if !message.contains("not been loaded") { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(message == "the policies of iam::0a1b2c:user:alice cannot be read; nothing is decided without them")
+            #expect(try gateway.emulator!.received().isEmpty)
         }
     }
 }
