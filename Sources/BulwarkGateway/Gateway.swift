@@ -244,7 +244,7 @@ public final class Gateway: Sendable {
         // every resource the call names.
         let decision = try decider.decide(
             method: method, target: target, service: service, rows: rows, body: body,
-            facts: CallFacts(peer: Self.peer(context), forwardedFor: request.headers[.init("X-Forwarded-For")!], isTLS: configuration.tls != nil),
+            facts: CallFacts(peer: Self.peer(context), forwardedFor: Self.forwardedFor(request.headers), isTLS: configuration.tls != nil),
             principal: principal.resolved, authorizer: principal.authorizer, workspace: workspace)
         let (callContext, checks) = (decision.context, decision.checks)
         let records = checks.enumerated().map { i, check in
@@ -381,6 +381,13 @@ public final class Gateway: Sendable {
     static func json(_ status: Int, _ value: [String: Any]) throws -> Response {
         let data = try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])
         return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Every `X-Forwarded-For` line, in order, as one chain: a proxy may add its own line
+    /// after the client's, and reading only the first would let the client name its address.
+    public static func forwardedFor(_ headers: HTTPFields) -> String? {
+        let lines = headers[values: HTTPField.Name("X-Forwarded-For")!]
+        return lines.isEmpty ? nil : lines.joined(separator: ",")
     }
 
     static func peer(_ context: GatewayRequestContext) -> String {

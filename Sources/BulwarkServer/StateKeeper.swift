@@ -133,11 +133,13 @@ public final class StateKeeper: Sendable {
             current = Current(stored: stored, snapshot: snapshot, unreadable: compiled.unreadable)
             return snapshot
         }
+        guard let installed else { return }  // something newer is in place already
         if !compiled.unreadable.isEmpty {
             let names = compiled.unreadable.map { "\($0.isSCP ? "SCP" : "policy") \($0.id): \($0.reason)" }.joined(separator: "; ")
-            logger.error("revision \(stored.revision) has policies that do not parse; \(installed?.revision == stored.revision ? "principals that need them are refused" : "decisions stay on revision \(installed?.revision ?? -1)"): \(names)")
+            let effect = installed.revision == stored.revision ? "principals that need them are refused" : "decisions stay on revision \(installed.revision)"
+            logger.error("revision \(stored.revision) has policies that do not parse; \(effect): \(names)")
         }
-        if let installed { onInstall(installed, compiled.unreadable) }
+        onInstall(installed, compiled.unreadable)
     }
 
     /// Applies one management command in one store transaction, then installs the result.

@@ -5,6 +5,7 @@ import BulwarkJSON
 import BulwarkPolicy
 import BulwarkWorkspace
 import Foundation
+import HTTPTypes
 import Testing
 
 /// The gateway's parts: SDK-HMAC-SHA256 against a vector made by Huawei's own Python SDK,
@@ -125,6 +126,14 @@ import Testing
         let proxied = try context(nil, "GET /v2/cloudimages", facts: CallFacts(peer: "10.9.0.1", forwardedFor: "1.2.3.4, 10.9.0.5"))
         #expect(proxied["g:SourceIp"]?.map(\.text) == ["1.2.3.4"])
         #expect(direct["g:SecureTransport"]?.map(\.text) == ["false"])
+        // A proxy that adds its own X-Forwarded-For line after the client's: both lines count,
+        // so the client's own line cannot name its address.
+        var fields = HTTPFields()
+        fields.append(HTTPField(name: HTTPField.Name("X-Forwarded-For")!, value: "6.6.6.6"))
+        fields.append(HTTPField(name: HTTPField.Name("X-Forwarded-For")!, value: "1.2.3.4"))
+        let chain = Gateway.forwardedFor(fields)
+        #expect(chain == "6.6.6.6,1.2.3.4")
+        #expect(try context(nil, "GET /v2/cloudimages", facts: CallFacts(peer: "10.9.0.1", forwardedFor: chain))["g:SourceIp"]?.map(\.text) == ["1.2.3.4"])
 
         let create = "POST /v2/cloudimages/action"
         let tagged = try context(body(#"{"name":"x","image_tags":[{"key":"env","value":"prod"}],"tags":["team.a"]}"#), create)
