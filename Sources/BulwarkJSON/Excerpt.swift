@@ -8,22 +8,23 @@ public enum Excerpt {
 
     /// `value` itself when short enough, else its first `limit` characters and how many more there were.
     public static func of(_ value: String, limit: Int = valueLimit) -> String {
-        let scalars = value.unicodeScalars
-        guard let cut = scalars.index(scalars.startIndex, offsetBy: limit, limitedBy: scalars.endIndex), cut != scalars.endIndex else {
-            return value
-        }
-        let rest = scalars.distance(from: cut, to: scalars.endIndex)
-        return String(scalars[..<cut]) + "… (\(rest) more characters)"
+        guard let (head, rest) = cut(value, limit) else { return value }
+        return head + "… (\(rest) more characters)"
     }
 
     /// The excerpt as a JSON string literal, for quoting a value inside a message.
     public static func quoted(_ value: String, limit: Int = valueLimit) -> String {
+        guard let (head, rest) = cut(value, limit) else { return JSONWriter.quoted(value) }
+        return JSONWriter.quoted(head) + "… (\(rest) more characters)"
+    }
+
+    /// The first `limit` scalars and the count of the others; nil when nothing is cut.
+    private static func cut(_ value: String, _ limit: Int) -> (String, Int)? {
         let scalars = value.unicodeScalars
-        guard let cut = scalars.index(scalars.startIndex, offsetBy: limit, limitedBy: scalars.endIndex), cut != scalars.endIndex else {
-            return JSONWriter.quoted(value)
+        guard let end = scalars.index(scalars.startIndex, offsetBy: limit, limitedBy: scalars.endIndex), end != scalars.endIndex else {
+            return nil
         }
-        let rest = scalars.distance(from: cut, to: scalars.endIndex)
-        return JSONWriter.quoted(String(scalars[..<cut])) + "… (\(rest) more characters)"
+        return (String(scalars[..<end]), scalars.distance(from: end, to: scalars.endIndex))
     }
 
     /// A whole message cut to `messageLimit` characters.
