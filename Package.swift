@@ -7,14 +7,17 @@ let package = Package(
     products: [
         .executable(name: "bulwark", targets: ["bulwark"]),
         .library(name: "BulwarkEngine", targets: ["BulwarkEngine"]),
+        .library(name: "BulwarkContract", targets: ["BulwarkContract"]),
         .library(name: "BulwarkJSON", targets: ["BulwarkJSON"]),
         .library(name: "BulwarkPolicy", targets: ["BulwarkPolicy"]),
         .library(name: "BulwarkCatalog", targets: ["BulwarkCatalog"]),
         .library(name: "BulwarkValidation", targets: ["BulwarkValidation"]),
         .library(name: "BulwarkAPI", targets: ["BulwarkAPI"]),
+        .library(name: "BulwarkOrganization", targets: ["BulwarkOrganization"]),
         .library(name: "BulwarkWorkspace", targets: ["BulwarkWorkspace"]),
         .library(name: "BulwarkAnalysis", targets: ["BulwarkAnalysis"]),
         .library(name: "BulwarkStore", targets: ["BulwarkStore"]),
+        .library(name: "BulwarkRuntime", targets: ["BulwarkRuntime"]),
         .library(name: "BulwarkServer", targets: ["BulwarkServer"]),
         .library(name: "BulwarkEnforcement", targets: ["BulwarkEnforcement"]),
         .library(name: "BulwarkGateway", targets: ["BulwarkGateway"]),
@@ -37,6 +40,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
+        // Read bottom-up: each target depends only on targets above it.
+
         // A JSON reader that keeps line, column and JSON path for every value.
         .target(name: "BulwarkJSON"),
         // Service catalogs (actions, APIs, resource types, condition keys) as data files.
@@ -47,17 +52,33 @@ let package = Package(
         ),
         // Policy language 5.0: AST with source locations, parser, globs, conditions, statement matching.
         .target(name: "BulwarkPolicy", dependencies: ["BulwarkJSON"]),
-        // Findings of SPEC §6: grammar, catalog and security checks; JSON, text and SARIF reports.
-        .target(name: "BulwarkValidation", dependencies: ["BulwarkPolicy", "BulwarkCatalog", "BulwarkJSON"]),
         // Decisions over identity policies and SCP levels, explanations, the authorize contract.
         .target(name: "BulwarkEngine", dependencies: ["BulwarkPolicy", "BulwarkCatalog", "BulwarkJSON"]),
+        // The authorize contract of SPEC §3: its input decoded once (for the CLI and the server),
+        // results rendered as JSON and text, and the batch runner over both cores.
+        .target(name: "BulwarkContract", dependencies: ["BulwarkEngine", "BulwarkPolicy", "BulwarkJSON"]),
+        // Findings of SPEC §6: grammar, catalog and security checks; JSON, text and SARIF reports.
+        .target(name: "BulwarkValidation", dependencies: ["BulwarkPolicy", "BulwarkCatalog", "BulwarkJSON"]),
         // API-level authorization (SPEC §4): path templates, URNs, dependencies, qualified rows.
-        .target(name: "BulwarkAPI", dependencies: ["BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON"]),
+        .target(name: "BulwarkAPI", dependencies: ["BulwarkEngine", "BulwarkContract", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON"]),
+        // An organization: tree, SCPs and attachments, accounts with principals, groups and
+        // identity policies; principals resolved to their policy sets, SCP paths and keys.
+        .target(name: "BulwarkOrganization", dependencies: ["BulwarkEngine", "BulwarkPolicy"]),
+        // What an enforcement point does with a call up to the decision, with no I/O: the call
+        // read strictly (path, query, body), SDK-HMAC-SHA256, credentials, context, decision.
+        .target(
+            name: "BulwarkEnforcement",
+            dependencies: [
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkAPI", "BulwarkOrganization",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // Policy as code (SPEC §5): an organization in a folder of YAML/JSON, simulate, tests, lint, access.
         .target(
             name: "BulwarkWorkspace",
             dependencies: [
-                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI",
+                "BulwarkEngine", "BulwarkContract", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI",
+                "BulwarkOrganization",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -65,8 +86,8 @@ let package = Package(
         .target(
             name: "BulwarkAnalysis",
             dependencies: [
-                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI",
-                "BulwarkWorkspace",
+                "BulwarkEngine", "BulwarkContract", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI",
+                "BulwarkOrganization",
             ]
         ),
         // The managed organization (policies with versions, SCPs, tree, principals, attachments)
@@ -74,27 +95,34 @@ let package = Package(
         .target(
             name: "BulwarkStore",
             dependencies: [
-                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkWorkspace",
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkOrganization",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // What an enforcement point does with a call up to the decision, with no I/O: the call
-        // read strictly (path, query, body), SDK-HMAC-SHA256, credentials, context, decision.
+        // What the server and the gateway share at run time: the state keeper following the
+        // store, the decision log, TLS files, connection limits, JSON logs.
         .target(
-            name: "BulwarkEnforcement",
+            name: "BulwarkRuntime",
             dependencies: [
-                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkAPI", "BulwarkWorkspace",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "BulwarkEngine", "BulwarkContract", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             ]
         ),
         // The PDP server of SPEC §7: decision and management services, and their Hummingbird routes.
         .target(
             name: "BulwarkServer",
             dependencies: [
-                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI",
-                "BulwarkWorkspace", "BulwarkStore", "BulwarkEnforcement",
+                "BulwarkEngine", "BulwarkContract", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI",
+                "BulwarkOrganization", "BulwarkStore", "BulwarkEnforcement", "BulwarkRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -109,16 +137,14 @@ let package = Package(
             ],
             resources: [.copy("Resources/openapi.json")]
         ),
-        // The enforcement point of SPEC §9: SDK-HMAC-SHA256 authentication, API-level decisions,
-        // forwarding, and an emulator of IMS and SWR for trials and tests.
+        // The enforcement point of SPEC §9: an HTTP front for BulwarkEnforcement that forwards
+        // allowed calls to their upstreams.
         .target(
             name: "BulwarkGateway",
             dependencies: [
-                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkAPI", "BulwarkWorkspace", "BulwarkServer",
-                "BulwarkStore", "BulwarkEnforcement",
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkAPI", "BulwarkOrganization",
+                "BulwarkWorkspace", "BulwarkStore", "BulwarkEnforcement", "BulwarkRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -127,11 +153,24 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
+        // A test double of IMS and SWR (SQLite) for trials and tests; not part of the library.
+        .target(
+            name: "BulwarkEmulator",
+            dependencies: [
+                "BulwarkEnforcement",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .executableTarget(
             name: "bulwark",
             dependencies: [
-                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI", "BulwarkWorkspace", "BulwarkAnalysis",
-                "BulwarkStore", "BulwarkServer", "BulwarkGateway", "BulwarkEnforcement",
+                "BulwarkEngine", "BulwarkContract", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI",
+                "BulwarkOrganization", "BulwarkWorkspace", "BulwarkAnalysis", "BulwarkStore", "BulwarkRuntime",
+                "BulwarkServer", "BulwarkGateway", "BulwarkEnforcement", "BulwarkEmulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -141,7 +180,8 @@ let package = Package(
         .testTarget(
             name: "BulwarkTests",
             dependencies: [
-                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI", "BulwarkWorkspace", "BulwarkAnalysis", "bulwark",
+                "BulwarkEngine", "BulwarkContract", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI",
+                "BulwarkOrganization", "BulwarkWorkspace", "BulwarkAnalysis", "bulwark",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 "BulwarkTestSupport",
             ],
@@ -150,8 +190,8 @@ let package = Package(
         .testTarget(
             name: "BulwarkServerTests",
             dependencies: [
-                "BulwarkServer", "BulwarkStore", "BulwarkEngine", "BulwarkJSON", "BulwarkGateway", "BulwarkWorkspace", "BulwarkCatalog",
-                "BulwarkEnforcement", "BulwarkAPI",
+                "BulwarkServer", "BulwarkStore", "BulwarkEngine", "BulwarkContract", "BulwarkJSON", "BulwarkGateway", "BulwarkWorkspace", "BulwarkCatalog",
+                "BulwarkEnforcement", "BulwarkAPI", "BulwarkOrganization", "BulwarkRuntime", "BulwarkEmulator",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -12,6 +12,7 @@ let package = Package(
             name: "bulwark-bench",
             dependencies: [
                 .product(name: "BulwarkEngine", package: "bulwark"),
+                .product(name: "BulwarkContract", package: "bulwark"),
                 .product(name: "BulwarkPolicy", package: "bulwark"),
                 .product(name: "BulwarkCatalog", package: "bulwark"),
                 .product(name: "BulwarkValidation", package: "bulwark"),

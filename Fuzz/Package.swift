@@ -15,11 +15,13 @@ let package = Package(
         .executableTarget(name: "fuzz-json", dependencies: ["FuzzDriver", .product(name: "BulwarkJSON", package: "bulwark")]),
         .executableTarget(name: "fuzz-policy", dependencies: ["FuzzDriver", .product(name: "BulwarkPolicy", package: "bulwark")]),
         .executableTarget(name: "fuzz-authorize-input", dependencies: [
-            "FuzzDriver", .product(name: "BulwarkEngine", package: "bulwark"), .product(name: "BulwarkCatalog", package: "bulwark"),
+            "FuzzDriver", .product(name: "BulwarkEngine", package: "bulwark"), .product(name: "BulwarkContract", package: "bulwark"),
+            .product(name: "BulwarkCatalog", package: "bulwark"),
         ]),
         .executableTarget(name: "fuzz-gateway-call", dependencies: [
             "FuzzDriver", .product(name: "BulwarkEnforcement", package: "bulwark"), .product(name: "BulwarkEngine", package: "bulwark"),
             .product(name: "BulwarkCatalog", package: "bulwark"), .product(name: "BulwarkWorkspace", package: "bulwark"),
+            .product(name: "BulwarkOrganization", package: "bulwark"),
         ]),
     ],
     swiftLanguageModes: [.v6]

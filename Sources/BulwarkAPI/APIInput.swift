@@ -1,4 +1,5 @@
 import BulwarkCatalog
+import BulwarkContract
 import BulwarkEngine
 import BulwarkJSON
 import BulwarkPolicy

@@ -2,7 +2,7 @@ import BulwarkCatalog
 import BulwarkEngine
 import BulwarkJSON
 import BulwarkPolicy
-import BulwarkWorkspace
+import BulwarkOrganization
 
 /// `bulwark check external-access`: statements that let a principal share with, or
 /// grant to, accounts outside the organization.
@@ -17,10 +17,10 @@ public enum ExternalAccess {
 
     /// What "inside the organization" means for each target key the catalog has, as a
     /// condition in the policy language (the engine then decides it like any other).
-    static func insideConditions(_ workspace: Workspace) -> [String: String] {
-        let orgPattern = workspace.organizationID.isEmpty ? [] : ["\(workspace.organizationID)/*"]
-        let accountIDs = workspace.nodes.values.filter { $0.kind == .account }.map(\.id).sorted()
-        let orgIDs = workspace.organizationID.isEmpty ? [] : [workspace.organizationID]
+    static func insideConditions(_ organization: Organization) -> [String: String] {
+        let orgPattern = organization.organizationID.isEmpty ? [] : ["\(organization.organizationID)/*"]
+        let accountIDs = organization.nodes.values.filter { $0.kind == .account }.map(\.id).sorted()
+        let orgIDs = organization.organizationID.isEmpty ? [] : [organization.organizationID]
         func list(_ values: [String]) -> String { "[" + values.map(JSONWriter.quoted).joined(separator: ",") + "]" }
         return [
             "swr:TargetAccountId": #"{"StringEquals":{"swr:TargetAccountId":\#(list(accountIDs))}}"#,
@@ -31,18 +31,18 @@ public enum ExternalAccess {
     }
 
     public static func check(
-        _ workspace: Workspace, analyzer: PolicyAnalyzer
+        _ organization: Organization, analyzer: PolicyAnalyzer
     ) -> (findings: [Finding], undecided: [UndecidedAction]) {
-        let inside = insideConditions(workspace)
+        let inside = insideConditions(organization)
         let cache = AnalysisCache()
         var findings: [Finding] = []
         var undecided: [UndecidedAction] = []
-        let principals = workspace.accounts.keys.sorted().flatMap { account in
-            workspace.accounts[account]!.principals.map { "iam::\(account):\($0.kind.rawValue):\($0.name)" }
+        let principals = organization.accounts.keys.sorted().flatMap { account in
+            organization.accounts[account]!.principals.map { "iam::\(account):\($0.kind.rawValue):\($0.name)" }
         }
         for name in principals {
             let resolved: ResolvedPrincipal
-            do { resolved = try workspace.resolve(principal: name) } catch {
+            do { resolved = try organization.resolve(principal: name) } catch {
                 // What cannot be resolved cannot be shown to stay inside: unknown, not PASS.
                 undecided.append(UndecidedAction(action: "every action for \(name)", reason: error.message))
                 continue

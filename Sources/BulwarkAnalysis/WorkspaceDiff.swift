@@ -1,7 +1,7 @@
 import BulwarkPolicy
-import BulwarkWorkspace
+import BulwarkOrganization
 
-/// `bulwark diff --workspace OLD NEW`: every principal of either workspace, compared
+/// `bulwark diff --workspace OLD NEW`: every principal of either organization, compared
 /// with its identity policies, groups, SCP path and principal keys on each side.
 public enum WorkspaceDiff {
     public struct PrincipalDifference: Sendable {
@@ -10,7 +10,7 @@ public enum WorkspaceDiff {
         public let difference: AccessDifference
     }
 
-    public static func compare(old: Workspace, new: Workspace, analyzer: PolicyAnalyzer) -> [PrincipalDifference] {
+    public static func compare(old: Organization, new: Organization, analyzer: PolicyAnalyzer) -> [PrincipalDifference] {
         var names = Set<String>()
         for ws in [old, new] {
             for (account, iam) in ws.accounts {
@@ -22,7 +22,7 @@ public enum WorkspaceDiff {
             // A principal absent from one side has no access there; one that is present but
             // cannot be resolved (a policy or SCP it needs is missing) makes the answer unknown,
             // never "no access" and never "equivalent".
-            func side(_ ws: Workspace) -> Result<ResolvedPrincipal?, PrincipalError> {
+            func side(_ ws: Organization) -> Result<ResolvedPrincipal?, PrincipalError> {
                 do { return .success(try ws.resolve(principal: name)) } catch {
                     return error.kind == .notFound ? .success(nil) : .failure(error)
                 }

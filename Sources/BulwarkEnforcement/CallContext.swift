@@ -1,6 +1,6 @@
 import BulwarkJSON
 import BulwarkPolicy
-import BulwarkWorkspace
+import BulwarkOrganization
 import Foundation
 
 /// What the gateway knows about a call besides its method, path and body.
@@ -34,16 +34,16 @@ public struct CallFacts: Sendable {
 /// | `tags` / `image_tags` (`[{"key","value"}]` or `["key.value"]`) | `g:RequestTag/<key>`, `g:TagKeys` |
 /// | `enterprise_project_id` (body; query of `GET /v2/cloudimages`) | `g:EnterpriseProjectId` |
 /// | `cmk_id` (non-empty: encrypted) | `ims:Encrypted` |
-/// | `member` (POST /v2/images/{id}/members), `projects` (/v1/cloudimages/members) — account ids of the workspace | `ims:TargetOrgPaths` |
-/// | `access_domain` (SWR access domains) — an account name of the workspace | `swr:TargetAccountId`, `swr:TargetOrgPath`, `swr:TargetOrgId` |
+/// | `member` (POST /v2/images/{id}/members), `projects` (/v1/cloudimages/members) — account ids of the organization | `ims:TargetOrgPaths` |
+/// | `access_domain` (SWR access domains) — an account name of the organization | `swr:TargetAccountId`, `swr:TargetOrgPath`, `swr:TargetOrgId` |
 /// | `images` (/v1/cloudimages/members) | the image URNs checked, one check each |
 ///
 /// A documented field of the wrong shape, or a tag key given twice, is refused: the gateway
-/// cannot know what the service would make of it. An account the workspace does not know
-/// is outside the organization (the workspace describes all of it): its path is
+/// cannot know what the service would make of it. An account the organization does not know
+/// is outside the organization (it describes all of it): its path is
 /// `external/<id>`, which no `o-…/r-…/*` pattern matches.
 public struct CallContextBuilder: Sendable {
-    public let workspace: Workspace
+    public let organization: Organization
     public let trustedProxies: [IPAddressRange]
 
     /// Fields of a call that feed authorization, and the rows (`METHOD /template`) documenting each.
@@ -77,8 +77,8 @@ public struct CallContextBuilder: Sendable {
         func documented(by row: String) -> Bool { rows.contains(row) }
     }
 
-    public init(workspace: Workspace, trustedProxies: [IPAddressRange]) {
-        self.workspace = workspace
+    public init(organization: Organization, trustedProxies: [IPAddressRange]) {
+        self.organization = organization
         self.trustedProxies = trustedProxies
     }
 
@@ -154,9 +154,9 @@ public struct CallContextBuilder: Sendable {
         if let node = field("access_domain", .accessDomain) {
             guard case .string(let domain) = node.value else { throw Self.shape("access_domain", "an account name", node) }
             context.set("swr:TargetOrgPath", [.string(organizationPath(of: domain))])
-            if let account = workspace.account(domain) {
+            if let account = organization.account(domain) {
                 context.set("swr:TargetAccountId", [.string(account.id)])
-                context.set("swr:TargetOrgId", [.string(workspace.organizationID)])
+                context.set("swr:TargetOrgId", [.string(organization.organizationID)])
             }
         }
         return context
@@ -220,7 +220,7 @@ public struct CallContextBuilder: Sendable {
 
     /// The organization path of an account named or numbered `key`; `external/KEY` when unknown.
     private func organizationPath(of key: String) -> String {
-        workspace.account(key).map(workspace.organizationPath(of:)) ?? "external/\(key)"
+        organization.account(key).map(organization.organizationPath(of:)) ?? "external/\(key)"
     }
 
     private func sourceIP(_ facts: CallFacts) -> String {

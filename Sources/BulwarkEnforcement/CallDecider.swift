@@ -3,7 +3,7 @@ import BulwarkCatalog
 import BulwarkEngine
 import BulwarkJSON
 import BulwarkPolicy
-import BulwarkWorkspace
+import BulwarkOrganization
 
 /// The decision on one authenticated call, and what it was made on.
 public struct CallDecision: Sendable {
@@ -61,7 +61,7 @@ public struct CallDecider: Sendable {
     /// past 64 are refused); its fields feed only the row that documents them.
     public func decide(
         method: String, target: CallTarget, service: String, rows: [APIRow], body: [UInt8], facts: CallFacts,
-        principal: ResolvedPrincipal, authorizer: Authorizer, workspace: Workspace
+        principal: ResolvedPrincipal, authorizer: Authorizer, organization: Organization
     ) throws(CallRefusal) -> CallDecision {
         let json: JSONNode?
         if body.isEmpty {
@@ -73,7 +73,7 @@ public struct CallDecider: Sendable {
             }
         }
         let row = "\(rows[0].method) \(rows[0].path)"
-        let builder = CallContextBuilder(workspace: workspace, trustedProxies: trustedProxies)
+        let builder = CallContextBuilder(organization: organization, trustedProxies: trustedProxies)
         let context = principal.context(adding: try builder.context(for: facts, body: json, target: target, row: row))
         let accountID = principal.account?.id ?? ""
         let resources: [String?] = try CallContextBuilder.bodyResources(body: json, row: row)?

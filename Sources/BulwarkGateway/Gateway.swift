@@ -4,10 +4,11 @@ import BulwarkCatalog
 import BulwarkEnforcement
 import BulwarkEngine
 import BulwarkJSON
+import BulwarkOrganization
 import BulwarkPolicy
+import BulwarkRuntime
 import BulwarkServer
 import BulwarkStore
-import BulwarkWorkspace
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -19,7 +20,7 @@ import Synchronization
 
 /// Where a service's allowed calls go.
 public enum Upstream: Sendable {
-    /// The built-in emulator (a test double for the cloud).
+    /// The in-process service of `GatewayConfiguration.emulator` (a test double for the cloud).
     case emulator
     /// A base URL such as `http://10.0.0.5:8080`; the call's path and query are appended.
     case url(String)
@@ -27,8 +28,8 @@ public enum Upstream: Sendable {
 
 /// Where the gateway's principals and policies come from.
 public enum PolicySource: Sendable {
-    /// A workspace folder, loaded once.
-    case workspace(Workspace)
+    /// A fixed organization (a workspace folder, loaded once).
+    case organization(Organization)
     /// The server's store, followed as it changes (the same `StateKeeper` as `bulwark serve`).
     case store(StateKeeper)
 }
@@ -45,8 +46,8 @@ public struct GatewayConfiguration: Sendable {
     public var trustedProxies: [IPAddressRange] = []
     /// Decision log: a file, `-`, or nil for none.
     public var decisionLog: String?
-    /// SQLite file of the emulator (when an upstream is `emulator`).
-    public var emulatorPath: String?
+    /// The service answering calls whose upstream is `.emulator` (BulwarkEmulator provides one).
+    public var emulator: InProcessUpstream?
     /// PEM certificate and key: listen with HTTPS; `g:SecureTransport` is then true.
     public var tls: TLSFiles?
     /// Largest request body accepted (`--max-body-bytes`, 8 MiB). A declared larger
@@ -71,9 +72,8 @@ public final class Gateway: Sendable {
     private let source: PolicySource
     /// Routing and deciding calls (pure); its services are the upstreams', sorted.
     private let decider: CallDecider
-    /// Workspace mode: access key → the principal it stands for, compiled once.
+    /// Fixed-organization mode: access key → the principal it stands for, compiled once.
     private let principals: [String: (resolved: ResolvedPrincipal, authorizer: Authorizer)]
-    public let emulator: Emulator?
     private let client: HTTPClient?
     private let decisionLog: DecisionLog?
     private let metrics: GatewayMetrics
@@ -96,11 +96,11 @@ public final class Gateway: Sendable {
             catalog: catalog, region: configuration.region, services: configuration.upstreams.keys.sorted(), trustedProxies: configuration.trustedProxies)
         self.logger = logger
         var principals: [String: (ResolvedPrincipal, Authorizer)] = [:]
-        if case .workspace(let workspace) = source {
+        if case .organization(let organization) = source {
             // A credential naming nobody is a mistake to catch at start, not at the first call.
             for entry in credentials.all {
                 do {
-                    let resolved = try workspace.resolve(principal: entry.principal)
+                    let resolved = try organization.resolve(principal: entry.principal)
                     principals[entry.accessKey] = (resolved, Authorizer(policies: resolved.policies, catalog: catalog))
                 } catch {
                     throw StartError(description: "credential \(entry.accessKey): \(error.message)")
@@ -111,11 +111,8 @@ public final class Gateway: Sendable {
         for service in configuration.upstreams.keys where catalog.service(named: service) == nil {
             throw StartError(description: "--upstream \(service)=…: no such service in the catalog (known: \(catalog.services.map(\.name).joined(separator: ", ")))")
         }
-        if configuration.upstreams.values.contains(where: { if case .emulator = $0 { true } else { false } }) {
-            let path = configuration.emulatorPath ?? NSTemporaryDirectory() + "bulwark-emulator-\(UUID().uuidString).sqlite"
-            emulator = try Emulator(path: path, account: "0a1b2c")
-        } else {
-            emulator = nil
+        if configuration.emulator == nil, configuration.upstreams.values.contains(where: { if case .emulator = $0 { true } else { false } }) {
+            throw StartError(description: "an upstream is the emulator, but no emulator was given")
         }
         client = configuration.upstreams.values.contains(where: { if case .url = $0 { true } else { false } })
             ? HTTPClient(eventLoopGroupProvider: .singleton) : nil
@@ -133,7 +130,9 @@ public final class Gateway: Sendable {
         }
         router.get("/-/emulator/received") { _, context in
             // A test aid: what the emulator was sent. Only to a loopback peer.
-            guard let emulator = self.emulator, Self.isLoopback(Self.peer(context)) else { return try Self.json(404, ["error_code": "BWK.0404", "error_msg": "no emulator"]) }
+            guard let emulator = self.configuration.emulator, Self.isLoopback(Self.peer(context)) else {
+                return try Self.json(404, ["error_code": "BWK.0404", "error_msg": "no emulator"])
+            }
             let calls = try emulator.received().map { ["method": $0.method, "path": $0.path, "body": $0.body] }
             return try Self.json(200, ["received": calls])
         }
@@ -207,16 +206,16 @@ public final class Gateway: Sendable {
 
         // 5. The principal and its policies: a principal whose policies cannot be read is 503.
         let principal: (resolved: ResolvedPrincipal, authorizer: Authorizer)
-        let workspace: Workspace
+        let organization: Organization
         // With --store, decision-log lines name the policy versions and the store revision decided on.
         var policyVersions: [(policy: String, version: String)] = []
         var revision: Int64? = nil
         switch source {
-        case .workspace(let fixed):
+        case .organization(let fixed):
             // Every credential was resolved at start; a key without an entry was refused there.
             guard let compiled = principals[header.accessKey] else { throw CallRefusal("access key without a principal", status: 401) }
             principal = compiled
-            workspace = fixed
+            organization = fixed
         case .store(let keeper):
             guard let snapshot = keeper.snapshot else {
                 return Self.huaweiError(503, "BWK.0503", "the policy store has not been loaded yet", decisionID)
@@ -237,7 +236,7 @@ public final class Gateway: Sendable {
                     return Self.huaweiError(503, "BWK.0503", "the policies of \(credential.principal) cannot be read; nothing is decided without them", decisionID)
                 }
             }
-            workspace = snapshot.workspace
+            organization = snapshot.organization
         }
 
         // 6. Decide on the body read strictly: every required action and dependency, for
@@ -245,7 +244,7 @@ public final class Gateway: Sendable {
         let decision = try decider.decide(
             method: method, target: target, service: service, rows: rows, body: body,
             facts: CallFacts(peer: Self.peer(context), forwardedFor: Self.forwardedFor(request.headers), isTLS: configuration.tls != nil),
-            principal: principal.resolved, authorizer: principal.authorizer, workspace: workspace)
+            principal: principal.resolved, authorizer: principal.authorizer, organization: organization)
         let (callContext, checks) = (decision.context, decision.checks)
         let records = checks.enumerated().map { i, check in
             DecisionRecord(
@@ -265,8 +264,8 @@ public final class Gateway: Sendable {
         // 7. Forward the segments, query and bytes that were authorized; return the answer.
         switch upstream {
         case .emulator:
-            guard let emulator else { return Self.huaweiError(502, "BWK.0502", "no emulator", decisionID) }
-            let answer = await emulator.handle(method: method, path: target.forwardedPath, query: target.forwardedQuery, body: body)
+            guard let emulator = configuration.emulator else { return Self.huaweiError(502, "BWK.0502", "no emulator", decisionID) }
+            let answer = await emulator.handle(method, target.forwardedPath, target.forwardedQuery, body)
             return Response(
                 status: .init(code: answer.status), headers: [.contentType: "application/json", .init("X-Bulwark-Decision-Id")!: decisionID],
                 body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))

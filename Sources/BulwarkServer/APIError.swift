@@ -1,5 +1,7 @@
+import BulwarkContract
 import BulwarkEngine
 import BulwarkJSON
+import BulwarkRuntime
 import BulwarkStore
 import BulwarkValidation
 
@@ -81,6 +83,15 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
             APIError(
                 status: 422, code: "invalid_policy", message: error.message, path: error.path,
                 location: error.findings.first { $0.severity == .error }?.location, findings: error.findings)
+        }
+    }
+
+    /// A management write the state keeper did not make.
+    static func write(_ error: StateKeeper.WriteError) -> APIError {
+        switch error {
+        case .notReady: APIError(status: 503, code: "not_ready", message: "the store has not been loaded yet")
+        case .refused(let error): management(error)
+        case .storeUnavailable(let reason): APIError(status: 503, code: "store_unavailable", message: "the store refused the write: \(reason)")
         }
     }
 }

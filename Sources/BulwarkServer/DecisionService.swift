@@ -1,39 +1,13 @@
 import BulwarkAPI
 import BulwarkCatalog
+import BulwarkContract
 import BulwarkEngine
 import BulwarkJSON
+import BulwarkOrganization
 import BulwarkPolicy
+import BulwarkRuntime
 import BulwarkStore
 import BulwarkValidation
-import BulwarkWorkspace
-
-/// One decision, for the decision log and the metrics.
-public struct DecisionRecord: Sendable {
-    public let decisionID: String
-    /// `authorize`, `authorize-api`, `simulate`.
-    public let endpoint: String
-    /// The stored principal the request was decided for; nil for inline policies.
-    public let principal: String?
-    public let request: AuthorizationRequest
-    public let result: AuthorizationResult
-    /// Identity policies of the stored principal with the version that decided.
-    public let policyVersions: [(policy: String, version: String)]
-    /// Store revision of the snapshot; nil for inline policies.
-    public let revision: Int64?
-
-    public init(
-        decisionID: String, endpoint: String, principal: String?, request: AuthorizationRequest, result: AuthorizationResult,
-        policyVersions: [(policy: String, version: String)], revision: Int64?
-    ) {
-        self.decisionID = decisionID
-        self.endpoint = endpoint
-        self.principal = principal
-        self.request = request
-        self.result = result
-        self.policyVersions = policyVersions
-        self.revision = revision
-    }
-}
 
 /// What one decision request may ask for (SPEC §7): past a limit it is refused with 413
 /// and the flag's name, before anything is decided.

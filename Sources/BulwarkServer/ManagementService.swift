@@ -1,7 +1,7 @@
 import BulwarkJSON
 import BulwarkStore
 import BulwarkValidation
-import BulwarkWorkspace
+import BulwarkOrganization
 import Foundation
 
 /// The management endpoints as functions: request bodies become `ManagementCommand`s,
@@ -181,7 +181,7 @@ public enum ManagementService {
 
     private static let fullAccess = StoredSCP(
         id: OrganizationState.fullAccessID, description: "Built in: allows everything; attached to every new node.",
-        document: Workspace.fullAccessText, updatedAt: "")
+        document: Organization.fullAccessText, updatedAt: "")
 
     private static func one(_ body: (inout JSONWriter) -> Void) -> [UInt8] {
         var json = JSONWriter()

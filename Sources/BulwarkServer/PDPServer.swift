@@ -1,4 +1,5 @@
 import BulwarkCatalog
+import BulwarkRuntime
 import BulwarkStore
 import Foundation
 import Hummingbird

@@ -153,7 +153,8 @@ extension PDPServer {
     }
 
     private func write(_ command: ManagementCommand) async throws -> Response {
-        let (outcome, state) = try await keeper.apply(command)
+        let (outcome, state): (CommandOutcome, OrganizationState)
+        do { (outcome, state) = try await keeper.apply(command) } catch { throw APIError.write(error) }
         let rendered = ManagementService.render(outcome, in: state)
         logger.info("management write", metadata: ["revision": "\(keeper.revision ?? 0)", "command": "\(Self.name(of: command))"])
         return Self.json(rendered, status: outcome.created ? .created : .ok)

@@ -1,3 +1,4 @@
+import BulwarkRuntime
 import BulwarkStore
 import Foundation
 

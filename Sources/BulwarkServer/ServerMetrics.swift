@@ -1,5 +1,6 @@
 import BulwarkEngine
 import BulwarkJSON
+import BulwarkRuntime
 import BulwarkStore
 import Prometheus
 import Synchronization

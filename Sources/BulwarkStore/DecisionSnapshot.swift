@@ -1,7 +1,7 @@
 import BulwarkCatalog
 import BulwarkEngine
 import BulwarkPolicy
-import BulwarkWorkspace
+import BulwarkOrganization
 
 /// A principal of the store, resolved and compiled: what its requests are decided against.
 public struct CompiledPrincipal: Sendable {
@@ -29,8 +29,8 @@ public struct UnreadablePolicy: Sendable, Equatable {
 public struct DecisionSnapshot: Sendable {
     public let revision: Int64
     public let state: OrganizationState
-    /// The organization as a workspace, so simulation and principal resolution are the CLI's.
-    public let workspace: Workspace
+    /// The organization the state describes, so principal resolution is the CLI's.
+    public let organization: Organization
     /// Stored policies and SCPs that do not parse, sorted by id.
     public let unreadable: [UnreadablePolicy]
     /// Canonical principal URN (`iam::ACCOUNT-ID:user:NAME`) → compiled principal.
@@ -43,14 +43,14 @@ public struct DecisionSnapshot: Sendable {
         self.revision = revision
         self.state = state
         self.catalog = catalog
-        let (workspace, unreadable) = Self.workspace(of: state)
-        self.workspace = workspace
+        let (organization, unreadable) = Self.organization(of: state)
+        self.organization = organization
         self.unreadable = unreadable
         var compiled: [String: CompiledPrincipal] = [:]
         var refused: [String: PrincipalError] = [:]
         for principal in state.principals.values where principal.kind != .group {
             do {
-                let resolved = try workspace.resolve(principal: principal.urn)
+                let resolved = try organization.resolve(principal: principal.urn)
                 compiled[resolved.urn] = Self.compile(resolved, state: state, catalog: catalog)
             } catch {
                 refused[principal.urn] = PrincipalError(message: error.message, kind: .unavailable)
@@ -67,9 +67,9 @@ public struct DecisionSnapshot: Sendable {
         if let hit = principals[urn] { return hit }
         if let refusal = refused[urn] { throw refusal }
         let resolved: ResolvedPrincipal
-        do { resolved = try workspace.resolve(principal: urn) } catch {
+        do { resolved = try organization.resolve(principal: urn) } catch {
             // Named by account name instead of id: look the canonical URN up among the refused.
-            if let canonical = workspace.canonicalURN(of: urn), let refusal = refused[canonical] { throw refusal }
+            if let canonical = organization.canonicalURN(of: urn), let refusal = refused[canonical] { throw refusal }
             throw error
         }
         return principals[resolved.urn] ?? Self.compile(resolved, state: state, catalog: catalog)
@@ -89,28 +89,28 @@ public struct DecisionSnapshot: Sendable {
             resolved: resolved, authorizer: Authorizer(policies: resolved.policies, catalog: catalog), policyVersions: versions)
     }
 
-    /// The state as a workspace: nodes by name, SCP attachments per node, and per account its
+    /// The state as an organization: nodes by name, SCP attachments per node, and per account its
     /// principals, groups and the default versions of its policies; and what did not parse.
-    /// An unreadable policy stays attached by name but is absent from the workspace, so
+    /// An unreadable policy stays attached by name but is absent from the organization, so
     /// resolving a principal that needs it fails instead of deciding without it.
-    static func workspace(of state: OrganizationState) -> (Workspace, [UnreadablePolicy]) {
-        var ws = Workspace(root: "store")
+    static func organization(of state: OrganizationState) -> (Organization, [UnreadablePolicy]) {
+        var org = Organization()
         var unreadable: [UnreadablePolicy] = []
-        ws.organizationID = state.organization?.id ?? ""
-        ws.managementAccount = state.organization?.managementAccount
-        ws.scpsEnabled = state.organization?.scpsEnabled ?? false
+        org.organizationID = state.organization?.id ?? ""
+        org.managementAccount = state.organization?.managementAccount
+        org.scpsEnabled = state.organization?.scpsEnabled ?? false
         for node in state.nodes.values {
             let kind: OrganizationNode.Kind = switch node.kind {
             case .root: .root
             case .ou: .ou
             case .account: .account
             }
-            ws.nodes[node.name] = OrganizationNode(kind: kind, name: node.name, id: node.id, parent: node.parent)
+            org.nodes[node.name] = OrganizationNode(kind: kind, name: node.name, id: node.id, parent: node.parent)
         }
-        ws.scps[OrganizationState.fullAccessID] = NamedPolicy(id: OrganizationState.fullAccessID, policy: Workspace.fullAccess)
+        org.scps[OrganizationState.fullAccessID] = NamedPolicy(id: OrganizationState.fullAccessID, policy: Organization.fullAccess)
         for scp in state.scps.values {
             do {
-                ws.scps[scp.id] = NamedPolicy(id: scp.id, policy: try PolicyParser.parse(scp.document))
+                org.scps[scp.id] = NamedPolicy(id: scp.id, policy: try PolicyParser.parse(scp.document))
             } catch {
                 unreadable.append(UnreadablePolicy(id: scp.id, isSCP: true, reason: "\(error)"))
             }
@@ -120,7 +120,7 @@ public struct DecisionSnapshot: Sendable {
             // Whether an id is an SCP comes from the state, not from what parsed.
             let isSCP = attachment.policy == OrganizationState.fullAccessID || state.scps[attachment.policy] != nil
             if isSCP, state.policies[attachment.policy] == nil {
-                ws.attachments[attachment.target, default: []].append(attachment.policy)
+                org.attachments[attachment.target, default: []].append(attachment.policy)
             } else {
                 policiesOf[attachment.target, default: []].append(attachment.policy)
             }
@@ -148,7 +148,7 @@ public struct DecisionSnapshot: Sendable {
             }
             accounts[node.name] = iam
         }
-        ws.accounts = accounts
-        return (ws, unreadable.sorted { $0.id < $1.id })
+        org.accounts = accounts
+        return (org, unreadable.sorted { $0.id < $1.id })
     }
 }

@@ -1,6 +1,6 @@
 import BulwarkJSON
 import BulwarkValidation
-import BulwarkWorkspace
+import BulwarkOrganization
 
 /// A policy document submitted in a request body, with where it sits in that body so
 /// validation findings point at the client's own bytes.
@@ -372,8 +372,8 @@ extension OrganizationState {
             while let c = current { if c == name { return true }; current = nodes[c]?.parent }
             return false
         }
-        if let deepest = subtree.max(by: { ouDepth($0) < ouDepth($1) }), ouDepth(deepest) > Workspace.maxOUDepth {
-            throw ManagementError(.invalid, "OUs nest at most \(Workspace.maxOUDepth) levels deep; \"\(deepest)\" would be at level \(ouDepth(deepest))", path: .root.appending(key: "parent"))
+        if let deepest = subtree.max(by: { ouDepth($0) < ouDepth($1) }), ouDepth(deepest) > Organization.maxOUDepth {
+            throw ManagementError(.invalid, "OUs nest at most \(Organization.maxOUDepth) levels deep; \"\(deepest)\" would be at level \(ouDepth(deepest))", path: .root.appending(key: "parent"))
         }
     }
 

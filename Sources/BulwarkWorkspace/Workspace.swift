@@ -1,9 +1,29 @@
 import BulwarkCatalog
 import BulwarkEngine
 import BulwarkJSON
+import BulwarkOrganization
 import BulwarkPolicy
 import BulwarkValidation
 import Foundation
+
+/// An organization described as code: a folder of YAML/JSON files read into an
+/// `Organization`, with every problem found on the way. Built by `Workspace.load(directory:)`.
+/// Its organization's fields read through it (`workspace.accounts`).
+@dynamicMemberLookup
+public struct Workspace: Sendable {
+    /// Where it came from (a folder).
+    public let root: String
+    public var organization = Organization()
+    public var problems: [WorkspaceProblem] = []
+
+    /// An empty workspace.
+    public init(root: String) { self.root = root }
+
+    public subscript<T>(dynamicMember keyPath: WritableKeyPath<Organization, T>) -> T {
+        get { organization[keyPath: keyPath] }
+        set { organization[keyPath: keyPath] = newValue }
+    }
+}
 
 /// Something wrong in a workspace, with where it is.
 public struct WorkspaceProblem: Sendable, Hashable, CustomStringConvertible {
@@ -13,129 +33,6 @@ public struct WorkspaceProblem: Sendable, Hashable, CustomStringConvertible {
     public let message: String
 
     public var description: String { "\(file):\(location.line):\(location.column): \(message)" }
-}
-
-/// A node of the organization tree: the root, an OU or an account.
-public struct OrganizationNode: Sendable, Hashable {
-    public enum Kind: String, Sendable { case root, ou, account }
-    public let kind: Kind
-    public let name: String
-    /// Organizations id (`r-…`, `ou-…`, or the account id).
-    public let id: String
-    /// Name of the parent node; nil for the root.
-    public let parent: String?
-
-    public init(kind: Kind, name: String, id: String, parent: String?) {
-        self.kind = kind
-        self.name = name
-        self.id = id
-        self.parent = parent
-    }
-}
-
-/// An IAM principal of an account: a user or an agency, with the policies it holds.
-public struct Principal: Sendable, Hashable {
-    public enum Kind: String, Sendable { case user, agency }
-    public let kind: Kind
-    public let name: String
-    public let id: String
-    public let account: String
-    /// Policy names attached directly.
-    public let policies: [String]
-    /// Groups (users only).
-    public let groups: [String]
-
-    public init(kind: Kind, name: String, id: String, account: String, policies: [String], groups: [String]) {
-        self.kind = kind
-        self.name = name
-        self.id = id
-        self.account = account
-        self.policies = policies
-        self.groups = groups
-    }
-
-    /// `iam::ACCOUNT-ID:user:NAME`.
-    public func urn(accountID: String) -> String { "iam::\(accountID):\(kind.rawValue):\(name)" }
-}
-
-/// One account's IAM: principals, groups and identity policies.
-public struct AccountIAM: Sendable {
-    public let name: String
-    public var principals: [Principal] = []
-    /// Group name → policy names.
-    public var groups: [String: [String]] = [:]
-    /// Policy name → policy (its id is the file path in the workspace).
-    public var policies: [String: NamedPolicy] = [:]
-
-    public init(name: String) { self.name = name }
-}
-
-/// An organization described as code: its tree, SCPs and where they attach, and per
-/// account its IAM. Built by `Workspace.load(directory:)`.
-public struct Workspace: Sendable {
-    public let root: String
-    public var organizationID: String = ""
-    public var managementAccount: String?
-    public var scpsEnabled = true
-    /// Node name → node (the root is named `root`).
-    public var nodes: [String: OrganizationNode] = [:]
-    /// SCP name → policy (`FullAccess` is built in).
-    public var scps: [String: NamedPolicy] = [:]
-    /// Node name → SCP names attached there.
-    public var attachments: [String: [String]] = [:]
-    public var accounts: [String: AccountIAM] = [:]
-    public var problems: [WorkspaceProblem] = []
-
-    /// An empty workspace; `root` is where it came from (a folder, or a store's name).
-    public init(root: String) { self.root = root }
-
-    /// The deepest OU nesting Organizations allows.
-    public static let maxOUDepth = 5
-
-    /// Huawei's default SCP, attached to every node once SCPs are enabled.
-    public static let fullAccessText = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["*"]}]}"#
-    /// `FullAccess` parsed. A constant of this file that a test parses, so `try!` cannot fail.
-    public static let fullAccess = try! PolicyParser.parse(fullAccessText)
-
-    // MARK: Queries
-
-    /// The account node named or numbered `key`.
-    public func account(_ key: String) -> OrganizationNode? {
-        nodes.values.first { $0.kind == .account && ($0.name == key || $0.id == key) }
-    }
-
-    /// Nodes from the root down to `name` (inclusive).
-    public func path(to name: String) -> [OrganizationNode] {
-        var out: [OrganizationNode] = []
-        var current: String? = name
-        var guardCount = 0
-        while let n = current, let node = nodes[n], guardCount < 64 {
-            out.append(node)
-            current = node.parent
-            guardCount += 1
-        }
-        return out.reversed()
-    }
-
-    /// `o-1/r-1/ou-eng/ou-plat/0a1b2c` for an account.
-    public func organizationPath(of account: OrganizationNode) -> String {
-        ([organizationID] + path(to: account.name).map(\.id)).joined(separator: "/")
-    }
-
-    /// SCP levels for an account: one per node root → OUs → account; none for the management account.
-    /// An attachment naming an SCP the workspace does not have is an error: leaving it out
-    /// could drop a Deny and open access.
-    public func scpLevels(for account: OrganizationNode) throws(PrincipalError) -> [[NamedPolicy]] {
-        guard scpsEnabled, account.name != managementAccount else { return [] }
-        return try path(to: account.name).map { node throws(PrincipalError) in
-            try (attachments[node.name] ?? []).map { name throws(PrincipalError) in
-                guard let scp = scps[name] else {
-                    throw PrincipalError(message: "SCP \"\(name)\" attached to \"\(node.name)\" cannot be found or read; nothing under it is decided without it", kind: .unavailable)
-                }
-                return scp
-            }
-        }
-    }
 }
 
 extension Workspace {
@@ -236,7 +133,7 @@ private struct WorkspaceLoader {
     }
 
     mutating func loadSCPs() {
-        workspace.scps["FullAccess"] = NamedPolicy(id: "FullAccess", policy: Workspace.fullAccess)
+        workspace.scps["FullAccess"] = NamedPolicy(id: "FullAccess", policy: Organization.fullAccess)
         for file in documents(in: "scps") {
             let name = stem(file)
             if name == "FullAccess" {
@@ -329,8 +226,8 @@ private struct WorkspaceLoader {
             }
             if cycle {
                 problem(orgFileName, at, "\"\(name)\" is in a cycle of parents")
-            } else if ouDepth > Workspace.maxOUDepth {
-                problem(orgFileName, at, "\"\(name)\" is \(ouDepth) OU levels deep; Organizations allows \(Workspace.maxOUDepth)")
+            } else if ouDepth > Organization.maxOUDepth {
+                problem(orgFileName, at, "\"\(name)\" is \(ouDepth) OU levels deep; Organizations allows \(Organization.maxOUDepth)")
             }
             if workspace.scpsEnabled && (workspace.attachments[name] ?? []).isEmpty && name != workspace.managementAccount {
                 problem(orgFileName, at, "no SCP is attached to \"\(name)\", so nothing below it is allowed")

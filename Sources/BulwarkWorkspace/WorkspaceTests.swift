@@ -1,7 +1,9 @@
 import BulwarkAPI
 import BulwarkCatalog
+import BulwarkContract
 import BulwarkEngine
 import BulwarkJSON
+import BulwarkOrganization
 import BulwarkPolicy
 import Foundation
 
@@ -78,7 +80,7 @@ public enum WorkspaceTestRunner {
     /// Runs one test.
     public static func run(_ test: WorkspaceTestCase, workspace: Workspace, catalog: Catalog) -> WorkspaceTestOutcome {
         let resolved: ResolvedPrincipal
-        do { resolved = try workspace.resolve(principal: test.principal) } catch {
+        do { resolved = try workspace.organization.resolve(principal: test.principal) } catch {
             return WorkspaceTestOutcome(test: test, passed: false, details: error.message)
         }
         let authorizer = Authorizer(policies: resolved.policies, catalog: catalog)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BulwarkAnalysis
 import BulwarkCatalog
+import BulwarkContract
 import BulwarkEngine
 import BulwarkJSON
 import BulwarkPolicy
@@ -87,7 +88,7 @@ struct DiffCommand: ParsableCommand {
     private func runWorkspaces(_ analyzer: PolicyAnalyzer, catalog: Catalog) throws {
         let oldWS = try loadWorkspace(workspace[0], catalog: catalog)
         let newWS = try loadWorkspace(workspace[1], catalog: catalog)
-        let results = WorkspaceDiff.compare(old: oldWS, new: newWS, analyzer: analyzer)
+        let results = WorkspaceDiff.compare(old: oldWS.organization, new: newWS.organization, analyzer: analyzer)
         let verdict = WorkspaceDiff.verdict(results)
         switch format {
         case .json:
@@ -256,7 +257,7 @@ struct ExternalAccessCheck: ParsableCommand {
     func run() throws {
         let catalog = try CatalogCommand.load()
         let ws = try loadWorkspace(workspace, catalog: catalog)
-        let (findings, undecided) = ExternalAccess.check(ws, analyzer: PolicyAnalyzer(catalog: catalog))
+        let (findings, undecided) = ExternalAccess.check(ws.organization, analyzer: PolicyAnalyzer(catalog: catalog))
         let reasons = findings.map {
             CheckOutcome.Reason.region(description: "access outside the organization", principal: $0.principal, region: $0.region, path: $0.path)
         }

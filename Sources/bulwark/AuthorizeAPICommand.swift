@@ -1,5 +1,6 @@
 import ArgumentParser
 import BulwarkAPI
+import BulwarkContract
 import BulwarkEngine
 import Foundation
 

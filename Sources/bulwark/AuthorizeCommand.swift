@@ -1,5 +1,6 @@
 import ArgumentParser
 import BulwarkCatalog
+import BulwarkContract
 import BulwarkEngine
 import BulwarkJSON
 import BulwarkPolicy

@@ -1,8 +1,10 @@
 import ArgumentParser
 import BulwarkCatalog
+import BulwarkEmulator
 import BulwarkEnforcement
 import BulwarkGateway
 import BulwarkPolicy
+import BulwarkRuntime
 import BulwarkServer
 import BulwarkStore
 import BulwarkWorkspace
@@ -63,7 +65,13 @@ struct GatewayCommand: ParsableCommand {
             configuration.trustedProxies.append(range)
         }
         configuration.decisionLog = decisionLog == "none" ? nil : decisionLog
-        configuration.emulatorPath = emulatorData
+        if configuration.upstreams.values.contains(where: { if case .emulator = $0 { true } else { false } }) {
+            do {
+                configuration.emulator = try Emulator(path: emulatorData ?? Emulator.temporaryPath(), account: Emulator.defaultAccount).upstream
+            } catch {
+                throw CLIError.invalidInput("cannot open the emulator's data: \(error)")
+            }
+        }
         configuration.tls = try tls.files()
         guard maxBodyBytes > 0, maxInflightBodyBytes >= maxBodyBytes else {
             throw CLIError.invalidInput("--max-body-bytes must be positive and at most --max-inflight-body-bytes")
@@ -80,7 +88,7 @@ struct GatewayCommand: ParsableCommand {
             if let problem = loaded.problems.first {
                 throw CLIError.invalidInput("\(folder)/\(problem) (\(loaded.problems.count) problem\(loaded.problems.count == 1 ? "" : "s"); see bulwark lint)")
             }
-            source = .workspace(loaded)
+            source = .organization(loaded.organization)
         case (nil, let location?):
             do {
                 source = .store(try StateKeeper(location: try StoreLocation.parse(location), catalog: catalog, logger: Logger(label: "bulwark-gateway")))
@@ -138,7 +146,7 @@ struct EmulatorCommand: ParsableCommand {
         let (host, port) = try ServerProcess.listenAddress(listen)
         let emulator: Emulator
         do {
-            emulator = try Emulator(path: data ?? NSTemporaryDirectory() + "bulwark-emulator-\(UUID().uuidString).sqlite", account: account)
+            emulator = try Emulator(path: data ?? Emulator.temporaryPath(), account: account)
         } catch {
             throw CLIError.invalidInput("cannot open the emulator's data: \(error)")
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BulwarkCatalog
+import BulwarkRuntime
 import BulwarkServer
 import BulwarkStore
 import Foundation

@@ -1,8 +1,10 @@
 import ArgumentParser
 import BulwarkAPI
 import BulwarkCatalog
+import BulwarkContract
 import BulwarkEngine
 import BulwarkJSON
+import BulwarkOrganization
 import BulwarkPolicy
 import BulwarkValidation
 import BulwarkWorkspace
@@ -26,7 +28,7 @@ struct PrincipalFlags: ParsableArguments {
     func resolve() throws(CLIError) -> (catalog: Catalog, principal: ResolvedPrincipal) {
         let catalog = try CatalogCommand.load()
         let ws = try loadWorkspace(workspace, catalog: catalog)
-        do { return (catalog, try ws.resolve(principal: principal)) } catch { throw CLIError.invalidInput(error.message) }
+        do { return (catalog, try ws.organization.resolve(principal: principal)) } catch { throw CLIError.invalidInput(error.message) }
     }
 }
 

@@ -1,4 +1,5 @@
 import BulwarkCatalog
+import BulwarkEmulator
 import BulwarkEnforcement
 import BulwarkGateway
 import BulwarkJSON
@@ -49,7 +50,7 @@ import Testing
         var configuration = GatewayConfiguration()
         configuration.port = 0
         configuration.upstreams = ["ims": .emulator, "swr": .emulator]
-        configuration.emulatorPath = folder + "/emulator.sqlite"
+        configuration.emulator = try Emulator(path: folder + "/emulator.sqlite", account: Emulator.defaultAccount).upstream
         configuration.decisionLog = folder + "/decisions.jsonl"
         configure(&configuration)
         var logger = Logger(label: "gateway-fail-closed")
@@ -58,7 +59,7 @@ import Testing
             .init(accessKey: alice.key, secretKey: alice.secret, principal: "iam::0a1b2c:user:alice"),
             .init(accessKey: mallory.key, secretKey: mallory.secret, principal: "iam::0a1b2c:user:mallory"),
         ])
-        let gateway = try Gateway(configuration: configuration, catalog: catalog, source: .workspace(loaded), credentials: credentials, logger: logger)
+        let gateway = try Gateway(configuration: configuration, catalog: catalog, source: .organization(loaded.organization), credentials: credentials, logger: logger)
         try await gateway.application().test(.live) { client in
             try await body(gateway, Caller(client: client))
         }
@@ -103,7 +104,7 @@ import Testing
 
     static func text(_ s: String) -> [UInt8] { Array(s.utf8) }
 
-    static func forwarded(_ gateway: Gateway) throws -> [Emulator.Received] { try gateway.emulator!.received() }
+    static func forwarded(_ gateway: Gateway) throws -> [Emulator.Received] { try gateway.configuration.emulator!.received() }
 
     @Test func bodiesTheGatewayCannotReadAreRefusedAndNeverForwarded() async throws {
         try await Self.withGateway { gateway, caller in

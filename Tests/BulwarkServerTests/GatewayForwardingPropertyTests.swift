@@ -1,5 +1,6 @@
 import BulwarkAPI
 import BulwarkCatalog
+import BulwarkEmulator
 import BulwarkEnforcement
 import BulwarkEngine
 import BulwarkGateway
@@ -101,14 +102,14 @@ import Testing
         var configuration = GatewayConfiguration()
         configuration.port = 0
         configuration.upstreams = ["ims": .emulator, "swr": .emulator]
-        configuration.emulatorPath = folder + "/emulator.sqlite"
+        configuration.emulator = try Emulator(path: folder + "/emulator.sqlite", account: Emulator.defaultAccount).upstream
         let who = [
             (GatewayFailClosedTests.alice, "iam::0a1b2c:user:alice"), (GatewayFailClosedTests.mallory, "iam::0a1b2c:user:mallory"),
         ]
         let credentials = CredentialStore(who.map { .init(accessKey: $0.0.key, secretKey: $0.0.secret, principal: $0.1) })
         var logger = Logger(label: "gateway-property")
         logger.logLevel = .critical
-        let gateway = try Gateway(configuration: configuration, catalog: catalog, source: .workspace(workspace), credentials: credentials, logger: logger)
+        let gateway = try Gateway(configuration: configuration, catalog: catalog, source: .organization(workspace.organization), credentials: credentials, logger: logger)
 
         let sent: [Sent] = try await gateway.application().test(.live) { client in
             let caller = GatewayFailClosedTests.Caller(client: client)
@@ -142,7 +143,7 @@ import Testing
             return sent
         }
 
-        let received = try gateway.emulator!.received()
+        let received = try gateway.configuration.emulator!.received()
         let forwarded = sent.filter(\.forwarded)
         #expect(forwarded.count == received.count)
         #expect(forwarded.count > 20 && forwarded.count < sent.count - 100, "a property over too few forwarded or refused calls proves little")
@@ -161,7 +162,7 @@ import Testing
                 var reader = JSONReader(bytes: Array(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .fragmentsAllowed])))
                 node = try reader.readDocument()
             }
-            let resolved = try workspace.resolve(principal: call.principal)
+            let resolved = try workspace.organization.resolve(principal: call.principal)
             let authorizer = Authorizer(policies: resolved.policies, catalog: catalog)
             guard case .rows(let rows, _) = APIRouter(catalog: catalog).route(service: "ims", method: call.method, path: upstream.path) else {
                 Issue.record("forwarded \(call.method) \(upstream.path) matches no IMS row")
@@ -169,7 +170,7 @@ import Testing
             }
             let row = "\(rows[0].method) \(rows[0].path)"
             let target = try CallTarget(path: upstream.path, query: "")
-            let context = resolved.context(adding: try CallContextBuilder(workspace: workspace, trustedProxies: [])
+            let context = resolved.context(adding: try CallContextBuilder(organization: workspace.organization, trustedProxies: [])
                 .context(for: CallFacts(peer: "127.0.0.1"), body: node, target: target, row: row))
             let resources = try CallContextBuilder.bodyResources(body: node, row: row)?.map { "ims:cn-north-4:0a1b2c:image:\($0)" } ?? [nil]
             for resource in resources {

@@ -1,10 +1,12 @@
 import BulwarkCatalog
+import BulwarkEmulator
 import BulwarkEnforcement
 import BulwarkGateway
+import BulwarkRuntime
 import BulwarkServer
 import BulwarkStore
-import GRDB
 import Foundation
+import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -53,7 +55,7 @@ import Testing
         var configuration = GatewayConfiguration()
         configuration.port = 0
         configuration.upstreams = ["ims": .emulator, "swr": .emulator]
-        configuration.emulatorPath = folder + "/emulator.sqlite"
+        configuration.emulator = try Emulator(path: folder + "/emulator.sqlite", account: Emulator.defaultAccount).upstream
         configuration.decisionLog = folder + "/decisions.jsonl"
         let catalog = try Catalog.bundled()
         var logger = Logger(label: "gateway-test")
@@ -91,7 +93,7 @@ import Testing
             // A path no catalogued API has is refused, not forwarded.
             #expect(try await call(.get, "/v2/nothing-here").0 == 404)
 
-            let received = try gateway.emulator!.received()
+            let received = try gateway.configuration.emulator!.received()
             #expect(received.map(\.path) == ["/v2/cloudimages"])
         }
         // Decisions from the store name the policy versions and the revision they were made on.
@@ -118,7 +120,7 @@ import Testing
         var configuration = GatewayConfiguration()
         configuration.port = 0
         configuration.upstreams = ["ims": .emulator]
-        configuration.emulatorPath = folder + "/emulator.sqlite"
+        configuration.emulator = try Emulator(path: folder + "/emulator.sqlite", account: Emulator.defaultAccount).upstream
         let catalog = try Catalog.bundled()
         var logger = Logger(label: "gateway-test")
         logger.logLevel = .critical
@@ -136,7 +138,7 @@ import Testing
                 try await Task.sleep(for: .milliseconds(20))
             }
             #expect(message == "the policies of iam::0a1b2c:user:alice cannot be read; nothing is decided without them")
-            #expect(try gateway.emulator!.received().isEmpty)
+            #expect(try gateway.configuration.emulator!.received().isEmpty)
         }
     }
 }

@@ -111,7 +111,7 @@ import Testing
     @Test func theContextComesFromTheConnectionThePrincipalAndTheBody() throws {
         let workspace = Workspace.load(directory: packageRoot + "/examples/gateway/workspace", catalog: try Catalog.bundled())
         #expect(workspace.problems.isEmpty)
-        let builder = CallContextBuilder(workspace: workspace, trustedProxies: [IPAddressRange("10.9.0.0/16")!])
+        let builder = CallContextBuilder(organization: workspace.organization, trustedProxies: [IPAddressRange("10.9.0.0/16")!])
         func body(_ text: String) -> JSONNode {
             var reader = JSONReader(text: text)
             return try! reader.readDocument()

@@ -1,6 +1,7 @@
 import BulwarkCatalog
 import BulwarkEngine
 import BulwarkJSON
+import BulwarkOrganization
 import BulwarkPolicy
 import BulwarkStore
 import BulwarkValidation

@@ -1,6 +1,7 @@
 @_spi(Testing) import BulwarkAnalysis
 import BulwarkCatalog
 import BulwarkEngine
+import BulwarkOrganization
 import BulwarkPolicy
 import BulwarkValidation
 import BulwarkWorkspace
@@ -152,7 +153,7 @@ import Testing
 
     @Test func externalAccessFollowsThePathThroughSCPs() throws {
         let ws = Workspace.load(directory: packageRoot().appendingPathComponent("examples/workspace").path, catalog: catalog)
-        let (findings, undecided) = ExternalAccess.check(ws, analyzer: analyzer)
+        let (findings, undecided) = ExternalAccess.check(ws.organization, analyzer: analyzer)
         #expect(undecided.isEmpty)
         // Only the management account's admin (no SCPs apply to it) can share images outside o-1;
         // alice's sharing policy is stopped by the engineering OU's deny.
@@ -165,12 +166,12 @@ import Testing
     @Test func workspaceDiffComparesEachPrincipal() throws {
         let root = packageRoot().appendingPathComponent("examples/workspace").path
         let ws = Workspace.load(directory: root, catalog: catalog)
-        let same = WorkspaceDiff.compare(old: ws, new: ws, analyzer: analyzer)
+        let same = WorkspaceDiff.compare(old: ws.organization, new: ws.organization, analyzer: analyzer)
         #expect(!same.isEmpty && WorkspaceDiff.verdict(same) == .equivalent)
         // Detach the engineering OU's deny: alice may now share outside the organization.
         var loosened = ws
         loosened.attachments = loosened.attachments.mapValues { $0.filter { $0 != "deny-sharing-outside-org" } }
-        let results = WorkspaceDiff.compare(old: ws, new: loosened, analyzer: analyzer)
+        let results = WorkspaceDiff.compare(old: ws.organization, new: loosened.organization, analyzer: analyzer)
         let alice = try #require(results.first { $0.principal.hasSuffix(":user:alice") })
         #expect(alice.difference.verdict == .different)
         #expect(alice.difference.added.contains { $0.actions.contains("ims:images:share") })

@@ -1,3 +1,4 @@
+import BulwarkContract
 import BulwarkEngine
 import BulwarkJSON
 import BulwarkPolicy

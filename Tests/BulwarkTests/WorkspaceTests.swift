@@ -1,6 +1,7 @@
 import BulwarkAnalysis
 import BulwarkCatalog
 import BulwarkEngine
+import BulwarkOrganization
 import BulwarkPolicy
 import BulwarkWorkspace
 import Foundation
@@ -31,18 +32,18 @@ struct WorkspaceTests {
 
     @Test func principalsResolveToPoliciesSCPsAndContext() throws {
         let ws = Workspace.load(directory: Self.example, catalog: Self.catalog)
-        let alice = try ws.resolve(principal: "iam::dev:user:alice")
+        let alice = try ws.organization.resolve(principal: "iam::dev:user:alice")
         #expect(alice.urn == "iam::0a1b2c:user:alice")
         #expect(alice.policies.identityPolicies.map(\.id) == ["accounts/dev/policies/swr-team-push.json", "accounts/dev/policies/image-sharing.json"])
         #expect(alice.policies.scpLevels.map { $0.map(\.id) } == [["FullAccess"], ["FullAccess", "scps/deny-sharing-outside-org.json"], ["FullAccess"]])
         #expect(alice.principalContext["g:PrincipalOrgPath"] == "o-1/r-1/ou-eng/0a1b2c")
         #expect(alice.principalContext["g:PrincipalOrgManagementAccountId"] == "9m9m9m")
-        let admin = try ws.resolve(principal: "iam::9m9m9m:user:admin")
+        let admin = try ws.organization.resolve(principal: "iam::9m9m9m:user:admin")
         #expect(admin.policies.scpLevels.isEmpty)
-        let carol = try ws.resolve(principal: "iam::5p5p5p:user:carol")
+        let carol = try ws.organization.resolve(principal: "iam::5p5p5p:user:carol")
         #expect(carol.policies.scpLevels[1].map(\.id) == ["scps/sandbox-read-only.json"])
-        #expect(throws: PrincipalError.self) { try ws.resolve(principal: "iam::0a1b2c:user:mallory") }
-        #expect(throws: PrincipalError.self) { try ws.resolve(principal: "alice") }
+        #expect(throws: PrincipalError.self) { try ws.organization.resolve(principal: "iam::0a1b2c:user:mallory") }
+        #expect(throws: PrincipalError.self) { try ws.organization.resolve(principal: "alice") }
     }
 
     @Test func everyProblemIsReportedWithALocation() throws {
@@ -125,11 +126,11 @@ struct WorkspaceTests {
 
     @Test func effectiveAccessComesFromTheCatalog() throws {
         let ws = Workspace.load(directory: Self.example, catalog: Self.catalog)
-        let alice = try ws.resolve(principal: "iam::0a1b2c:user:alice")
+        let alice = try ws.organization.resolve(principal: "iam::0a1b2c:user:alice")
         let access = EffectiveAccess.compute(alice.policies, catalog: Self.catalog)
         #expect(access.map(\.action.name) == ["ims:images:get", "ims:images:share", "swr:repo:listRepoTags", "swr:repo:download", "swr:repo:getRepo", "swr::createLoginSecret", "swr:repo:upload"])
         #expect(access.first { $0.action.name == "ims:images:share" }?.partialDenies.count == 1)
-        let carol = try ws.resolve(principal: "iam::5p5p5p:user:carol")
+        let carol = try ws.organization.resolve(principal: "iam::5p5p5p:user:carol")
         // The sandbox SCP removes upload; download stays.
         #expect(EffectiveAccess.compute(carol.policies, catalog: Self.catalog).map(\.action.name) == ["swr:repo:download"])
     }
@@ -207,7 +208,7 @@ struct WorkspaceCLITests {
         ws.organizationID = "o-1"
         ws.nodes["root"] = OrganizationNode(kind: .root, name: "root", id: "r-1", parent: nil)
         ws.nodes["dev"] = OrganizationNode(kind: .account, name: "dev", id: "0a1b2c", parent: "root")
-        ws.scps["FullAccess"] = NamedPolicy(id: "FullAccess", policy: Workspace.fullAccess)
+        ws.scps["FullAccess"] = NamedPolicy(id: "FullAccess", policy: Organization.fullAccess)
         ws.attachments["root"] = ["FullAccess"] + (scp.map { [$0] } ?? [])
         ws.attachments["dev"] = ["FullAccess"]
         var iam = AccountIAM(name: "dev")
@@ -218,16 +219,16 @@ struct WorkspaceCLITests {
     }
 
     @Test func missingPartsAreErrorsNotNothing() throws {
-        #expect(try Self.workspace(policies: ["read"]).resolve(principal: "iam::dev:user:alice").policies.identityPolicies.count == 1)
+        #expect(try Self.workspace(policies: ["read"]).organization.resolve(principal: "iam::dev:user:alice").policies.identityPolicies.count == 1)
         for ws in [Self.workspace(policies: ["read", "gone"]), Self.workspace(policies: ["read"], groups: ["ghosts"]), Self.workspace(policies: ["read"], scp: "deny-all")] {
             do {
-                _ = try ws.resolve(principal: "iam::dev:user:alice")
+                _ = try ws.organization.resolve(principal: "iam::dev:user:alice")
                 Issue.record("resolved without a part it needs")
             } catch {
                 #expect(error.kind == .unavailable, "\(error.message)")
             }
         }
-        do { _ = try Self.workspace(policies: []).resolve(principal: "iam::dev:user:bob") } catch { #expect(error.kind == .notFound) }
+        do { _ = try Self.workspace(policies: []).organization.resolve(principal: "iam::dev:user:bob") } catch { #expect(error.kind == .notFound) }
     }
 
     @Test func analysisOfAnUnresolvablePrincipalIsUnknown() throws {
@@ -235,9 +236,9 @@ struct WorkspaceCLITests {
         let good = Self.workspace(policies: ["read"])
         let broken = Self.workspace(policies: ["read", "gone"])
         // Was "no access" on the broken side (a difference), or a crash when both sides were broken.
-        #expect(WorkspaceDiff.verdict(WorkspaceDiff.compare(old: good, new: broken, analyzer: analyzer)) == .unknown)
-        #expect(WorkspaceDiff.verdict(WorkspaceDiff.compare(old: broken, new: broken, analyzer: analyzer)) == .unknown)
-        #expect(WorkspaceDiff.verdict(WorkspaceDiff.compare(old: good, new: good, analyzer: analyzer)) == .equivalent)
-        #expect(!ExternalAccess.check(broken, analyzer: analyzer).undecided.isEmpty)
+        #expect(WorkspaceDiff.verdict(WorkspaceDiff.compare(old: good.organization, new: broken.organization, analyzer: analyzer)) == .unknown)
+        #expect(WorkspaceDiff.verdict(WorkspaceDiff.compare(old: broken.organization, new: broken.organization, analyzer: analyzer)) == .unknown)
+        #expect(WorkspaceDiff.verdict(WorkspaceDiff.compare(old: good.organization, new: good.organization, analyzer: analyzer)) == .equivalent)
+        #expect(!ExternalAccess.check(broken.organization, analyzer: analyzer).undecided.isEmpty)
     }
 }

@@ -1,5 +1,6 @@
 import BulwarkAnalysis
 import BulwarkCatalog
+import BulwarkContract
 import BulwarkEngine
 import BulwarkPolicy
 import BulwarkValidation

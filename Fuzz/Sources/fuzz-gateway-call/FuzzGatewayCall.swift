@@ -1,6 +1,7 @@
 import BulwarkCatalog
 import BulwarkEnforcement
 import BulwarkEngine
+import BulwarkOrganization
 import BulwarkWorkspace
 import Foundation
 import FuzzDriver
@@ -17,7 +18,7 @@ let workspace: Workspace = {
     precondition(loaded.problems.isEmpty && !loaded.accounts.isEmpty, "cannot load the workspace \(folder): \(loaded.problems)")
     return loaded
 }()
-let alice = try! workspace.resolve(principal: "iam::0a1b2c:user:alice")  // in the example: checked above
+let alice = try! workspace.organization.resolve(principal: "iam::0a1b2c:user:alice")  // in the example: checked above
 let authorizer = Authorizer(policies: alice.policies, catalog: catalog)
 let decider = CallDecider(catalog: catalog, region: "cn-north-4", services: ["ims", "swr"], trustedProxies: [])
 let credentials = CredentialStore([.init(accessKey: "AK", secretKey: "SK", principal: "iam::0a1b2c:user:alice")])
@@ -59,7 +60,7 @@ func fuzzGatewayCall(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         let (service, rows) = try decider.route(method: method, target: target)
         let decision = try decider.decide(
             method: method, target: target, service: service, rows: rows, body: body, facts: CallFacts(peer: "192.0.2.1", now: now),
-            principal: alice, authorizer: authorizer, workspace: workspace)
+            principal: alice, authorizer: authorizer, organization: workspace.organization)
         precondition(!decision.checks.isEmpty, "a routed call is decided on at least one action")
     } catch {
         precondition((400...499).contains(error.status), "a refusal is a 4xx: \(error)")

@@ -21,11 +21,13 @@ public final class Emulator: Sendable {
     }
 
     /// A call the emulator received.
-    public struct Received: Sendable {
-        public let method: String
-        public let path: String
-        public let body: String
-    }
+    public typealias Received = InProcessUpstream.Call
+
+    /// The account the gateway's emulator belongs to when none is named.
+    public static let defaultAccount = "0a1b2c"
+
+    /// A new SQLite file in the temporary folder.
+    public static func temporaryPath() -> String { NSTemporaryDirectory() + "bulwark-emulator-\(UUID().uuidString).sqlite" }
 
     public init(path: String, account: String) throws {
         // A test double: speed over durability, so measurements are about the gateway.
@@ -277,5 +279,17 @@ extension Emulator {
         return Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "bulwark-emulator"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+    }
+}
+
+extension Emulator {
+    /// The emulator as the gateway's in-process upstream (`--upstream SERVICE=emulator`).
+    public var upstream: InProcessUpstream {
+        InProcessUpstream(
+            handle: { method, path, query, body in
+                let answer = await self.handle(method: method, path: path, query: query, body: body)
+                return (answer.status, answer.body)
+            },
+            received: { try self.received() })
     }
 }

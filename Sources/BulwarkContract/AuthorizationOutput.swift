@@ -1,3 +1,4 @@
+import BulwarkEngine
 import BulwarkJSON
 import BulwarkPolicy
 import Dispatch

@@ -43,7 +43,7 @@ public struct PrincipalError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-extension Workspace {
+extension Organization {
     /// `iam::ACCOUNT-ID:KIND:NAME` for a principal URN whose account is given by id or name;
     /// nil when it is not a principal URN of a known account.
     public func canonicalURN(of urn: String) -> String? {

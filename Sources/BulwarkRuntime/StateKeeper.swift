@@ -117,7 +117,7 @@ public final class StateKeeper: Sendable {
     }
 
     /// Reads the whole store and installs it if it is newer than what is held.
-    func refresh() async throws {
+    public func refresh() async throws {
         install(try await store.load())
     }
 
@@ -142,11 +142,19 @@ public final class StateKeeper: Sendable {
         onInstall(installed, compiled.unreadable)
     }
 
+    /// Why a management write did not happen.
+    public enum WriteError: Error, Sendable {
+        /// The store has not been read yet.
+        case notReady
+        /// The command is invalid in the current state (nothing was written).
+        case refused(ManagementError)
+        /// The store did not take the write.
+        case storeUnavailable(String)
+    }
+
     /// Applies one management command in one store transaction, then installs the result.
-    func apply(_ command: ManagementCommand) async throws(APIError) -> (CommandOutcome, OrganizationState) {
-        guard let base = current.withLock({ $0?.stored }) else {
-            throw APIError(status: 503, code: "not_ready", message: "the store has not been loaded yet")
-        }
+    public func apply(_ command: ManagementCommand) async throws(WriteError) -> (CommandOutcome, OrganizationState) {
+        guard let base = current.withLock({ $0?.stored }) else { throw .notReady }
         let context = CommandContext(validator: validator, now: Date().formatted(.iso8601))
         do {
             let (stored, outcome) = try await store.update(base: base) { state in
@@ -155,9 +163,9 @@ public final class StateKeeper: Sendable {
             install(stored)
             return (outcome, stored.state)
         } catch let error as ManagementError {
-            throw APIError.management(error)
+            throw .refused(error)
         } catch {
-            throw APIError(status: 503, code: "store_unavailable", message: "the store refused the write: \(error)")
+            throw .storeUnavailable("\(error)")
         }
     }
 }

@@ -1,0 +1,58 @@
+import BulwarkEnforcement
+import BulwarkJSON
+import BulwarkWorkspace
+import Foundation
+
+/// The gateway's credentials file (YAML or JSON): access keys, secret keys and the
+/// principals they stand for. It must be private to its owner (mode 600).
+extension CredentialStore {
+    /// Why a credentials file is refused: a line a person can act on.
+    public struct LoadError: Error, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Reads and checks a credentials file.
+    public static func load(path: String) throws(LoadError) -> CredentialStore {
+        // Safe: a failure to stat or read is the refusal below.
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let data = FileManager.default.contents(atPath: path) else {
+            throw LoadError(description: "\(path): cannot read the credentials file")
+        }
+        // A mode that cannot be read is not a private file.
+        guard let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue else {
+            throw LoadError(description: "\(path): cannot read the credentials file's permissions")
+        }
+        if mode & 0o077 != 0 {
+            throw LoadError(description: "\(path): the credentials file is readable by others (mode \(String(mode, radix: 8))); run chmod 600 \(path)")
+        }
+        let root: JSONNode
+        do { root = try DocumentReader.read(String(decoding: data, as: UTF8.self), fileName: path) } catch {
+            throw LoadError(description: "\(path):\(error.location.line):\(error.location.column): \(error.message)")
+        }
+        guard case .object(let members) = root.value, let list = members.first(where: { $0.key == "credentials" })?.value,
+              case .array(let items) = list.value else {
+            throw LoadError(description: "\(path):\(root.location.line):\(root.location.column): expected an object with a credentials list")
+        }
+        var entries: [Entry] = []
+        for item in items {
+            guard case .object(let fields) = item.value else {
+                throw LoadError(description: "\(path):\(item.location.line):\(item.location.column): each credential is an object with accessKey, secretKey and principal")
+            }
+            func field(_ name: String) throws(LoadError) -> String {
+                guard let node = fields.first(where: { $0.key == name })?.value, case .string(let s) = node.value, !s.isEmpty else {
+                    throw LoadError(description: "\(path):\(item.location.line):\(item.location.column): the credential has no \(name)")
+                }
+                return s
+            }
+            for unknown in fields where !["accessKey", "secretKey", "principal"].contains(unknown.key) {
+                throw LoadError(description: "\(path):\(unknown.keyLocation.line):\(unknown.keyLocation.column): unknown field \"\(unknown.key)\"; expected accessKey, secretKey and principal")
+            }
+            let entry = Entry(accessKey: try field("accessKey"), secretKey: try field("secretKey"), principal: try field("principal"))
+            if entries.contains(where: { $0.accessKey == entry.accessKey }) {
+                throw LoadError(description: "\(path):\(item.location.line):\(item.location.column): access key \(entry.accessKey) appears twice")
+            }
+            entries.append(entry)
+        }
+        return CredentialStore(entries)
+    }
+}
