@@ -8,21 +8,24 @@ import BulwarkPolicy
 public struct APIAuthorizationInput: Sendable {
     public var policies: PolicySet
     public var request: APIRequest
+    /// Extra fields and where each field is (for the server).
+    public var fields = ContractFields()
 
     public init(policies: PolicySet, request: APIRequest) {
         self.policies = policies
         self.request = request
     }
 
-    /// Reads and validates the whole input; errors name the JSON path, line and column.
-    public static func decode(bytes: [UInt8]) throws(AuthorizationInputError) -> APIAuthorizationInput {
+    /// Reads and validates the whole input, for the CLI and the server alike; errors name
+    /// the JSON path, line and column.
+    public static func decode(bytes: [UInt8], options: ContractOptions = ContractOptions()) throws(AuthorizationInputError) -> APIAuthorizationInput {
         var reader = JSONReader(bytes: bytes)
         let root: JSONNode
         do {
             if reader.peekTypeName() == nil { throw reader.error("the input is empty; expected a JSON object") }
             root = try reader.readDocument()
         } catch let error as JSONSyntaxError {
-            throw AuthorizationInputError(message: error.message, path: error.path, location: error.location)
+            throw AuthorizationInputError(message: error.message, path: error.path, location: error.location, kind: .syntax)
         } catch {
             throw AuthorizationInputError(message: "\(error)", path: .root, location: SourceLocation(line: 1, column: 1))
         }
@@ -32,8 +35,11 @@ public struct APIAuthorizationInput: Sendable {
         var identity: [NamedPolicy] = []
         var levels: [[NamedPolicy]] = []
         var request: APIRequest?
+        var fields = ContractFields()
+        fields.root = root.location
         for member in members {
             let path = JSONPath.root.appending(key: member.key)
+            fields.locations[member.key] = member.value.location
             switch member.key {
             case "identityPolicies":
                 identity = try PolicyListDecoding.policies(member.value, path: path) { "identity[\($0)]" }
@@ -41,16 +47,23 @@ public struct APIAuthorizationInput: Sendable {
                 levels = try PolicyListDecoding.levels(member.value, path: path)
             case "apiRequest":
                 request = try apiRequest(member.value, path: path)
+            case _ where options.extraFields.contains(member.key):
+                fields.extras[member.key] = member.value
             default:
+                let expected = ["identityPolicies", "scpLevels"] + options.extraFields
                 throw AuthorizationInputError(
-                    message: "unknown field \(Excerpt.quoted(member.key)); expected identityPolicies, scpLevels and apiRequest",
+                    message: "unknown field \(Excerpt.quoted(member.key)); expected \(expected.joined(separator: ", ")) and apiRequest",
                     path: path, location: member.keyLocation)
             }
         }
         guard let request else {
             throw AuthorizationInputError(message: "missing apiRequest", path: .root, location: root.location)
         }
-        return APIAuthorizationInput(policies: PolicySet(identityPolicies: identity, scpLevels: levels), request: request)
+        let policies = try PolicyListDecoding.checked(
+            PolicySet(identityPolicies: identity, scpLevels: levels), limit: options.maxInlineStatements, at: root.location)
+        var input = APIAuthorizationInput(policies: policies, request: request)
+        input.fields = fields
+        return input
     }
 
     /// Decodes an `apiRequest` object of SPEC §4.

@@ -4,19 +4,70 @@ import BulwarkPolicy
 
 /// Malformed `authorize` input: not JSON, a wrong shape, or a policy that breaks the grammar.
 public struct AuthorizationInputError: Error, Sendable, CustomStringConvertible {
+    /// What kind of refusal, so a server can answer with the right status.
+    public enum Kind: Sendable {
+        /// The bytes are not JSON the reader accepts.
+        case syntax
+        /// JSON of the wrong shape, or a policy that breaks the grammar.
+        case invalid
+        /// More requests than `ContractOptions.maxRequests`.
+        case tooManyRequests
+        /// More inline statements than `ContractOptions.maxInlineStatements`.
+        case tooManyStatements
+    }
+
     public let message: String
     /// Path in the input document, e.g. `$.identityPolicies[0].document.Statement[0].Effect`.
     public let path: JSONPath
     public let location: SourceLocation
+    public let kind: Kind
 
-    public init(message: String, path: JSONPath, location: SourceLocation) {
+    public init(message: String, path: JSONPath, location: SourceLocation, kind: Kind = .invalid) {
         self.message = message
         self.path = path
         self.location = location
+        self.kind = kind
+    }
+
+    init(_ error: JSONSyntaxError) {
+        self.init(message: error.message, path: error.path, location: error.location, kind: .syntax)
     }
 
     /// One line: path, position, message.
     public var description: String { "\(path) (\(location)): \(message)" }
+}
+
+/// What a reader of the contracts accepts beyond SPEC §3 and §4 (the server's `principal`),
+/// and where it stops (the server's limits). The CLI uses the defaults.
+public struct ContractOptions: Sendable {
+    /// Top-level fields accepted besides the contract's; their values are kept unread.
+    public var extraFields: [String] = []
+    /// Most requests in `requests`.
+    public var maxRequests = Int.max
+    /// Most statements across the inline policies.
+    public var maxInlineStatements = Int.max
+
+    public init(extraFields: [String] = [], maxRequests: Int = .max, maxInlineStatements: Int = .max) {
+        self.extraFields = extraFields
+        self.maxRequests = maxRequests
+        self.maxInlineStatements = maxInlineStatements
+    }
+}
+
+/// The top-level fields of a contract document that are not the contract's own: the
+/// values of `ContractOptions.extraFields`, and where every field's value starts.
+public struct ContractFields: Sendable {
+    /// Extra field → its value.
+    public var extras: [String: JSONNode] = [:]
+    /// Every top-level field present → where its value starts.
+    public var locations: [String: SourceLocation] = [:]
+    /// Where the document starts.
+    public var root = SourceLocation(line: 1, column: 1)
+
+    public init() {}
+
+    /// True when the document gave identity policies or SCP levels (even empty ones).
+    public var hasInlinePolicies: Bool { locations["identityPolicies"] != nil || locations["scpLevels"] != nil }
 }
 
 /// The `bulwark authorize` input of SPEC §3: policies and one request or many.
@@ -25,6 +76,8 @@ public struct AuthorizationInput: Sendable {
     public var requests: [AuthorizationRequest]
     /// True when the input had `requests` (print `{"results": [...]}`), false for `request`.
     public var isBatch: Bool
+    /// Extra fields and where each field is (for the server).
+    public var fields = ContractFields()
 
     public init(policies: PolicySet, requests: [AuthorizationRequest], isBatch: Bool) {
         self.policies = policies
@@ -32,31 +85,41 @@ public struct AuthorizationInput: Sendable {
         self.isBatch = isBatch
     }
 
-    /// Reads and validates the whole input. Requests are converted one at a time as they
-    /// are read, so millions of them never exist as a JSON tree.
-    public static func decode(bytes: [UInt8]) throws(AuthorizationInputError) -> AuthorizationInput {
+    /// Reads and validates the whole input, for the CLI and the server alike. Requests are
+    /// converted one at a time as they are read, so millions of them never exist as a JSON tree.
+    public static func decode(bytes: [UInt8], options: ContractOptions = ContractOptions()) throws(AuthorizationInputError) -> AuthorizationInput {
         var reader = JSONReader(bytes: bytes)
         do {
-            return try decode(&reader)
+            return try decode(&reader, options: options)
         } catch let error as AuthorizationInputError {
             throw error
         } catch let error as JSONSyntaxError {
-            throw AuthorizationInputError(message: error.message, path: error.path, location: error.location)
+            throw AuthorizationInputError(error)
         } catch {
             throw AuthorizationInputError(message: "\(error)", path: .root, location: SourceLocation(line: 1, column: 1))
         }
     }
 
-    private static func decode(_ reader: inout JSONReader) throws -> AuthorizationInput {
+    private static func decode(_ reader: inout JSONReader, options: ContractOptions) throws -> AuthorizationInput {
         var identity: [NamedPolicy]?
         var levels: [[NamedPolicy]]?
         var single: AuthorizationRequest?
         var many: [AuthorizationRequest]?
+        var fields = ContractFields()
         let start = reader.peekLocation()
+        fields.root = start
         if reader.peekTypeName() == nil { throw reader.error("the input is empty; expected a JSON object") }
+        if reader.peekTypeName() != "object" {
+            // JSON of another type is the wrong shape; anything else is a syntax error (below).
+            var probe = reader
+            if let node = try? probe.readDocument() {  // safe: it only chooses between two refusals
+                throw AuthorizationInputError(message: "expected an object, found \(node.typeName)", path: .root, location: node.location)
+            }
+        }
         try reader.beginObject()
         while let (key, keyLocation) = try reader.nextKey() {
             let path = JSONPath.root.appending(key: key)
+            fields.locations[key] = reader.peekLocation()
             switch key {
             case "identityPolicies":
                 let node = try reader.readValue()
@@ -74,13 +137,23 @@ public struct AuthorizationInput: Sendable {
                 try reader.beginArray()
                 var i = 0
                 while try reader.nextElement() {
-                    list.append(try RequestDecoding.request(try reader.readValue(), path: path.appending(index: i)))
+                    let node = try reader.readValue()
+                    // Past the limit, count the rest without converting them, for the message.
+                    if i < options.maxRequests { list.append(try RequestDecoding.request(node, path: path.appending(index: i))) }
                     i += 1
                 }
+                if i > options.maxRequests {
+                    throw AuthorizationInputError(
+                        message: "requests has \(i) requests; the limit is \(options.maxRequests)", path: path,
+                        location: fields.locations[key]!, kind: .tooManyRequests)
+                }
                 many = list
+            case _ where options.extraFields.contains(key):
+                fields.extras[key] = try reader.readValue()
             default:
+                let expected = ["identityPolicies", "scpLevels", "request"] + options.extraFields
                 throw AuthorizationInputError(
-                    message: "unknown field \(Excerpt.quoted(key)); expected identityPolicies, scpLevels, request or requests",
+                    message: "unknown field \(Excerpt.quoted(key)); expected \(expected.joined(separator: ", ")) or requests",
                     path: path, location: keyLocation)
             }
         }
@@ -91,13 +164,28 @@ public struct AuthorizationInput: Sendable {
         guard let requests = many ?? single.map({ [$0] }) else {
             throw AuthorizationInputError(message: "missing request (or requests)", path: .root, location: start)
         }
-        let policies = PolicySet(identityPolicies: identity ?? [], scpLevels: levels ?? [])
-        return AuthorizationInput(policies: policies, requests: requests, isBatch: many != nil)
+        let policies = try PolicyListDecoding.checked(
+            PolicySet(identityPolicies: identity ?? [], scpLevels: levels ?? []), limit: options.maxInlineStatements, at: start)
+        var input = AuthorizationInput(policies: policies, requests: requests, isBatch: many != nil)
+        input.fields = fields
+        return input
     }
 }
 
 /// Decoding lists of policies: `[{"id", "document"} | document, ...]` and SCP levels.
 public enum PolicyListDecoding {
+    /// `policies` when its statements are at most `limit`.
+    public static func checked(_ policies: PolicySet, limit: Int, at location: SourceLocation) throws(AuthorizationInputError) -> PolicySet {
+        guard limit < Int.max else { return policies }
+        let statements = (policies.identityPolicies + policies.scpLevels.joined()).reduce(0) { $0 + $1.policy.statements.count }
+        if statements > limit {
+            throw AuthorizationInputError(
+                message: "the inline policies have \(statements) statements; the limit is \(limit)", path: .root, location: location,
+                kind: .tooManyStatements)
+        }
+        return policies
+    }
+
     /// An array of `{"id", "document"}` entries or bare policy documents.
     public static func policies(_ node: JSONNode, path: JSONPath, defaultID: (Int) -> String) throws(AuthorizationInputError) -> [NamedPolicy] {
         guard case .array(let items) = node.value else {

@@ -62,6 +62,20 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         APIError(status: 400, code: "invalid_request", message: error.message, path: error.path, location: error.location)
     }
 
+    /// A contract document (SPEC §3, §4) the decoder refused, with the status its kind calls for.
+    static func input(_ error: AuthorizationInputError) -> APIError {
+        switch error.kind {
+        case .syntax: APIError(status: 400, code: "invalid_json", message: error.message, path: error.path, location: error.location)
+        case .invalid: invalidBody(error)
+        case .tooManyRequests:
+            APIError(
+                status: 413, code: "batch_too_large", message: error.message + " (--max-batch-requests): split the batch", path: error.path,
+                location: error.location)
+        case .tooManyStatements:
+            APIError(status: 413, code: "too_many_statements", message: error.message + " (--max-inline-statements)", path: error.path, location: error.location)
+        }
+    }
+
     static func invalidJSON(_ error: JSONSyntaxError) -> APIError {
         APIError(status: 400, code: "invalid_json", message: error.message, path: error.path, location: error.location)
     }

@@ -44,47 +44,19 @@ public struct DecisionService: Sendable {
     public func authorize(
         _ bytes: [UInt8], batchOnly: Bool, explain: Bool, snapshot: DecisionSnapshot, decisionID: String
     ) throws(APIError) -> Reply {
-        let body = try RequestBody(bytes, allowed: ["identityPolicies", "scpLevels", "request", "requests", "principal"])
-        if body.has("request") && body.has("requests") {
-            throw APIError.badRequest("give either request or requests, not both", path: .root, location: body.root.location)
+        let input: AuthorizationInput
+        do { input = try AuthorizationInput.decode(bytes: bytes, options: contractOptions) } catch { throw APIError.input(error) }
+        if batchOnly, !input.isBatch {
+            throw APIError.badRequest(
+                "the batch endpoint takes requests (an array); send one request to /v1/authorize", path: .root.appending(key: "request"),
+                location: input.fields.locations["request"])
         }
-        if batchOnly, let single = body["request"] {
-            throw APIError.badRequest("the batch endpoint takes requests (an array); send one request to /v1/authorize", path: .root.appending(key: "request"), location: single.location)
-        }
-        let stored = try storedPrincipal(body, snapshot: snapshot)
-        let authorizer: Authorizer
-        if let stored {
-            authorizer = stored.authorizer
-        } else {
-            authorizer = Authorizer(policies: try inlinePolicies(body), catalog: catalog)
-        }
-        if let node = body["requests"], case .array(let items) = node.value, items.count > limits.maxBatchRequests {
-            throw APIError(
-                status: 413, code: "batch_too_large",
-                message: "requests has \(items.count) requests; the limit is \(limits.maxBatchRequests) (--max-batch-requests): split the batch",
-                path: .root.appending(key: "requests"), location: node.location)
-        }
-        var requests: [AuthorizationRequest] = []
-        do throws(AuthorizationInputError) {
-            if let node = body["request"] {
-                requests = [try RequestDecoding.request(node, path: .root.appending(key: "request"))]
-            } else if let node = body["requests"] {
-                guard case .array(let items) = node.value else {
-                    throw AuthorizationInputError(message: "requests must be an array of requests, found \(node.typeName)", path: .root.appending(key: "requests"), location: node.location)
-                }
-                requests.reserveCapacity(items.count)
-                for (i, item) in items.enumerated() {
-                    requests.append(try RequestDecoding.request(item, path: JSONPath.root.appending(key: "requests").appending(index: i)))
-                }
-            } else {
-                throw AuthorizationInputError(message: "missing request (or requests)", path: .root, location: body.root.location)
-            }
-        } catch {
-            throw APIError.invalidBody(error)
-        }
+        let stored = try storedPrincipal(input.fields, snapshot: snapshot)
+        let authorizer = stored?.authorizer ?? Authorizer(policies: input.policies, catalog: catalog)
+        var requests = input.requests
         if let stored { requests = requests.map { $0.withContext(stored.resolved.context(adding: $0.context)) } }
 
-        let isBatch = body.has("requests")
+        let isBatch = input.isBatch
         var json = JSONWriter(reservingCapacity: 128 + requests.count * 96)
         var records: [DecisionRecord] = []
         records.reserveCapacity(requests.count)
@@ -114,26 +86,21 @@ public struct DecisionService: Sendable {
     /// `POST /v1/authorize-api`: SPEC §4 with inline policies, or `{"principal", "apiRequest"}`
     /// (the account defaults to the principal's).
     public func authorizeAPI(_ bytes: [UInt8], snapshot: DecisionSnapshot, decisionID: String) throws(APIError) -> Reply {
-        let body = try RequestBody(bytes, allowed: ["identityPolicies", "scpLevels", "apiRequest", "principal"])
-        let stored = try storedPrincipal(body, snapshot: snapshot)
-        guard let node = body["apiRequest"] else {
-            throw APIError.badRequest("missing apiRequest", path: .root, location: body.root.location)
-        }
-        var request: APIRequest
-        do { request = try APIAuthorizationInput.apiRequest(node, path: .root.appending(key: "apiRequest")) } catch {
-            throw APIError.invalidBody(error)
-        }
+        let input: APIAuthorizationInput
+        do { input = try APIAuthorizationInput.decode(bytes: bytes, options: contractOptions) } catch { throw APIError.input(error) }
+        let stored = try storedPrincipal(input.fields, snapshot: snapshot)
+        var request = input.request
         let authorizer: Authorizer
         if let stored {
             authorizer = stored.authorizer
             request.context = stored.resolved.context(adding: request.context)
             if request.accountID.isEmpty { request.accountID = stored.resolved.account?.id ?? "" }
         } else {
-            authorizer = Authorizer(policies: try inlinePolicies(body), catalog: catalog)
+            authorizer = Authorizer(policies: input.policies, catalog: catalog)
         }
         let result: APIAuthorizationResult
         do { result = try APIAuthorizer(catalog: catalog, authorizer: authorizer).authorize(request) } catch {
-            throw APIError(status: 400, code: "unknown_api", message: error.message, path: .root.appending(key: "apiRequest").appending(key: "path"), location: node.location)
+            throw APIError(status: 400, code: "unknown_api", message: error.message, path: .root.appending(key: "apiRequest").appending(key: "path"), location: input.fields.locations["apiRequest"])
         }
         let records = result.checks.enumerated().map { i, check in
             DecisionRecord(
@@ -161,9 +128,10 @@ public struct DecisionService: Sendable {
     /// answered with the decision, the context used and every statement's explanation.
     public func simulate(_ bytes: [UInt8], snapshot: DecisionSnapshot, decisionID: String) throws(APIError) -> Reply {
         let body = try RequestBody(bytes, allowed: ["principal", "request", "apiRequest"])
-        guard let stored = try storedPrincipal(body, snapshot: snapshot) else {
+        guard let urn = try body.string("principal") else {
             throw APIError.badRequest("missing principal", path: .root, location: body.root.location)
         }
+        let stored = try principal(urn, snapshot: snapshot, path: .root.appending(key: "principal"), location: body["principal"]?.location)
         if body.has("apiRequest") {
             if body.has("request") { throw APIError.badRequest("give either request or apiRequest, not both", path: .root, location: body.root.location) }
             return try authorizeAPI(bytes, snapshot: snapshot, decisionID: decisionID)
@@ -195,44 +163,34 @@ public struct DecisionService: Sendable {
 
     // MARK: Helpers
 
-    private func storedPrincipal(_ body: RequestBody, snapshot: DecisionSnapshot) throws(APIError) -> CompiledPrincipal? {
-        guard let urn = try body.string("principal") else { return nil }
+    /// The contract with the server's `principal`, read up to the server's limits.
+    private var contractOptions: ContractOptions {
+        ContractOptions(extraFields: ["principal"], maxRequests: limits.maxBatchRequests, maxInlineStatements: limits.maxInlineStatements)
+    }
+
+    private func storedPrincipal(_ fields: ContractFields, snapshot: DecisionSnapshot) throws(APIError) -> CompiledPrincipal? {
+        guard let node = fields.extras["principal"] else { return nil }
+        let path = JSONPath.root.appending(key: "principal")
+        guard case .string(let urn) = node.value else {
+            throw APIError.badRequest("principal must be a string, found \(node.typeName)", path: path, location: node.location)
+        }
         for key in ["identityPolicies", "scpLevels"] {
-            if let node = body[key] {
-                throw APIError.badRequest("\(key) cannot be combined with principal: a stored principal's policies come from the store", path: .root.appending(key: key), location: node.location)
+            if let location = fields.locations[key] {
+                throw APIError.badRequest("\(key) cannot be combined with principal: a stored principal's policies come from the store", path: .root.appending(key: key), location: location)
             }
         }
+        return try principal(urn, snapshot: snapshot, path: path, location: node.location)
+    }
+
+    private func principal(_ urn: String, snapshot: DecisionSnapshot, path: JSONPath, location: SourceLocation?) throws(APIError) -> CompiledPrincipal {
         do { return try snapshot.principal(urn) } catch {
             switch error.kind {
             case .notFound:
-                throw APIError(status: 404, code: "unknown_principal", message: error.message, path: .root.appending(key: "principal"), location: body["principal"]?.location)
+                throw APIError(status: 404, code: "unknown_principal", message: error.message, path: path, location: location)
             case .unavailable:
-                throw APIError(status: 503, code: "principal_unavailable", message: "\(error.message) (see /readyz)", path: .root.appending(key: "principal"), location: body["principal"]?.location)
+                throw APIError(status: 503, code: "principal_unavailable", message: "\(error.message) (see /readyz)", path: path, location: location)
             }
         }
-    }
-
-    private func inlinePolicies(_ body: RequestBody) throws(APIError) -> PolicySet {
-        let identity: [NamedPolicy]
-        let levels: [[NamedPolicy]]
-        do {
-            identity = try body["identityPolicies"].map { node throws(AuthorizationInputError) in
-                try PolicyListDecoding.policies(node, path: .root.appending(key: "identityPolicies")) { "identity[\($0)]" }
-            } ?? []
-            levels = try body["scpLevels"].map { node throws(AuthorizationInputError) in
-                try PolicyListDecoding.levels(node, path: .root.appending(key: "scpLevels"))
-            } ?? []
-        } catch {
-            throw APIError.invalidBody(error)
-        }
-        let statements = (identity + levels.joined()).reduce(0) { $0 + $1.policy.statements.count }
-        if statements > limits.maxInlineStatements {
-            throw APIError(
-                status: 413, code: "too_many_statements",
-                message: "the inline policies have \(statements) statements; the limit is \(limits.maxInlineStatements) (--max-inline-statements)",
-                path: .root, location: body.root.location)
-        }
-        return PolicySet(identityPolicies: identity, scpLevels: levels)
     }
 
     /// Puts `"decisionId"` first in a rendered JSON object.
