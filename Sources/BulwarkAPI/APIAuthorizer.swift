@@ -183,7 +183,7 @@ public struct APIRouter: Sendable {
     /// without a resource type. A same-service dependency that no action table describes is
     /// checked on the row's own resource; other services' dependencies on `*`.
     func resourceURN(for action: String, service: ServiceCatalog, request: APIRequest, parameters: [String: String], primary: String?) -> String {
-        let prefix = String(action.prefix { $0 != ":" }).lowercased()
+        let prefix = ServicePrefix.of(action).lowercased()
         guard let definition = catalog.action(named: action) else {
             return prefix == service.name.lowercased() ? (primary ?? "*") : "*"
         }

@@ -64,7 +64,7 @@ struct ActionSpace {
         for p in extraPatterns where seenPatterns.insert(p).inserted { patterns.append(p) }
         resourcePatterns = patterns
 
-        let service = action.name.split(separator: ":").first.map(String.init) ?? ""
+        let service = ServicePrefix.of(action.name)
         let templates = action.resourceTypes.compactMap { catalog.resourceType($0, in: service)?.urn }
         let witnesses = try cache.resourceWitnesses(patterns: patterns, templates: templates)
         resources = witnesses

@@ -143,7 +143,7 @@ public enum PolicyGenerator {
     /// A URN widened: the last segment (the resource id) becomes `*`, and for `type` the region and account too.
     @_spi(Testing) public static func widen(_ urn: String, _ generalization: Generalization) -> String {
         guard urn != "*", generalization != .none else { return urn }
-        var parts = urn.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false).map(String.init)
+        var parts = ColonFields(urn, maxFields: 5).strings
         guard parts.count == 5 else { return urn }
         parts[4] = "*"
         if generalization == .type {

@@ -85,11 +85,11 @@ import BulwarkPolicy
     @_spi(Testing) public static func glob(_ pattern: String) -> ScalarAutomaton {
         var a = ScalarAutomaton()
         var current = a.start
-        for s in pattern.unicodeScalars {
-            switch s {
-            case "*": a.loop(at: current, .any)
-            case "?": current = a.chain(from: current, [.any])
-            default: current = a.chain(from: current, [.scalar(s)])
+        for piece in GlobPattern.pieces(of: pattern) {
+            switch piece {
+            case .anyRun: a.loop(at: current, .any)
+            case .anyOne: current = a.chain(from: current, [.any])
+            case .scalar(let s): current = a.chain(from: current, [.scalar(s)])
             }
         }
         a.accepting[current] = true

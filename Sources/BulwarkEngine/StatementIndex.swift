@@ -1,3 +1,4 @@
+import BulwarkPolicy
 /// Where a request finds the statements that can match it, per action.
 ///
 /// Each action has a byte trie keyed by the literal prefix of every Resource pattern
@@ -73,12 +74,13 @@ struct StatementIndex: Sendable {
         var scores: [[(literal: Int, prefix: Int)]] = Array(repeating: [], count: Self.alignedColonLimit + 1)
         for patterns in resourcePatterns {
             for text in patterns {
-                let fields = Self.fields(of: Array(text.utf8))
+                let fields = ColonFields(text)
                 guard fields.count - 1 <= Self.alignedColonLimit else { continue }
                 var score = scores[fields.count - 1]
                 if score.isEmpty { score = Array(repeating: (0, 0), count: fields.count) }
-                for (i, f) in fields.enumerated() {
-                    let prefix = f.prefix { !Self.isWildcard($0) }.count
+                for i in 0..<fields.count {
+                    let f = fields[i]
+                    let prefix = Wildcard.literalPrefixLength(f)
                     if prefix == f.count { score[i].literal += 1 } else { score[i].prefix += prefix }
                 }
                 scores[fields.count - 1] = score
@@ -107,9 +109,8 @@ struct StatementIndex: Sendable {
                 for text in resourcePatterns[Int(item.statement)] {
                     let bytes = Array(text.utf8)
                     let plainPrefix = Self.literalPrefix(bytes)
-                    let plainProven = plainPrefix.count < bytes.count
-                        && bytes[plainPrefix.count...].allSatisfy { $0 == UInt8(ascii: "*") }
-                    let fields = Self.fields(of: bytes)
+                    let plainProven = Wildcard.isPrefixPattern(bytes)
+                    let fields = ColonFields(bytes: bytes)
                     let colons = fields.count - 1
                     var aligned: [UInt8]? = nil
                     if colons >= 1 && colons <= Self.alignedColonLimit {
@@ -127,8 +128,8 @@ struct StatementIndex: Sendable {
                     if alignedRoots[slot] < 0 { alignedRoots[slot] = builder.newNode() }
                     let prefix = Self.literalPrefix(aligned)
                     let rest = aligned[prefix.count...]
-                    let alignedProven = rest.first == UInt8(ascii: "*")
-                        && rest.allSatisfy { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: ":") }
+                    let alignedProven = rest.first == Wildcard.star
+                        && rest.allSatisfy { $0 == Wildcard.star || $0 == UInt8(ascii: ":") }
                     builder.add(Entry(statement: item.statement, colonBound: -1, proven: alignedProven),
                                 item.entryClass, key: prefix, root: alignedRoots[slot])
                     builder.add(Entry(statement: item.statement, colonBound: Int16(colons), proven: plainProven),
@@ -149,14 +150,8 @@ struct StatementIndex: Sendable {
         self.maxAlignedColons = usedColons
     }
 
-    static func isWildcard(_ b: UInt8) -> Bool { b == UInt8(ascii: "*") || b == UInt8(ascii: "?") }
-
     static func literalPrefix(_ bytes: [UInt8]) -> [UInt8] {
-        Array(bytes.prefix { !isWildcard($0) })
-    }
-
-    static func fields(of bytes: [UInt8]) -> [ArraySlice<UInt8>] {
-        bytes.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
+        Array(bytes.prefix(Wildcard.literalPrefixLength(bytes)))
     }
 
     // MARK: Looking up

@@ -43,30 +43,41 @@ public struct PrincipalError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+/// `iam::ACCOUNT:KIND:NAME` read once: the account (an id or a name), the kind, the name.
+struct PrincipalURN {
+    let account: String
+    let kind: String
+    let name: String
+
+    init?(_ urn: String) {
+        let fields = ColonFields(urn)
+        guard fields.count == 5, fields.string(0) == "iam", fields[1].isEmpty else { return nil }
+        (account, kind, name) = (fields.string(2), fields.string(3), fields.string(4))
+    }
+}
+
 extension Organization {
     /// `iam::ACCOUNT-ID:KIND:NAME` for a principal URN whose account is given by id or name;
     /// nil when it is not a principal URN of a known account.
     public func canonicalURN(of urn: String) -> String? {
-        let parts = urn.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 5, parts[0] == "iam", parts[1].isEmpty, let node = account(String(parts[2])) else { return nil }
-        return "iam::\(node.id):\(parts[3]):\(parts[4])"
+        guard let name = PrincipalURN(urn), let node = account(name.account) else { return nil }
+        return "iam::\(node.id):\(name.kind):\(name.name)"
     }
 
     /// Resolves `iam::ACCOUNT:user:NAME` or `iam::ACCOUNT:agency:NAME` (ACCOUNT: id or name).
     public func resolve(principal urn: String) throws(PrincipalError) -> ResolvedPrincipal {
-        let parts = urn.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count == 5, parts[0] == "iam", parts[1].isEmpty, let kind = Principal.Kind(rawValue: parts[3]) else {
+        guard let name = PrincipalURN(urn), let kind = Principal.Kind(rawValue: name.kind) else {
             throw PrincipalError(message: "\(urn) is not a principal URN; write iam::ACCOUNT:user:NAME or iam::ACCOUNT:agency:NAME")
         }
-        let accountKey = parts[2]
+        let accountKey = name.account
         let node = account(accountKey)
         let accountName = node?.name ?? accountKey
         guard let iam = accounts[accountName] else {
             throw PrincipalError(message: "unknown account \"\(accountKey)\"; known: \(accounts.keys.sorted().joined(separator: ", "))")
         }
-        guard let principal = iam.principals.first(where: { $0.kind == kind && $0.name == parts[4] }) else {
+        guard let principal = iam.principals.first(where: { $0.kind == kind && $0.name == name.name }) else {
             let known = iam.principals.filter { $0.kind == kind }.map(\.name).sorted()
-            throw PrincipalError(message: "no \(kind.rawValue) \"\(parts[4])\" in account \(accountName); known: \(known.joined(separator: ", "))")
+            throw PrincipalError(message: "no \(kind.rawValue) \"\(name.name)\" in account \(accountName); known: \(known.joined(separator: ", "))")
         }
         // A group or policy that cannot be found is an error, never "no policies": what is
         // missing may hold a Deny.

@@ -10,6 +10,8 @@
 public struct GlobPattern: Sendable, Hashable, CustomStringConvertible {
     /// The pattern as written (after case folding, for case-insensitive patterns).
     public let text: String
+    /// The literal text before the first wildcard (all of it for a literal).
+    public let literalPrefix: String
     private let shape: Shape
 
     private enum Shape: Sendable, Hashable {
@@ -25,8 +27,9 @@ public struct GlobPattern: Sendable, Hashable, CustomStringConvertible {
     public init(_ text: String) {
         self.text = text
         let bytes = Array(text.utf8)
-        let hasQuestion = bytes.contains(UInt8(ascii: "?"))
-        let starCount = bytes.lazy.filter { $0 == UInt8(ascii: "*") }.count
+        literalPrefix = String(decoding: bytes.prefix(Wildcard.literalPrefixLength(bytes)), as: UTF8.self)
+        let hasQuestion = bytes.contains(Wildcard.question)
+        let starCount = bytes.lazy.filter { $0 == Wildcard.star }.count
         if starCount == 0 && !hasQuestion {
             shape = .exact(bytes)
             return
@@ -67,13 +70,6 @@ public struct GlobPattern: Sendable, Hashable, CustomStringConvertible {
     public var matchesEverything: Bool {
         if case .anything = shape { return true }
         return false
-    }
-
-    /// The literal text before the first wildcard.
-    public var literalPrefix: String {
-        let bytes = Array(text.utf8)
-        let end = bytes.firstIndex { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") } ?? bytes.count
-        return String(decoding: bytes[..<end], as: UTF8.self)
     }
 
     /// Whether the whole of `string` matches.

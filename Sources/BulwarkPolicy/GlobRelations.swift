@@ -70,10 +70,9 @@ public enum GlobRelations {
         // if those prefixes disagree, nothing of inner is in outer.
         if literalPrefixesDisagree(outer, inner) { return false }
         if containsWhole(outer, inner) { return true }
-        let outerSegments = outer.split(separator: ":", omittingEmptySubsequences: false)
-        let innerSegments = inner.split(separator: ":", omittingEmptySubsequences: false)
-        guard outerSegments.count > 1, outerSegments.count == innerSegments.count else { return false }
-        return zip(outerSegments, innerSegments).allSatisfy { containsWhole(String($0), String($1)) }
+        let outerFields = ColonFields(outer), innerFields = ColonFields(inner)
+        guard outerFields.count > 1, outerFields.count == innerFields.count else { return false }
+        return zip(outerFields.strings, innerFields.strings).allSatisfy { containsWhole($0, $1) }
     }
 
     private static func literalPrefixesDisagree(_ outer: String, _ inner: String) -> Bool {
@@ -84,7 +83,7 @@ public enum GlobRelations {
                 var i = 0
                 while i < n {
                     let p = x[i], q = y[i]
-                    if p == UInt8(ascii: "*") || p == UInt8(ascii: "?") || q == UInt8(ascii: "*") || q == UInt8(ascii: "?") { return false }
+                    if Wildcard.isWildcard(p) || Wildcard.isWildcard(q) { return false }
                     if p != q { return true }
                     i += 1
                 }
@@ -100,8 +99,8 @@ public enum GlobRelations {
         let innerGlob = GlobPattern(inner)
         if innerGlob.isLiteral { return outerGlob.matches(inner) }
         // outer = P* (P literal): inner's strings all start with inner's literal prefix.
-        if outer.hasSuffix("*"), !outer.dropLast().contains(where: { $0 == "*" || $0 == "?" }) {
-            return innerGlob.literalPrefix.unicodeScalars.starts(with: outer.dropLast().unicodeScalars)
+        if outer.hasSuffix("*"), !Wildcard.occurs(in: outer.utf8.dropLast()) {
+            return innerGlob.literalPrefix.unicodeScalars.starts(with: outerGlob.literalPrefix.unicodeScalars)
         }
         return false
     }

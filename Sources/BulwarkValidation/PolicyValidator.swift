@@ -142,7 +142,7 @@ final class ActionIndex: Sendable {
             for referenced in service.referencedActions {
                 folded.append(CaseFolding.lowercase(referenced))
                 names.append(referenced)
-                services.append(String(referenced.split(separator: ":").first ?? ""))
+                services.append(ServicePrefix.of(referenced))
                 definitions.append(nil)
             }
         }
@@ -200,10 +200,10 @@ struct TemplateShape: Sendable {
     let idMatchesAnything: Bool
 
     init(_ template: String) {
-        segments = StatementChecker.splitColons(template, maxSplits: 4)
+        segments = ColonFields(template, maxFields: 5).strings
         segmentBytes = segments.map { Array($0.utf8) }
         glob = StatementChecker.urnGlob(template)
         idGlob = segments.count == 5 ? StatementChecker.urnGlob(segments[4]) : glob
-        idMatchesAnything = idGlob.utf8.allSatisfy { $0 == UInt8(ascii: "*") }
+        idMatchesAnything = idGlob.utf8.allSatisfy { $0 == Wildcard.star }
     }
 }

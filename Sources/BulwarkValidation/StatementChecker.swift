@@ -53,9 +53,9 @@ struct StatementChecker {
             }
             let glob = pattern.glob
             let folded = glob.text  // action globs are case-folded
-            let servicePart = String(decoding: folded.utf8.prefix { $0 != UInt8(ascii: ":") }, as: UTF8.self)
+            let servicePart = ServicePrefix.of(folded)
             let matches = hits[patternIndex]
-            if servicePart.utf8.contains(where: { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }) {
+            if Wildcard.occurs(in: servicePart.utf8) {
                 if matches.isEmpty && !glob.matchesEverything {
                     add(.unknownAction, "\(element) pattern \(JSONWriter.quoted(text)) matches no catalogued action", pattern.span)
                 }
@@ -98,10 +98,11 @@ struct StatementChecker {
 
     /// SCP action wildcards: `*` alone, or one trailing `*`; never `?`.
     static func isValidSCPActionWildcard(_ text: String) -> Bool {
-        if text == "*" { return true }
-        if text.contains("?") { return false }
-        guard let star = text.firstIndex(of: "*") else { return true }
-        return star == text.index(before: text.endIndex)
+        let pieces = GlobPattern.pieces(of: text)
+        if pieces == [.anyRun] { return true }
+        if pieces.contains(.anyOne) { return false }
+        guard let star = pieces.firstIndex(of: .anyRun) else { return true }
+        return star == pieces.count - 1
     }
 
     // MARK: Resources
@@ -121,7 +122,7 @@ struct StatementChecker {
         }
         for pattern in resources.patterns where !pattern.glob.matchesEverything {
             let text = pattern.text
-            let patternSegments = URNParts(text)
+            let patternSegments = ColonFields(text, maxFields: 5)
             if pattern.glob.isLiteral && (patternSegments.count < 5 || patternSegments[0].isEmpty) {
                 add(.invalidURN, "\(JSONWriter.quoted(text)) is not a URN; write service:region:account-id:type:id, e.g. ims:cn-north-4:0a1b2c:image:img-1, or \"*\"", pattern.span)
                 continue
@@ -147,33 +148,18 @@ struct StatementChecker {
         }
     }
 
-    /// Splits at `:` on UTF-8 bytes (String slicing by index is far slower), keeping empty parts.
-    static func splitColons(_ text: String, maxSplits: Int = .max) -> [String] {
-        var text = text
-        return text.withUTF8 { bytes in
-            var parts: [String] = []
-            var start = 0
-            for i in bytes.indices where bytes[i] == UInt8(ascii: ":") && parts.count < maxSplits {
-                parts.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self))
-                start = i + 1
-            }
-            parts.append(String(decoding: UnsafeBufferPointer(rebasing: bytes[start...]), as: UTF8.self))
-            return parts
-        }
-    }
-
     /// Whether a resource pattern can match a URN of the template. URNs are
     /// `service:region:account:type:id`; when the pattern spells out those
     /// segments, its service and type segments must fit the template's (a `*`
     /// there could reach across colons in theory, but never does in a real URN).
-    static func couldBe(_ segments: URNParts, pattern: String, template: TemplateShape) -> Bool {
+    static func couldBe(_ segments: ColonFields, pattern: String, template: TemplateShape) -> Bool {
         let templateSegments = template.segmentBytes
         guard segments.count == 5, templateSegments.count == 5 else {
             return GlobRelations.intersects(template.glob, pattern)
         }
         for i in [0, 3] {
             let segment = segments[i]
-            let literal = !segment.contains { $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }
+            let literal = !Wildcard.occurs(in: segment)
             if literal {
                 if !segment.elementsEqual(templateSegments[i]) { return false }
             } else if !GlobPattern(String(decoding: segment, as: UTF8.self)).matches(template.segments[i]) {
@@ -183,7 +169,7 @@ struct StatementChecker {
         if template.idMatchesAnything { return true }
         // `*/*` (namespace/repo and the like): some match exists iff the pattern can produce a `/`.
         if template.idGlob == "*/*" {
-            return segments[4].contains { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "*") || $0 == UInt8(ascii: "?") }
+            return segments[4].contains { $0 == UInt8(ascii: "/") || Wildcard.isWildcard($0) }
         }
         return GlobRelations.intersects(template.idGlob, String(decoding: segments[4], as: UTF8.self))
     }
@@ -262,7 +248,7 @@ struct StatementChecker {
     }
 
     private mutating func checkKey(_ clause: ConditionClause, _ op: ConditionOperator, covered: [Int]) {
-        let prefix = String(clause.normalizedKey.prefix { $0 != ":" })
+        let prefix = ServicePrefix.of(clause.normalizedKey)
         guard let definition = catalog.conditionKey(named: clause.key) else {
             guard prefix == "g" || catalog.service(named: prefix) != nil else { return }
             var known = catalog.globalKeys.map(\.name)
@@ -292,7 +278,7 @@ struct StatementChecker {
             add(.missingSetOperator, "\(definition.name) may carry several values; say ForAnyValue:\(op.kind.rawValue) or ForAllValues:\(op.kind.rawValue) to make clear which you mean", clause.span)
         }
         if definition.sensitive == true {
-            let wildcard = op.kind.positiveForm == .stringMatch && clause.values.contains { $0.value.text.contains("*") || $0.value.text.contains("?") }
+            let wildcard = op.kind.positiveForm == .stringMatch && clause.values.contains { Wildcard.occurs(in: $0.value.text.utf8) }
             if wildcard || op.kind == .stringStartWith || op.kind == .stringEndWith {
                 add(.wildcardInSensitiveKey, "\(definition.name) identifies the principal; compare it exactly (StringEquals), not with \(op.kind.rawValue) and wildcards", clause.span)
             }
@@ -379,9 +365,8 @@ struct StatementChecker {
             self.text = text
             self.glob = glob
             bytes = Array(text.utf8)
-            let wildcard = { (b: UInt8) in b == UInt8(ascii: "*") || b == UInt8(ascii: "?") }
-            prefixLength = bytes.firstIndex(where: wildcard) ?? bytes.count
-            suffixLength = bytes.count - 1 - (bytes.lastIndex(where: wildcard) ?? -1)
+            prefixLength = Wildcard.literalPrefixLength(bytes)
+            suffixLength = Wildcard.literalSuffixLength(bytes)
         }
 
         /// A necessary condition for `inner ⊆ self`: every string of `inner` starts with inner's
@@ -415,7 +400,7 @@ struct StatementChecker {
         /// Resource patterns; `*` when Resource is absent.
         let resources: [PatternShape]
         /// Each resource pattern split at `:`, when a containment test gets that far.
-        private(set) lazy var resourceSegments: [[String]] = resources.map { StatementChecker.splitColons($0.text) }
+        private(set) lazy var resourceSegments: [[String]] = resources.map { ColonFields($0.text).strings }
         /// A canonical rendering of the conditions ("" when there are none), built when first compared.
         private(set) lazy var conditions: String = statement.conditions.map { c in
             let values = c.values.map(\.value.description).sorted().joined(separator: ",")
@@ -463,7 +448,7 @@ struct StatementChecker {
                             key += String(decoding: UnsafeBufferPointer(rebasing: b[typeStart..<i]), as: UTF8.self)
                             return key
                         }
-                    } else if c == UInt8(ascii: "*") || c == UInt8(ascii: "?") {
+                    } else if Wildcard.isWildcard(c) {
                         if colons == 0 { wildcardInService = true }
                         if colons == 3 { wildcardInType = true }
                     }
@@ -547,21 +532,4 @@ struct StatementChecker {
         if names.count <= 5 { return names.joined(separator: ", ") }
         return names.prefix(5).joined(separator: ", ") + " and \(names.count - 5) more"
     }
-}
-
-/// A resource pattern split at its first four `:` (five parts at most), as byte slices.
-struct URNParts {
-    private let bytes: [UInt8]
-    /// Start of each part, and one past the end (after a virtual `:`).
-    private var starts: [Int] = [0]
-
-    init(_ text: String) {
-        bytes = Array(text.utf8)
-        for (i, b) in bytes.enumerated() where b == UInt8(ascii: ":") && starts.count < 5 { starts.append(i + 1) }
-        starts.append(bytes.count + 1)
-    }
-
-    var count: Int { starts.count - 1 }
-
-    subscript(part: Int) -> ArraySlice<UInt8> { bytes[starts[part]..<(starts[part + 1] - 1)] }
 }

@@ -81,7 +81,7 @@ public enum EffectiveAccess {
         var lines: [String] = []
         var lastService = "", lastLevel = ""
         for entry in access {
-            let service = String(entry.action.name.prefix { $0 != ":" })
+            let service = ServicePrefix.of(entry.action.name)
             if service != lastService {
                 lines.append(service)
                 lastService = service
