@@ -191,7 +191,7 @@ let package = Package(
             name: "BulwarkServerTests",
             dependencies: [
                 "BulwarkServer", "BulwarkStore", "BulwarkEngine", "BulwarkContract", "BulwarkJSON", "BulwarkGateway", "BulwarkWorkspace", "BulwarkCatalog",
-                "BulwarkEnforcement", "BulwarkAPI", "BulwarkOrganization", "BulwarkRuntime", "BulwarkEmulator",
+                "BulwarkEnforcement", "BulwarkAPI", "BulwarkOrganization", "BulwarkRuntime", "BulwarkEmulator", "BulwarkPolicy", "BulwarkValidation",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Release-mode checks too heavy for `swift test`: the CLI contracts of SPEC.md and
+# Release-mode checks too heavy for `swift test`: the module graph, the CLI contracts of SPEC.md and
 # one `bulwark authorize` run over 1,000,000 requests (count, validity, peak memory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The module graph: every import declared, no cycles (an incremental build can hide a missing one).
+python3 scripts/module-graph.py > /dev/null
 
 swift build -c release --product bulwark
 bin="$(swift build -c release --show-bin-path)/bulwark"

@@ -21,13 +21,11 @@ public struct APIAuthorizationInput: Sendable {
     public static func decode(bytes: [UInt8], options: ContractOptions = ContractOptions()) throws(AuthorizationInputError) -> APIAuthorizationInput {
         var reader = JSONReader(bytes: bytes)
         let root: JSONNode
-        do {
+        do throws(JSONSyntaxError) {
             if reader.peekTypeName() == nil { throw reader.error("the input is empty; expected a JSON object") }
             root = try reader.readDocument()
-        } catch let error as JSONSyntaxError {
-            throw AuthorizationInputError(message: error.message, path: error.path, location: error.location, kind: .syntax)
         } catch {
-            throw AuthorizationInputError(message: "\(error)", path: .root, location: SourceLocation(line: 1, column: 1))
+            throw AuthorizationInputError(error)
         }
         guard case .object(let members) = root.value else {
             throw AuthorizationInputError(message: "expected an object, found \(root.typeName)", path: .root, location: root.location)

@@ -58,10 +58,8 @@ public enum PolicyGenerator {
             let number = i + 1
             var reader = JSONReader(text: String(line))
             let node: JSONNode
-            do { node = try reader.readDocument() } catch let error as JSONSyntaxError {
+            do { node = try reader.readDocument() } catch {
                 throw AccessLogError(line: number, column: error.location.column, path: error.path.description, message: error.message)
-            } catch {
-                throw AccessLogError(line: number, column: 1, path: "$", message: "\(error)")
             }
             guard case .object(let members) = node.value else {
                 throw AccessLogError(line: number, column: node.location.column, path: "$", message: "expected an object, found \(node.typeName)")

@@ -118,10 +118,8 @@ extension Catalog {
         var reader = JSONReader(bytes: Array(data))
         do {
             _ = try reader.readDocument()
-        } catch let error as JSONSyntaxError {
-            throw CatalogLoadError(file: file, message: "\(error.path): \(error.message)", location: error.location)
         } catch {
-            throw CatalogLoadError(file: file, message: "\(error)", location: nil)
+            throw CatalogLoadError(file: file, message: "\(error.path): \(error.message)", location: error.location)
         }
         do {
             return try JSONDecoder().decode(T.self, from: data)

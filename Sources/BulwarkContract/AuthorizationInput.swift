@@ -3,7 +3,7 @@ import BulwarkJSON
 import BulwarkPolicy
 
 /// Malformed `authorize` input: not JSON, a wrong shape, or a policy that breaks the grammar.
-public struct AuthorizationInputError: Error, Sendable, CustomStringConvertible {
+public struct AuthorizationInputError: LocatedError, Sendable {
     /// What kind of refusal, so a server can answer with the right status.
     public enum Kind: Sendable {
         /// The bytes are not JSON the reader accepts.
@@ -16,25 +16,25 @@ public struct AuthorizationInputError: Error, Sendable, CustomStringConvertible 
         case tooManyStatements
     }
 
-    public let message: String
-    /// Path in the input document, e.g. `$.identityPolicies[0].document.Statement[0].Effect`.
-    public let path: JSONPath
-    public let location: SourceLocation
+    /// What and where; the path is in the input document, e.g. `$.identityPolicies[0].document.Statement[0].Effect`.
+    public let diagnostic: Diagnostic
     public let kind: Kind
 
     public init(message: String, path: JSONPath, location: SourceLocation, kind: Kind = .invalid) {
-        self.message = message
-        self.path = path
-        self.location = location
+        diagnostic = Diagnostic(message: message, path: path, location: location)
         self.kind = kind
     }
 
-    init(_ error: JSONSyntaxError) {
-        self.init(message: error.message, path: error.path, location: error.location, kind: .syntax)
+    /// The reader's error, as a syntax error of the input.
+    public init(_ error: JSONSyntaxError) {
+        diagnostic = error.diagnostic
+        kind = .syntax
     }
 
-    /// One line: path, position, message.
-    public var description: String { "\(path) (\(location)): \(message)" }
+    /// The parser's error, re-based onto the input document at `base`.
+    public init(_ error: PolicyParseError, at base: JSONPath) {
+        self.init(message: error.message, path: JSONPath(base.components + error.path.components), location: error.location)
+    }
 }
 
 /// What a reader of the contracts accepts beyond SPEC §3 and §4 (the server's `principal`),
@@ -96,6 +96,7 @@ public struct AuthorizationInput: Sendable {
         } catch let error as JSONSyntaxError {
             throw AuthorizationInputError(error)
         } catch {
+            // Unreachable: the reader throws JSONSyntaxError and the decoders AuthorizationInputError.
             throw AuthorizationInputError(message: "\(error)", path: .root, location: SourceLocation(line: 1, column: 1))
         }
     }
@@ -227,12 +228,7 @@ public enum PolicyListDecoding {
 
     /// Parses a policy, re-basing error paths onto the input document.
     public static func parsePolicy(_ node: JSONNode, base: JSONPath) throws(AuthorizationInputError) -> Policy {
-        do {
-            return try PolicyParser.parse(node: node)
-        } catch {
-            throw AuthorizationInputError(
-                message: error.message, path: JSONPath(base.components + error.path.components), location: error.location)
-        }
+        do { return try PolicyParser.parse(node: node) } catch { throw AuthorizationInputError(error, at: base) }
     }
 
     /// `[[policy, ...], ...]`, one array per SCP level; unnamed policies are `scp[k][i]`.

@@ -7,7 +7,6 @@ import BulwarkJSON
 import BulwarkOrganization
 import BulwarkPolicy
 import BulwarkRuntime
-import BulwarkServer
 import BulwarkStore
 import Foundation
 import HTTPTypes

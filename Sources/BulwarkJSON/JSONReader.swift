@@ -32,7 +32,7 @@ public struct JSONReader {
     // MARK: Whole documents
 
     /// Reads one complete document; anything but whitespace after it is an error.
-    public mutating func readDocument() throws -> JSONNode {
+    public mutating func readDocument() throws(JSONSyntaxError) -> JSONNode {
         try checkSize()
         let node = try readValue()
         try endDocument()
@@ -40,7 +40,7 @@ public struct JSONReader {
     }
 
     /// Checks that nothing but whitespace follows the document.
-    public mutating func endDocument() throws {
+    public mutating func endDocument() throws(JSONSyntaxError) {
         skipWhitespace()
         if position < bytes.count {
             throw error("unexpected \(describeByte(at: position)) after the end of the document")
@@ -48,13 +48,13 @@ public struct JSONReader {
     }
 
     /// Reads the value at the cursor with everything inside it.
-    public mutating func readValue() throws -> JSONNode {
+    public mutating func readValue() throws(JSONSyntaxError) -> JSONNode {
         try readValue(depth: pathStack.count)
     }
 
     /// Reads the value at the cursor and also returns its exact bytes, so a nested
     /// document (a policy inside a request body) can be validated as the client wrote it.
-    public mutating func readValueWithBytes() throws -> (node: JSONNode, bytes: ArraySlice<UInt8>) {
+    public mutating func readValueWithBytes() throws(JSONSyntaxError) -> (node: JSONNode, bytes: ArraySlice<UInt8>) {
         skipWhitespace()
         let start = position
         let node = try readValue()
@@ -84,7 +84,7 @@ public struct JSONReader {
     }
 
     /// Consumes `{`. Follow with `nextKey()` until it returns nil.
-    public mutating func beginObject() throws {
+    public mutating func beginObject() throws(JSONSyntaxError) {
         try checkSize()
         skipWhitespace()
         guard position < bytes.count, bytes[position] == UInt8(ascii: "{") else {
@@ -96,7 +96,7 @@ public struct JSONReader {
     }
 
     /// Reads the next key of the current object and the `:` after it; nil at `}`.
-    public mutating func nextKey() throws -> (key: String, location: SourceLocation)? {
+    public mutating func nextKey() throws(JSONSyntaxError) -> (key: String, location: SourceLocation)? {
         skipWhitespace()
         if !pendingFirst {
             guard position < bytes.count else { throw error("unterminated object") }
@@ -133,7 +133,7 @@ public struct JSONReader {
     }
 
     /// Consumes `[`. Follow with `nextElement()` until it returns false.
-    public mutating func beginArray() throws {
+    public mutating func beginArray() throws(JSONSyntaxError) {
         try checkSize()
         skipWhitespace()
         guard position < bytes.count, bytes[position] == UInt8(ascii: "[") else {
@@ -145,7 +145,7 @@ public struct JSONReader {
     }
 
     /// Moves to the next element of the current array; false at `]`.
-    public mutating func nextElement() throws -> Bool {
+    public mutating func nextElement() throws(JSONSyntaxError) -> Bool {
         skipWhitespace()
         guard case .index(let i) = pathStack.last else { return false }
         if pendingFirst {
@@ -180,7 +180,7 @@ public struct JSONReader {
 
     private var pendingFirst = false
 
-    private func checkSize() throws {
+    private func checkSize() throws(JSONSyntaxError) {
         if bytes.count > limits.maxBytes {
             throw JSONSyntaxError(
                 message: "input is \(bytes.count) bytes, more than the limit of \(limits.maxBytes)",
@@ -188,14 +188,14 @@ public struct JSONReader {
         }
     }
 
-    private mutating func push(_ component: JSONPathComponent) throws {
+    private mutating func push(_ component: JSONPathComponent) throws(JSONSyntaxError) {
         if pathStack.count >= limits.maxDepth {
             throw error("nesting deeper than \(limits.maxDepth) levels")
         }
         pathStack.append(component)
     }
 
-    private mutating func readValue(depth: Int) throws -> JSONNode {
+    private mutating func readValue(depth: Int) throws(JSONSyntaxError) -> JSONNode {
         skipWhitespace()
         guard position < bytes.count else { throw error("unexpected end of input, expected a value") }
         let start = location(at: position)
@@ -297,7 +297,7 @@ public struct JSONReader {
         }
     }
 
-    private mutating func expectLiteral(_ literal: StaticString) throws {
+    private mutating func expectLiteral(_ literal: StaticString) throws(JSONSyntaxError) {
         let count = literal.utf8CodeUnitCount
         let matches = literal.withUTF8Buffer { expected -> Bool in
             guard position + count <= bytes.count else { return false }
@@ -308,7 +308,7 @@ public struct JSONReader {
         position += count
     }
 
-    private mutating func readNumber() throws -> String {
+    private mutating func readNumber() throws(JSONSyntaxError) -> String {
         let start = position
         func digit(_ i: Int) -> Bool { i < bytes.count && bytes[i] >= 0x30 && bytes[i] <= 0x39 }
         if bytes[position] == UInt8(ascii: "-") { position += 1 }
@@ -336,7 +336,7 @@ public struct JSONReader {
     }
 
     /// Reads a string starting at the opening quote.
-    private mutating func readString() throws -> String {
+    private mutating func readString() throws(JSONSyntaxError) -> String {
         position += 1
         let start = position
         var ascii = true
@@ -412,7 +412,7 @@ public struct JSONReader {
         throw error("unterminated string")
     }
 
-    private mutating func readHex4() throws -> UInt32 {
+    private mutating func readHex4() throws(JSONSyntaxError) -> UInt32 {
         guard position + 4 <= bytes.count else { throw error("incomplete \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {

@@ -132,18 +132,11 @@ public struct JSONLimits: Sendable {
     public static let `default` = JSONLimits()
 }
 
-/// Malformed JSON text, with where it went wrong.
-public struct JSONSyntaxError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public var location: SourceLocation
-    /// The path of the value being read when the error occurred.
-    public var path: JSONPath
+/// Malformed JSON text, with where it went wrong (the path of the value being read).
+public struct JSONSyntaxError: LocatedError, Sendable {
+    public var diagnostic: Diagnostic
 
     public init(message: String, location: SourceLocation, path: JSONPath) {
-        self.message = message
-        self.location = location
-        self.path = path
+        diagnostic = Diagnostic(code: "JSON_SYNTAX_ERROR", message: message, path: path, location: location)
     }
-
-    public var description: String { "\(path) (\(location)): \(message)" }
 }

@@ -1,7 +1,7 @@
 import BulwarkJSON
 
 /// A policy that cannot be parsed: bad JSON or a break of the 5.0 grammar.
-public struct PolicyParseError: Error, Sendable, CustomStringConvertible {
+public struct PolicyParseError: LocatedError, Sendable {
     /// Stable codes, shared with the validator's findings.
     public enum Code: String, Sendable {
         case jsonSyntaxError = "JSON_SYNTAX_ERROR"
@@ -16,20 +16,14 @@ public struct PolicyParseError: Error, Sendable, CustomStringConvertible {
         case unsupportedPrincipal = "UNSUPPORTED_PRINCIPAL"
     }
 
-    public var code: Code
-    public var message: String
-    /// Path inside the policy document.
-    public var path: JSONPath
-    public var location: SourceLocation
+    public let code: Code
+    /// What and where; the path is inside the policy document.
+    public var diagnostic: Diagnostic
 
     public init(code: Code, message: String, path: JSONPath, location: SourceLocation) {
         self.code = code
-        self.message = message
-        self.path = path
-        self.location = location
+        diagnostic = Diagnostic(code: code.rawValue, message: message, path: path, location: location)
     }
-
-    public var description: String { "\(path) (\(location)): \(message)" }
 }
 
 /// Turns JSON into a `Policy`, checking the grammar of policy language 5.0.
@@ -49,12 +43,8 @@ public enum PolicyParser {
         do {
             var reader = JSONReader(bytes: bytes, limits: JSONLimits(maxDepth: 64, maxBytes: maxDocumentBytes))
             node = try reader.readDocument()
-        } catch let error as JSONSyntaxError {
-            throw PolicyParseError(
-                code: .jsonSyntaxError, message: error.message, path: error.path, location: error.location)
         } catch {
-            throw PolicyParseError(
-                code: .jsonSyntaxError, message: "\(error)", path: .root, location: SourceLocation(line: 1, column: 1))
+            throw PolicyParseError(code: .jsonSyntaxError, message: error.message, path: error.path, location: error.location)
         }
         return try parse(node: node)
     }

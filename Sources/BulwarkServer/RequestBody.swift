@@ -11,13 +11,11 @@ struct RequestBody {
     init(_ bytes: [UInt8], allowed: [String]) throws(APIError) {
         self.bytes = bytes
         var reader = JSONReader(bytes: bytes)
-        do {
+        do throws(JSONSyntaxError) {
             if reader.peekTypeName() == nil { throw reader.error("the body is empty; expected a JSON object") }
             root = try reader.readDocument()
-        } catch let error as JSONSyntaxError {
-            throw APIError.invalidJSON(error)
         } catch {
-            throw APIError.badRequest("\(error)")
+            throw APIError.invalidJSON(error)
         }
         guard case .object(let members) = root.value else {
             throw APIError.badRequest("expected a JSON object, found \(root.typeName)", path: .root, location: root.location)
@@ -91,7 +89,7 @@ struct RequestBody {
                     }
                     _ = try reader.readValue()
                 }
-            } catch {}
+            } catch {}  // a value that cannot be re-read is the refusal below
             throw APIError.badRequest("cannot read \(key)", path: path, location: node.location)
         default:
             throw APIError.badRequest("\(key) must be a policy object or its text as a string, found \(node.typeName)", path: path, location: node.location)

@@ -44,11 +44,8 @@ public struct PolicyValidator: Sendable {
         let node: JSONNode
         do {
             node = try reader.readDocument()
-        } catch let error as JSONSyntaxError {
-            findings.append(Finding(code: .jsonSyntaxError, message: error.message, path: error.path, location: error.location))
-            return findings
         } catch {
-            findings.append(Finding(code: .jsonSyntaxError, message: "\(error)", path: .root, location: start))
+            findings.append(Finding(code: .jsonSyntaxError, message: error.message, path: error.path, location: error.location))
             return findings
         }
         findings += emptyContainers(node, path: .root)

@@ -9,9 +9,7 @@ public enum DocumentReader {
     public static func read(_ text: String, fileName: String) throws(JSONSyntaxError) -> JSONNode {
         if fileName.hasSuffix(".json") {
             var reader = JSONReader(text: text)
-            do { return try reader.readDocument() } catch let e as JSONSyntaxError { throw e } catch {
-                throw JSONSyntaxError(message: "\(error)", location: SourceLocation(line: 1, column: 1), path: .root)
-            }
+            return try reader.readDocument()
         }
         let node: Node?
         do {
