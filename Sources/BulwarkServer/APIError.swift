@@ -4,6 +4,8 @@ import BulwarkJSON
 import BulwarkRuntime
 import BulwarkStore
 import BulwarkValidation
+import HTTPTypes
+import Hummingbird
 
 /// A refused HTTP request: status, a stable code, a message a person understands, and
 /// where in the body the problem is. Rendered as `{"error": {"code", "message", "path", …}}`.
@@ -17,6 +19,8 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     public let location: SourceLocation?
     /// Validation findings, for a refused policy.
     public let findings: [Finding]
+    /// For a 405: the methods the path allows (the `Allow` header).
+    public var allowedMethods: [String] = []
 
     public init(
         status: Int, code: String, message: String, path: JSONPath? = nil, location: SourceLocation? = nil,
@@ -58,27 +62,24 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
 
     // MARK: Common errors
 
-    static func invalidBody(_ error: AuthorizationInputError) -> APIError {
-        APIError(status: 400, code: "invalid_request", message: error.message, path: error.path, location: error.location)
+    /// A located error of the body, answered with `status` and `code`; `suffix` names the flag of a limit.
+    init(status: Int, code: String, _ error: some LocatedError, suffix: String = "") {
+        self.init(status: status, code: code, message: error.message + suffix, path: error.path, location: error.location)
     }
+
+    static func invalidBody(_ error: AuthorizationInputError) -> APIError { APIError(status: 400, code: "invalid_request", error) }
 
     /// A contract document (SPEC §3, §4) the decoder refused, with the status its kind calls for.
     static func input(_ error: AuthorizationInputError) -> APIError {
         switch error.kind {
-        case .syntax: APIError(status: 400, code: "invalid_json", message: error.message, path: error.path, location: error.location)
+        case .syntax: APIError(status: 400, code: "invalid_json", error)
         case .invalid: invalidBody(error)
-        case .tooManyRequests:
-            APIError(
-                status: 413, code: "batch_too_large", message: error.message + " (--max-batch-requests): split the batch", path: error.path,
-                location: error.location)
-        case .tooManyStatements:
-            APIError(status: 413, code: "too_many_statements", message: error.message + " (--max-inline-statements)", path: error.path, location: error.location)
+        case .tooManyRequests: APIError(status: 413, code: "batch_too_large", error, suffix: " (--max-batch-requests): split the batch")
+        case .tooManyStatements: APIError(status: 413, code: "too_many_statements", error, suffix: " (--max-inline-statements)")
         }
     }
 
-    static func invalidJSON(_ error: JSONSyntaxError) -> APIError {
-        APIError(status: 400, code: "invalid_json", message: error.message, path: error.path, location: error.location)
-    }
+    static func invalidJSON(_ error: JSONSyntaxError) -> APIError { APIError(status: 400, code: "invalid_json", error) }
 
     static func badRequest(_ message: String, path: JSONPath? = nil, location: SourceLocation? = nil) -> APIError {
         APIError(status: 400, code: "invalid_request", message: message, path: path, location: location)
@@ -107,5 +108,16 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         case .refused(let error): management(error)
         case .storeUnavailable(let reason): APIError(status: 503, code: "store_unavailable", message: "the store refused the write: \(reason)")
         }
+    }
+}
+
+extension APIError {
+    /// The HTTP response: the JSON error body with the status, and `Allow` for a 405.
+    /// (499, a client that hung up, is only counted; nobody reads its body.)
+    var response: Response {
+        let status: HTTPResponse.Status = self.status == 499 ? .init(code: 499, reasonPhrase: "Client Closed Request") : .init(code: self.status)
+        var response = PDPServer.json(body, status: status)
+        if !allowedMethods.isEmpty { response.headers[.allow] = allowedMethods.joined(separator: ", ") }
+        return response
     }
 }

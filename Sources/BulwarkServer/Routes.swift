@@ -241,31 +241,28 @@ struct ErrorAndMetricsMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch let error as APIError {
-            response = PDPServer.json(error.body, status: HTTPResponse.Status(code: error.status))
+            response = error.response
         } catch let error as any HTTPResponseError {
             // Hummingbird's own errors: no route, wrong method, a body over the limit.
             if error.status == .notFound || error.status == .methodNotAllowed, let allowed = routes.methods(for: request.uri.path) {
                 // The path exists with other methods.
-                let apiError = APIError(
+                var apiError = APIError(
                     status: 405, code: "method_not_allowed",
                     message: "\(Excerpt.of(request.method.rawValue)) is not allowed on \(Excerpt.of(request.uri.path)); allowed: \(allowed.joined(separator: ", "))")
-                var answer = PDPServer.json(apiError.body, status: .methodNotAllowed)
-                answer.headers[.allow] = allowed.joined(separator: ", ")
-                response = answer
+                apiError.allowedMethods = allowed
+                response = apiError.response
             } else {
-                response = PDPServer.json(translate(error.status, request).body, status: error.status)
+                response = translate(error.status, request).response
             }
         } catch let error as HTTPParserError {
             // Broken framing (an unknown Transfer-Encoding, a bad chunk) is the client's error;
             // a body cut short means the client went away: counted as 499, logged at debug.
             let hungUp = error == .invalidEOFState
             if hungUp { logger.debug("the client closed the connection mid-request", metadata: ["path": "\(Excerpt.of(request.uri.path))"]) }
-            let apiError = APIError(status: 400, code: "bad_framing", message: "the request's HTTP framing is broken: \(error)")
-            response = PDPServer.json(apiError.body, status: hungUp ? .init(code: 499, reasonPhrase: "Client Closed Request") : .badRequest)
+            response = APIError(status: hungUp ? 499 : 400, code: "bad_framing", message: "the request's HTTP framing is broken: \(error)").response
         } catch {
             logger.error("unexpected error (\(type(of: error))): \(error)", metadata: ["path": "\(Excerpt.of(request.uri.path))"])
-            let apiError = APIError(status: 500, code: "internal", message: "internal error; see the server log")
-            response = PDPServer.json(apiError.body, status: .internalServerError)
+            response = APIError(status: 500, code: "internal", message: "internal error; see the server log").response
         }
         metrics.recordRequest(route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: response.status.code)
         return response
