@@ -60,16 +60,24 @@ public struct APIAuthorizationError: Error, Sendable, CustomStringConvertible {
 
 /// Maps API calls to actions and resources and decides them with an `Authorizer`.
 public struct APIAuthorizer: Sendable {
-    public let catalog: Catalog
+    public let router: APIRouter
     public let authorizer: Authorizer
+    public var catalog: Catalog { router.catalog }
 
+    /// With a router built for the purpose; a caller deciding many calls keeps one router.
     public init(catalog: Catalog, authorizer: Authorizer) {
-        self.catalog = catalog
+        self.init(router: APIRouter(catalog: catalog), authorizer: authorizer)
+    }
+
+    public init(router: APIRouter, authorizer: Authorizer) {
+        self.router = router
         self.authorizer = authorizer
     }
 
-    public func authorize(_ request: APIRequest) throws(APIAuthorizationError) -> APIAuthorizationResult {
-        let plan = try APIRouter(catalog: catalog).plan(request)
+    /// Decides every check of the call. `route` is the call's match when the caller has
+    /// routed it already (the gateway routes each call once).
+    public func authorize(_ request: APIRequest, route: APIRouter.RouteMatch? = nil) throws(APIAuthorizationError) -> APIAuthorizationResult {
+        let plan = try router.plan(request, route: route)
         let checks = plan.checks.map { item in
             APICheck(
                 action: item.action, resource: item.resource,
@@ -98,8 +106,36 @@ public struct APIPlan: Sendable {
 /// Matches concrete paths against the catalog's API templates and builds resource URNs.
 public struct APIRouter: Sendable {
     public let catalog: Catalog
+    /// Lowercased service name → its rows with their templates split once.
+    private let templates: [String: [Template]]
 
-    public init(catalog: Catalog) { self.catalog = catalog }
+    /// A row's path template, split at `/` once, with its separator count for a quick reject.
+    private struct Template: Sendable {
+        let row: APIRow
+        let separators: Int
+        /// Each segment: a literal, or a parameter's name (`{image_id}` → `image_id`).
+        let segments: [Segment]
+    }
+
+    private enum Segment: Sendable {
+        case literal(Substring)
+        case parameter(String)
+    }
+
+    /// Splits every template of every service once; keep the router for as long as the catalog.
+    public init(catalog: Catalog) {
+        self.catalog = catalog
+        var templates: [String: [Template]] = [:]
+        for service in catalog.services {
+            templates[service.name.lowercased()] = service.apis.map { row in
+                let parts = Self.segments(row.path)
+                return Template(
+                    row: row, separators: parts.count,
+                    segments: parts.map { $0.hasPrefix("{") && $0.hasSuffix("}") ? .parameter(String($0.dropFirst().dropLast())) : .literal($0) })
+            }
+        }
+        self.templates = templates
+    }
 
     /// How a call's method and path meet a service's API rows.
     public enum RouteMatch: Sendable {
@@ -115,13 +151,13 @@ public struct APIRouter: Sendable {
     /// The rows of `service` a call matches. Paths are compared as given (a query and one
     /// trailing slash are ignored); unknown services match nothing.
     public func route(service name: String, method rawMethod: String, path rawPath: String) -> RouteMatch {
-        guard let service = catalog.service(named: name) else { return .noMatch }
+        guard let service = catalog.service(named: name), let compiled = templates[service.name.lowercased()] else { return .noMatch }
         let segments = Self.segments(Self.normalize(rawPath))
         let method = rawMethod.uppercased()
         var byPath: [(row: APIRow, parameters: [String: String], literals: Int)] = []
-        for row in service.apis {
-            if let (parameters, literals) = Self.match(template: row.path, segments: segments) {
-                byPath.append((row, parameters, literals))
+        for template in compiled where template.separators == segments.count {
+            if let (parameters, literals) = Self.match(template.segments, segments: segments) {
+                byPath.append((template.row, parameters, literals))
             }
         }
         if byPath.isEmpty { return .noMatch }
@@ -134,7 +170,9 @@ public struct APIRouter: Sendable {
         return .rows(rows.map(\.row), parameters: rows[0].parameters)
     }
 
-    public func plan(_ request: APIRequest) throws(APIAuthorizationError) -> APIPlan {
+    /// What a call needs: every row's action and dependencies with their URNs. `route` is the
+    /// call's match when the caller has routed it already.
+    public func plan(_ request: APIRequest, route known: RouteMatch? = nil) throws(APIAuthorizationError) -> APIPlan {
         guard let service = catalog.service(named: request.service) else {
             throw APIAuthorizationError(message: "unknown service \"\(request.service)\"; catalogued: \(catalog.services.map(\.name).joined(separator: ", "))")
         }
@@ -142,7 +180,7 @@ public struct APIRouter: Sendable {
         let method = request.method.uppercased()
         let rows: [APIRow]
         let parameters: [String: String]
-        switch route(service: request.service, method: method, path: path) {
+        switch known ?? route(service: request.service, method: method, path: path) {
         case .noMatch:
             let closest = Self.closestTemplates(to: path, in: service.apis.map(\.path))
             throw APIAuthorizationError(message: "no \(service.name) API matches \(method) \(path); closest known paths: \(closest.joined(separator: ", "))")
@@ -241,21 +279,17 @@ public struct APIRouter: Sendable {
     }
 
     /// Parameters and the number of literal segments when the template matches.
-    static func match(template: String, segments: [Substring]) -> ([String: String], Int)? {
-        // Most templates differ in length: count their separators before splitting anything.
-        var separators = 0
-        for byte in template.utf8 where byte == UInt8(ascii: "/") { separators += 1 }
-        guard separators == segments.count else { return nil }
-        let parts = Self.segments(template)
-        guard parts.count == segments.count else { return nil }
+    private static func match(_ template: [Segment], segments: [Substring]) -> ([String: String], Int)? {
+        guard template.count == segments.count else { return nil }
         var parameters: [String: String] = [:]
         var literals = 0
-        for (part, segment) in zip(parts, segments) {
-            if part.hasPrefix("{") && part.hasSuffix("}") {
+        for (part, segment) in zip(template, segments) {
+            switch part {
+            case .parameter(let name):
                 guard !segment.isEmpty, let decoded = PercentCoding.decode(segment.utf8) else { return nil }
-                parameters[String(part.dropFirst().dropLast())] = decoded
-            } else {
-                guard part == segment else { return nil }
+                parameters[name] = decoded
+            case .literal(let literal):
+                guard literal == segment else { return nil }
                 literals += 1
             }
         }

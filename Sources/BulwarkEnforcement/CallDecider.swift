@@ -5,6 +5,19 @@ import BulwarkJSON
 import BulwarkPolicy
 import BulwarkOrganization
 
+/// Where a call goes: its service and the API rows it matched, with the path parameters.
+/// Found once per call and used for the context, the checks and the log.
+public struct CallRoute: Sendable {
+    public let service: String
+    /// The most specific rows for the method (never empty).
+    public let rows: [APIRow]
+    /// Path parameters, percent-decoded once.
+    public let parameters: [String: String]
+
+    /// `METHOD /template` of the first row, as the catalog writes it.
+    public var row: String { "\(rows[0].method) \(rows[0].path)" }
+}
+
 /// The decision on one authenticated call, and what it was made on.
 public struct CallDecision: Sendable {
     /// The request context every check was decided with.
@@ -27,23 +40,25 @@ public struct CallDecider: Sendable {
     /// Services whose APIs calls may reach, in the order a path is tried against them.
     public let services: [String]
     public let trustedProxies: [IPAddressRange]
+    /// Built once: every template of the catalog split ahead of calls.
+    private let router: APIRouter
 
     public init(catalog: Catalog, region: String, services: [String], trustedProxies: [IPAddressRange]) {
         self.catalog = catalog
         self.region = region
         self.services = services
         self.trustedProxies = trustedProxies
+        self.router = APIRouter(catalog: catalog)
     }
 
     /// The service and API rows of a call: 404 when no service has the path, 405 with
     /// `Allow` when one has the path but not the method.
-    public func route(method: String, target: CallTarget) throws(CallRefusal) -> (service: String, rows: [APIRow]) {
-        let router = APIRouter(catalog: catalog)
+    public func route(method: String, target: CallTarget) throws(CallRefusal) -> CallRoute {
         var allowed: (template: String, methods: [String])?
         for service in services {
             // The encoded form: the router decodes path parameters once, back to the segments.
             switch router.route(service: service, method: method, path: target.forwardedPath) {
-            case .rows(let rows, _): return (service, rows)
+            case .rows(let rows, let parameters): return CallRoute(service: service, rows: rows, parameters: parameters)
             case .methodNotAllowed(let template, let methods): allowed = allowed ?? (template, methods)
             case .noMatch: continue
             }
@@ -56,11 +71,11 @@ public struct CallDecider: Sendable {
         throw CallRefusal("no API of \(services.joined(separator: " or ")) matches \(Excerpt.of(method)) \(Excerpt.of(target.path))", status: 404)
     }
 
-    /// Decides a call that matched `rows` of `service`, for `principal`. The body is read
+    /// Decides a call that took `route`, for `principal`. The body is read
     /// with the strict reader (duplicate keys, a byte-order mark, other encodings, nesting
     /// past 64 are refused); its fields feed only the row that documents them.
     public func decide(
-        method: String, target: CallTarget, service: String, rows: [APIRow], body: [UInt8], facts: CallFacts,
+        method: String, target: CallTarget, route: CallRoute, body: [UInt8], facts: CallFacts,
         principal: ResolvedPrincipal, authorizer: Authorizer, organization: Organization
     ) throws(CallRefusal) -> CallDecision {
         let json: JSONNode?
@@ -72,20 +87,21 @@ public struct CallDecider: Sendable {
                 throw CallRefusal("the body is not JSON the gateway can read, so it cannot be authorized: \(error)")
             }
         }
-        let row = "\(rows[0].method) \(rows[0].path)"
+        let (service, row) = (route.service, route.row)
         let builder = CallContextBuilder(organization: organization, trustedProxies: trustedProxies)
         let context = principal.context(adding: try builder.context(for: facts, body: json, target: target, row: row))
         let accountID = principal.account?.id ?? ""
         let resources: [String?] = try CallContextBuilder.bodyResources(body: json, row: row)?
             .map { "\(service):\(region):\(accountID):image:\($0)" } ?? [nil]
         let cases = CallContextBuilder.cases(method: method, path: target.path, body: json)
-        let authorizer = APIAuthorizer(catalog: catalog, authorizer: authorizer)
+        let authorizer = APIAuthorizer(router: router, authorizer: authorizer)
+        let match = APIRouter.RouteMatch.rows(route.rows, parameters: route.parameters)
         var checks: [APICheck] = []
         for resource in resources {
             let request = APIRequest(
                 service: service, method: method, path: target.forwardedPath, region: region, accountID: accountID,
                 context: context, cases: cases, resource: resource)
-            do { checks += try authorizer.authorize(request).checks } catch { throw CallRefusal(error.message) }
+            do { checks += try authorizer.authorize(request, route: match).checks } catch { throw CallRefusal(error.message) }
         }
         return CallDecision(context: context, checks: checks)
     }

@@ -173,7 +173,8 @@ public final class Gateway: Sendable {
 
         // 1. What is called: one strict reading of the path and query, and the API row.
         let target = try CallTarget(path: request.uri.path, query: request.uri.query ?? "")
-        let (service, rows) = try decider.route(method: method, target: target)
+        let route = try decider.route(method: method, target: target)
+        let service = route.service
         guard let upstream = configuration.upstreams[service] else { throw CallRefusal("no upstream for \(service)", status: 502) }
         for name in ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"] where request.headers[HTTPField.Name(name)!] != nil {
             throw CallRefusal("\(name) is refused: the gateway decides the method it sees")
@@ -241,7 +242,7 @@ public final class Gateway: Sendable {
         // 6. Decide on the body read strictly: every required action and dependency, for
         // every resource the call names.
         let decision = try decider.decide(
-            method: method, target: target, service: service, rows: rows, body: body,
+            method: method, target: target, route: route, body: body,
             facts: CallFacts(peer: Self.peer(context), forwardedFor: Self.forwardedFor(request.headers), isTLS: configuration.tls != nil),
             principal: principal.resolved, authorizer: principal.authorizer, organization: organization)
         let (callContext, checks) = (decision.context, decision.checks)

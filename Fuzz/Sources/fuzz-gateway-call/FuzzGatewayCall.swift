@@ -57,9 +57,9 @@ func fuzzGatewayCall(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         fatalError("a call signed by its own client does not verify: \(error)")
     }
     do {
-        let (service, rows) = try decider.route(method: method, target: target)
+        let route = try decider.route(method: method, target: target)
         let decision = try decider.decide(
-            method: method, target: target, service: service, rows: rows, body: body, facts: CallFacts(peer: "192.0.2.1", now: now),
+            method: method, target: target, route: route, body: body, facts: CallFacts(peer: "192.0.2.1", now: now),
             principal: alice, authorizer: authorizer, organization: workspace.organization)
         precondition(!decision.checks.isEmpty, "a routed call is decided on at least one action")
     } catch {
