@@ -43,6 +43,21 @@ public struct APIRow: Sendable, Hashable, Codable {
     public let requiredOnly: RequiredOnly?
 }
 
+/// A request field that feeds authorization — a body field such as `tags`, or a query
+/// parameter written `query:NAME` — and the API rows (`METHOD /template`) that document it.
+/// Which calls carry a field is the service's fact, so it is catalog data; how a field becomes
+/// condition keys is the enforcement point's (`CallContextBuilder`).
+public struct RequestField: Sendable, Hashable, Codable {
+    public let name: String
+    /// `METHOD /template` of each row documenting the field.
+    public let apis: [String]
+
+    public init(name: String, apis: [String]) {
+        self.name = name
+        self.apis = apis
+    }
+}
+
 /// A resource type and the template of its URNs.
 public struct ResourceTypeDefinition: Sendable, Hashable, Codable {
     public let name: String
@@ -79,6 +94,8 @@ public struct ServiceCatalog: Sendable, Hashable, Codable {
     public let apis: [APIRow]
     /// Actions that API rows depend on but no action table lists; they are known actions.
     public let referencedActions: [String]
+    /// Request fields that feed authorization, with the rows documenting each.
+    public let requestFields: [RequestField]
 }
 
 /// The catalogs of every service plus the shared global condition keys.

@@ -4,7 +4,7 @@ extension Catalog {
     /// The catalog as the JSON of SPEC §1 (`bulwark catalog export --format json`).
     ///
     /// Fields beyond the contract: `catalogVersion`, `globalConditionKeys`, and per
-    /// service `title`, `updated` and `referencedActions`; per action `description`.
+    /// service `title`, `updated`, `referencedActions` and `requestFields`; per action `description`.
     public func exportJSON() -> [UInt8] {
         var json = JSONWriter(reservingCapacity: 64 * 1024)
         json.beginObject()
@@ -44,6 +44,15 @@ extension Catalog {
             json.key("conditionKeys")
             writeKeys(service.conditionKeys, into: &json)
             json.field("referencedActions", service.referencedActions)
+            json.key("requestFields")
+            json.beginArray()
+            for field in service.requestFields {
+                json.beginObject()
+                json.field("name", field.name)
+                json.field("apis", field.apis)
+                json.endObject()
+            }
+            json.endArray()
             json.endObject()
         }
         json.endArray()

@@ -79,7 +79,7 @@ extension Catalog {
             let service = ServiceCatalog(
                 name: raw.name, title: raw.title, updated: raw.updated, resourceTypes: raw.resourceTypes,
                 conditionKeys: raw.conditionKeys, actions: actions, apis: raw.apis,
-                referencedActions: raw.referencedActions)
+                referencedActions: raw.referencedActions, requestFields: raw.requestFields ?? [])
             services.append(service)
         }
         let globalFile = base.appendingPathComponent("global-keys.json").path
@@ -105,6 +105,7 @@ extension Catalog {
         let actions: [RawAction]
         let apis: [APIRow]
         let referencedActions: [String]
+        let requestFields: [RequestField]?
     }
 
     private struct GlobalKeysFile: Decodable {
@@ -157,6 +158,16 @@ extension Catalog {
         }
         let globalNames = Set(globalKeys.map { $0.name.lowercased() })
         for (service, file) in zip(services, fileNames) {
+            let rows = Set(service.apis.map { "\($0.method) \($0.path)" })
+            var fieldNames: Set<String> = []
+            for field in service.requestFields {
+                if !fieldNames.insert(field.name).inserted {
+                    issues.append(CatalogIssue(severity: .error, file: file, message: "request field \(field.name) is listed twice"))
+                }
+                for api in field.apis where !rows.contains(api) {
+                    issues.append(CatalogIssue(severity: .error, file: file, message: "request field \(field.name) names \(api), which is no API row of \(service.name)"))
+                }
+            }
             let referenced = Set(service.referencedActions.map { $0.lowercased() })
             let resourceNames = Set(service.resourceTypes.map(\.name))
             let serviceKeys = Set(service.conditionKeys.map { $0.name.lowercased() })

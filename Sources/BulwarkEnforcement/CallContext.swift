@@ -1,6 +1,7 @@
+import BulwarkCatalog
 import BulwarkJSON
-import BulwarkPolicy
 import BulwarkOrganization
+import BulwarkPolicy
 import Foundation
 
 /// What the gateway knows about a call besides its method, path and body.
@@ -26,8 +27,8 @@ public struct CallFacts: Sendable {
 /// Keys from the connection: `g:SourceIp` (the peer; with a trusted proxy, the nearest
 /// untrusted address of `X-Forwarded-For`), `g:CurrentTime`, `g:SecureTransport`. Keys of
 /// the principal: those of `ResolvedPrincipal.principalContext`. Keys from the call, each
-/// only for the rows that document the field (`BodyField.rows`), so a field added to
-/// another call's body cannot satisfy a condition:
+/// only for the rows that document the field (the catalog's `requestFields`, read into a
+/// `RequestFieldTable`), so a field added to another call's body cannot satisfy a condition:
 ///
 /// | field | keys |
 /// |---|---|
@@ -45,41 +46,23 @@ public struct CallFacts: Sendable {
 public struct CallContextBuilder: Sendable {
     public let organization: Organization
     public let trustedProxies: [IPAddressRange]
+    /// Which rows document which request field (from the catalog).
+    public let fields: RequestFieldTable
 
-    /// Fields of a call that feed authorization, and the rows (`METHOD /template`) documenting each.
-    public enum BodyField: CaseIterable, Sendable {
-        case tags, enterpriseProject, encryption, member, projects, images, accessDomain, enterpriseProjectQuery
-
-        static let imageCreation = [
-            "POST /v2/cloudimages/action", "POST /v2/cloudimages/quickimport/action", "POST /v1/cloudimages/dataimages/action",
-            "POST /v1/cloudimages/wholeimages/action", "POST /v2/images",
-        ]
-        static let imageCopy = ["POST /v1/cloudimages/{image_id}/copy", "POST /v1/cloudimages/{image_id}/cross_region_copy"]
-
-        /// The rows documenting this field, computed once.
-        public var rows: Set<String> { Self.rowsByField[self]! }
-
-        private static let rowsByField: [BodyField: Set<String>] = Dictionary(uniqueKeysWithValues: allCases.map { ($0, $0.documentingRows) })
-
-        private var documentingRows: Set<String> {
-            switch self {
-            case .tags:
-                Set(Self.imageCreation + ["PUT /v1/cloudimages/tags", "POST /v2/{project_id}/images/{image_id}/tags/action"])
-            case .enterpriseProject, .encryption: Set(Self.imageCreation + Self.imageCopy)
-            case .member: ["POST /v2/images/{image_id}/members"]
-            case .projects: ["POST /v1/cloudimages/members", "DELETE /v1/cloudimages/members"]
-            case .images: ["POST /v1/cloudimages/members", "PUT /v1/cloudimages/members", "DELETE /v1/cloudimages/members"]
-            case .accessDomain: ["POST /v2/manage/namespaces/{namespace}/repositories/{repository}/access-domains"]
-            case .enterpriseProjectQuery: ["GET /v2/cloudimages"]
-            }
-        }
-
-        func documented(by row: String) -> Bool { rows.contains(row) }
+    /// The request fields this builder knows how to read; a catalog's `requestFields` names them.
+    public enum BodyField: String, CaseIterable, Sendable {
+        case tags
+        case enterpriseProject = "enterprise_project_id"
+        case encryption = "cmk_id"
+        case member, projects, images
+        case accessDomain = "access_domain"
+        case enterpriseProjectQuery = "query:enterprise_project_id"
     }
 
-    public init(organization: Organization, trustedProxies: [IPAddressRange]) {
+    public init(organization: Organization, trustedProxies: [IPAddressRange], fields: RequestFieldTable) {
         self.organization = organization
         self.trustedProxies = trustedProxies
+        self.fields = fields
     }
 
     /// The context of a call that matched `row` (`METHOD /template`, as the catalog writes it).
@@ -88,12 +71,12 @@ public struct CallContextBuilder: Sendable {
         context.set("g:SourceIp", [.string(sourceIP(facts))])
         context.set("g:CurrentTime", [.string(Self.iso8601(facts.now))])
         context.set("g:SecureTransport", [.string(facts.isTLS ? "true" : "false")])
-        if BodyField.enterpriseProjectQuery.documented(by: row), let project = target.queryValue("enterprise_project_id") {
+        if fields.documents(.enterpriseProjectQuery, row: row), let project = target.queryValue("enterprise_project_id") {
             context.set("g:EnterpriseProjectId", [.string(project)])
         }
         guard let body, case .object(let members) = body.value else { return context }
         func field(_ name: String, _ kind: BodyField) -> JSONNode? {
-            kind.documented(by: row) ? members.first { $0.key == name }?.value : nil
+            fields.documents(kind, row: row) ? members.first { $0.key == name }?.value : nil
         }
 
         var tags: [(String, String)] = []
@@ -137,7 +120,7 @@ public struct CallContextBuilder: Sendable {
         if let cmk = field("cmk_id", .encryption) {
             guard case .string(let id) = cmk.value else { throw Self.shape("cmk_id", "a string", cmk) }
             context.set("ims:Encrypted", [.string(id.isEmpty ? "false" : "true")])
-        } else if BodyField.encryption.documented(by: row), members.contains(where: { $0.key == "image_url" || $0.key == "region" }) {
+        } else if fields.documents(.encryption, row: row), members.contains(where: { $0.key == "image_url" || $0.key == "region" }) {
             // Imported from a file or copied without a key: not encrypted. Calls that take
             // the source's encryption (from a server) leave the key missing.
             context.set("ims:Encrypted", [.string("false")])
@@ -194,12 +177,12 @@ public struct CallContextBuilder: Sendable {
     /// Image ids named in the body by rows whose resource is there (`/v1/cloudimages/members`):
     /// each becomes its own check. Nil for other rows; for those rows, `images` must be a
     /// non-empty array of ids, or the call is refused (its resources would be unknown).
-    public static func bodyResources(body: JSONNode?, row: String) throws(CallRefusal) -> [String]? {
-        guard BodyField.images.documented(by: row) else { return nil }
+    public func bodyResources(body: JSONNode?, row: String) throws(CallRefusal) -> [String]? {
+        guard fields.documents(.images, row: row) else { return nil }
         guard let body, case .object(let members) = body.value, let node = members.first(where: { $0.key == "images" })?.value else {
             throw CallRefusal("\(row) names its images in the body: send \"images\": [IMAGE-ID, …]")
         }
-        let ids = try strings(node, "images")
+        let ids = try Self.strings(node, "images")
         guard !ids.isEmpty else { throw CallRefusal("images is empty; name at least one image") }
         return ids
     }
@@ -240,4 +223,33 @@ public struct CallContextBuilder: Sendable {
         date.formatted(.iso8601)
     }
 
+}
+
+/// The catalog's `requestFields` of every service, read once: which API rows document each
+/// request field the gateway reads. A field the gateway cannot read is an error at start,
+/// never a field silently ignored.
+public struct RequestFieldTable: Sendable {
+    private let rows: [CallContextBuilder.BodyField: Set<String>]
+
+    /// Why a catalog's request fields cannot be used.
+    public struct UnknownField: Error, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(catalog: Catalog) throws(UnknownField) {
+        var rows: [CallContextBuilder.BodyField: Set<String>] = [:]
+        for service in catalog.services {
+            for field in service.requestFields {
+                guard let kind = CallContextBuilder.BodyField(rawValue: field.name) else {
+                    let known = CallContextBuilder.BodyField.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw UnknownField(description: "the \(service.name) catalog names request field \"\(field.name)\", which the gateway cannot read (known: \(known))")
+                }
+                rows[kind, default: []].formUnion(field.apis)
+            }
+        }
+        self.rows = rows
+    }
+
+    /// Whether `row` (`METHOD /template`) documents `field`.
+    public func documents(_ field: CallContextBuilder.BodyField, row: String) -> Bool { rows[field]?.contains(row) ?? false }
 }

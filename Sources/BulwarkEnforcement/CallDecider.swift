@@ -42,13 +42,17 @@ public struct CallDecider: Sendable {
     public let trustedProxies: [IPAddressRange]
     /// Built once: every template of the catalog split ahead of calls.
     private let router: APIRouter
+    /// Which rows document which request field, from the catalog.
+    public let fields: RequestFieldTable
 
-    public init(catalog: Catalog, region: String, services: [String], trustedProxies: [IPAddressRange]) {
+    /// Throws when the catalog names a request field the gateway cannot read.
+    public init(catalog: Catalog, region: String, services: [String], trustedProxies: [IPAddressRange]) throws(RequestFieldTable.UnknownField) {
         self.catalog = catalog
         self.region = region
         self.services = services
         self.trustedProxies = trustedProxies
         self.router = APIRouter(catalog: catalog)
+        self.fields = try RequestFieldTable(catalog: catalog)
     }
 
     /// The service and API rows of a call: 404 when no service has the path, 405 with
@@ -88,10 +92,10 @@ public struct CallDecider: Sendable {
             }
         }
         let (service, row) = (route.service, route.row)
-        let builder = CallContextBuilder(organization: organization, trustedProxies: trustedProxies)
+        let builder = CallContextBuilder(organization: organization, trustedProxies: trustedProxies, fields: fields)
         let context = principal.context(adding: try builder.context(for: facts, body: json, target: target, row: row))
         let accountID = principal.account?.id ?? ""
-        let resources: [String?] = try CallContextBuilder.bodyResources(body: json, row: row)?
+        let resources: [String?] = try builder.bodyResources(body: json, row: row)?
             .map { "\(service):\(region):\(accountID):image:\($0)" } ?? [nil]
         let cases = CallContextBuilder.cases(method: method, path: target.path, body: json)
         let authorizer = APIAuthorizer(router: router, authorizer: authorizer)

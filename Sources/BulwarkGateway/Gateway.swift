@@ -91,8 +91,12 @@ public final class Gateway: Sendable {
         self.catalog = catalog
         self.credentials = credentials
         self.source = source
-        self.decider = CallDecider(
-            catalog: catalog, region: configuration.region, services: configuration.upstreams.keys.sorted(), trustedProxies: configuration.trustedProxies)
+        do {
+            self.decider = try CallDecider(
+                catalog: catalog, region: configuration.region, services: configuration.upstreams.keys.sorted(), trustedProxies: configuration.trustedProxies)
+        } catch {
+            throw StartError(description: error.description)
+        }
         self.logger = logger
         var principals: [String: (ResolvedPrincipal, Authorizer)] = [:]
         if case .organization(let organization) = source {

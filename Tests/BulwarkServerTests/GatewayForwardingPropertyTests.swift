@@ -170,9 +170,9 @@ import Testing
             }
             let row = "\(rows[0].method) \(rows[0].path)"
             let target = try CallTarget(path: upstream.path, query: "")
-            let context = resolved.context(adding: try CallContextBuilder(organization: workspace.organization, trustedProxies: [])
-                .context(for: CallFacts(peer: "127.0.0.1"), body: node, target: target, row: row))
-            let resources = try CallContextBuilder.bodyResources(body: node, row: row)?.map { "ims:cn-north-4:0a1b2c:image:\($0)" } ?? [nil]
+            let builder = CallContextBuilder(organization: workspace.organization, trustedProxies: [], fields: try RequestFieldTable(catalog: catalog))
+            let context = resolved.context(adding: try builder.context(for: CallFacts(peer: "127.0.0.1"), body: node, target: target, row: row))
+            let resources = try builder.bodyResources(body: node, row: row)?.map { "ims:cn-north-4:0a1b2c:image:\($0)" } ?? [nil]
             for resource in resources {
                 let request = APIRequest(
                     service: "ims", method: call.method, path: upstream.path, region: "cn-north-4", accountID: "0a1b2c", context: context,

@@ -108,10 +108,33 @@ import Testing
         }
     }
 
+    @Test func aRequestFieldTheGatewayCannotReadStopsItFromStarting() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-fields-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("services"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try #"{"conditionKeys":[]}"#.write(to: dir.appendingPathComponent("global-keys.json"), atomically: true, encoding: .utf8)
+        try #"""
+            {"name":"xyz","title":"X","updated":"2026-01-01","resourceTypes":[],"conditionKeys":[],
+             "actions":[{"name":"xyz:a:get","description":"d","accessLevel":"read","resourceTypes":[],"conditionKeys":[]}],
+             "apis":[{"method":"GET","path":"/a","action":"xyz:a:get","dependencies":[]}],"referencedActions":[],
+             "requestFields":[{"name":"secret_field","apis":["GET /a"]}]}
+            """#.write(to: dir.appendingPathComponent("services/xyz.json"), atomically: true, encoding: .utf8)
+        let catalog = try Catalog.load(directory: dir.path)
+        #expect(catalog.issues.isEmpty)
+        do {
+            _ = try RequestFieldTable(catalog: catalog)
+            Issue.record("a field the gateway cannot read was accepted")
+        } catch {
+            #expect(error.description.contains("request field \"secret_field\", which the gateway cannot read"))
+        }
+    }
+
     @Test func theContextComesFromTheConnectionThePrincipalAndTheBody() throws {
-        let workspace = Workspace.load(directory: packageRoot + "/examples/gateway/workspace", catalog: try Catalog.bundled())
+        let catalog = try Catalog.bundled()
+        let workspace = Workspace.load(directory: packageRoot + "/examples/gateway/workspace", catalog: catalog)
         #expect(workspace.problems.isEmpty)
-        let builder = CallContextBuilder(organization: workspace.organization, trustedProxies: [IPAddressRange("10.9.0.0/16")!])
+        let builder = CallContextBuilder(
+            organization: workspace.organization, trustedProxies: [IPAddressRange("10.9.0.0/16")!], fields: try RequestFieldTable(catalog: catalog))
         func body(_ text: String) -> JSONNode {
             var reader = JSONReader(text: text)
             return try! reader.readDocument()

@@ -70,7 +70,8 @@ struct CatalogTests {
                         {"name":"xyz:a:get","description":"d","accessLevel":"read","resourceTypes":[],"conditionKeys":[]},
                         {"name":"xyz:a:put","description":"d","accessLevel":"admin","resourceTypes":[],"conditionKeys":[]}],
              "apis":[{"method":"GET","path":"/a","action":"xyz:a:get","dependencies":["xyz:a:ghost"]}],
-             "referencedActions":[]}
+             "referencedActions":[],
+             "requestFields":[{"name":"tags","apis":["GET /a","POST /a"]},{"name":"tags","apis":[]}]}
             """
         try service.write(to: dir.appendingPathComponent("services/xyz.json"), atomically: true, encoding: .utf8)
         let loaded = try Catalog.load(directory: dir.path)
@@ -80,8 +81,20 @@ struct CatalogTests {
         #expect(messages.contains { $0.contains("unknown resource type nope") })
         #expect(messages.contains { $0.contains("unknown condition key xyz:Missing") })
         #expect(messages.contains { $0.contains("depends on xyz:a:ghost, which is neither") })
+        #expect(messages.contains { $0.contains("request field tags names POST /a, which is no API row of xyz") })
+        #expect(messages.contains { $0.contains("request field tags is listed twice") })
+        #expect(!messages.contains { $0.contains("GET /a, which") })
 
         try "{ not json".write(to: dir.appendingPathComponent("services/xyz.json"), atomically: true, encoding: .utf8)
         #expect(throws: CatalogLoadError.self) { try Catalog.load(directory: dir.path) }
+    }
+
+    @Test func requestFieldsAreCatalogData() throws {
+        let catalog = try Catalog.bundled()
+        let ims = try #require(catalog.service(named: "ims"))
+        #expect(ims.requestFields.first { $0.name == "images" }?.apis == [
+            "POST /v1/cloudimages/members", "PUT /v1/cloudimages/members", "DELETE /v1/cloudimages/members",
+        ])
+        #expect(catalog.service(named: "swr")?.requestFields.map(\.name) == ["access_domain"])
     }
 }

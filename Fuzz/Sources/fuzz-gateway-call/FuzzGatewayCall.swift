@@ -20,7 +20,7 @@ let workspace: Workspace = {
 }()
 let alice = try! workspace.organization.resolve(principal: "iam::0a1b2c:user:alice")  // in the example: checked above
 let authorizer = Authorizer(policies: alice.policies, catalog: catalog)
-let decider = CallDecider(catalog: catalog, region: "cn-north-4", services: ["ims", "swr"], trustedProxies: [])
+let decider = try! CallDecider(catalog: catalog, region: "cn-north-4", services: ["ims", "swr"], trustedProxies: [])
 let credentials = CredentialStore([.init(accessKey: "AK", secretKey: "SK", principal: "iam::0a1b2c:user:alice")])
 let now = Date(timeIntervalSince1970: 1_795_452_761)
 let stamp = "20261123T165241Z"
