@@ -167,7 +167,24 @@ public final class Gateway: Sendable {
         } catch let refusal as CallRefusal {
             metrics.refused.increment()
             return Self.refusal(refusal, decisionID: decisionID)
+        } catch let answer as EarlyAnswer {
+            return answer.response
         }
+    }
+
+    /// A step's answer that ends the call before forwarding (401, 503), already counted and logged.
+    private struct EarlyAnswer: Error {
+        let response: Response
+    }
+
+    /// Who is calling and what decides for them.
+    private struct Caller {
+        let resolved: ResolvedPrincipal
+        let authorizer: Authorizer
+        let organization: Organization
+        /// With --store: the policy versions and the store revision decided on, for the log.
+        let policyVersions: [(policy: String, version: String)]
+        let revision: Int64?
     }
 
     private func process(_ request: Request, _ context: GatewayRequestContext, decisionID: String) async throws -> Response {
@@ -178,24 +195,13 @@ public final class Gateway: Sendable {
         // 1. What is called: one strict reading of the path and query, and the API row.
         let target = try CallTarget(path: request.uri.path, query: request.uri.query ?? "")
         let route = try decider.route(method: method, target: target)
-        let service = route.service
-        guard let upstream = configuration.upstreams[service] else { throw CallRefusal("no upstream for \(service)", status: 502) }
+        guard let upstream = configuration.upstreams[route.service] else { throw CallRefusal("no upstream for \(route.service)", status: 502) }
         for name in ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"] where request.headers[HTTPField.Name(name)!] != nil {
             throw CallRefusal("\(name) is refused: the gateway decides the method it sees")
         }
 
         // 2. Who is calling, from the headers alone: 401 before any body is read.
-        // HTTPTypes keeps Host as the request's authority, not among the header fields.
-        var headers = request.headers.map { ($0.name.rawName, $0.value) }
-        if let authority = request.head.authority { headers.append(("Host", authority)) }
-        let header: RequestSignature.Header
-        let credential: CredentialStore.Entry
-        do {
-            (header, credential) = try RequestSignature.authenticateHeaders(
-                authorization: request.headers[.authorization], headers: headers, credentials: credentials, now: Date())
-        } catch {
-            return unauthenticated(error, target: target, decisionID: decisionID)
-        }
+        let (header, credential, headers) = try authenticate(request, target: target, decisionID: decisionID)
 
         // 3. The body: bounded per call and across calls, held until the call is done.
         let (body, charged) = try await readBody(request)
@@ -205,67 +211,95 @@ public final class Gateway: Sendable {
         do {
             try RequestSignature.verify(header, secretKey: credential.secretKey, method: method, target: target, headers: headers, body: body, now: Date())
         } catch {
-            return unauthenticated(error, target: target, decisionID: decisionID)
+            throw EarlyAnswer(response: unauthenticated(error, target: target, decisionID: decisionID))
         }
 
         // 5. The principal and its policies: a principal whose policies cannot be read is 503.
-        let principal: (resolved: ResolvedPrincipal, authorizer: Authorizer)
-        let organization: Organization
-        // With --store, decision-log lines name the policy versions and the store revision decided on.
-        var policyVersions: [(policy: String, version: String)] = []
-        var revision: Int64? = nil
-        switch source {
-        case .organization(let fixed):
-            // Every credential was resolved at start; a key without an entry was refused there.
-            guard let compiled = principals[header.accessKey] else { throw CallRefusal("access key without a principal", status: 401) }
-            principal = compiled
-            organization = fixed
-        case .store(let keeper):
-            guard let snapshot = keeper.snapshot else {
-                return Self.huaweiError(503, "BWK.0503", "the policy store has not been loaded yet", decisionID)
-            }
-            do {
-                let compiled = try snapshot.principal(credential.principal)
-                principal = (compiled.resolved, compiled.authorizer)
-                policyVersions = compiled.policyVersions
-                revision = snapshot.revision
-            } catch {
-                switch error.kind {
-                case .notFound:
-                    return unauthenticated(
-                        RequestSignature.Failure("access key \(header.accessKey) stands for \(credential.principal), which the store does not have"),
-                        target: target, decisionID: decisionID)
-                case .unavailable:
-                    logger.error("principal refused: \(error.message)", metadata: ["decisionId": "\(decisionID)"])
-                    return Self.huaweiError(503, "BWK.0503", "the policies of \(credential.principal) cannot be read; nothing is decided without them", decisionID)
-                }
-            }
-            organization = snapshot.organization
-        }
+        let caller = try caller(header: header, credential: credential, target: target, decisionID: decisionID)
 
         // 6. Decide on the body read strictly: every required action and dependency, for
-        // every resource the call names.
+        // every resource the call names; log every check.
         let decision = try decider.decide(
             method: method, target: target, route: route, body: body,
             facts: CallFacts(peer: Self.peer(context), forwardedFor: Self.forwardedFor(request.headers), isTLS: configuration.tls != nil),
-            principal: principal.resolved, authorizer: principal.authorizer, organization: organization)
-        let (callContext, checks) = (decision.context, decision.checks)
-        let records = checks.enumerated().map { i, check in
-            DecisionRecord(
-                decisionID: "\(decisionID)/\(i)", endpoint: "gateway", principal: principal.resolved.urn,
-                request: AuthorizationRequest(action: check.action, resource: check.resource, context: callContext),
-                result: check.result, policyVersions: policyVersions, revision: revision)
-        }
-        decisionLog?.record(records, time: Date().formatted(.iso8601))
+            principal: caller.resolved, authorizer: caller.authorizer, organization: caller.organization)
+        log(decision, caller: caller, decisionID: decisionID)
+        metrics.addedLatency.record(clock.now - start)  // what the gateway adds, without the upstream
         if let denied = decision.denied {
             metrics.denied.increment()
-            metrics.addedLatency.record(clock.now - start)
-            return Self.huaweiError(403, "BWK.0403", Self.denialMessage(denied, principal: principal.resolved.urn), decisionID)
+            return Self.huaweiError(403, "BWK.0403", Self.denialMessage(denied, principal: caller.resolved.urn), decisionID)
         }
         metrics.allowed.increment()
-        metrics.addedLatency.record(clock.now - start)
 
         // 7. Forward the segments, query and bytes that were authorized; return the answer.
+        return await forward(method: method, target: target, headers: headers, body: body, to: upstream, service: route.service, decisionID: decisionID)
+    }
+
+    /// Step 2: the Authorization header, the access key and the date window; the signature
+    /// itself is checked once the body is read.
+    private func authenticate(
+        _ request: Request, target: CallTarget, decisionID: String
+    ) throws(EarlyAnswer) -> (RequestSignature.Header, CredentialStore.Entry, [(String, String)]) {
+        // HTTPTypes keeps Host as the request's authority, not among the header fields.
+        var headers = request.headers.map { ($0.name.rawName, $0.value) }
+        if let authority = request.head.authority { headers.append(("Host", authority)) }
+        do {
+            let (header, credential) = try RequestSignature.authenticateHeaders(
+                authorization: request.headers[.authorization], headers: headers, credentials: credentials, now: Date())
+            return (header, credential, headers)
+        } catch {
+            throw EarlyAnswer(response: unauthenticated(error, target: target, decisionID: decisionID))
+        }
+    }
+
+    /// Step 5: the principal the credential stands for, from the fixed organization or the
+    /// store's newest good snapshot.
+    private func caller(
+        header: RequestSignature.Header, credential: CredentialStore.Entry, target: CallTarget, decisionID: String
+    ) throws -> Caller {
+        switch source {
+        case .organization(let organization):
+            // Every credential was resolved at start; a key without an entry was refused there.
+            guard let compiled = principals[header.accessKey] else { throw CallRefusal("access key without a principal", status: 401) }
+            return Caller(resolved: compiled.resolved, authorizer: compiled.authorizer, organization: organization, policyVersions: [], revision: nil)
+        case .store(let keeper):
+            guard let snapshot = keeper.snapshot else {
+                throw EarlyAnswer(response: Self.huaweiError(503, "BWK.0503", "the policy store has not been loaded yet", decisionID))
+            }
+            do {
+                let compiled = try snapshot.principal(credential.principal)
+                return Caller(
+                    resolved: compiled.resolved, authorizer: compiled.authorizer, organization: snapshot.organization,
+                    policyVersions: compiled.policyVersions, revision: snapshot.revision)
+            } catch {
+                switch error.kind {
+                case .notFound:
+                    let failure = RequestSignature.Failure("access key \(header.accessKey) stands for \(credential.principal), which the store does not have")
+                    throw EarlyAnswer(response: unauthenticated(failure, target: target, decisionID: decisionID))
+                case .unavailable:
+                    logger.error("principal refused: \(error.message)", metadata: ["decisionId": "\(decisionID)"])
+                    throw EarlyAnswer(response: Self.huaweiError(
+                        503, "BWK.0503", "the policies of \(credential.principal) cannot be read; nothing is decided without them", decisionID))
+                }
+            }
+        }
+    }
+
+    /// Step 6's record: one decision-log line per check.
+    private func log(_ decision: CallDecision, caller: Caller, decisionID: String) {
+        let records = decision.checks.enumerated().map { i, check in
+            DecisionRecord(
+                decisionID: "\(decisionID)/\(i)", endpoint: "gateway", principal: caller.resolved.urn,
+                request: AuthorizationRequest(action: check.action, resource: check.resource, context: decision.context),
+                result: check.result, policyVersions: caller.policyVersions, revision: caller.revision)
+        }
+        decisionLog?.record(records, time: Date().formatted(.iso8601))
+    }
+
+    /// Step 7: exactly the segments, query and bytes that were authorized, to the upstream.
+    private func forward(
+        method: String, target: CallTarget, headers: [(String, String)], body: [UInt8], to upstream: Upstream, service: String, decisionID: String
+    ) async -> Response {
         switch upstream {
         case .emulator:
             guard let emulator = configuration.emulator else { return Self.huaweiError(502, "BWK.0502", "no emulator", decisionID) }
