@@ -73,7 +73,8 @@ class GatewayWithTheSDK(unittest.TestCase):
     def setUpClass(cls):
         client = ims(ALICE)
         client.create_image(CreateImageRequest(body=CreateImageRequestBody(name="web", instance_id="i-1")))
-        cls.image_id = client.list_images(ListImagesRequest()).images[0].id
+        # By name: another class's setUpClass may have created an image first, and ids are random.
+        cls.image_id = next(i.id for i in client.list_images(ListImagesRequest()).images if i.name == "web")
 
     def denied(self, call):
         with self.assertRaises(ClientRequestException) as caught:
