@@ -1,10 +1,10 @@
 /// Percent-encoding of URL paths and queries (RFC 3986), one implementation for every
 /// reader and writer of paths: the API router, the gateway's strict call reading and its
 /// signature.
-public enum PercentCoding {
+package enum PercentCoding {
     /// `bytes` with every `%XX` decoded (and `+` as a space when `plusIsSpace`, as in a
     /// query); nil for a malformed escape or bytes that are not UTF-8 once decoded.
-    public static func decode<Bytes: Collection<UInt8>>(_ bytes: Bytes, plusIsSpace: Bool = false) -> String? {
+    package static func decode<Bytes: Collection<UInt8>>(_ bytes: Bytes, plusIsSpace: Bool = false) -> String? {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var i = bytes.startIndex
@@ -26,7 +26,7 @@ public enum PercentCoding {
 
     /// `text` with everything but RFC 3986's unreserved characters (`A–Z a–z 0–9 - _ . ~`)
     /// percent-encoded, in upper-case hex: the form SDK-HMAC-SHA256 signs.
-    public static func encode(_ text: String) -> String {
+    package static func encode(_ text: String) -> String {
         let digits = Array("0123456789ABCDEF".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)

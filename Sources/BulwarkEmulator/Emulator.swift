@@ -253,6 +253,7 @@ public final class Emulator: Sendable {
         Response(status: 200, body: Array((try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])) ?? Data("{}".utf8)))
     }
 
+    // Its own strings: serialization cannot fail.
     private static func error(_ status: Int, _ code: String, _ message: String) -> Response {
         Response(status: status, body: Array((try? JSONSerialization.data(withJSONObject: ["error_code": code, "error_msg": message])) ?? Data()))
     }

@@ -1,19 +1,19 @@
 /// A bounded excerpt of a value for an error message: a refusal must never echo a
 /// megabyte-long id back, nor grow with what an attacker sends.
-public enum Excerpt {
+package enum Excerpt {
     /// The most characters (Unicode scalars) of one value a message quotes.
-    public static let valueLimit = 200
+    package static let valueLimit = 200
     /// The most characters of a whole message (a backstop for messages that list values).
-    public static let messageLimit = 2_000
+    package static let messageLimit = 2_000
 
     /// `value` itself when short enough, else its first `limit` characters and how many more there were.
-    public static func of(_ value: String, limit: Int = valueLimit) -> String {
+    package static func of(_ value: String, limit: Int = valueLimit) -> String {
         guard let (head, rest) = cut(value, limit) else { return value }
         return head + "… (\(rest) more characters)"
     }
 
     /// The excerpt as a JSON string literal, for quoting a value inside a message.
-    public static func quoted(_ value: String, limit: Int = valueLimit) -> String {
+    package static func quoted(_ value: String, limit: Int = valueLimit) -> String {
         guard let (head, rest) = cut(value, limit) else { return JSONWriter.quoted(value) }
         return JSONWriter.quoted(head) + "… (\(rest) more characters)"
     }
@@ -28,7 +28,7 @@ public enum Excerpt {
     }
 
     /// A whole message cut to `messageLimit` characters.
-    public static func message(_ text: String) -> String {
+    package static func message(_ text: String) -> String {
         of(text, limit: messageLimit)
     }
 }

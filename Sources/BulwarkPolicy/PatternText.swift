@@ -1,18 +1,18 @@
 /// The two wildcards of the policy language, decided in one place: `*` matches any run of
 /// characters and `?` exactly one; every other byte of a pattern is literal. Whatever asks
 /// "is this a wildcard?" or "what is literal here?" asks this type (or a `GlobPattern`).
-public enum Wildcard {
-    public static let star = UInt8(ascii: "*")
-    public static let question = UInt8(ascii: "?")
+package enum Wildcard {
+    package static let star = UInt8(ascii: "*")
+    package static let question = UInt8(ascii: "?")
 
     /// `*` or `?`.
-    @inlinable public static func isWildcard(_ byte: UInt8) -> Bool { byte == star || byte == question }
+    @inlinable package static func isWildcard(_ byte: UInt8) -> Bool { byte == star || byte == question }
 
     /// Whether the bytes hold a wildcard.
-    @inlinable public static func occurs(in bytes: some Sequence<UInt8>) -> Bool { bytes.contains(where: isWildcard) }
+    @inlinable package static func occurs(in bytes: some Sequence<UInt8>) -> Bool { bytes.contains(where: isWildcard) }
 
     /// The number of literal bytes before the first wildcard (all of them when there is none).
-    public static func literalPrefixLength(_ bytes: some Collection<UInt8>) -> Int {
+    package static func literalPrefixLength(_ bytes: some Collection<UInt8>) -> Int {
         var n = 0
         for b in bytes {
             if isWildcard(b) { break }
@@ -22,7 +22,7 @@ public enum Wildcard {
     }
 
     /// The number of literal bytes after the last wildcard (all of them when there is none).
-    public static func literalSuffixLength(_ bytes: some BidirectionalCollection<UInt8>) -> Int {
+    package static func literalSuffixLength(_ bytes: some BidirectionalCollection<UInt8>) -> Int {
         var n = 0
         for b in bytes.reversed() {
             if isWildcard(b) { break }
@@ -33,7 +33,7 @@ public enum Wildcard {
 
     /// Whether the pattern is a literal prefix followed only by `*` (at least one): it
     /// matches exactly the strings that start with the prefix.
-    public static func isPrefixPattern(_ bytes: some Collection<UInt8>) -> Bool {
+    package static func isPrefixPattern(_ bytes: some Collection<UInt8>) -> Bool {
         let prefix = literalPrefixLength(bytes)
         return prefix < bytes.count && bytes.dropFirst(prefix).allSatisfy { $0 == star }
     }
@@ -42,39 +42,39 @@ public enum Wildcard {
 /// A URN, URN pattern or principal URN split at `:` once, as byte ranges of its text:
 /// `service:region:account-id:type:id`. Empty fields are kept; `maxFields` stops splitting,
 /// so the last field keeps any further `:` (`swr:…:repo:team/app:v1` has an id with a colon).
-public struct ColonFields: Sendable {
-    public let bytes: [UInt8]
+package struct ColonFields: Sendable {
+    package let bytes: [UInt8]
     /// Start of each field, then one past the end (after a virtual `:`).
     private var starts: [Int] = [0]
 
-    public init(_ text: String, maxFields: Int = .max) {
+    package init(_ text: String, maxFields: Int = .max) {
         self.init(bytes: Array(text.utf8), maxFields: maxFields)
     }
 
-    public init(bytes: [UInt8], maxFields: Int = .max) {
+    package init(bytes: [UInt8], maxFields: Int = .max) {
         self.bytes = bytes
         for (i, b) in bytes.enumerated() where b == UInt8(ascii: ":") && starts.count < maxFields { starts.append(i + 1) }
         starts.append(bytes.count + 1)
     }
 
     /// The number of fields (one more than the colons split at).
-    public var count: Int { starts.count - 1 }
+    package var count: Int { starts.count - 1 }
 
     /// The bytes of field `index`.
-    public subscript(index: Int) -> ArraySlice<UInt8> { bytes[starts[index]..<(starts[index + 1] - 1)] }
+    package subscript(index: Int) -> ArraySlice<UInt8> { bytes[starts[index]..<(starts[index + 1] - 1)] }
 
     /// Field `index` as text.
-    public func string(_ index: Int) -> String { String(decoding: self[index], as: UTF8.self) }
+    package func string(_ index: Int) -> String { String(decoding: self[index], as: UTF8.self) }
 
     /// Every field as text.
-    public var strings: [String] { (0..<count).map(string) }
+    package var strings: [String] { (0..<count).map(string) }
 }
 
 /// Names with a service prefix: actions (`ims:images:get`) and service condition keys
 /// (`ims:TargetOrgPaths`).
-public enum ServicePrefix {
+package enum ServicePrefix {
     /// The text before the first `:` (all of it when there is none).
-    public static func of(_ name: some StringProtocol) -> String {
+    package static func of(_ name: some StringProtocol) -> String {
         String(decoding: name.utf8.prefix { $0 != UInt8(ascii: ":") }, as: UTF8.self)
     }
 }
