@@ -1,7 +1,7 @@
-import Foundation
-import BulwarkCatalog
-import BulwarkEngine
-import BulwarkPolicy
+public import Foundation
+public import BulwarkCatalog
+public import BulwarkEngine
+public import BulwarkPolicy
 
 /// An API call to authorize (SPEC §4): which service, method and concrete path, where, and in what context.
 public struct APIRequest: Sendable {

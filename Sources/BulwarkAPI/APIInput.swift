@@ -1,8 +1,8 @@
-import BulwarkCatalog
-import BulwarkContract
-import BulwarkEngine
-import BulwarkJSON
-import BulwarkPolicy
+public import BulwarkCatalog
+public import BulwarkContract
+public import BulwarkEngine
+public import BulwarkJSON
+public import BulwarkPolicy
 
 /// The `bulwark authorize-api` input of SPEC §4.
 public struct APIAuthorizationInput: Sendable {

@@ -1,5 +1,5 @@
-import BulwarkEngine
-import BulwarkPolicy
+public import BulwarkEngine
+public import BulwarkPolicy
 
 /// What decides requests on one side of a comparison: the policy set, read as
 /// "every allow group has a matching Allow, and no Deny matches" (SPEC §3 without

@@ -1,7 +1,7 @@
-import BulwarkContract
-import BulwarkEngine
-import BulwarkJSON
-import BulwarkPolicy
+public import BulwarkContract
+public import BulwarkEngine
+public import BulwarkJSON
+public import BulwarkPolicy
 
 /// The JSON and text forms of analysis answers.
 public enum AnalysisOutput {

@@ -1,8 +1,8 @@
-import BulwarkCatalog
-import BulwarkEngine
-import BulwarkJSON
-import BulwarkPolicy
-import BulwarkOrganization
+public import BulwarkCatalog
+public import BulwarkEngine
+public import BulwarkJSON
+public import BulwarkPolicy
+public import BulwarkOrganization
 
 /// `bulwark check external-access`: statements that let a principal share with, or
 /// grant to, accounts outside the organization.

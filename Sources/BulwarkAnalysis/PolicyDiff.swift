@@ -1,6 +1,6 @@
-import BulwarkCatalog
-import BulwarkEngine
-import BulwarkPolicy
+public import BulwarkCatalog
+public import BulwarkEngine
+public import BulwarkPolicy
 
 /// Requests that one side allows and the other does not, as a region: the actions,
 /// the resources and the conditions, with one concrete request from it.

@@ -1,7 +1,7 @@
-import BulwarkAPI
-import BulwarkCatalog
-import BulwarkJSON
-import BulwarkPolicy
+public import BulwarkAPI
+public import BulwarkCatalog
+public import BulwarkJSON
+public import BulwarkPolicy
 
 /// One API call from an access log (the shape Cloud Trace Service records).
 public struct AccessLogEntry: Sendable {

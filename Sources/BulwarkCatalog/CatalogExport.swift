@@ -1,4 +1,4 @@
-import BulwarkJSON
+public import BulwarkJSON
 
 extension Catalog {
     /// The catalog as the JSON of SPEC §1 (`bulwark catalog export --format json`).

@@ -1,5 +1,5 @@
-import BulwarkJSON
-import Foundation
+public import BulwarkJSON
+public import Foundation
 
 /// A catalog that cannot be loaded at all: a missing directory, unreadable or malformed file.
 public struct CatalogLoadError: Error, Sendable, CustomStringConvertible {

@@ -1,6 +1,6 @@
-import BulwarkEngine
-import BulwarkJSON
-import BulwarkPolicy
+public import BulwarkEngine
+public import BulwarkJSON
+public import BulwarkPolicy
 
 /// Malformed `authorize` input: not JSON, a wrong shape, or a policy that breaks the grammar.
 public struct AuthorizationInputError: LocatedError, Sendable {

@@ -1,11 +1,11 @@
-import BulwarkEngine
-import BulwarkJSON
-import BulwarkPolicy
-import Dispatch
-import Synchronization
+public import BulwarkEngine
+public import BulwarkJSON
+public import BulwarkPolicy
+public import Dispatch
+public import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #endif
 
 /// Renders decisions in the formats of SPEC §3: JSON for programs, text for people.

@@ -1,10 +1,10 @@
-import BulwarkEnforcement
-import Foundation
-import GRDB
-import HTTPTypes
-import Hummingbird
-import Logging
-import NIOCore
+public import BulwarkEnforcement
+public import Foundation
+public import GRDB
+public import HTTPTypes
+public import Hummingbird
+public import Logging
+public import NIOCore
 
 /// A test double for the cloud, not the product: enough of the IMS and SWR APIs (images
 /// and their members and tags; namespaces, repositories, tags and access domains) on SQLite

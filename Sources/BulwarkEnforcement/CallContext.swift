@@ -1,8 +1,8 @@
-import BulwarkCatalog
-import BulwarkJSON
-import BulwarkOrganization
-import BulwarkPolicy
-import Foundation
+public import BulwarkCatalog
+public import BulwarkJSON
+public import BulwarkOrganization
+public import BulwarkPolicy
+public import Foundation
 
 /// What the gateway knows about a call besides its method, path and body.
 public struct CallFacts: Sendable {

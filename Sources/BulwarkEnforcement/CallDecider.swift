@@ -1,9 +1,9 @@
-import BulwarkAPI
-import BulwarkCatalog
-import BulwarkEngine
-import BulwarkJSON
-import BulwarkPolicy
-import BulwarkOrganization
+public import BulwarkAPI
+public import BulwarkCatalog
+public import BulwarkEngine
+public import BulwarkJSON
+public import BulwarkPolicy
+public import BulwarkOrganization
 
 /// Where a call goes: its service and the API rows it matched, with the path parameters.
 /// Found once per call and used for the context, the checks and the log.

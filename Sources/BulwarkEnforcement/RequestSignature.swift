@@ -1,7 +1,7 @@
-import BulwarkAPI
-import BulwarkJSON
-import Crypto
-import Foundation
+public import BulwarkAPI
+public import BulwarkJSON
+public import Crypto
+public import Foundation
 
 /// Huawei Cloud's `SDK-HMAC-SHA256` request signature, as the official SDKs send it:
 ///

@@ -1,5 +1,5 @@
-import BulwarkJSON
-import BulwarkPolicy
+public import BulwarkJSON
+public import BulwarkPolicy
 
 /// A policy with the id decisions and explanations refer to it by.
 public struct NamedPolicy: Sendable {

@@ -1,5 +1,5 @@
-import BulwarkCatalog
-import BulwarkPolicy
+public import BulwarkCatalog
+public import BulwarkPolicy
 
 /// Decides requests against one policy set, fast: statements are indexed by action and by
 /// their Resource patterns (see `StatementIndex`), so a request visits only the statements

@@ -1,7 +1,7 @@
-import BulwarkEnforcement
-import BulwarkJSON
-import BulwarkWorkspace
-import Foundation
+public import BulwarkEnforcement
+public import BulwarkJSON
+public import BulwarkWorkspace
+public import Foundation
 
 /// The gateway's credentials file (YAML or JSON): access keys, secret keys and the
 /// principals they stand for. It must be private to its owner (mode 600).

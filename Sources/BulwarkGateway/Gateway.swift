@@ -1,21 +1,21 @@
-import AsyncHTTPClient
-import BulwarkAPI
-import BulwarkCatalog
-import BulwarkEnforcement
-import BulwarkEngine
-import BulwarkJSON
-import BulwarkOrganization
-import BulwarkPolicy
-import BulwarkRuntime
-import BulwarkStore
-import Foundation
-import HTTPTypes
-import Hummingbird
-import Logging
-import NIOCore
-import Prometheus
-import ServiceLifecycle
-import Synchronization
+public import AsyncHTTPClient
+public import BulwarkAPI
+public import BulwarkCatalog
+public import BulwarkEnforcement
+public import BulwarkEngine
+public import BulwarkJSON
+public import BulwarkOrganization
+public import BulwarkPolicy
+public import BulwarkRuntime
+public import BulwarkStore
+public import Foundation
+public import HTTPTypes
+public import Hummingbird
+public import Logging
+public import NIOCore
+public import Prometheus
+public import ServiceLifecycle
+public import Synchronization
 
 /// Where a service's allowed calls go.
 public enum Upstream: Sendable {

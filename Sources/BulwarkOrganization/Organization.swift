@@ -1,5 +1,5 @@
-import BulwarkEngine
-import BulwarkPolicy
+public import BulwarkEngine
+public import BulwarkPolicy
 
 /// A node of the organization tree: the root, an OU or an account.
 public struct OrganizationNode: Sendable, Hashable {

@@ -1,5 +1,5 @@
-import BulwarkEngine
-import BulwarkPolicy
+public import BulwarkEngine
+public import BulwarkPolicy
 
 /// A principal of the workspace resolved to what decides its requests.
 public struct ResolvedPrincipal: Sendable {

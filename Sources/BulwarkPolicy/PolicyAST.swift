@@ -1,4 +1,4 @@
-import BulwarkJSON
+public import BulwarkJSON
 
 /// A parsed identity policy or SCP (policy language "5.0").
 ///

@@ -1,4 +1,4 @@
-import BulwarkJSON
+public import BulwarkJSON
 
 /// A policy that cannot be parsed: bad JSON or a break of the 5.0 grammar.
 public struct PolicyParseError: LocatedError, Sendable {

@@ -1,14 +1,14 @@
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #elseif canImport(Darwin)
-import Darwin
+public import Darwin
 #endif
-import Hummingbird
-import HummingbirdCore
-import HTTPTypes
-import Logging
-import NIOCore
-import NIOHTTPTypes
+public import Hummingbird
+public import HummingbirdCore
+public import HTTPTypes
+public import Logging
+public import NIOCore
+public import NIOHTTPTypes
 
 /// How many connections a listener holds and how long it waits for them (SPEC §7: every
 /// limit a flag with a safe default). Shared by `bulwark serve` and `bulwark gateway`.

@@ -1,9 +1,9 @@
-import BulwarkContract
-import BulwarkEngine
-import BulwarkJSON
-import BulwarkPolicy
-import Foundation
-import Synchronization
+public import BulwarkContract
+public import BulwarkEngine
+public import BulwarkJSON
+public import BulwarkPolicy
+public import Foundation
+public import Synchronization
 
 /// One decision, for the decision log and the metrics.
 public struct DecisionRecord: Sendable {

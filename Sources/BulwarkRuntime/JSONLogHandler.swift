@@ -1,6 +1,6 @@
-import BulwarkJSON
-import Foundation
-import Logging
+public import BulwarkJSON
+public import Foundation
+public import Logging
 
 /// A swift-log handler writing one JSON object per line to standard error:
 /// `{"time", "level", "label", "message", ...metadata}`, for log collectors.

@@ -1,9 +1,9 @@
-import BulwarkCatalog
-import BulwarkStore
-import BulwarkValidation
-import Foundation
-import Logging
-import Synchronization
+public import BulwarkCatalog
+public import BulwarkStore
+public import BulwarkValidation
+public import Foundation
+public import Logging
+public import Synchronization
 
 /// Holds the latest stored state and the compiled snapshot decisions read (one lock, no
 /// I/O); writes go through the store and install the state they committed; changes from

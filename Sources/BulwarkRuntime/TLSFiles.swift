@@ -1,7 +1,7 @@
-import Hummingbird
-import HummingbirdCore
-import HummingbirdTLS
-import NIOSSL
+public import Hummingbird
+public import HummingbirdCore
+public import HummingbirdTLS
+public import NIOSSL
 
 /// `--tls-cert` and `--tls-key`: PEM files for serving HTTPS (swift-nio-ssl).
 public struct TLSFiles: Sendable {

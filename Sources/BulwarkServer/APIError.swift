@@ -1,11 +1,11 @@
-import BulwarkContract
-import BulwarkEngine
-import BulwarkJSON
-import BulwarkRuntime
-import BulwarkStore
-import BulwarkValidation
-import HTTPTypes
-import Hummingbird
+public import BulwarkContract
+public import BulwarkEngine
+public import BulwarkJSON
+public import BulwarkRuntime
+public import BulwarkStore
+public import BulwarkValidation
+public import HTTPTypes
+public import Hummingbird
 
 /// A refused HTTP request: status, a stable code, a message a person understands, and
 /// where in the body the problem is. Rendered as `{"error": {"code", "message", "path", …}}`.

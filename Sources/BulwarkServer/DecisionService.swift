@@ -1,13 +1,13 @@
-import BulwarkAPI
-import BulwarkCatalog
-import BulwarkContract
-import BulwarkEngine
-import BulwarkJSON
-import BulwarkOrganization
-import BulwarkPolicy
-import BulwarkRuntime
-import BulwarkStore
-import BulwarkValidation
+public import BulwarkAPI
+public import BulwarkCatalog
+public import BulwarkContract
+public import BulwarkEngine
+public import BulwarkJSON
+public import BulwarkOrganization
+public import BulwarkPolicy
+public import BulwarkRuntime
+public import BulwarkStore
+public import BulwarkValidation
 
 /// What one decision request may ask for (SPEC §7): past a limit it is refused with 413
 /// and the flag's name, before anything is decided.

@@ -1,8 +1,8 @@
-import BulwarkJSON
-import BulwarkStore
-import BulwarkValidation
-import BulwarkOrganization
-import Foundation
+public import BulwarkJSON
+public import BulwarkStore
+public import BulwarkValidation
+public import BulwarkOrganization
+public import Foundation
 
 /// The management endpoints as functions: request bodies become `ManagementCommand`s,
 /// states and outcomes become JSON. No HTTP and no storage here.

@@ -1,10 +1,10 @@
-import BulwarkCatalog
-import BulwarkRuntime
-import BulwarkStore
-import Foundation
-import Hummingbird
-import Logging
-import ServiceLifecycle
+public import BulwarkCatalog
+public import BulwarkRuntime
+public import BulwarkStore
+public import Foundation
+public import Hummingbird
+public import Logging
+public import ServiceLifecycle
 
 /// The PDP server of SPEC §7: Hummingbird routes over `DecisionService` and
 /// `ManagementService`, a `StateKeeper` holding the compiled snapshot, and a background

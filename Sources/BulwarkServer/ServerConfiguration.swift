@@ -1,6 +1,6 @@
-import BulwarkRuntime
-import BulwarkStore
-import Foundation
+public import BulwarkRuntime
+public import BulwarkStore
+public import Foundation
 
 /// How `bulwark serve` runs. `prepare()` fills in defaults: the data directory, the SQLite
 /// file in it, and a generated admin token (mode 0600) when none is given.

@@ -1,7 +1,7 @@
-import BulwarkCatalog
-import BulwarkEngine
-import BulwarkPolicy
-import BulwarkOrganization
+public import BulwarkCatalog
+public import BulwarkEngine
+public import BulwarkPolicy
+public import BulwarkOrganization
 
 /// A principal of the store, resolved and compiled: what its requests are decided against.
 public struct CompiledPrincipal: Sendable {

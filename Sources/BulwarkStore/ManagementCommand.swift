@@ -1,6 +1,6 @@
-import BulwarkJSON
-import BulwarkValidation
-import BulwarkOrganization
+public import BulwarkJSON
+public import BulwarkValidation
+public import BulwarkOrganization
 
 /// A policy document submitted in a request body, with where it sits in that body so
 /// validation findings point at the client's own bytes.

@@ -1,6 +1,6 @@
-import Foundation
-import Logging
-import PostgresNIO
+public import Foundation
+public import Logging
+public import PostgresNIO
 
 /// The store for several replicas: PostgreSQL through postgres-nio. A write locks the
 /// revision row (`SELECT … FOR UPDATE`), so writers on any replica are serialized, and

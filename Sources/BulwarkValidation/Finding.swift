@@ -1,4 +1,4 @@
-import BulwarkJSON
+public import BulwarkJSON
 
 /// How serious a finding is (SPEC §6).
 public enum Severity: String, Sendable, Hashable, CaseIterable, Comparable {

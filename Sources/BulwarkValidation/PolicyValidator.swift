@@ -1,6 +1,6 @@
-import BulwarkCatalog
-import BulwarkJSON
-import BulwarkPolicy
+public import BulwarkCatalog
+public import BulwarkJSON
+public import BulwarkPolicy
 
 /// Checks policies against the grammar, the catalogs and the rules of SPEC §6.
 ///

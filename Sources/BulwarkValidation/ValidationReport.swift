@@ -1,4 +1,4 @@
-import BulwarkJSON
+public import BulwarkJSON
 
 /// The findings of one file.
 public struct FileReport: Sendable {

@@ -1,7 +1,7 @@
-import BulwarkCatalog
-import BulwarkEngine
-import BulwarkJSON
-import BulwarkPolicy
+public import BulwarkCatalog
+public import BulwarkEngine
+public import BulwarkJSON
+public import BulwarkPolicy
 
 /// What a principal may do with one action: on which resources, under which conditions,
 /// and which denies may still apply. Computed from the catalog and the statements, not by sampling.

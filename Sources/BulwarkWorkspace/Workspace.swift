@@ -1,10 +1,10 @@
-import BulwarkCatalog
-import BulwarkEngine
-import BulwarkJSON
-import BulwarkOrganization
-import BulwarkPolicy
-import BulwarkValidation
-import Foundation
+public import BulwarkCatalog
+public import BulwarkEngine
+public import BulwarkJSON
+public import BulwarkOrganization
+public import BulwarkPolicy
+public import BulwarkValidation
+public import Foundation
 
 /// An organization described as code: a folder of YAML/JSON files read into an
 /// `Organization`, with every problem found on the way. Built by `Workspace.load(directory:)`.

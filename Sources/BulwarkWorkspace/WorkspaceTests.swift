@@ -1,11 +1,11 @@
-import BulwarkAPI
-import BulwarkCatalog
-import BulwarkContract
-import BulwarkEngine
-import BulwarkJSON
-import BulwarkOrganization
-import BulwarkPolicy
-import Foundation
+public import BulwarkAPI
+public import BulwarkCatalog
+public import BulwarkContract
+public import BulwarkEngine
+public import BulwarkJSON
+public import BulwarkOrganization
+public import BulwarkPolicy
+public import Foundation
 
 /// One expected decision from a test file.
 public struct WorkspaceTestCase: Sendable {

@@ -1,6 +1,6 @@
-import Foundation
-import BulwarkJSON
-import Yams
+public import Foundation
+public import BulwarkJSON
+public import Yams
 
 /// A YAML or JSON file read into the same located tree the policy parser uses.
 public enum DocumentReader {
