@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 
 # The module graph: every import declared, no cycles (an incremental build can hide a missing one).
 python3 scripts/module-graph.py > /dev/null
+# The code is formatted (.swift-format: 4 spaces, lines up to 150).
+swift format lint --strict --recursive --parallel Sources Tests Benchmarks/Sources Fuzz/Sources
 
 swift build -c release --product bulwark
 bin="$(swift build -c release --show-bin-path)/bulwark"

@@ -1,7 +1,7 @@
-public import Foundation
 public import BulwarkCatalog
 public import BulwarkEngine
 public import BulwarkPolicy
+import Foundation
 
 /// An API call to authorize (SPEC §4): which service, method and concrete path, where, and in what context.
 public struct APIRequest: Sendable {
@@ -174,7 +174,8 @@ public struct APIRouter: Sendable {
     /// call's match when the caller has routed it already.
     public func plan(_ request: APIRequest, route known: RouteMatch? = nil) throws(APIAuthorizationError) -> APIPlan {
         guard let service = catalog.service(named: request.service) else {
-            throw APIAuthorizationError(message: "unknown service \"\(request.service)\"; catalogued: \(catalog.services.map(\.name).joined(separator: ", "))")
+            throw APIAuthorizationError(
+                message: "unknown service \"\(request.service)\"; catalogued: \(catalog.services.map(\.name).joined(separator: ", "))")
         }
         let path = Self.normalize(request.path)
         let method = request.method.uppercased()
@@ -183,7 +184,8 @@ public struct APIRouter: Sendable {
         switch known ?? route(service: request.service, method: method, path: path) {
         case .noMatch:
             let closest = Self.closestTemplates(to: path, in: service.apis.map(\.path))
-            throw APIAuthorizationError(message: "no \(service.name) API matches \(method) \(path); closest known paths: \(closest.joined(separator: ", "))")
+            throw APIAuthorizationError(
+                message: "no \(service.name) API matches \(method) \(path); closest known paths: \(closest.joined(separator: ", "))")
         case .methodNotAllowed(let template, let methods):
             throw APIAuthorizationError(message: "\(method) is not supported on \(template); supported methods: \(methods.joined(separator: ", "))")
         case .rows(let matched, let matchedParameters):

@@ -1,8 +1,8 @@
-public import BulwarkCatalog
+import BulwarkCatalog
 public import BulwarkContract
 public import BulwarkEngine
 public import BulwarkJSON
-public import BulwarkPolicy
+import BulwarkPolicy
 
 /// The `bulwark authorize-api` input of SPEC §4.
 public struct APIAuthorizationInput: Sendable {
@@ -78,24 +78,30 @@ public struct APIAuthorizationInput: Sendable {
             switch member.key {
             case let key where stringFields.contains(key):
                 guard case .string(let s) = member.value.value else {
-                    throw AuthorizationInputError(message: "\(key) must be a string, found \(member.value.typeName)", path: memberPath, location: member.value.location)
+                    throw AuthorizationInputError(
+                        message: "\(key) must be a string, found \(member.value.typeName)", path: memberPath, location: member.value.location)
                 }
                 strings[key] = s
             case "context":
                 context = try RequestDecoding.context(member.value, path: memberPath)
             case "cases":
                 guard case .array(let items) = member.value.value else {
-                    throw AuthorizationInputError(message: "cases must be an array of case ids, found \(member.value.typeName)", path: memberPath, location: member.value.location)
+                    throw AuthorizationInputError(
+                        message: "cases must be an array of case ids, found \(member.value.typeName)", path: memberPath,
+                        location: member.value.location)
                 }
                 for (i, item) in items.enumerated() {
                     guard case .string(let s) = item.value else {
-                        throw AuthorizationInputError(message: "a case id must be a string, found \(item.typeName)", path: memberPath.appending(index: i), location: item.location)
+                        throw AuthorizationInputError(
+                            message: "a case id must be a string, found \(item.typeName)", path: memberPath.appending(index: i),
+                            location: item.location)
                     }
                     cases.append(s)
                 }
             default:
                 throw AuthorizationInputError(
-                    message: "unknown field \(Excerpt.quoted(member.key)) in apiRequest; expected service, method, path, region, accountId, context, cases and resource",
+                    message:
+                        "unknown field \(Excerpt.quoted(member.key)) in apiRequest; expected service, method, path, region, accountId, context, cases and resource",
                     path: memberPath, location: member.keyLocation)
             }
         }
@@ -122,7 +128,9 @@ public enum APIAuthorizationOutput {
             json.field("action", check.action)
             json.field("resource", check.resource)
             AuthorizationOutput.writeFields(check.result, into: &json)
-            json.field("requiredBy", "\(check.requiredBy.method) \(check.requiredBy.path)" + (check.isDependency ? " (dependency of \(check.requiredBy.action))" : ""))
+            json.field(
+                "requiredBy",
+                "\(check.requiredBy.method) \(check.requiredBy.path)" + (check.isDependency ? " (dependency of \(check.requiredBy.action))" : ""))
             json.endObject()
         }
         json.endArray()

@@ -46,8 +46,10 @@ public struct AccessModel: Sendable {
         self.fixedContext = fixedContext
         func entries(_ policy: NamedPolicy, level: Int?) -> [Entry] {
             policy.policy.statements.map {
-                Entry(statement: $0, origin: DeterminingStatement(
-                    policyID: policy.id, statementIndex: $0.index, sid: $0.sid, effect: $0.effect, scpLevel: level))
+                Entry(
+                    statement: $0,
+                    origin: DeterminingStatement(
+                        policyID: policy.id, statementIndex: $0.index, sid: $0.sid, effect: $0.effect, scpLevel: level))
             }
         }
         let identity = policies.identityPolicies.flatMap { entries($0, level: nil) }

@@ -80,7 +80,9 @@ struct ActionSpace {
             let (spelling, clauses) = byKey[normalized]!
             let definition = catalog.conditionKey(named: spelling)
             let cells = try cache.keyCells(key: spelling, clauses: clauses, definition: definition)
-            keys.append(KeyVariable(key: definition?.isTemplate == false ? definition!.name : spelling, normalizedKey: normalized, clauses: clauses, cells: cells))
+            keys.append(
+                KeyVariable(
+                    key: definition?.isTemplate == false ? definition!.name : spelling, normalizedKey: normalized, clauses: clauses, cells: cells))
         }
         self.keys = keys
     }
@@ -90,9 +92,12 @@ struct ActionSpace {
         var sets: [CellSet] = []
         if let list = statement.resources {
             let indices = list.patterns.map { p in resourcePatterns.firstIndex(of: p.text)! }
-            sets.append(CellSet(count: resources.count, members: resources.indices.filter { cell in
-                indices.contains { patternHits[cell][$0] } != list.isNegated
-            }))
+            sets.append(
+                CellSet(
+                    count: resources.count,
+                    members: resources.indices.filter { cell in
+                        indices.contains { patternHits[cell][$0] } != list.isNegated
+                    }))
         } else {
             sets.append(CellSet(count: resources.count, all: true))
         }
@@ -111,9 +116,12 @@ struct ActionSpace {
                 continue
             }
             let positions = mine.map(variable.position(of:))
-            sets.append(CellSet(count: variable.cells.count, members: variable.cells.indices.filter { cell in
-                positions.allSatisfy { variable.cells[cell].holds[$0] }
-            }))
+            sets.append(
+                CellSet(
+                    count: variable.cells.count,
+                    members: variable.cells.indices.filter { cell in
+                        positions.allSatisfy { variable.cells[cell].holds[$0] }
+                    }))
         }
         let box = Box(sets: sets)
         return box.isEmpty ? nil : box
@@ -121,7 +129,8 @@ struct ActionSpace {
 
     /// What the side at `index` of the models the space was built from allows for this action.
     func allowed(by model: AccessModel, at index: Int) -> Region {
-        let groups = relevant[index].groups, denies = relevant[index].denies
+        let groups = relevant[index].groups
+        let denies = relevant[index].denies
         var result: Region? = nil
         for group in groups {
             var union = Region()

@@ -12,7 +12,8 @@ final class AnalysisCache {
     func resourceWitnesses(patterns: [String], templates: [String]) throws(AnalysisLimit) -> [String] {
         let cacheKey = patterns + ["\u{0}"] + templates
         if let hit = resources[cacheKey] { return hit }
-        let universe = templates.isEmpty
+        let universe =
+            templates.isEmpty
             ? ScalarAutomaton.literal("*") : ScalarAutomaton.union(templates.map(ScalarAutomaton.urnTemplate))
         let cells = try LanguageCells.cells(of: patterns.map(ScalarAutomaton.glob), within: universe)
         let witnesses = cells.map(\.witness)

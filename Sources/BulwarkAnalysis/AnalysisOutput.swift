@@ -1,4 +1,4 @@
-public import BulwarkContract
+import BulwarkContract
 public import BulwarkEngine
 public import BulwarkJSON
 public import BulwarkPolicy
@@ -70,7 +70,9 @@ public enum AnalysisOutput {
         switch diff.verdict {
         case .equivalent: lines.append("equivalent: \(oldName) and \(newName) allow the same requests")
         case .different:
-            lines.append("different: \(newName) allows \(count(diff.added)) that \(oldName) does not; \(oldName) allows \(count(diff.removed)) that \(newName) does not")
+            lines.append(
+                "different: \(newName) allows \(count(diff.added)) that \(oldName) does not; \(oldName) allows \(count(diff.removed)) that \(newName) does not"
+            )
         case .unknown: lines.append("unknown: no difference found, but \(diff.undecided.count) action(s) could not be decided exactly")
         }
         if !diff.added.isEmpty {
@@ -108,10 +110,13 @@ public enum AnalysisOutput {
         var text = "\(request.action) on \(request.resource)"
         let keys = request.context.keys
         if !keys.isEmpty {
-            text += " with " + keys.map { k in
-                let v = request.context[k]!
-                return "\(k)=" + (v.count == 1 ? JSONWriter.quoted(v[0].text) : "[" + v.map { JSONWriter.quoted($0.text) }.joined(separator: ", ") + "]")
-            }.joined(separator: ", ")
+            text +=
+                " with "
+                + keys.map { k in
+                    let v = request.context[k]!
+                    return "\(k)="
+                        + (v.count == 1 ? JSONWriter.quoted(v[0].text) : "[" + v.map { JSONWriter.quoted($0.text) }.joined(separator: ", ") + "]")
+                }.joined(separator: ", ")
         }
         return text
     }

@@ -72,20 +72,26 @@ enum ConditionKeyCells {
         case .boolean:
             return [.string("true"), .string("false")]
         case .number:
-            return try numbers(clauses.flatMap { clause -> [ExactDecimal] in
-                if case .numbers(let values) = clause.prepared { return values.compactMap { $0 } }
-                return []
-            }).map(ScalarValue.string)
+            return try numbers(
+                clauses.flatMap { clause -> [ExactDecimal] in
+                    if case .numbers(let values) = clause.prepared { return values.compactMap { $0 } }
+                    return []
+                }
+            ).map(ScalarValue.string)
         case .date:
-            return try dates(clauses.flatMap { clause -> [Instant] in
-                if case .dates(let values) = clause.prepared { return values.compactMap { $0 } }
-                return []
-            }).map(ScalarValue.string)
+            return try dates(
+                clauses.flatMap { clause -> [Instant] in
+                    if case .dates(let values) = clause.prepared { return values.compactMap { $0 } }
+                    return []
+                }
+            ).map(ScalarValue.string)
         case .ip:
-            return addresses(clauses.flatMap { clause -> [IPAddressRange] in
-                if case .addresses(let values) = clause.prepared { return values.compactMap { $0 } }
-                return []
-            }).map(ScalarValue.string)
+            return addresses(
+                clauses.flatMap { clause -> [IPAddressRange] in
+                    if case .addresses(let values) = clause.prepared { return values.compactMap { $0 } }
+                    return []
+                }
+            ).map(ScalarValue.string)
         }
     }
 
@@ -165,7 +171,10 @@ enum ConditionKeyCells {
     /// whether some element matches and whether every element does.
     private static func valueSets(_ elements: [ScalarValue], clauses: [ConditionClause]) throws(AnalysisLimit) -> [[ScalarValue]] {
         let vectors = elements.map { e in clauses.map { $0.matchesAny(e) } }
-        struct Summary: Hashable { var some: [Bool]; var every: [Bool] }
+        struct Summary: Hashable {
+            var some: [Bool]
+            var every: [Bool]
+        }
         var index: [Summary: Int] = [:]
         var lists: [[ScalarValue]] = []
         var summaries: [Summary] = []
@@ -216,7 +225,8 @@ extension Instant {
         let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
         guard (0...9999).contains(year) else { return "\(seconds)" + (nanoseconds == 0 ? "" : ".\(pad(Int64(nanoseconds), 9))") }
-        var text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
+        var text =
+            "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
         if nanoseconds != 0 { text += "." + pad(Int64(nanoseconds), 9) }
         return text + "Z"
     }

@@ -1,8 +1,8 @@
-public import BulwarkCatalog
+import BulwarkCatalog
 public import BulwarkEngine
-public import BulwarkJSON
-public import BulwarkPolicy
+import BulwarkJSON
 public import BulwarkOrganization
+import BulwarkPolicy
 
 /// `bulwark check external-access`: statements that let a principal share with, or
 /// grant to, accounts outside the organization.

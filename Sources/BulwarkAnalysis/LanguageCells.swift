@@ -29,7 +29,8 @@ public struct AnalysisLimit: Error, Sendable, Hashable, CustomStringConvertible 
         var mentioned = Set<Unicode.Scalar>()
         for a in automata { mentioned.formUnion(a.mentionedScalars) }
         // Prefer a readable filler for the "any other scalar" class.
-        let filler = "xyzabcdefghijklmnopqrstuvw0123456789".unicodeScalars.first { !mentioned.contains($0) }
+        let filler =
+            "xyzabcdefghijklmnopqrstuvw0123456789".unicodeScalars.first { !mentioned.contains($0) }
             ?? (0x4E00...0x9FFF).lazy.compactMap(Unicode.Scalar.init).first { !mentioned.contains($0) }!
         let alphabet = [filler] + mentioned.sorted { $0.value < $1.value }
 

@@ -91,9 +91,11 @@ public struct PolicyAnalyzer: Sendable {
                 var query = space.everything
                 if !resources.isEmpty {
                     let indices = resources.map { r in space.resourcePatterns.firstIndex(of: r)! }
-                    query.sets[0] = CellSet(count: space.resources.count, members: space.resources.indices.filter { cell in
-                        indices.contains { space.patternHits[cell][$0] }
-                    })
+                    query.sets[0] = CellSet(
+                        count: space.resources.count,
+                        members: space.resources.indices.filter { cell in
+                            indices.contains { space.patternHits[cell][$0] }
+                        })
                 }
                 found += space.allowed(by: model, at: 0).boxes.compactMap { $0.intersection(query) }.map { (space, $0) }
             } catch {
@@ -119,8 +121,11 @@ public struct PolicyAnalyzer: Sendable {
             let position = variable.position(of: clause)
             let cells = variable.cells
             let outside = cells.indices.filter { !cells[$0].holds[position] }
-            targets.append((k + 1, CellSet(count: cells.count, members: cells.indices.filter { cells[$0].values == nil || outside.contains($0) }),
-                            CellSet(count: cells.count, members: outside.filter { cells[$0].values != nil })))
+            targets.append(
+                (
+                    k + 1, CellSet(count: cells.count, members: cells.indices.filter { cells[$0].values == nil || outside.contains($0) }),
+                    CellSet(count: cells.count, members: outside.filter { cells[$0].values != nil })
+                ))
         }
         var region = Region()
         for t in targets {
@@ -145,9 +150,10 @@ public struct PolicyAnalyzer: Sendable {
         for (space, box) in boxes {
             let example = space.example(box)
             guard allowing.allows(example), !(denying?.allows(example) ?? false) else {
-                undecided.append(UndecidedAction(
-                    action: space.action.name,
-                    reason: "internal check failed: example request on \(example.resource) did not reproduce the difference"))
+                undecided.append(
+                    UndecidedAction(
+                        action: space.action.name,
+                        reason: "internal check failed: example request on \(example.resource) did not reproduce the difference"))
                 continue
             }
             let resource = RegionDescription.resource(box.sets[0], space: space)

@@ -1,7 +1,7 @@
-public import BulwarkAPI
+import BulwarkAPI
 public import BulwarkCatalog
-public import BulwarkJSON
-public import BulwarkPolicy
+import BulwarkJSON
+import BulwarkPolicy
 
 /// One API call from an access log (the shape Cloud Trace Service records).
 public struct AccessLogEntry: Sendable {
@@ -78,12 +78,13 @@ public enum PolicyGenerator {
                         message: "expected a string, found \(member.value.typeName)")
                 }
             }
-            entries.append(AccessLogEntry(
-                principal: try field("principal", required: true)!, service: try field("service", required: true)!,
-                method: try field("method", required: true)!, path: try field("path", required: true)!,
-                region: try field("region", required: true)!, account: try field("account", required: true)!,
-                time: try field("time", required: false), outcome: try field("outcome", required: false) ?? "success",
-                line: number))
+            entries.append(
+                AccessLogEntry(
+                    principal: try field("principal", required: true)!, service: try field("service", required: true)!,
+                    method: try field("method", required: true)!, path: try field("path", required: true)!,
+                    region: try field("region", required: true)!, account: try field("account", required: true)!,
+                    time: try field("time", required: false), outcome: try field("outcome", required: false) ?? "success",
+                    line: number))
         }
         return entries
     }

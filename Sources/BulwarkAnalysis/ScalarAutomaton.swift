@@ -185,8 +185,6 @@ import BulwarkPolicy
         return closure(next)
     }
 
-
-
     func accepts(_ states: [Int]) -> Bool { states.contains { accepting[$0] } }
 }
 

@@ -1,5 +1,5 @@
-public import BulwarkPolicy
 public import BulwarkOrganization
+import BulwarkPolicy
 
 /// `bulwark diff --workspace OLD NEW`: every principal of either organization, compared
 /// with its identity policies, groups, SCP path and principal keys on each side.

@@ -1,5 +1,5 @@
 public import BulwarkJSON
-public import Foundation
+import Foundation
 
 /// A catalog that cannot be loaded at all: a missing directory, unreadable or malformed file.
 public struct CatalogLoadError: Error, Sendable, CustomStringConvertible {
@@ -68,7 +68,9 @@ extension Catalog {
                     issues.append(
                         CatalogIssue(
                             severity: .error, file: name,
-                            message: "action \(action.name) has unknown access level \"\(action.accessLevel)\" (expected one of \(AccessLevel.allCases.map(\.rawValue).joined(separator: ", "))); it is left out"))
+                            message:
+                                "action \(action.name) has unknown access level \"\(action.accessLevel)\" (expected one of \(AccessLevel.allCases.map(\.rawValue).joined(separator: ", "))); it is left out"
+                        ))
                     continue
                 }
                 actions.append(
@@ -165,7 +167,10 @@ extension Catalog {
                     issues.append(CatalogIssue(severity: .error, file: file, message: "request field \(field.name) is listed twice"))
                 }
                 for api in field.apis where !rows.contains(api) {
-                    issues.append(CatalogIssue(severity: .error, file: file, message: "request field \(field.name) names \(api), which is no API row of \(service.name)"))
+                    issues.append(
+                        CatalogIssue(
+                            severity: .error, file: file, message: "request field \(field.name) names \(api), which is no API row of \(service.name)")
+                    )
                 }
             }
             let referenced = Set(service.referencedActions.map { $0.lowercased() })
@@ -187,15 +192,25 @@ extension Catalog {
             }
             for row in service.apis {
                 if !allActions.contains(row.action.lowercased()) {
-                    issues.append(CatalogIssue(severity: .error, file: file, message: "API \(row.method) \(row.path) points to unknown action \(row.action)"))
+                    issues.append(
+                        CatalogIssue(severity: .error, file: file, message: "API \(row.method) \(row.path) points to unknown action \(row.action)"))
                 }
                 for dependency in row.dependencies {
                     let folded = dependency.lowercased()
                     if allActions.contains(folded) { continue }
                     if referenced.contains(folded) {
-                        issues.append(CatalogIssue(severity: .note, file: file, message: "API \(row.method) \(row.path) depends on \(dependency), which is in no action table (listed in referencedActions)"))
+                        issues.append(
+                            CatalogIssue(
+                                severity: .note, file: file,
+                                message:
+                                    "API \(row.method) \(row.path) depends on \(dependency), which is in no action table (listed in referencedActions)"
+                            ))
                     } else {
-                        issues.append(CatalogIssue(severity: .error, file: file, message: "API \(row.method) \(row.path) depends on \(dependency), which is neither an action nor in referencedActions"))
+                        issues.append(
+                            CatalogIssue(
+                                severity: .error, file: file,
+                                message: "API \(row.method) \(row.path) depends on \(dependency), which is neither an action nor in referencedActions"
+                            ))
                     }
                 }
             }

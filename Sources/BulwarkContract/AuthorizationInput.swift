@@ -132,7 +132,8 @@ public struct AuthorizationInput: Sendable {
             case "requests":
                 guard reader.peekTypeName() == "array" else {
                     let node = try reader.readValue()
-                    throw AuthorizationInputError(message: "requests must be an array of requests, found \(node.typeName)", path: path, location: node.location)
+                    throw AuthorizationInputError(
+                        message: "requests must be an array of requests, found \(node.typeName)", path: path, location: node.location)
                 }
                 var list: [AuthorizationRequest] = []
                 try reader.beginArray()
@@ -212,7 +213,9 @@ public enum PolicyListDecoding {
             switch member.key {
             case "id":
                 guard case .string(let s) = member.value.value else {
-                    throw AuthorizationInputError(message: "id must be a string, found \(member.value.typeName)", path: path.appending(key: "id"), location: member.value.location)
+                    throw AuthorizationInputError(
+                        message: "id must be a string, found \(member.value.typeName)", path: path.appending(key: "id"),
+                        location: member.value.location)
                 }
                 id = s
             case "document":
@@ -234,7 +237,8 @@ public enum PolicyListDecoding {
     /// `[[policy, ...], ...]`, one array per SCP level; unnamed policies are `scp[k][i]`.
     public static func levels(_ node: JSONNode, path: JSONPath) throws(AuthorizationInputError) -> [[NamedPolicy]] {
         guard case .array(let items) = node.value else {
-            throw AuthorizationInputError(message: "scpLevels must be an array of arrays of policies, found \(node.typeName)", path: path, location: node.location)
+            throw AuthorizationInputError(
+                message: "scpLevels must be an array of arrays of policies, found \(node.typeName)", path: path, location: node.location)
         }
         var levels: [[NamedPolicy]] = []
         for (k, level) in items.enumerated() {
@@ -259,12 +263,14 @@ public enum RequestDecoding {
             switch member.key {
             case "action":
                 guard case .string(let s) = member.value.value else {
-                    throw AuthorizationInputError(message: "action must be a string, found \(member.value.typeName)", path: memberPath, location: member.value.location)
+                    throw AuthorizationInputError(
+                        message: "action must be a string, found \(member.value.typeName)", path: memberPath, location: member.value.location)
                 }
                 action = s
             case "resource":
                 guard case .string(let s) = member.value.value else {
-                    throw AuthorizationInputError(message: "resource must be a string, found \(member.value.typeName)", path: memberPath, location: member.value.location)
+                    throw AuthorizationInputError(
+                        message: "resource must be a string, found \(member.value.typeName)", path: memberPath, location: member.value.location)
                 }
                 resource = s
             case "context":
@@ -284,7 +290,8 @@ public enum RequestDecoding {
     /// Condition key → string, number, boolean, null (missing) or an array of scalars.
     public static func context(_ node: JSONNode, path: JSONPath) throws(AuthorizationInputError) -> RequestContext {
         guard case .object(let members) = node.value else {
-            throw AuthorizationInputError(message: "context must be an object of condition keys, found \(node.typeName)", path: path, location: node.location)
+            throw AuthorizationInputError(
+                message: "context must be an object of condition keys, found \(node.typeName)", path: path, location: node.location)
         }
         var context = RequestContext()
         var seen: [String: String] = [:]

@@ -1,11 +1,11 @@
 public import BulwarkEngine
 public import BulwarkJSON
 public import BulwarkPolicy
-public import Dispatch
-public import Synchronization
+import Dispatch
+import Synchronization
 
 #if canImport(Glibc)
-public import Glibc
+    import Glibc
 #endif
 
 /// Renders decisions in the formats of SPEC §3: JSON for programs, text for people.
@@ -167,9 +167,9 @@ public enum BatchEvaluation {
 enum System {
     static var coreCount: Int {
         #if canImport(Glibc)
-        return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+            return Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         #else
-        return 2
+            return 2
         #endif
     }
 }

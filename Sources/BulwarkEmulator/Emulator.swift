@@ -1,10 +1,10 @@
 public import BulwarkEnforcement
-public import Foundation
-public import GRDB
-public import HTTPTypes
+import Foundation
+import GRDB
+import HTTPTypes
 public import Hummingbird
 public import Logging
-public import NIOCore
+import NIOCore
 
 /// A test double for the cloud, not the product: enough of the IMS and SWR APIs (images
 /// and their members and tags; namespaces, repositories, tags and access domains) on SQLite
@@ -39,10 +39,11 @@ public final class Emulator: Sendable {
         queue = try DatabaseQueue(path: path, configuration: configuration)
         self.account = account
         try queue.write { db in
-            try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS objects (kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, key));
-                CREATE TABLE IF NOT EXISTS received (seq INTEGER PRIMARY KEY AUTOINCREMENT, method TEXT, path TEXT, body TEXT);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS objects (kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, key));
+                    CREATE TABLE IF NOT EXISTS received (seq INTEGER PRIMARY KEY AUTOINCREMENT, method TEXT, path TEXT, body TEXT);
+                    """)
         }
     }
 
@@ -89,7 +90,8 @@ public final class Emulator: Sendable {
             return Self.ok(["images": try all(db, "image")])
         }
         if match("POST", "v2/cloudimages/action") ?? match("POST", "v2/cloudimages/quickimport/action")
-            ?? match("POST", "v1/cloudimages/dataimages/action") ?? match("POST", "v1/cloudimages/wholeimages/action") != nil {
+            ?? match("POST", "v1/cloudimages/dataimages/action") ?? match("POST", "v1/cloudimages/wholeimages/action") != nil
+        {
             let id = UUID().uuidString.lowercased()
             var image: [String: Any] = [
                 "id": id, "name": body["name"] as? String ?? "image", "status": "active", "visibility": "private",
@@ -122,8 +124,10 @@ public final class Emulator: Sendable {
             let id = p[0]
             guard try get(db, "image", id) != nil else { return Self.notFound("image", id) }
             let member = body["member"] as? String ?? ""
-            let record: [String: Any] = ["image_id": id, "member_id": member, "status": "pending", "schema": "/v2/schemas/member",
-                                         "created_at": Self.now(), "updated_at": Self.now()]
+            let record: [String: Any] = [
+                "image_id": id, "member_id": member, "status": "pending", "schema": "/v2/schemas/member",
+                "created_at": Self.now(), "updated_at": Self.now(),
+            ]
             try put(db, "member", "\(id)/\(member)", record)
             return Self.ok(record)
         }
@@ -148,7 +152,7 @@ public final class Emulator: Sendable {
         if let p = match("GET", "v1/cloudimages/job/*") {
             let job = p[0]
             return Self.ok(["job_id": job, "status": "SUCCESS", "job_type": "createImageByInstance"])
-        // SWR
+            // SWR
         }
         if match("POST", "v2/manage/namespaces") != nil {
             guard let name = body["namespace"] as? String else { return Self.error(400, "SVCSTG.SWR.4001000", "namespace is required") }
@@ -173,11 +177,13 @@ public final class Emulator: Sendable {
             let ns = p[0]
             guard try get(db, "namespace", ns) != nil else { return Self.notFound("namespace", ns) }
             guard let repo = body["repository"] as? String else { return Self.error(400, "SVCSTG.SWR.4001000", "repository is required") }
-            try put(db, "repo", "\(ns)/\(repo)", [
-                "name": repo, "namespace": ns, "category": body["category"] as? String ?? "other",
-                "description": body["description"] as? String ?? "", "is_public": body["is_public"] as? Bool ?? false,
-                "num_images": 0, "num_download": 0, "path": "swr.example/\(ns)/\(repo)", "tags": [String](),
-            ])
+            try put(
+                db, "repo", "\(ns)/\(repo)",
+                [
+                    "name": repo, "namespace": ns, "category": body["category"] as? String ?? "other",
+                    "description": body["description"] as? String ?? "", "is_public": body["is_public"] as? Bool ?? false,
+                    "num_images": 0, "num_download": 0, "path": "swr.example/\(ns)/\(repo)", "tags": [String](),
+                ])
             return Response(status: 201, body: [])
         }
         if match("GET", "v2/manage/repos") != nil {
@@ -209,12 +215,14 @@ public final class Emulator: Sendable {
             let repo = p[1]
             guard try get(db, "repo", "\(ns)/\(repo)") != nil else { return Self.notFound("repository", "\(ns)/\(repo)") }
             let domain = body["access_domain"] as? String ?? ""
-            try put(db, "domain", "\(ns)/\(repo)/\(domain)", [
-                "namespace": ns, "repository": repo, "exist": true, "access_domain": domain,
-                "permit": body["permit"] as? String ?? "read", "deadline": body["deadline"] as? String ?? "forever",
-                "description": body["description"] as? String ?? "", "creator_id": account, "creator_name": account,
-                "created": Self.now(), "updated": Self.now(), "status": true,
-            ])
+            try put(
+                db, "domain", "\(ns)/\(repo)/\(domain)",
+                [
+                    "namespace": ns, "repository": repo, "exist": true, "access_domain": domain,
+                    "permit": body["permit"] as? String ?? "read", "deadline": body["deadline"] as? String ?? "forever",
+                    "description": body["description"] as? String ?? "", "creator_id": account, "creator_name": account,
+                    "created": Self.now(), "updated": Self.now(), "status": true,
+                ])
             return Response(status: 201, body: [])
         }
         if let p = match("GET", "v2/manage/namespaces/*/repositories/*/access-domains") {
@@ -234,13 +242,17 @@ public final class Emulator: Sendable {
     }
 
     private func get(_ db: Database, _ kind: String, _ key: String) throws -> [String: Any]? {
-        guard let text = try String.fetchOne(db, sql: "SELECT body FROM objects WHERE kind = ? AND key = ?", arguments: [kind, key]) else { return nil }
+        guard let text = try String.fetchOne(db, sql: "SELECT body FROM objects WHERE kind = ? AND key = ?", arguments: [kind, key]) else {
+            return nil
+        }
         return try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
     }
 
     private func all(_ db: Database, _ kind: String, prefix: String = "") throws -> [Any] {
-        try String.fetchAll(db, sql: "SELECT body FROM objects WHERE kind = ? AND substr(key, 1, ?) = ? ORDER BY key", arguments: [kind, prefix.count, prefix])
-            .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) }
+        try String.fetchAll(
+            db, sql: "SELECT body FROM objects WHERE kind = ? AND substr(key, 1, ?) = ? ORDER BY key", arguments: [kind, prefix.count, prefix]
+        )
+        .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) }
     }
 
     private func delete(_ db: Database, _ kind: String, _ key: String) throws -> Bool {
@@ -268,13 +280,17 @@ public final class Emulator: Sendable {
 extension Emulator {
     /// The emulator on its own HTTP port (`bulwark emulator`), to stand behind a gateway as a
     /// URL upstream or to measure what the gateway adds.
-    public func application(host: String, port: Int, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    public func application(host: String, port: Int, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+        -> some ApplicationProtocol
+    {
         let router = Router()
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             router.on("**", method: method) { (request: Request, _: BasicRequestContext) -> Hummingbird.Response in
                 let body = Array(try await request.body.collect(upTo: 64 << 20).readableBytesView)
                 let answer = await self.handle(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", body: body)
-                return Hummingbird.Response(status: .init(code: answer.status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+                return Hummingbird.Response(
+                    status: .init(code: answer.status), headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
             }
         }
         return Application(

@@ -161,14 +161,16 @@ public struct CallContextBuilder: Sendable {
             let touchesProject = ops.contains { op in
                 guard case .object(let fields) = op.value else { return false }
                 if case .string(let p)? = fields.first(where: { $0.key == "path" })?.value.value {
-                    return p.lowercased().replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~").contains("enterprise_project_id")
+                    return p.lowercased().replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~").contains(
+                        "enterprise_project_id")
                 }
                 return false
             }
             if touchesProject { cases.append("enterprise-project-migration") }
         }
         if method == "POST", path.hasSuffix("/copy"), case .object(let members) = body.value,
-           members.contains(where: { $0.key == "enterprise_project_id" }) {
+            members.contains(where: { $0.key == "enterprise_project_id" })
+        {
             cases.append("enterprise-project-user")
         }
         return cases
@@ -242,7 +244,9 @@ public struct RequestFieldTable: Sendable {
             for field in service.requestFields {
                 guard let kind = CallContextBuilder.BodyField(rawValue: field.name) else {
                     let known = CallContextBuilder.BodyField.allCases.map(\.rawValue).joined(separator: ", ")
-                    throw UnknownField(description: "the \(service.name) catalog names request field \"\(field.name)\", which the gateway cannot read (known: \(known))")
+                    throw UnknownField(
+                        description:
+                            "the \(service.name) catalog names request field \"\(field.name)\", which the gateway cannot read (known: \(known))")
                 }
                 rows[kind, default: []].formUnion(field.apis)
             }

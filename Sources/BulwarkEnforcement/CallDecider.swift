@@ -1,9 +1,9 @@
 public import BulwarkAPI
 public import BulwarkCatalog
 public import BulwarkEngine
-public import BulwarkJSON
-public import BulwarkPolicy
+import BulwarkJSON
 public import BulwarkOrganization
+public import BulwarkPolicy
 
 /// Where a call goes: its service and the API rows it matched, with the path parameters.
 /// Found once per call and used for the context, the checks and the log.
@@ -95,7 +95,8 @@ public struct CallDecider: Sendable {
         let builder = CallContextBuilder(organization: organization, trustedProxies: trustedProxies, fields: fields)
         let context = principal.context(adding: try builder.context(for: facts, body: json, target: target, row: row))
         let accountID = principal.account?.id ?? ""
-        let resources: [String?] = try builder.bodyResources(body: json, row: row)?
+        let resources: [String?] =
+            try builder.bodyResources(body: json, row: row)?
             .map { "\(service):\(region):\(accountID):image:\($0)" } ?? [nil]
         let cases = CallContextBuilder.cases(method: method, path: target.path, body: json)
         let authorizer = APIAuthorizer(router: router, authorizer: authorizer)

@@ -1,4 +1,3 @@
-
 /// Access keys the gateway accepts, each with its secret and the principal it stands for.
 ///
 /// File format (YAML or JSON), which must not be readable by group or others (mode 0600):

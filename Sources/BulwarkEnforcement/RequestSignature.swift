@@ -1,6 +1,6 @@
-public import BulwarkAPI
-public import BulwarkJSON
-public import Crypto
+import BulwarkAPI
+import BulwarkJSON
+import Crypto
 public import Foundation
 
 /// Huawei Cloud's `SDK-HMAC-SHA256` request signature, as the official SDKs send it:
@@ -48,8 +48,8 @@ public enum RequestSignature {
             fields[name] = String(trimmed[trimmed.index(after: eq)...])
         }
         guard let access = fields["Access"], !access.isEmpty,
-              let signed = fields["SignedHeaders"], !signed.isEmpty,
-              let signature = fields["Signature"], signature.count == 64, signature.allSatisfy(\.isHexDigit)
+            let signed = fields["SignedHeaders"], !signed.isEmpty,
+            let signature = fields["Signature"], signature.count == 64, signature.allSatisfy(\.isHexDigit)
         else { throw Failure("the Authorization header needs Access, SignedHeaders and a 64-digit hex Signature") }
         return Header(accessKey: access, signedHeaders: signed.split(separator: ";").map { $0.lowercased() }, signature: signature.lowercased())
     }
@@ -180,8 +180,9 @@ public enum RequestSignature {
             return value
         }
         guard let year = number(0..<4), let month = number(4..<6), let day = number(6..<8),
-              let hour = number(9..<11), let minute = number(11..<13), let second = number(13..<15),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60 else { return nil }
+            let hour = number(9..<11), let minute = number(11..<13), let second = number(13..<15),
+            (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60
+        else { return nil }
         // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400

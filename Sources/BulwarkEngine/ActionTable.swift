@@ -56,7 +56,8 @@ struct ActionTable: Sendable {
                 let entry = Int(slots[slot])
                 if entry == 0 { return nil }
                 if hashes[slot] == hash {
-                    let start = Int(offsets[entry - 1]), end = Int(offsets[entry])
+                    let start = Int(offsets[entry - 1])
+                    let end = Int(offsets[entry])
                     if end - start == key.count && Self.equal(bytes, start, key) { return entry - 1 }
                 }
                 slot = (slot + 1) & mask

@@ -1,4 +1,4 @@
-public import BulwarkJSON
+import BulwarkJSON
 public import BulwarkPolicy
 
 /// A policy with the id decisions and explanations refer to it by.

@@ -109,8 +109,11 @@ final class CompiledPolicySet: Sendable {
         self.fallbackOnly = levelCount > 64
         self.allLevels = levelCount >= 64 ? ~0 : (UInt64(1) << UInt64(levelCount)) - 1
 
-        var kinds: [UInt8] = [], patternStart: [Int32] = [0], patterns: [GlobPattern] = []
-        var clauseStart: [Int32] = [0], clauses: [ConditionTest] = []
+        var kinds: [UInt8] = []
+        var patternStart: [Int32] = [0]
+        var patterns: [GlobPattern] = []
+        var clauseStart: [Int32] = [0]
+        var clauses: [ConditionTest] = []
         for (statement, _) in statements {
             kinds.append(statement.resources == nil ? 0 : (statement.resources!.isNegated ? 2 : 1))
             patterns += statement.resources?.patterns.map(\.glob) ?? []
@@ -142,7 +145,8 @@ final class CompiledPolicySet: Sendable {
         }
         self.actionIDs = ActionTable(universe)
         var actionsOfPattern: [String: [Int]] = [:]
-        var byAction = Array(repeating: [(statement: Int32, entryClass: StatementIndex.EntryClass, negated: Bool, hasResource: Bool)](), count: universe.count)
+        var byAction = Array(
+            repeating: [(statement: Int32, entryClass: StatementIndex.EntryClass, negated: Bool, hasResource: Bool)](), count: universe.count)
         for (i, entry) in statements.enumerated() {
             var covered = Set<Int>()
             for pattern in entry.statement.actions.patterns {
@@ -253,7 +257,8 @@ final class CompiledPolicySet: Sendable {
                 if hit == (kind == 2) { return false }
             }
         }
-        let start = Int(clauseStart[s]), end = Int(clauseStart[s + 1])
+        let start = Int(clauseStart[s])
+        let end = Int(clauseStart[s + 1])
         if start == end { return true }
         return clauses.withUnsafeBufferPointer { clauses in
             for i in start..<end where !clauses[i].holds(in: context) { return false }

@@ -1,4 +1,5 @@
 import BulwarkPolicy
+
 /// Where a request finds the statements that can match it, per action.
 ///
 /// Each action has a byte trie keyed by the literal prefix of every Resource pattern
@@ -25,7 +26,8 @@ struct StatementIndex: Sendable {
     }
 
     enum EntryClass: Int, Sendable {
-        case deny = 0, scpAllow, identityAllow
+        case deny = 0
+        case scpAllow, identityAllow
     }
 
     struct Node: Sendable {
@@ -102,8 +104,9 @@ struct StatementIndex: Sendable {
             for item in statementsFor(action) {
                 guard item.hasResource, !item.negated else {
                     // No Resource holds for every resource; NotResource is checked in full.
-                    builder.add(Entry(statement: item.statement, colonBound: -1, proven: !item.hasResource),
-                                item.entryClass, key: [], root: root)
+                    builder.add(
+                        Entry(statement: item.statement, colonBound: -1, proven: !item.hasResource),
+                        item.entryClass, key: [], root: root)
                     continue
                 }
                 for text in resourcePatterns[Int(item.statement)] {
@@ -119,8 +122,9 @@ struct StatementIndex: Sendable {
                         if Self.literalPrefix(candidate).count > plainPrefix.count { aligned = candidate }
                     }
                     guard let aligned else {
-                        builder.add(Entry(statement: item.statement, colonBound: -1, proven: plainProven),
-                                    item.entryClass, key: plainPrefix, root: root)
+                        builder.add(
+                            Entry(statement: item.statement, colonBound: -1, proven: plainProven),
+                            item.entryClass, key: plainPrefix, root: root)
                         continue
                     }
                     // For resources with exactly `colons` colons: the aligned trie; with more: the prefix trie.
@@ -128,12 +132,15 @@ struct StatementIndex: Sendable {
                     if alignedRoots[slot] < 0 { alignedRoots[slot] = builder.newNode() }
                     let prefix = Self.literalPrefix(aligned)
                     let rest = aligned[prefix.count...]
-                    let alignedProven = rest.first == Wildcard.star
+                    let alignedProven =
+                        rest.first == Wildcard.star
                         && rest.allSatisfy { $0 == Wildcard.star || $0 == UInt8(ascii: ":") }
-                    builder.add(Entry(statement: item.statement, colonBound: -1, proven: alignedProven),
-                                item.entryClass, key: prefix, root: alignedRoots[slot])
-                    builder.add(Entry(statement: item.statement, colonBound: Int16(colons), proven: plainProven),
-                                item.entryClass, key: plainPrefix, root: root)
+                    builder.add(
+                        Entry(statement: item.statement, colonBound: -1, proven: alignedProven),
+                        item.entryClass, key: prefix, root: alignedRoots[slot])
+                    builder.add(
+                        Entry(statement: item.statement, colonBound: Int16(colons), proven: plainProven),
+                        item.entryClass, key: plainPrefix, root: root)
                     usedColons = max(usedColons, colons)
                 }
             }

@@ -1,7 +1,7 @@
 public import BulwarkEnforcement
-public import BulwarkJSON
-public import BulwarkWorkspace
-public import Foundation
+import BulwarkJSON
+import BulwarkWorkspace
+import Foundation
 
 /// The gateway's credentials file (YAML or JSON): access keys, secret keys and the
 /// principals they stand for. It must be private to its owner (mode 600).
@@ -15,7 +15,8 @@ extension CredentialStore {
     public static func load(path: String) throws(LoadError) -> CredentialStore {
         // Safe: a failure to stat or read is the refusal below.
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let data = FileManager.default.contents(atPath: path) else {
+            let data = FileManager.default.contents(atPath: path)
+        else {
             throw LoadError(description: "\(path): cannot read the credentials file")
         }
         // A mode that cannot be read is not a private file.
@@ -23,20 +24,24 @@ extension CredentialStore {
             throw LoadError(description: "\(path): cannot read the credentials file's permissions")
         }
         if mode & 0o077 != 0 {
-            throw LoadError(description: "\(path): the credentials file is readable by others (mode \(String(mode, radix: 8))); run chmod 600 \(path)")
+            throw LoadError(
+                description: "\(path): the credentials file is readable by others (mode \(String(mode, radix: 8))); run chmod 600 \(path)")
         }
         let root: JSONNode
         do { root = try DocumentReader.read(String(decoding: data, as: UTF8.self), fileName: path) } catch {
             throw LoadError(description: "\(path):\(error.location.line):\(error.location.column): \(error.message)")
         }
         guard case .object(let members) = root.value, let list = members.first(where: { $0.key == "credentials" })?.value,
-              case .array(let items) = list.value else {
+            case .array(let items) = list.value
+        else {
             throw LoadError(description: "\(path):\(root.location.line):\(root.location.column): expected an object with a credentials list")
         }
         var entries: [Entry] = []
         for item in items {
             guard case .object(let fields) = item.value else {
-                throw LoadError(description: "\(path):\(item.location.line):\(item.location.column): each credential is an object with accessKey, secretKey and principal")
+                throw LoadError(
+                    description:
+                        "\(path):\(item.location.line):\(item.location.column): each credential is an object with accessKey, secretKey and principal")
             }
             func field(_ name: String) throws(LoadError) -> String {
                 guard let node = fields.first(where: { $0.key == name })?.value, case .string(let s) = node.value, !s.isEmpty else {
@@ -45,7 +50,10 @@ extension CredentialStore {
                 return s
             }
             for unknown in fields where !["accessKey", "secretKey", "principal"].contains(unknown.key) {
-                throw LoadError(description: "\(path):\(unknown.keyLocation.line):\(unknown.keyLocation.column): unknown field \"\(unknown.key)\"; expected accessKey, secretKey and principal")
+                throw LoadError(
+                    description:
+                        "\(path):\(unknown.keyLocation.line):\(unknown.keyLocation.column): unknown field \"\(unknown.key)\"; expected accessKey, secretKey and principal"
+                )
             }
             let entry = Entry(accessKey: try field("accessKey"), secretKey: try field("secretKey"), principal: try field("principal"))
             if entries.contains(where: { $0.accessKey == entry.accessKey }) {

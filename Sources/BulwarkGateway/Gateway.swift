@@ -1,21 +1,21 @@
-public import AsyncHTTPClient
-public import BulwarkAPI
+import AsyncHTTPClient
+import BulwarkAPI
 public import BulwarkCatalog
 public import BulwarkEnforcement
-public import BulwarkEngine
-public import BulwarkJSON
+import BulwarkEngine
+import BulwarkJSON
 public import BulwarkOrganization
 public import BulwarkPolicy
 public import BulwarkRuntime
-public import BulwarkStore
-public import Foundation
+import BulwarkStore
+import Foundation
 public import HTTPTypes
 public import Hummingbird
 public import Logging
-public import NIOCore
-public import Prometheus
-public import ServiceLifecycle
-public import Synchronization
+import NIOCore
+import Prometheus
+import ServiceLifecycle
+import Synchronization
 
 /// Where a service's allowed calls go.
 public enum Upstream: Sendable {
@@ -93,7 +93,8 @@ public final class Gateway: Sendable {
         self.source = source
         do {
             self.decider = try CallDecider(
-                catalog: catalog, region: configuration.region, services: configuration.upstreams.keys.sorted(), trustedProxies: configuration.trustedProxies)
+                catalog: catalog, region: configuration.region, services: configuration.upstreams.keys.sorted(),
+                trustedProxies: configuration.trustedProxies)
         } catch {
             throw StartError(description: error.description)
         }
@@ -112,12 +113,15 @@ public final class Gateway: Sendable {
         }
         self.principals = principals
         for service in configuration.upstreams.keys where catalog.service(named: service) == nil {
-            throw StartError(description: "--upstream \(service)=…: no such service in the catalog (known: \(catalog.services.map(\.name).joined(separator: ", ")))")
+            throw StartError(
+                description:
+                    "--upstream \(service)=…: no such service in the catalog (known: \(catalog.services.map(\.name).joined(separator: ", ")))")
         }
         if configuration.emulator == nil, configuration.upstreams.values.contains(where: { if case .emulator = $0 { true } else { false } }) {
             throw StartError(description: "an upstream is the emulator, but no emulator was given")
         }
-        client = configuration.upstreams.values.contains(where: { if case .url = $0 { true } else { false } })
+        client =
+            configuration.upstreams.values.contains(where: { if case .url = $0 { true } else { false } })
             ? HTTPClient(eventLoopGroupProvider: .singleton) : nil
         decisionLog = try configuration.decisionLog.map(DecisionLog.init(path:))
         metrics = GatewayMetrics()
@@ -129,7 +133,8 @@ public final class Gateway: Sendable {
         let router = Router(context: GatewayRequestContext.self)
         router.get("/-/healthz") { _, _ in try Self.json(200, ["status": "ok"]) }
         router.get("/-/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.render())))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.render())))
         }
         router.get("/-/emulator/received") { _, context in
             // A test aid: what the emulator was sent. Only to a loopback peer.
@@ -209,7 +214,8 @@ public final class Gateway: Sendable {
 
         // 4. The signature over the bytes received (never a hash the client declares).
         do {
-            try RequestSignature.verify(header, secretKey: credential.secretKey, method: method, target: target, headers: headers, body: body, now: Date())
+            try RequestSignature.verify(
+                header, secretKey: credential.secretKey, method: method, target: target, headers: headers, body: body, now: Date())
         } catch {
             throw EarlyAnswer(response: unauthenticated(error, target: target, decisionID: decisionID))
         }
@@ -232,7 +238,8 @@ public final class Gateway: Sendable {
         metrics.allowed.increment()
 
         // 7. Forward the segments, query and bytes that were authorized; return the answer.
-        return await forward(method: method, target: target, headers: headers, body: body, to: upstream, service: route.service, decisionID: decisionID)
+        return await forward(
+            method: method, target: target, headers: headers, body: body, to: upstream, service: route.service, decisionID: decisionID)
     }
 
     /// Step 2: the Authorization header, the access key and the date window; the signature
@@ -274,12 +281,14 @@ public final class Gateway: Sendable {
             } catch {
                 switch error.kind {
                 case .notFound:
-                    let failure = RequestSignature.Failure("access key \(header.accessKey) stands for \(credential.principal), which the store does not have")
+                    let failure = RequestSignature.Failure(
+                        "access key \(header.accessKey) stands for \(credential.principal), which the store does not have")
                     throw EarlyAnswer(response: unauthenticated(failure, target: target, decisionID: decisionID))
                 case .unavailable:
                     logger.error("principal refused: \(error.message)", metadata: ["decisionId": "\(decisionID)"])
-                    throw EarlyAnswer(response: Self.huaweiError(
-                        503, "BWK.0503", "the policies of \(credential.principal) cannot be read; nothing is decided without them", decisionID))
+                    throw EarlyAnswer(
+                        response: Self.huaweiError(
+                            503, "BWK.0503", "the policies of \(credential.principal) cannot be read; nothing is decided without them", decisionID))
                 }
             }
         }
@@ -346,7 +355,8 @@ public final class Gateway: Sendable {
             // Room for what is known to come (Content-Length), else doubling, never past the limit.
             let target = min(limit, max(needed, declared ?? 0, charged * 2))
             guard bodyBudget.reserve(target - charged) else {
-                throw CallRefusal("the gateway holds \(configuration.maxInflightBodyBytes) bytes of bodies already (--max-inflight-body-bytes); retry", status: 503)
+                throw CallRefusal(
+                    "the gateway holds \(configuration.maxInflightBodyBytes) bytes of bodies already (--max-inflight-body-bytes); retry", status: 503)
             }
             charged = target
             bytes.reserveCapacity(target)
@@ -412,7 +422,8 @@ public final class Gateway: Sendable {
         json.field("error_code", code)
         json.field("error_msg", Excerpt.message(message))
         json.endObject()
-        return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json.bytes)))
+        return Response(
+            status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json.bytes)))
     }
 
     static func json(_ status: Int, _ value: [String: Any]) throws -> Response {
@@ -485,8 +496,10 @@ final class GatewayMetrics: Sendable {
         refused = registry.makeCounter(descriptor: name("calls", "total", "Calls by outcome."), labels: [("outcome", "refused")])
         addedLatency = registry.makeDurationHistogram(
             descriptor: name("added_latency", "seconds", "Time from the call's arrival to the decision (authentication + authorization)."),
-            buckets: [.microseconds(10), .microseconds(25), .microseconds(50), .microseconds(75), .microseconds(100), .microseconds(150),
-                      .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(25)])
+            buckets: [
+                .microseconds(10), .microseconds(25), .microseconds(50), .microseconds(75), .microseconds(100), .microseconds(150),
+                .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(25),
+            ])
     }
 
     func render() -> [UInt8] {

@@ -116,7 +116,9 @@ public struct Organization: Sendable {
         return try path(to: account.name).map { node throws(PrincipalError) in
             try (attachments[node.name] ?? []).map { name throws(PrincipalError) in
                 guard let scp = scps[name] else {
-                    throw PrincipalError(message: "SCP \"\(name)\" attached to \"\(node.name)\" cannot be found or read; nothing under it is decided without it", kind: .unavailable)
+                    throw PrincipalError(
+                        message: "SCP \"\(name)\" attached to \"\(node.name)\" cannot be found or read; nothing under it is decided without it",
+                        kind: .unavailable)
                 }
                 return scp
             }

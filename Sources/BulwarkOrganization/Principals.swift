@@ -91,7 +91,8 @@ extension Organization {
         var seen: Set<String> = []
         let identity = try names.filter { seen.insert($0).inserted }.map { name throws(PrincipalError) in
             guard let policy = iam.policies[name] else {
-                throw PrincipalError(message: "policy \"\(name)\" of \(urn) cannot be found or read; it is not decided without it", kind: .unavailable)
+                throw PrincipalError(
+                    message: "policy \"\(name)\" of \(urn) cannot be found or read; it is not decided without it", kind: .unavailable)
             }
             return policy
         }

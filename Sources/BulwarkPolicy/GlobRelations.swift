@@ -6,7 +6,8 @@ public enum GlobRelations {
     /// nothing (advance past it) or swallow one scalar the other side produces.
     /// O(|a| × |b|) time and space.
     public static func intersects(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.unicodeScalars), y = Array(b.unicodeScalars)
+        let x = Array(a.unicodeScalars)
+        let y = Array(b.unicodeScalars)
         let width = y.count + 1
         // reachable[i * width + j]: the suffixes x[i...] and y[j...] share a match.
         var memo = [UInt8](repeating: 0, count: (x.count + 1) * width)  // 0 unknown, 1 no, 2 yes
@@ -70,19 +71,22 @@ public enum GlobRelations {
         // if those prefixes disagree, nothing of inner is in outer.
         if literalPrefixesDisagree(outer, inner) { return false }
         if containsWhole(outer, inner) { return true }
-        let outerFields = ColonFields(outer), innerFields = ColonFields(inner)
+        let outerFields = ColonFields(outer)
+        let innerFields = ColonFields(inner)
         guard outerFields.count > 1, outerFields.count == innerFields.count else { return false }
         return zip(outerFields.strings, innerFields.strings).allSatisfy { containsWhole($0, $1) }
     }
 
     private static func literalPrefixesDisagree(_ outer: String, _ inner: String) -> Bool {
-        var a = outer, b = inner
+        var a = outer
+        var b = inner
         return a.withUTF8 { x in
             b.withUTF8 { y in
                 let n = min(x.count, y.count)
                 var i = 0
                 while i < n {
-                    let p = x[i], q = y[i]
+                    let p = x[i]
+                    let q = y[i]
                     if Wildcard.isWildcard(p) || Wildcard.isWildcard(q) { return false }
                     if p != q { return true }
                     i += 1

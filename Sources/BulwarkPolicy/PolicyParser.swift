@@ -104,7 +104,10 @@ private struct Parser {
             case "Statement":
                 statementsNode = member.value
             default:
-                fail(.invalidPolicyElement, "unknown policy element \(Excerpt.quoted(member.key))\(suggestion(member.key, among: ["Version", "Statement"])); a policy has Version and Statement", path, member.keyLocation)
+                fail(
+                    .invalidPolicyElement,
+                    "unknown policy element \(Excerpt.quoted(member.key))\(suggestion(member.key, among: ["Version", "Statement"])); a policy has Version and Statement",
+                    path, member.keyLocation)
             }
         }
         if !members.contains(where: { $0.key == "Version" }) {
@@ -129,7 +132,9 @@ private struct Parser {
             wasArray = false
             if let s = statement(statementsNode, index: 0, path: statementsPath) { statements.append(s) }
         default:
-            fail(.invalidPolicyElement, "Statement must be an array of statements or one statement object, found \(statementsNode.typeName)", statementsPath, statementsNode.location)
+            fail(
+                .invalidPolicyElement, "Statement must be an array of statements or one statement object, found \(statementsNode.typeName)",
+                statementsPath, statementsNode.location)
         }
         goodStatements = statements
         guard let version, errors.isEmpty else { return nil }
@@ -183,9 +188,15 @@ private struct Parser {
                 conditionSpan = SourceSpan(path: memberPath, location: value.location)
                 conditions = condition(value, path: memberPath)
             case "Principal", "NotPrincipal":
-                fail(.unsupportedPrincipal, "\(member.key) is not allowed in identity policies or SCPs; the policy applies to whoever it is attached to", memberPath, member.keyLocation)
+                fail(
+                    .unsupportedPrincipal,
+                    "\(member.key) is not allowed in identity policies or SCPs; the policy applies to whoever it is attached to", memberPath,
+                    member.keyLocation)
             default:
-                fail(.invalidPolicyElement, "unknown statement element \(Excerpt.quoted(member.key))\(suggestion(member.key, among: Self.statementElements))", memberPath, member.keyLocation)
+                fail(
+                    .invalidPolicyElement,
+                    "unknown statement element \(Excerpt.quoted(member.key))\(suggestion(member.key, among: Self.statementElements))", memberPath,
+                    member.keyLocation)
             }
         }
         if !sawEffect {
@@ -243,7 +254,10 @@ private struct Parser {
             let opPath = path.appending(key: op.key)
             let opSpan = SourceSpan(path: opPath, location: op.keyLocation)
             guard case .object(let keys) = op.value.value else {
-                fail(.invalidPolicyElement, "the value of condition operator \(Excerpt.quoted(op.key)) must be an object of condition keys, found \(op.value.typeName)", opPath, op.value.location)
+                fail(
+                    .invalidPolicyElement,
+                    "the value of condition operator \(Excerpt.quoted(op.key)) must be an object of condition keys, found \(op.value.typeName)",
+                    opPath, op.value.location)
                 continue
             }
             for key in keys {

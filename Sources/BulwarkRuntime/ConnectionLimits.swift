@@ -1,14 +1,15 @@
-#if canImport(Glibc)
-public import Glibc
-#elseif canImport(Darwin)
-public import Darwin
-#endif
+import HTTPTypes
 public import Hummingbird
 public import HummingbirdCore
-public import HTTPTypes
 public import Logging
-public import NIOCore
-public import NIOHTTPTypes
+import NIOCore
+import NIOHTTPTypes
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    public import Darwin
+#endif
 
 /// How many connections a listener holds and how long it waits for them (SPEC §7: every
 /// limit a flag with a safe default). Shared by `bulwark serve` and `bulwark gateway`.
@@ -30,8 +31,9 @@ public struct ConnectionLimits: Sendable {
     /// The HTTP/1.1 server with these timeouts, wrapped in TLS when files are given.
     public func serverBuilder(tls files: TLSFiles?) throws -> HTTPServerBuilder {
         let header = TimeAmount(headerTimeout)
-        let http1 = HTTPServerBuilder.http1(configuration: .init(
-            additionalChannelHandlers: [HeaderTimeoutHandler(timeout: header)], idleTimeout: TimeAmount(idleTimeout)))
+        let http1 = HTTPServerBuilder.http1(
+            configuration: .init(
+                additionalChannelHandlers: [HeaderTimeoutHandler(timeout: header)], idleTimeout: TimeAmount(idleTimeout)))
         return try TLSFiles.serverBuilder(files, base: http1)
     }
 

@@ -1,9 +1,9 @@
-public import BulwarkContract
+import BulwarkContract
 public import BulwarkEngine
-public import BulwarkJSON
+import BulwarkJSON
 public import BulwarkPolicy
-public import Foundation
-public import Synchronization
+import Foundation
+import Synchronization
 
 /// One decision, for the decision log and the metrics.
 public struct DecisionRecord: Sendable {

@@ -1,5 +1,5 @@
-public import BulwarkJSON
-public import Foundation
+import BulwarkJSON
+import Foundation
 public import Logging
 
 /// A swift-log handler writing one JSON object per line to standard error:

@@ -1,9 +1,9 @@
 public import BulwarkCatalog
 public import BulwarkStore
-public import BulwarkValidation
-public import Foundation
+import BulwarkValidation
+import Foundation
 public import Logging
-public import Synchronization
+import Synchronization
 
 /// Holds the latest stored state and the compiled snapshot decisions read (one lock, no
 /// I/O); writes go through the store and install the state they committed; changes from
@@ -136,7 +136,8 @@ public final class StateKeeper: Sendable {
         guard let installed else { return }  // something newer is in place already
         if !compiled.unreadable.isEmpty {
             let names = compiled.unreadable.map { "\($0.isSCP ? "SCP" : "policy") \($0.id): \($0.reason)" }.joined(separator: "; ")
-            let effect = installed.revision == stored.revision ? "principals that need them are refused" : "decisions stay on revision \(installed.revision)"
+            let effect =
+                installed.revision == stored.revision ? "principals that need them are refused" : "decisions stay on revision \(installed.revision)"
             logger.error("revision \(stored.revision) has policies that do not parse; \(effect): \(names)")
         }
         onInstall(installed, compiled.unreadable)

@@ -1,7 +1,7 @@
-public import Hummingbird
+import Hummingbird
 public import HummingbirdCore
-public import HummingbirdTLS
-public import NIOSSL
+import HummingbirdTLS
+import NIOSSL
 
 /// `--tls-cert` and `--tls-key`: PEM files for serving HTTPS (swift-nio-ssl).
 public struct TLSFiles: Sendable {

@@ -1,11 +1,11 @@
-public import BulwarkContract
-public import BulwarkEngine
+import BulwarkContract
+import BulwarkEngine
 public import BulwarkJSON
-public import BulwarkRuntime
-public import BulwarkStore
+import BulwarkRuntime
+import BulwarkStore
 public import BulwarkValidation
-public import HTTPTypes
-public import Hummingbird
+import HTTPTypes
+import Hummingbird
 
 /// A refused HTTP request: status, a stable code, a message a person understands, and
 /// where in the body the problem is. Rendered as `{"error": {"code", "message", "path", …}}`.

@@ -1,13 +1,13 @@
-public import BulwarkAPI
+import BulwarkAPI
 public import BulwarkCatalog
-public import BulwarkContract
-public import BulwarkEngine
-public import BulwarkJSON
-public import BulwarkOrganization
-public import BulwarkPolicy
+import BulwarkContract
+import BulwarkEngine
+import BulwarkJSON
+import BulwarkOrganization
+import BulwarkPolicy
 public import BulwarkRuntime
 public import BulwarkStore
-public import BulwarkValidation
+import BulwarkValidation
 
 /// What one decision request may ask for (SPEC §7): past a limit it is refused with 413
 /// and the flag's name, before anything is decided.
@@ -72,10 +72,11 @@ public struct DecisionService: Sendable {
             AuthorizationOutput.writeFields(result, into: &json)
             if explain { AuthorizationOutput.writeExplanation(authorizer.explain(request), into: &json) }
             if isBatch { json.endObject() }
-            records.append(DecisionRecord(
-                decisionID: isBatch ? "\(decisionID)/\(i)" : decisionID, endpoint: "authorize", principal: stored?.resolved.urn,
-                request: request, result: result, policyVersions: stored?.policyVersions ?? [],
-                revision: stored == nil ? nil : snapshot.revision))
+            records.append(
+                DecisionRecord(
+                    decisionID: isBatch ? "\(decisionID)/\(i)" : decisionID, endpoint: "authorize", principal: stored?.resolved.urn,
+                    request: request, result: result, policyVersions: stored?.policyVersions ?? [],
+                    revision: stored == nil ? nil : snapshot.revision))
         }
         if isBatch { json.endArray() }
         json.endObject()
@@ -100,7 +101,9 @@ public struct DecisionService: Sendable {
         }
         let result: APIAuthorizationResult
         do { result = try APIAuthorizer(catalog: catalog, authorizer: authorizer).authorize(request) } catch {
-            throw APIError(status: 400, code: "unknown_api", message: error.message, path: .root.appending(key: "apiRequest").appending(key: "path"), location: input.fields.locations["apiRequest"])
+            throw APIError(
+                status: 400, code: "unknown_api", message: error.message, path: .root.appending(key: "apiRequest").appending(key: "path"),
+                location: input.fields.locations["apiRequest"])
         }
         let records = result.checks.enumerated().map { i, check in
             DecisionRecord(
@@ -118,7 +121,8 @@ public struct DecisionService: Sendable {
         let document = try body.requiredDocument("policy")
         let typeName = try body.string("type") ?? "identity"
         guard let type = PolicyType(rawValue: typeName) else {
-            throw APIError.badRequest("type must be identity or scp, not \(Excerpt.quoted(typeName))", path: .root.appending(key: "type"), location: body["type"]?.location)
+            throw APIError.badRequest(
+                "type must be identity or scp, not \(Excerpt.quoted(typeName))", path: .root.appending(key: "type"), location: body["type"]?.location)
         }
         let findings = validator.validate(bytes: Array(document.text.utf8), type: type).map(document.relocated)
         return ValidationReport.json([FileReport(file: "request", findings: findings)], asArray: false)
@@ -133,7 +137,9 @@ public struct DecisionService: Sendable {
         }
         let stored = try principal(urn, snapshot: snapshot, path: .root.appending(key: "principal"), location: body["principal"]?.location)
         if body.has("apiRequest") {
-            if body.has("request") { throw APIError.badRequest("give either request or apiRequest, not both", path: .root, location: body.root.location) }
+            if body.has("request") {
+                throw APIError.badRequest("give either request or apiRequest, not both", path: .root, location: body.root.location)
+            }
             return try authorizeAPI(bytes, snapshot: snapshot, decisionID: decisionID)
         }
         guard let node = body["request"] else {
@@ -176,13 +182,16 @@ public struct DecisionService: Sendable {
         }
         for key in ["identityPolicies", "scpLevels"] {
             if let location = fields.locations[key] {
-                throw APIError.badRequest("\(key) cannot be combined with principal: a stored principal's policies come from the store", path: .root.appending(key: key), location: location)
+                throw APIError.badRequest(
+                    "\(key) cannot be combined with principal: a stored principal's policies come from the store", path: .root.appending(key: key),
+                    location: location)
             }
         }
         return try principal(urn, snapshot: snapshot, path: path, location: node.location)
     }
 
-    private func principal(_ urn: String, snapshot: DecisionSnapshot, path: JSONPath, location: SourceLocation?) throws(APIError) -> CompiledPrincipal {
+    private func principal(_ urn: String, snapshot: DecisionSnapshot, path: JSONPath, location: SourceLocation?) throws(APIError) -> CompiledPrincipal
+    {
         do { return try snapshot.principal(urn) } catch {
             switch error.kind {
             case .notFound:

@@ -1,8 +1,8 @@
-public import BulwarkJSON
+import BulwarkJSON
+import BulwarkOrganization
 public import BulwarkStore
-public import BulwarkValidation
-public import BulwarkOrganization
-public import Foundation
+import BulwarkValidation
+import Foundation
 
 /// The management endpoints as functions: request bodies become `ManagementCommand`s,
 /// states and outcomes become JSON. No HTTP and no storage here.
@@ -20,10 +20,12 @@ public enum ManagementService {
         let body = try RequestBody(bytes, allowed: ["kind", "name", "id", "parent"])
         let kindName = try body.requiredString("kind")
         guard let kind = StoredNode.Kind(rawValue: kindName), kind != .root else {
-            throw APIError.badRequest("kind must be ou or account, not \(Excerpt.quoted(kindName))", path: .root.appending(key: "kind"), location: body["kind"]?.location)
+            throw APIError.badRequest(
+                "kind must be ou or account, not \(Excerpt.quoted(kindName))", path: .root.appending(key: "kind"), location: body["kind"]?.location)
         }
         let name = try body.requiredString("name")
-        return .addNode(kind: kind, name: name, id: try body.string("id") ?? (kind == .ou ? "ou-\(name)" : name), parent: try body.string("parent") ?? "root")
+        return .addNode(
+            kind: kind, name: name, id: try body.string("id") ?? (kind == .ou ? "ou-\(name)" : name), parent: try body.string("parent") ?? "root")
     }
 
     public static func moveNode(_ name: String, _ bytes: [UInt8]) throws(APIError) -> ManagementCommand {
@@ -52,7 +54,8 @@ public enum ManagementService {
 
     public static func createSCP(_ bytes: [UInt8]) throws(APIError) -> ManagementCommand {
         let body = try RequestBody(bytes, allowed: ["id", "description", "document"])
-        return .createSCP(id: try body.requiredString("id"), description: try body.string("description") ?? "", document: try body.requiredDocument("document"))
+        return .createSCP(
+            id: try body.requiredString("id"), description: try body.string("description") ?? "", document: try body.requiredDocument("document"))
     }
 
     public static func updateSCP(_ id: String, _ bytes: [UInt8]) throws(APIError) -> ManagementCommand {
@@ -64,7 +67,9 @@ public enum ManagementService {
         let body = try RequestBody(bytes, allowed: ["kind", "account", "name", "id", "groups"])
         let kindName = try body.requiredString("kind")
         guard let kind = StoredPrincipal.Kind(rawValue: kindName) else {
-            throw APIError.badRequest("kind must be user, group or agency, not \(Excerpt.quoted(kindName))", path: .root.appending(key: "kind"), location: body["kind"]?.location)
+            throw APIError.badRequest(
+                "kind must be user, group or agency, not \(Excerpt.quoted(kindName))", path: .root.appending(key: "kind"),
+                location: body["kind"]?.location)
         }
         let generated = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         return .addPrincipal(

@@ -16,7 +16,8 @@ public enum OpenAPIDocument {
         do {
             let data = try Data(contentsOf: url)
             guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  let paths = root["paths"] as? [String: [String: Any]] else {
+                let paths = root["paths"] as? [String: [String: Any]]
+            else {
                 return .failure(LoadError(description: "openapi.json has no paths object"))
             }
             let methods = Set(["get", "put", "post", "delete", "patch", "head", "options", "trace"])

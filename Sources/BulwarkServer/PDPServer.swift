@@ -1,10 +1,10 @@
 public import BulwarkCatalog
-public import BulwarkRuntime
-public import BulwarkStore
-public import Foundation
+import BulwarkRuntime
+import BulwarkStore
+import Foundation
 public import Hummingbird
 public import Logging
-public import ServiceLifecycle
+import ServiceLifecycle
 
 /// The PDP server of SPEC §7: Hummingbird routes over `DecisionService` and
 /// `ManagementService`, a `StateKeeper` holding the compiled snapshot, and a background

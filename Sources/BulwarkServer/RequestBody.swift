@@ -50,7 +50,8 @@ struct RequestBody {
     func bool(_ key: String) throws(APIError) -> Bool? {
         guard let node = self[key] else { return nil }
         guard case .bool(let b) = node.value else {
-            throw APIError.badRequest("\(key) must be true or false, found \(node.typeName)", path: .root.appending(key: key), location: node.location)
+            throw APIError.badRequest(
+                "\(key) must be true or false, found \(node.typeName)", path: .root.appending(key: key), location: node.location)
         }
         return b
     }
@@ -58,12 +59,15 @@ struct RequestBody {
     func strings(_ key: String) throws(APIError) -> [String]? {
         guard let node = self[key] else { return nil }
         guard case .array(let items) = node.value else {
-            throw APIError.badRequest("\(key) must be an array of strings, found \(node.typeName)", path: .root.appending(key: key), location: node.location)
+            throw APIError.badRequest(
+                "\(key) must be an array of strings, found \(node.typeName)", path: .root.appending(key: key), location: node.location)
         }
         var out: [String] = []
         for (i, item) in items.enumerated() {
             guard case .string(let s) = item.value else {
-                throw APIError.badRequest("\(key)[\(i)] must be a string, found \(item.typeName)", path: .root.appending(key: key).appending(index: i), location: item.location)
+                throw APIError.badRequest(
+                    "\(key)[\(i)] must be a string, found \(item.typeName)", path: .root.appending(key: key).appending(index: i),
+                    location: item.location)
             }
             out.append(s)
         }
@@ -92,7 +96,8 @@ struct RequestBody {
             } catch {}  // a value that cannot be re-read is the refusal below
             throw APIError.badRequest("cannot read \(key)", path: path, location: node.location)
         default:
-            throw APIError.badRequest("\(key) must be a policy object or its text as a string, found \(node.typeName)", path: path, location: node.location)
+            throw APIError.badRequest(
+                "\(key) must be a policy object or its text as a string, found \(node.typeName)", path: path, location: node.location)
         }
     }
 

@@ -2,8 +2,8 @@ import BulwarkEnforcement
 import BulwarkJSON
 import BulwarkStore
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import Logging
 import NIOHTTP1
 
@@ -26,9 +26,10 @@ extension PDPServer {
                 let names = unreadable.map { "\($0.isSCP ? "SCP" : "policy") \(Excerpt.quoted($0.id))" }.joined(separator: ", ")
                 throw APIError(
                     status: 503, code: "unreadable_policies",
-                    message: "revision \(revision) has stored policies that do not parse: \(names); " + (serving == revision
-                        ? "principals that need them are refused"
-                        : "decisions stay on revision \(serving) until they are fixed"))
+                    message: "revision \(revision) has stored policies that do not parse: \(names); "
+                        + (serving == revision
+                            ? "principals that need them are refused"
+                            : "decisions stay on revision \(serving) until they are fixed"))
             }
             return Self.json(Array("{\"status\":\"ready\",\"revision\":\(revision)}\n".utf8))
         }
@@ -52,7 +53,8 @@ extension PDPServer {
             }
         }
         decide.post("authorize-api") { request, context in
-            try await self.decide(request, context) { body, snapshot, id in try self.decisions.authorizeAPI(body, snapshot: snapshot, decisionID: id) }
+            try await self.decide(request, context) { body, snapshot, id in try self.decisions.authorizeAPI(body, snapshot: snapshot, decisionID: id)
+            }
         }
         decide.post("simulate") { request, context in
             try await self.decide(request, context) { body, snapshot, id in try self.decisions.simulate(body, snapshot: snapshot, decisionID: id) }
@@ -121,7 +123,9 @@ extension PDPServer {
         }
 
         manage.get("attachments") { request, _ in
-            Self.json(ManagementService.attachments(try self.state().0, policy: try Self.query(request, "policy"), target: try Self.query(request, "target")))
+            Self.json(
+                ManagementService.attachments(
+                    try self.state().0, policy: try Self.query(request, "policy"), target: try Self.query(request, "target")))
         }
         manage.post("attachments") { request, _ in try await self.write(ManagementService.attach(try await self.body(request))) }
         manage.delete("attachments") { request, _ in
@@ -248,7 +252,9 @@ struct ErrorAndMetricsMiddleware: RouterMiddleware {
                 // The path exists with other methods.
                 var apiError = APIError(
                     status: 405, code: "method_not_allowed",
-                    message: "\(Excerpt.of(request.method.rawValue)) is not allowed on \(Excerpt.of(request.uri.path)); allowed: \(allowed.joined(separator: ", "))")
+                    message:
+                        "\(Excerpt.of(request.method.rawValue)) is not allowed on \(Excerpt.of(request.uri.path)); allowed: \(allowed.joined(separator: ", "))"
+                )
                 apiError.allowedMethods = allowed
                 response = apiError.response
             } else {
@@ -271,11 +277,15 @@ struct ErrorAndMetricsMiddleware: RouterMiddleware {
     private func translate(_ status: HTTPResponse.Status, _ request: Request) -> APIError {
         switch status {
         case .notFound:
-            APIError(status: 404, code: "no_route", message: "no route \(Excerpt.of(request.method.rawValue)) \(Excerpt.of(request.uri.path)); see /openapi.json")
+            APIError(
+                status: 404, code: "no_route",
+                message: "no route \(Excerpt.of(request.method.rawValue)) \(Excerpt.of(request.uri.path)); see /openapi.json")
         case .contentTooLarge:
             APIError(status: 413, code: "body_too_large", message: "the body is larger than the limit of \(maxBodyBytes) bytes (--max-body-bytes)")
         case .methodNotAllowed:
-            APIError(status: 405, code: "method_not_allowed", message: "\(Excerpt.of(request.method.rawValue)) is not allowed on \(Excerpt.of(request.uri.path)); see /openapi.json")
+            APIError(
+                status: 405, code: "method_not_allowed",
+                message: "\(Excerpt.of(request.method.rawValue)) is not allowed on \(Excerpt.of(request.uri.path)); see /openapi.json")
         default:
             APIError(status: status.code, code: "http_error", message: status.reasonPhrase)
         }

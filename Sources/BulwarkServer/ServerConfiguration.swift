@@ -1,6 +1,6 @@
 public import BulwarkRuntime
 public import BulwarkStore
-public import Foundation
+import Foundation
 
 /// How `bulwark serve` runs. `prepare()` fills in defaults: the data directory, the SQLite
 /// file in it, and a generated admin token (mode 0600) when none is given.
@@ -40,10 +40,12 @@ public struct ServerConfiguration: Sendable {
     /// Returns the path of a generated token file, if one was created or reused.
     public mutating func prepare() throws(StartError) -> String? {
         let environment = ProcessInfo.processInfo.environment
-        let data = dataDirectory ?? environment["BULWARK_DATA_DIR"] ?? {
-            if let xdg = environment["XDG_DATA_HOME"], !xdg.isEmpty { return xdg + "/bulwark" }
-            return (environment["HOME"] ?? ".") + "/.local/share/bulwark"
-        }()
+        let data =
+            dataDirectory ?? environment["BULWARK_DATA_DIR"]
+            ?? {
+                if let xdg = environment["XDG_DATA_HOME"], !xdg.isEmpty { return xdg + "/bulwark" }
+                return (environment["HOME"] ?? ".") + "/.local/share/bulwark"
+            }()
         dataDirectory = data
         do {
             try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -83,7 +85,8 @@ public struct ServerConfiguration: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw StartError(description: "cannot read the token file \(path)")
         }
-        let token = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let token =
+            String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         guard !token.isEmpty else { throw StartError(description: "the token file \(path) is empty") }
         return token
     }

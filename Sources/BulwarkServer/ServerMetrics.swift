@@ -20,8 +20,10 @@ final class ServerMetrics: Sendable {
     init() {
         decisionLatency = registry.makeDurationHistogram(
             descriptor: Self.name("decision_duration", "seconds", "Time to decode, decide and encode one decision request (per HTTP request)."),
-            buckets: [.microseconds(5), .microseconds(10), .microseconds(25), .microseconds(50), .microseconds(100),
-                      .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(25)])
+            buckets: [
+                .microseconds(5), .microseconds(10), .microseconds(25), .microseconds(50), .microseconds(100),
+                .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(25),
+            ])
         var counters: [String: Counter] = [:]
         for reason in [DecisionReason.allowed, .explicitDeny, .scpNoAllow, .noIdentityAllow] {
             let decision = reason == .allowed ? "allow" : "deny"
@@ -69,9 +71,13 @@ final class ServerMetrics: Sendable {
             for policy in policies {
                 let kind = policy.isSCP ? "scp" : "policy"
                 let key = kind + "\u{0}" + policy.id
-                let gauge = gauges[key] ?? registry.makeGauge(
-                    descriptor: Self.name("unreadable", "policy", "1 while a stored policy or SCP does not parse; decisions that need it are refused or stay on the last good snapshot."),
-                    labels: [("kind", kind), ("policy", Excerpt.of(policy.id))])
+                let gauge =
+                    gauges[key]
+                    ?? registry.makeGauge(
+                        descriptor: Self.name(
+                            "unreadable", "policy",
+                            "1 while a stored policy or SCP does not parse; decisions that need it are refused or stay on the last good snapshot."),
+                        labels: [("kind", kind), ("policy", Excerpt.of(policy.id))])
                 gauges[key] = gauge
                 gauge.set(Double(1))
             }

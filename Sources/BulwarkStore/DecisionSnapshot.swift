@@ -1,7 +1,7 @@
 public import BulwarkCatalog
 public import BulwarkEngine
-public import BulwarkPolicy
 public import BulwarkOrganization
+import BulwarkPolicy
 
 /// A principal of the store, resolved and compiled: what its requests are decided against.
 public struct CompiledPrincipal: Sendable {
@@ -100,11 +100,12 @@ public struct DecisionSnapshot: Sendable {
         org.managementAccount = state.organization?.managementAccount
         org.scpsEnabled = state.organization?.scpsEnabled ?? false
         for node in state.nodes.values {
-            let kind: OrganizationNode.Kind = switch node.kind {
-            case .root: .root
-            case .ou: .ou
-            case .account: .account
-            }
+            let kind: OrganizationNode.Kind =
+                switch node.kind {
+                case .root: .root
+                case .ou: .ou
+                case .account: .account
+                }
             org.nodes[node.name] = OrganizationNode(kind: kind, name: node.name, id: node.id, parent: node.parent)
         }
         org.scps[OrganizationState.fullAccessID] = NamedPolicy(id: OrganizationState.fullAccessID, policy: Organization.fullAccess)
@@ -141,9 +142,10 @@ public struct DecisionSnapshot: Sendable {
                 case .group:
                     iam.groups[principal.name] = attached
                 case .user, .agency:
-                    iam.principals.append(Principal(
-                        kind: principal.kind == .user ? .user : .agency, name: principal.name, id: principal.id,
-                        account: node.name, policies: attached, groups: principal.groups))
+                    iam.principals.append(
+                        Principal(
+                            kind: principal.kind == .user ? .user : .agency, name: principal.name, id: principal.id,
+                            account: node.name, policies: attached, groups: principal.groups))
                 }
             }
             accounts[node.name] = iam

@@ -1,6 +1,6 @@
 public import BulwarkJSON
+import BulwarkOrganization
 public import BulwarkValidation
-public import BulwarkOrganization
 
 /// A policy document submitted in a request body, with where it sits in that body so
 /// validation findings point at the client's own bytes.
@@ -127,7 +127,8 @@ extension OrganizationState {
             try Identifier.check(id, "id")
             try Identifier.check(rootID, "rootId")
             if let management, nodes[management]?.kind != .account {
-                throw ManagementError(.invalid, "managementAccount \"\(management)\" is not an account of the tree", path: .root.appending(key: "managementAccount"))
+                throw ManagementError(
+                    .invalid, "managementAccount \"\(management)\" is not an account of the tree", path: .root.appending(key: "managementAccount"))
             }
             let created = organization == nil
             if let root = nodes["root"], root.id != rootID {
@@ -145,7 +146,9 @@ extension OrganizationState {
             guard organization != nil else { throw ManagementError(.conflict, "create the organization first (PUT /v1/organization)") }
             try Identifier.check(name, "name")
             try Identifier.check(id, "id")
-            guard kind != .root else { throw ManagementError(.invalid, "the root is created with the organization", path: .root.appending(key: "kind")) }
+            guard kind != .root else {
+                throw ManagementError(.invalid, "the root is created with the organization", path: .root.appending(key: "kind"))
+            }
             if nodes[name] != nil { throw ManagementError(.conflict, "a node named \"\(name)\" exists already", path: .root.appending(key: "name")) }
             if let other = nodes.values.first(where: { $0.id == id }) {
                 throw ManagementError(.conflict, "node \"\(other.name)\" has id \"\(id)\" already", path: .root.appending(key: "id"))
@@ -163,7 +166,10 @@ extension OrganizationState {
             try checkParent(parent, for: name)
             var ancestor: String? = parent
             while let a = ancestor {
-                if a == name { throw ManagementError(.invalid, "\"\(parent)\" is inside \"\(name)\"; a node cannot move under itself", path: .root.appending(key: "parent")) }
+                if a == name {
+                    throw ManagementError(
+                        .invalid, "\"\(parent)\" is inside \"\(name)\"; a node cannot move under itself", path: .root.appending(key: "parent"))
+                }
                 ancestor = nodes[a]?.parent
             }
             node.parent = parent
@@ -177,8 +183,12 @@ extension OrganizationState {
             let children = nodes.values.filter { $0.parent == name }.map(\.name).sorted()
             if !children.isEmpty { throw ManagementError(.conflict, "\"\(name)\" still has children: \(children.joined(separator: ", "))") }
             if node.kind == .account {
-                let holders = principals.values.filter { $0.account == node.id }.map(\.urn) + policies.values.filter { $0.account == node.id }.map(\.id)
-                if !holders.isEmpty { throw ManagementError(.conflict, "account \"\(name)\" still has principals or policies: \(holders.sorted().joined(separator: ", "))") }
+                let holders =
+                    principals.values.filter { $0.account == node.id }.map(\.urn) + policies.values.filter { $0.account == node.id }.map(\.id)
+                if !holders.isEmpty {
+                    throw ManagementError(
+                        .conflict, "account \"\(name)\" still has principals or policies: \(holders.sorted().joined(separator: ", "))")
+                }
                 if organization?.managementAccount == name { throw ManagementError(.conflict, "\"\(name)\" is the management account") }
             }
             nodes[name] = nil
@@ -209,7 +219,8 @@ extension OrganizationState {
                     let deletable = policy.versions.map(\.id).filter { $0 != policy.defaultVersion }
                     throw ManagementError(
                         .conflict,
-                        "policy \"\(id)\" has \(StoredPolicy.maxVersions) versions, the most kept; delete one of \(deletable.joined(separator: ", ")) first, or send \"dropOldest\": true")
+                        "policy \"\(id)\" has \(StoredPolicy.maxVersions) versions, the most kept; delete one of \(deletable.joined(separator: ", ")) first, or send \"dropOldest\": true"
+                    )
                 }
                 policy.versions.removeAll { $0.id == oldest.id }
             }
@@ -223,7 +234,9 @@ extension OrganizationState {
         case .setDefaultVersion(let id, let version):
             guard var policy = policies[id] else { throw notFound("policy", id) }
             guard policy.versions.contains(where: { $0.id == version }) else {
-                throw ManagementError(.notFound, "policy \"\(id)\" has no version \"\(version)\"; it has \(policy.versions.map(\.id).joined(separator: ", "))", path: .root.appending(key: "version"))
+                throw ManagementError(
+                    .notFound, "policy \"\(id)\" has no version \"\(version)\"; it has \(policy.versions.map(\.id).joined(separator: ", "))",
+                    path: .root.appending(key: "version"))
             }
             policy.defaultVersion = version
             policies[id] = policy
@@ -232,7 +245,8 @@ extension OrganizationState {
         case .deletePolicyVersion(let id, let version):
             guard var policy = policies[id] else { throw notFound("policy", id) }
             guard policy.versions.contains(where: { $0.id == version }) else {
-                throw ManagementError(.notFound, "policy \"\(id)\" has no version \"\(version)\"; it has \(policy.versions.map(\.id).joined(separator: ", "))")
+                throw ManagementError(
+                    .notFound, "policy \"\(id)\" has no version \"\(version)\"; it has \(policy.versions.map(\.id).joined(separator: ", "))")
             }
             if version == policy.defaultVersion {
                 throw ManagementError(.conflict, "\(version) is the default version of \"\(id)\"; set another default first")
@@ -299,7 +313,8 @@ extension OrganizationState {
                 throw ManagementError(.invalid, "only users belong to groups", path: .root.appending(key: "groups"))
             }
             for (i, group) in groups.enumerated() where principals["iam::\(principal.account):group:\(group)"] == nil {
-                throw ManagementError(.invalid, "account \(principal.account) has no group \"\(group)\"", path: .root.appending(key: "groups").appending(index: i))
+                throw ManagementError(
+                    .invalid, "account \(principal.account) has no group \"\(group)\"", path: .root.appending(key: "groups").appending(index: i))
             }
             var seen: Set<String> = []
             principal.groups = groups.filter { seen.insert($0).inserted }
@@ -369,11 +384,16 @@ extension OrganizationState {
         }
         let subtree = nodes.keys.filter { n in
             var current: String? = n
-            while let c = current { if c == name { return true }; current = nodes[c]?.parent }
+            while let c = current {
+                if c == name { return true }
+                current = nodes[c]?.parent
+            }
             return false
         }
         if let deepest = subtree.max(by: { ouDepth($0) < ouDepth($1) }), ouDepth(deepest) > Organization.maxOUDepth {
-            throw ManagementError(.invalid, "OUs nest at most \(Organization.maxOUDepth) levels deep; \"\(deepest)\" would be at level \(ouDepth(deepest))", path: .root.appending(key: "parent"))
+            throw ManagementError(
+                .invalid, "OUs nest at most \(Organization.maxOUDepth) levels deep; \"\(deepest)\" would be at level \(ouDepth(deepest))",
+                path: .root.appending(key: "parent"))
         }
     }
 
@@ -387,14 +407,19 @@ extension OrganizationState {
     private func checkAttachable(_ a: StoredAttachment) throws(ManagementError) {
         if let policy = policies[a.policy] {
             guard let principal = principals[a.target] else {
-                throw ManagementError(.notFound, "no principal \"\(a.target)\"; identity policies attach to users, groups and agencies by URN", path: .root.appending(key: "target"))
+                throw ManagementError(
+                    .notFound, "no principal \"\(a.target)\"; identity policies attach to users, groups and agencies by URN",
+                    path: .root.appending(key: "target"))
             }
             if principal.account != policy.account {
-                throw ManagementError(.invalid, "policy \"\(a.policy)\" belongs to account \(policy.account), \(a.target) to account \(principal.account)", path: .root.appending(key: "target"))
+                throw ManagementError(
+                    .invalid, "policy \"\(a.policy)\" belongs to account \(policy.account), \(a.target) to account \(principal.account)",
+                    path: .root.appending(key: "target"))
             }
         } else if scps[a.policy] != nil || a.policy == Self.fullAccessID {
             guard nodes[a.target] != nil else {
-                throw ManagementError(.notFound, "no node \"\(a.target)\"; SCPs attach to the root, OUs and accounts by name", path: .root.appending(key: "target"))
+                throw ManagementError(
+                    .notFound, "no node \"\(a.target)\"; SCPs attach to the root, OUs and accounts by name", path: .root.appending(key: "target"))
             }
         } else {
             throw ManagementError(.notFound, "no policy or SCP \"\(a.policy)\"", path: .root.appending(key: "policy"))
@@ -431,13 +456,17 @@ public enum Identifier {
             let position = "\(field) \(Excerpt.quoted(value)) has"
             let code = "U+" + String(scalar.value, radix: 16, uppercase: true).leftPadded(to: 4)
             if scalar == ":" || scalar == "/" || scalar == "*" || scalar == "?" {
-                throw ManagementError(.invalid, "\(position) '\(scalar)' at character \(offset + 1); ids are without ':', '/', '*', '?' or whitespace", path: path)
+                throw ManagementError(
+                    .invalid, "\(position) '\(scalar)' at character \(offset + 1); ids are without ':', '/', '*', '?' or whitespace", path: path)
             }
             if scalar.properties.isWhitespace {
-                throw ManagementError(.invalid, "\(position) whitespace (\(code)) at character \(offset + 1); ids are without ':', '/', '*', '?' or whitespace", path: path)
+                throw ManagementError(
+                    .invalid, "\(position) whitespace (\(code)) at character \(offset + 1); ids are without ':', '/', '*', '?' or whitespace",
+                    path: path)
             }
             if isInvisible(scalar) {
-                throw ManagementError(.invalid, "\(position) an invisible or bidirectional-control character \(code) at character \(offset + 1)", path: path)
+                throw ManagementError(
+                    .invalid, "\(position) an invisible or bidirectional-control character \(code) at character \(offset + 1)", path: path)
             }
         }
     }

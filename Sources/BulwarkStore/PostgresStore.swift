@@ -1,6 +1,6 @@
-public import Foundation
+import Foundation
 public import Logging
-public import PostgresNIO
+import PostgresNIO
 
 /// The store for several replicas: PostgreSQL through postgres-nio. A write locks the
 /// revision row (`SELECT … FOR UPDATE`), so writers on any replica are serialized, and
@@ -30,7 +30,8 @@ public final class PostgresStore: PolicyStore {
             try await connection.query("SELECT pg_advisory_xact_lock(7428150)", logger: logger)
             try await connection.query("CREATE TABLE IF NOT EXISTS bulwark_meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL)", logger: logger)
             try await connection.query("INSERT INTO bulwark_meta (name, value) VALUES ('revision', 0) ON CONFLICT (name) DO NOTHING", logger: logger)
-            try await connection.query("""
+            try await connection.query(
+                """
                 CREATE TABLE IF NOT EXISTS bulwark_entities (
                     kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, key))
                 """, logger: logger)
@@ -82,7 +83,8 @@ public final class PostgresStore: PolicyStore {
                 try await connection.query("DELETE FROM bulwark_entities WHERE kind = \(key.kind) AND key = \(key.key)", logger: logger)
             }
             for (key, body) in upserts {
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO bulwark_entities (kind, key, body) VALUES (\(key.kind), \(key.key), \(body))
                     ON CONFLICT (kind, key) DO UPDATE SET body = EXCLUDED.body
                     """, logger: logger)
@@ -116,7 +118,8 @@ public final class PostgresStore: PolicyStore {
 
     private static func read(_ connection: PostgresConnection, logger: Logger) async throws -> StoredState {
         var revision: Int64 = 0
-        for try await value in try await connection.query("SELECT value FROM bulwark_meta WHERE name = 'revision'", logger: logger).decode(Int64.self) {
+        for try await value in try await connection.query("SELECT value FROM bulwark_meta WHERE name = 'revision'", logger: logger).decode(Int64.self)
+        {
             revision = value
         }
         var entities: [(kind: String, key: String, body: String)] = []

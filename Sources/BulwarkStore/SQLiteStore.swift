@@ -18,12 +18,13 @@ public final class SQLiteStore: PolicyStore {
         }
         queue = try DatabaseQueue(path: path, configuration: configuration)
         try queue.write { db in
-            try db.execute(sql: """
-                CREATE TABLE IF NOT EXISTS bulwark_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-                INSERT OR IGNORE INTO bulwark_meta (name, value) VALUES ('revision', 0);
-                CREATE TABLE IF NOT EXISTS bulwark_entities (
-                    kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, key));
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS bulwark_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                    INSERT OR IGNORE INTO bulwark_meta (name, value) VALUES ('revision', 0);
+                    CREATE TABLE IF NOT EXISTS bulwark_entities (
+                        kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, key));
+                    """)
         }
     }
 

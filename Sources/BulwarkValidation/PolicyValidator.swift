@@ -1,6 +1,6 @@
 public import BulwarkCatalog
-public import BulwarkJSON
-public import BulwarkPolicy
+import BulwarkJSON
+import BulwarkPolicy
 
 /// Checks policies against the grammar, the catalogs and the rules of SPEC §6.
 ///
@@ -31,11 +31,17 @@ public struct PolicyValidator: Sendable {
         let start = SourceLocation(line: 1, column: 1)
         switch type {
         case .identity where bytes.count > Self.identitySizeLimit:
-            findings.append(Finding(code: .policyTooLarge, message: "the identity policy is \(bytes.count) bytes; the limit is \(Self.identitySizeLimit)", path: .root, location: start))
+            findings.append(
+                Finding(
+                    code: .policyTooLarge, message: "the identity policy is \(bytes.count) bytes; the limit is \(Self.identitySizeLimit)",
+                    path: .root, location: start))
         case .scp:
             let characters = String(decoding: bytes, as: UTF8.self).unicodeScalars.count
             if characters > Self.scpSizeLimit {
-                findings.append(Finding(code: .policyTooLarge, message: "the SCP is \(characters) characters; the limit is \(Self.scpSizeLimit)", path: .root, location: start))
+                findings.append(
+                    Finding(
+                        code: .policyTooLarge, message: "the SCP is \(characters) characters; the limit is \(Self.scpSizeLimit)", path: .root,
+                        location: start))
             }
         default:
             break
@@ -77,7 +83,10 @@ public struct PolicyValidator: Sendable {
         switch node.value {
         case .array(let items):
             if items.isEmpty && !stack.isEmpty && stack != [.key("Statement")] {
-                out.append(Finding(code: .emptyArray, message: "\(describe(stack.last!)) is an empty array; remove it or add values", path: JSONPath(stack), location: node.location))
+                out.append(
+                    Finding(
+                        code: .emptyArray, message: "\(describe(stack.last!)) is an empty array; remove it or add values", path: JSONPath(stack),
+                        location: node.location))
             }
             for (i, item) in items.enumerated() {
                 stack.append(.index(i))
@@ -86,7 +95,10 @@ public struct PolicyValidator: Sendable {
             }
         case .object(let members):
             if members.isEmpty && !stack.isEmpty {
-                out.append(Finding(code: .emptyObject, message: "\(describe(stack.last!)) is an empty object; remove it", path: JSONPath(stack), location: node.location))
+                out.append(
+                    Finding(
+                        code: .emptyObject, message: "\(describe(stack.last!)) is an empty object; remove it", path: JSONPath(stack),
+                        location: node.location))
             }
             for member in members {
                 stack.append(.key(member.key))
@@ -128,7 +140,10 @@ final class ActionIndex: Sendable {
     let indicesByFolded: [String: [Int]]
 
     init(catalog: Catalog) {
-        var folded: [String] = [], names: [String] = [], services: [String] = [], definitions: [ActionDefinition?] = []
+        var folded: [String] = []
+        var names: [String] = []
+        var services: [String] = []
+        var definitions: [ActionDefinition?] = []
         for service in catalog.services {
             for action in service.actions {
                 folded.append(CaseFolding.lowercase(action.name))

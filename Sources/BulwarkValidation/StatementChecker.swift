@@ -49,7 +49,10 @@ struct StatementChecker {
         for (patternIndex, pattern) in statement.actions.patterns.enumerated() {
             let text = pattern.text
             if type == .scp && !Self.isValidSCPActionWildcard(text) {
-                add(.scpInvalidActionWildcard, "\(JSONWriter.quoted(text)): in an SCP a wildcard may only be the whole value (\"*\") or at the end (\"ims:images:*\")", pattern.span)
+                add(
+                    .scpInvalidActionWildcard,
+                    "\(JSONWriter.quoted(text)): in an SCP a wildcard may only be the whole value (\"*\") or at the end (\"ims:images:*\")",
+                    pattern.span)
             }
             let glob = pattern.glob
             let folded = glob.text  // action globs are case-folded
@@ -62,19 +65,25 @@ struct StatementChecker {
                 continue
             }
             guard folded.utf8.contains(UInt8(ascii: ":")) else {
-                add(.unknownAction, "\(JSONWriter.quoted(text)) is not an action; actions are written service:resource:action, e.g. ims:images:get", pattern.span)
+                add(
+                    .unknownAction, "\(JSONWriter.quoted(text)) is not an action; actions are written service:resource:action, e.g. ims:images:get",
+                    pattern.span)
                 continue
             }
             guard catalog.service(named: servicePart) != nil else {
-                let hint = EditDistance.closest(to: servicePart, in: index.serviceNames, maxDistance: max(1, servicePart.count / 3))
+                let hint =
+                    EditDistance.closest(to: servicePart, in: index.serviceNames, maxDistance: max(1, servicePart.count / 3))
                     .map { "; did you mean \($0)?" } ?? "; Bulwark cannot check its actions"
-                add(.unknownService, "service \(JSONWriter.quoted(servicePart)) of \(JSONWriter.quoted(text)) is not in the catalog\(hint)", pattern.span)
+                add(
+                    .unknownService, "service \(JSONWriter.quoted(servicePart)) of \(JSONWriter.quoted(text)) is not in the catalog\(hint)",
+                    pattern.span)
                 continue
             }
             if matches.isEmpty {
                 if glob.isLiteral {
                     let names = index.names.indices.filter { index.services[$0].lowercased() == servicePart }.map { index.names[$0] }
-                    let hint = EditDistance.closest(to: text, in: names, maxDistance: max(3, text.count / 4))
+                    let hint =
+                        EditDistance.closest(to: text, in: names, maxDistance: max(3, text.count / 4))
                         .map { "; did you mean \($0)?" } ?? ""
                     add(.unknownAction, "\(JSONWriter.quoted(text)) is not an action of \(servicePart)\(hint)", pattern.span)
                 } else {
@@ -87,10 +96,14 @@ struct StatementChecker {
         let folded = patterns.map(\.glob.text)
         for (j, inner) in patterns.enumerated() {
             for (i, outer) in patterns.enumerated() where i != j {
-                let a = folded[i], b = folded[j]
+                let a = folded[i]
+                let b = folded[j]
                 guard GlobRelations.contains(a, b) else { continue }
                 if a == b && i > j { continue }  // report the later duplicate only
-                add(.redundantAction, "\(JSONWriter.quoted(inner.text)) is already covered by \(JSONWriter.quoted(outer.text)) in the same statement; remove it", inner.span)
+                add(
+                    .redundantAction,
+                    "\(JSONWriter.quoted(inner.text)) is already covered by \(JSONWriter.quoted(outer.text)) in the same statement; remove it",
+                    inner.span)
                 break
             }
         }
@@ -115,35 +128,53 @@ struct StatementChecker {
         var templates: [String] = []
         for i in withTypes { for t in index.templatesByIndex[i] where !templates.contains(t) { templates.append(t) } }
         // Literal actions without resource types: a specific resource never grants them.
-        let typeless = statement.actions.isNegated ? [] : statement.actions.patterns.indices.compactMap { p -> ActionDefinition? in
-            guard statement.actions.patterns[p].glob.isLiteral else { return nil }
-            for i in hits[p] { if let definition = index.definitions[i] { return definition.resourceTypes.isEmpty ? definition : nil } }
-            return nil
-        }
+        let typeless =
+            statement.actions.isNegated
+            ? []
+            : statement.actions.patterns.indices.compactMap { p -> ActionDefinition? in
+                guard statement.actions.patterns[p].glob.isLiteral else { return nil }
+                for i in hits[p] { if let definition = index.definitions[i] { return definition.resourceTypes.isEmpty ? definition : nil } }
+                return nil
+            }
         for pattern in resources.patterns where !pattern.glob.matchesEverything {
             let text = pattern.text
             let patternSegments = ColonFields(text, maxFields: 5)
             if pattern.glob.isLiteral && (patternSegments.count < 5 || patternSegments[0].isEmpty) {
-                add(.invalidURN, "\(JSONWriter.quoted(text)) is not a URN; write service:region:account-id:type:id, e.g. ims:cn-north-4:0a1b2c:image:img-1, or \"*\"", pattern.span)
+                add(
+                    .invalidURN,
+                    "\(JSONWriter.quoted(text)) is not a URN; write service:region:account-id:type:id, e.g. ims:cn-north-4:0a1b2c:image:img-1, or \"*\"",
+                    pattern.span)
                 continue
             }
             if !covered.isEmpty && withTypes.isEmpty {
-                let subject = covered.count == 1 ? "\(index.names[covered[0]]) has no resource type" : "\(Self.list(covered.map { index.names[$0] })) have no resource types"
+                let subject =
+                    covered.count == 1
+                    ? "\(index.names[covered[0]]) has no resource type" : "\(Self.list(covered.map { index.names[$0] })) have no resource types"
                 let whose = covered.count == 1 ? "its" : "their"
-                add(.resourceMustBeWildcard, "\(subject), so Resource must be \"*\"; \(JSONWriter.quoted(text)) never matches \(whose) requests", pattern.span)
+                add(
+                    .resourceMustBeWildcard, "\(subject), so Resource must be \"*\"; \(JSONWriter.quoted(text)) never matches \(whose) requests",
+                    pattern.span)
                 continue
             }
             // A literal action without resource types next to a specific resource is never allowed by it.
             for definition in typeless {
-                add(.resourceMustBeWildcard, "\(definition.name) has no resource type; with Resource \(JSONWriter.quoted(text)) it is never granted; move it to a statement with Resource \"*\"", pattern.span)
+                add(
+                    .resourceMustBeWildcard,
+                    "\(definition.name) has no resource type; with Resource \(JSONWriter.quoted(text)) it is never granted; move it to a statement with Resource \"*\"",
+                    pattern.span)
             }
             guard !withTypes.isEmpty else { continue }
-            let fits = templates.isEmpty || templates.contains { template in
-                Self.couldBe(patternSegments, pattern: text, template: index.templateShapes[template] ?? TemplateShape(template))
-            }
+            let fits =
+                templates.isEmpty
+                || templates.contains { template in
+                    Self.couldBe(patternSegments, pattern: text, template: index.templateShapes[template] ?? TemplateShape(template))
+                }
             if !fits {
                 let expected = templates.sorted()
-                add(.resourceTypeMismatch, "\(JSONWriter.quoted(text)) cannot be a resource of \(Self.list(withTypes.map { index.names[$0] })); expected \(expected.joined(separator: " or "))", pattern.span)
+                add(
+                    .resourceTypeMismatch,
+                    "\(JSONWriter.quoted(text)) cannot be a resource of \(Self.list(withTypes.map { index.names[$0] })); expected \(expected.joined(separator: " or "))",
+                    pattern.span)
             }
         }
     }
@@ -202,7 +233,10 @@ struct StatementChecker {
                 if reportedOperators.insert(clause.operatorName).inserted {
                     let base = clause.operatorName.split(separator: ":").last.map(String.init) ?? clause.operatorName
                     let hint = EditDistance.closest(to: base, in: Self.operatorNames, maxDistance: 3).map { " (did you mean \($0)?)" } ?? ""
-                    add(.unknownOperator, "unknown condition operator \(JSONWriter.quoted(clause.operatorName))\(hint); the statement can never match", clause.operatorSpan)
+                    add(
+                        .unknownOperator,
+                        "unknown condition operator \(JSONWriter.quoted(clause.operatorName))\(hint); the statement can never match",
+                        clause.operatorSpan)
                 }
                 continue
             }
@@ -225,10 +259,18 @@ struct StatementChecker {
                 ok = true
                 expected = ""
             case .number:
-                ok = { if case .bool = literal.value { return false }; if case .numbers(let v) = prepared { return v[i] != nil }; return false }()
+                ok = {
+                    if case .bool = literal.value { return false }
+                    if case .numbers(let v) = prepared { return v[i] != nil }
+                    return false
+                }()
                 expected = "a number"
             case .date:
-                ok = { if case .bool = literal.value { return false }; if case .dates(let v) = prepared { return v[i] != nil }; return false }()
+                ok = {
+                    if case .bool = literal.value { return false }
+                    if case .dates(let v) = prepared { return v[i] != nil }
+                    return false
+                }()
                 expected = "an ISO 8601 date-time, a date or epoch seconds"
             case .boolean, .null:
                 ok = {
@@ -238,11 +280,16 @@ struct StatementChecker {
                 }()
                 expected = "true or false"
             case .ip:
-                ok = { if case .string = literal.value, case .addresses(let v) = prepared { return v[i] != nil }; return false }()
+                ok = {
+                    if case .string = literal.value, case .addresses(let v) = prepared { return v[i] != nil }
+                    return false
+                }()
                 expected = "an IPv4/IPv6 address or CIDR block"
             }
             if !ok {
-                add(.dataTypeMismatch, "\(literal.value) is not \(expected), which \(op.kind.rawValue) compares; this value never matches", literal.span)
+                add(
+                    .dataTypeMismatch, "\(literal.value) is not \(expected), which \(op.kind.rawValue) compares; this value never matches",
+                    literal.span)
             }
         }
     }
@@ -261,26 +308,41 @@ struct StatementChecker {
             let folded = definition.name.lowercased()
             let supporting = covered.filter { index.foldedConditionKeys[$0].contains(folded) }
             if supporting.isEmpty {
-                let all = catalog.allActions.filter { action in action.conditionKeys.contains { $0.lowercased() == definition.name.lowercased() } }.map(\.name)
+                let all = catalog.allActions.filter { action in action.conditionKeys.contains { $0.lowercased() == definition.name.lowercased() } }
+                    .map(\.name)
                 let which = all.isEmpty ? "no action supports it" : "it is supported by \(Self.list(all))"
-                add(.conditionKeyNotSupported, "none of the statement's actions supports \(definition.name) (\(which)); the condition never holds for them", clause.span)
+                add(
+                    .conditionKeyNotSupported,
+                    "none of the statement's actions supports \(definition.name) (\(which)); the condition never holds for them", clause.span)
             }
         }
         let keyType = Self.valueType(of: definition.type)
         let opType = op.kind.valueType
         if opType != .null && opType != keyType {
-            add(.dataTypeMismatch, "\(definition.name) holds \(definition.type.rawValue) values, but \(op.kind.rawValue) compares \(opType.rawValue) values; use an operator for \(keyType.rawValue) values", clause.span)
+            add(
+                .dataTypeMismatch,
+                "\(definition.name) holds \(definition.type.rawValue) values, but \(op.kind.rawValue) compares \(opType.rawValue) values; use an operator for \(keyType.rawValue) values",
+                clause.span)
         }
         if op.qualifier == .forAllValues && !definition.multiValued {
-            add(.forAllValuesWithSingleValuedKey, "ForAllValues on the single-valued key \(definition.name) also holds when the key is missing; use the operator without a prefix", clause.span)
+            add(
+                .forAllValuesWithSingleValuedKey,
+                "ForAllValues on the single-valued key \(definition.name) also holds when the key is missing; use the operator without a prefix",
+                clause.span)
         }
         if op.qualifier == .none && definition.multiValued && op.kind != .null {
-            add(.missingSetOperator, "\(definition.name) may carry several values; say ForAnyValue:\(op.kind.rawValue) or ForAllValues:\(op.kind.rawValue) to make clear which you mean", clause.span)
+            add(
+                .missingSetOperator,
+                "\(definition.name) may carry several values; say ForAnyValue:\(op.kind.rawValue) or ForAllValues:\(op.kind.rawValue) to make clear which you mean",
+                clause.span)
         }
         if definition.sensitive == true {
             let wildcard = op.kind.positiveForm == .stringMatch && clause.values.contains { Wildcard.occurs(in: $0.value.text.utf8) }
             if wildcard || op.kind == .stringStartWith || op.kind == .stringEndWith {
-                add(.wildcardInSensitiveKey, "\(definition.name) identifies the principal; compare it exactly (StringEquals), not with \(op.kind.rawValue) and wildcards", clause.span)
+                add(
+                    .wildcardInSensitiveKey,
+                    "\(definition.name) identifies the principal; compare it exactly (StringEquals), not with \(op.kind.rawValue) and wildcards",
+                    clause.span)
             }
         }
     }
@@ -305,18 +367,25 @@ struct StatementChecker {
             }
             guard statement.effect == .allow else { return }
             if statement.actions.isNegated {
-                add(.scpUnsupportedElement, "NotAction is not supported in SCP Allow statements; list the actions, or use NotAction in a Deny", statement.actions.span)
+                add(
+                    .scpUnsupportedElement, "NotAction is not supported in SCP Allow statements; list the actions, or use NotAction in a Deny",
+                    statement.actions.span)
             }
             if let span = statement.conditionSpan {
                 add(.scpAllowWithCondition, "SCP Allow statements cannot have a Condition; put conditions on a Deny statement", span)
             }
             if let resources = statement.resources, !resources.isNegated, !resources.patterns.allSatisfy({ $0.text == "*" }) {
-                add(.scpAllowResourceNotWildcard, "SCP Allow statements must have Resource \"*\"; restrict resources with a Deny statement", resources.span)
+                add(
+                    .scpAllowResourceNotWildcard, "SCP Allow statements must have Resource \"*\"; restrict resources with a Deny statement",
+                    resources.span)
             }
         case .identity:
             guard statement.effect == .allow else { return }
             if statement.actions.isNegated {
-                add(.allowWithNotAction, "Allow with NotAction grants every action it does not list (\(covered.count) catalogued actions today, and every future one)", statement.actions.span)
+                add(
+                    .allowWithNotAction,
+                    "Allow with NotAction grants every action it does not list (\(covered.count) catalogued actions today, and every future one)",
+                    statement.actions.span)
             }
             if let resources = statement.resources, resources.isNegated {
                 add(.allowWithNotResource, "Allow with NotResource grants every resource it does not list, including \"*\"", resources.span)
@@ -327,9 +396,10 @@ struct StatementChecker {
 
     private mutating func checkOverlyPermissive(_ statement: Statement, hits allHits: [[Int]]) {
         guard !statement.actions.isNegated else { return }
-        let onAllResources = statement.resources.map { list in
-            !list.isNegated && list.patterns.contains { $0.glob.matches("*") }
-        } ?? true
+        let onAllResources =
+            statement.resources.map { list in
+                !list.isNegated && list.patterns.contains { $0.glob.matches("*") }
+            } ?? true
         guard onAllResources else { return }
         for (patternIndex, pattern) in statement.actions.patterns.enumerated() {
             let hits = allHits[patternIndex].filter { index.definitions[$0] != nil }
@@ -342,9 +412,15 @@ struct StatementChecker {
             if !wholeServices.isEmpty {
                 let services = wholeServices.map { "\($0.name) (\($0.actions.count) actions)" }.joined(separator: ", ")
                 let pm = permissionManagement.isEmpty ? "" : ", including permission management: \(Self.list(permissionManagement))"
-                add(.overlyPermissive, "Allow of \(JSONWriter.quoted(pattern.text)) on all resources grants every action of \(services)\(pm); list the actions needed and scope Resource", pattern.span)
+                add(
+                    .overlyPermissive,
+                    "Allow of \(JSONWriter.quoted(pattern.text)) on all resources grants every action of \(services)\(pm); list the actions needed and scope Resource",
+                    pattern.span)
             } else if !permissionManagement.isEmpty {
-                add(.overlyPermissive, "Allow of \(JSONWriter.quoted(pattern.text)) on all resources grants permission management: \(Self.list(permissionManagement)); scope Resource to specific URNs", pattern.span)
+                add(
+                    .overlyPermissive,
+                    "Allow of \(JSONWriter.quoted(pattern.text)) on all resources grants permission management: \(Self.list(permissionManagement)); scope Resource to specific URNs",
+                    pattern.span)
             }
         }
     }
@@ -433,8 +509,10 @@ struct StatementChecker {
         private static func serviceAndType(_ bytes: [UInt8]) -> String? {
             bytes.withUnsafeBufferPointer { b -> String? in
                 var colons = 0
-                var serviceEnd = -1, typeStart = -1
-                var wildcardInService = false, wildcardInType = false
+                var serviceEnd = -1
+                var typeStart = -1
+                var wildcardInService = false
+                var wildcardInType = false
                 for i in b.indices {
                     let c = b[i]
                     if c == UInt8(ascii: ":") {
@@ -477,7 +555,9 @@ struct StatementChecker {
                 if Self.covers(inner, outer) && i > j { continue }  // equivalent pair: report the later one
                 let sid = outer.statement.sid.map { " (\(JSONWriter.quoted($0)))" } ?? ""
                 let verb = inner.statement.effect == .allow ? "allows" : "denies"
-                add(.redundantStatement, "statement \(j) is covered by statement \(i)\(sid), which already \(verb) everything it does; remove it", inner.statement.span)
+                add(
+                    .redundantStatement, "statement \(j) is covered by statement \(i)\(sid), which already \(verb) everything it does; remove it",
+                    inner.statement.span)
                 break
             }
         }

@@ -64,12 +64,15 @@ public enum ValidationReport {
         var total = FindingSummary([])
         for report in reports {
             for f in report.findings {
-                lines.append("\(report.file):\(f.location.line):\(f.location.column): \(f.severity.rawValue) \(f.code.rawValue): \(f.message) [\(f.path)]")
+                lines.append(
+                    "\(report.file):\(f.location.line):\(f.location.column): \(f.severity.rawValue) \(f.code.rawValue): \(f.message) [\(f.path)]")
             }
             total = total + report.summary
         }
         let files = reports.count == 1 ? "1 file" : "\(reports.count) files"
-        lines.append("\(files): \(total.errors) errors, \(total.securityWarnings) security warnings, \(total.warnings) warnings, \(total.suggestions) suggestions")
+        lines.append(
+            "\(files): \(total.errors) errors, \(total.securityWarnings) security warnings, \(total.warnings) warnings, \(total.suggestions) suggestions"
+        )
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -1,7 +1,7 @@
 public import BulwarkCatalog
 public import BulwarkEngine
-public import BulwarkJSON
-public import BulwarkPolicy
+import BulwarkJSON
+import BulwarkPolicy
 
 /// What a principal may do with one action: on which resources, under which conditions,
 /// and which denies may still apply. Computed from the catalog and the statements, not by sampling.
@@ -37,12 +37,16 @@ public enum EffectiveAccess {
                 guard gated else { continue }
                 var denies: [ActionAccess.Grant] = []
                 var fullyDenied = false
-                let all = policies.identityPolicies.map { ($0, nil as Int?) }
+                let all =
+                    policies.identityPolicies.map { ($0, nil as Int?) }
                     + policies.scpLevels.enumerated().flatMap { k, level in level.map { ($0, k as Int?) } }
                 for (policy, level) in all {
                     for s in policy.policy.statements where s.effect == .deny && covers(s) {
                         let grant = Self.grant(s, policy: policy, level: level)
-                        if grant.conditions.isEmpty && (s.resources == nil || (s.resources?.isNegated == false && s.resources!.patterns.contains { $0.glob.matchesEverything })) {
+                        if grant.conditions.isEmpty
+                            && (s.resources == nil
+                                || (s.resources?.isNegated == false && s.resources!.patterns.contains { $0.glob.matchesEverything }))
+                        {
                             fullyDenied = true
                         }
                         denies.append(grant)
@@ -79,7 +83,8 @@ public enum EffectiveAccess {
     /// People's form: service, access level, then one line per action.
     public static func text(_ access: [ActionAccess]) -> String {
         var lines: [String] = []
-        var lastService = "", lastLevel = ""
+        var lastService = ""
+        var lastLevel = ""
         for entry in access {
             let service = ServicePrefix.of(entry.action.name)
             if service != lastService {
@@ -93,11 +98,15 @@ public enum EffectiveAccess {
             }
             for grant in entry.grants {
                 let when = grant.conditions.isEmpty ? "" : " when " + grant.conditions.joined(separator: " and ")
-                lines.append("    \(entry.action.name) on \(grant.resources.joined(separator: ", "))\(when)  (\(grant.source.policyID) #\(grant.source.statementIndex))")
+                lines.append(
+                    "    \(entry.action.name) on \(grant.resources.joined(separator: ", "))\(when)  (\(grant.source.policyID) #\(grant.source.statementIndex))"
+                )
             }
             for deny in entry.partialDenies {
                 let when = deny.conditions.isEmpty ? "" : " when " + deny.conditions.joined(separator: " and ")
-                lines.append("      except on \(deny.resources.joined(separator: ", "))\(when)  (deny: \(deny.source.policyID) #\(deny.source.statementIndex))")
+                lines.append(
+                    "      except on \(deny.resources.joined(separator: ", "))\(when)  (deny: \(deny.source.policyID) #\(deny.source.statementIndex))"
+                )
             }
         }
         lines.append("\(access.count) actions")

@@ -1,10 +1,10 @@
 public import BulwarkCatalog
-public import BulwarkEngine
+import BulwarkEngine
 public import BulwarkJSON
 public import BulwarkOrganization
-public import BulwarkPolicy
-public import BulwarkValidation
-public import Foundation
+import BulwarkPolicy
+import BulwarkValidation
+import Foundation
 
 /// An organization described as code: a folder of YAML/JSON files read into an
 /// `Organization`, with every problem found on the way. Built by `Workspace.load(directory:)`.
@@ -282,8 +282,9 @@ private struct WorkspaceLoader {
                     return group
                 }
                 iam.principals.append(
-                    Principal(kind: kind, name: name, id: f.string("id") ?? name, account: directory,
-                              policies: policyNames(f, owner: "\(kind.rawValue) \(name)"), groups: groups))
+                    Principal(
+                        kind: kind, name: name, id: f.string("id") ?? name, account: directory,
+                        policies: policyNames(f, owner: "\(kind.rawValue) \(name)"), groups: groups))
             }
         }
         if workspace.nodes[directory] == nil && !workspace.nodes.isEmpty {

@@ -1,11 +1,11 @@
 public import BulwarkAPI
 public import BulwarkCatalog
-public import BulwarkContract
+import BulwarkContract
 public import BulwarkEngine
 public import BulwarkJSON
-public import BulwarkOrganization
+import BulwarkOrganization
 public import BulwarkPolicy
-public import Foundation
+import Foundation
 
 /// One expected decision from a test file.
 public struct WorkspaceTestCase: Sendable {
@@ -53,7 +53,10 @@ public enum WorkspaceTestRunner {
             }
             var context = RequestContext()
             if let c = f["context"] {
-                do { context = try RequestDecoding.context(c, path: JSONPath.root.appending(key: "tests").appending(index: i).appending(key: "context")) } catch {
+                do {
+                    context = try RequestDecoding.context(
+                        c, path: JSONPath.root.appending(key: "tests").appending(index: i).appending(key: "context"))
+                } catch {
                     throw WorkspaceProblemError(problem: WorkspaceProblem(file: file, location: error.location, message: error.message))
                 }
             }
@@ -90,7 +93,8 @@ public enum WorkspaceTestRunner {
             if api.accountID.isEmpty { api.accountID = resolved.account?.id ?? "" }
             do {
                 let result = try APIAuthorizer(catalog: catalog, authorizer: authorizer).authorize(api)
-                let passed = result.decision == test.expect
+                let passed =
+                    result.decision == test.expect
                     && (test.reason == nil || result.checks.contains { $0.result.reason == test.reason })
                 return WorkspaceTestOutcome(test: test, passed: passed, details: passed ? "" : APIAuthorizationOutput.text(result, request: api))
             } catch {

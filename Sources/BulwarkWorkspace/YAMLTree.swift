@@ -1,6 +1,6 @@
-public import Foundation
 public import BulwarkJSON
-public import Yams
+import Foundation
+import Yams
 
 /// A YAML or JSON file read into the same located tree the policy parser uses.
 public enum DocumentReader {
@@ -57,7 +57,8 @@ public enum DocumentReader {
                 guard case .scalar(let k) = key else {
                     throw JSONSyntaxError(message: "mapping keys must be plain strings", location: location(key.mark), path: path)
                 }
-                members.append(JSONMember(key: k.string, keyLocation: location(k.mark), value: try convert(value, path: path.appending(key: k.string))))
+                members.append(
+                    JSONMember(key: k.string, keyLocation: location(k.mark), value: try convert(value, path: path.appending(key: k.string))))
             }
             return JSONNode(.object(members), at: location(mapping.mark))
         case .alias:

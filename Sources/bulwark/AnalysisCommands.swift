@@ -62,7 +62,9 @@ struct DiffCommand: ParsableCommand {
 
     func validate() throws {
         if workspace.isEmpty && files.count != 2 { throw ValidationError("give OLD and NEW policy files, or --workspace OLD_DIR NEW_DIR") }
-        if !workspace.isEmpty && (workspace.count != 2 || !files.isEmpty) { throw ValidationError("--workspace takes OLD_DIR NEW_DIR and no policy files") }
+        if !workspace.isEmpty && (workspace.count != 2 || !files.isEmpty) {
+            throw ValidationError("--workspace takes OLD_DIR NEW_DIR and no policy files")
+        }
     }
 
     func run() throws {
@@ -92,19 +94,22 @@ struct DiffCommand: ParsableCommand {
         let verdict = WorkspaceDiff.verdict(results)
         switch format {
         case .json:
-            Console.write(resultDocument(verdict.rawValue, key: "principals", results) { r, json in
-                json.field("principal", r.principal)
-                json.key("diff")
-                AnalysisOutput.write(r.difference, into: &json)
-            })
+            Console.write(
+                resultDocument(verdict.rawValue, key: "principals", results) { r, json in
+                    json.field("principal", r.principal)
+                    json.key("diff")
+                    AnalysisOutput.write(r.difference, into: &json)
+                })
         case .text:
             for r in results {
                 Console.print("principal \(r.principal):")
                 let body = AnalysisOutput.text(r.difference, oldName: workspace[0], newName: workspace[1])
-                Console.write(Array(body.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { "  " + $0 }.joined(separator: "\n").utf8))
+                Console.write(
+                    Array(body.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map { "  " + $0 }.joined(separator: "\n").utf8))
                 Console.print("")
             }
-            Console.print("\(verdict.rawValue): \(results.filter { $0.difference.verdict == .different }.count) of \(results.count) principal(s) differ")
+            Console.print(
+                "\(verdict.rawValue): \(results.filter { $0.difference.verdict == .different }.count) of \(results.count) principal(s) differ")
         }
         try exit(verdict)
     }
@@ -127,7 +132,11 @@ struct CheckCommand: ParsableCommand {
 
 /// The outcome of a check, printed the same way by every check.
 struct CheckOutcome {
-    enum Result: String { case pass = "PASS", fail = "FAIL", unknown = "UNKNOWN" }
+    enum Result: String {
+        case pass = "PASS"
+        case fail = "FAIL"
+        case unknown = "UNKNOWN"
+    }
 
     /// One reason: a region granted (FAIL) or an undecided action (UNKNOWN).
     enum Reason {
@@ -146,24 +155,25 @@ struct CheckOutcome {
     func emit(format: OutputFormat) throws {
         switch format {
         case .json:
-            Console.write(resultDocument(result.rawValue, key: "reasons", reasons) { reason, json in
-                switch reason {
-                case .region(let description, let principal, let region, let path):
-                    json.field("description", description)
-                    if let principal { json.field("principal", principal) }
-                    AnalysisOutput.writeFields(region, into: &json)
-                    if let path {
-                        json.key("path")
-                        json.beginArray()
-                        for s in path { AuthorizationOutput.write(s, into: &json) }
-                        json.endArray()
+            Console.write(
+                resultDocument(result.rawValue, key: "reasons", reasons) { reason, json in
+                    switch reason {
+                    case .region(let description, let principal, let region, let path):
+                        json.field("description", description)
+                        if let principal { json.field("principal", principal) }
+                        AnalysisOutput.writeFields(region, into: &json)
+                        if let path {
+                            json.key("path")
+                            json.beginArray()
+                            for s in path { AuthorizationOutput.write(s, into: &json) }
+                            json.endArray()
+                        }
+                    case .undecided(let u):
+                        json.field("description", "cannot decide \(u.action) exactly: \(u.reason)")
+                        json.field("action", u.action)
+                        json.field("reason", u.reason)
                     }
-                case .undecided(let u):
-                    json.field("description", "cannot decide \(u.action) exactly: \(u.reason)")
-                    json.field("action", u.action)
-                    json.field("reason", u.reason)
-                }
-            })
+                })
         case .text:
             var lines = [result == .pass ? "PASS: \(passMessage)" : result.rawValue]
             for reason in reasons {
@@ -202,7 +212,9 @@ struct NoNewAccessCheck: ParsableCommand {
         let before = AccessModel.single(try PolicyFlags.loadPolicy(old), asSCP: type == .scp)
         let after = AccessModel.single(try PolicyFlags.loadPolicy(new), asSCP: type == .scp)
         let diff = analyzer.difference(old: before, new: after)
-        let reasons = diff.added.map { CheckOutcome.Reason.region(description: "\(new) allows this and \(old) does not", principal: nil, region: $0, path: nil) }
+        let reasons = diff.added.map {
+            CheckOutcome.Reason.region(description: "\(new) allows this and \(old) does not", principal: nil, region: $0, path: nil)
+        }
         let undecided = diff.added.isEmpty ? diff.undecided.map(CheckOutcome.Reason.undecided) : []
         try CheckOutcome(reasons: reasons + undecided, passMessage: "\(new) allows nothing that \(old) does not").emit(format: format)
     }
@@ -300,9 +312,12 @@ struct GenerateCommand: ParsableCommand {
         let principals = Array(Set(entries.map(\.principal))).sorted()
         if let principal {
             entries = entries.filter { $0.principal == principal }
-            if entries.isEmpty { throw CLIError.invalidInput("\(log): no calls by \(principal); principals in the log: \(principals.joined(separator: ", "))") }
+            if entries.isEmpty {
+                throw CLIError.invalidInput("\(log): no calls by \(principal); principals in the log: \(principals.joined(separator: ", "))")
+            }
         } else if principals.count > 1 {
-            throw CLIError.invalidInput("\(log): the log has \(principals.count) principals; choose one with --principal: \(principals.joined(separator: ", "))")
+            throw CLIError.invalidInput(
+                "\(log): the log has \(principals.count) principals; choose one with --principal: \(principals.joined(separator: ", "))")
         }
         guard entries.contains(where: \.succeeded) else { throw CLIError.invalidInput("\(log): no successful calls to learn from") }
         let policy: String
@@ -313,7 +328,9 @@ struct GenerateCommand: ParsableCommand {
         let findings = PolicyValidator(catalog: catalog).validate(policy, type: .identity)
         if !findings.isEmpty {
             let first = findings[0]
-            throw CLIError(message: "the generated policy has \(findings.count) finding(s), first: \(first.code.rawValue): \(first.message)", exitCode: ExitCode.failure)
+            throw CLIError(
+                message: "the generated policy has \(findings.count) finding(s), first: \(first.code.rawValue): \(first.message)",
+                exitCode: ExitCode.failure)
         }
         Console.write(Array(policy.utf8))
     }

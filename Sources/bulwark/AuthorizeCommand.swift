@@ -5,6 +5,7 @@ import BulwarkEngine
 import BulwarkJSON
 import BulwarkPolicy
 import Foundation
+import Synchronization
 
 /// `--policy` and `--scp-level`: policy files for people who do not write a contract file.
 struct PolicyFlags: ParsableArguments {
@@ -211,5 +212,3 @@ final class Denials: Sendable {
     func mark() { flag.store(true, ordering: .relaxed) }
     var any: Bool { flag.load(ordering: .relaxed) }
 }
-
-import Synchronization

@@ -97,9 +97,12 @@ struct CatalogCommand: ParsableCommand {
                 definition.name,
                 "  \(definition.description)",
                 "  access level:    \(definition.accessLevel.rawValue)",
-                "  resource types:  " + (definition.resourceTypes.isEmpty ? "none (Resource must be \"*\")" : definition.resourceTypes.compactMap { type in
-                    service.resourceTypes.first { $0.name == type }.map { "\($0.name) (\($0.urn))" }
-                }.joined(separator: ", ")),
+                "  resource types:  "
+                    + (definition.resourceTypes.isEmpty
+                        ? "none (Resource must be \"*\")"
+                        : definition.resourceTypes.compactMap { type in
+                            service.resourceTypes.first { $0.name == type }.map { "\($0.name) (\($0.urn))" }
+                        }.joined(separator: ", ")),
                 "  condition keys:  " + (definition.conditionKeys.isEmpty ? "none" : definition.conditionKeys.joined(separator: ", ")),
             ]
             let rows = catalog.services.flatMap(\.apis).filter {

@@ -47,9 +47,13 @@ struct GatewayCommand: ParsableCommand {
         var configuration = GatewayConfiguration()
         (configuration.host, configuration.port) = try ServerProcess.listenAddress(listen)
         configuration.region = region
-        guard !upstream.isEmpty else { throw CLIError.invalidInput("give at least one --upstream SERVICE=URL|emulator, e.g. --upstream ims=emulator") }
+        guard !upstream.isEmpty else {
+            throw CLIError.invalidInput("give at least one --upstream SERVICE=URL|emulator, e.g. --upstream ims=emulator")
+        }
         for item in upstream {
-            guard let eq = item.firstIndex(of: "=") else { throw CLIError.invalidInput("--upstream \(item): expected SERVICE=URL or SERVICE=emulator") }
+            guard let eq = item.firstIndex(of: "=") else {
+                throw CLIError.invalidInput("--upstream \(item): expected SERVICE=URL or SERVICE=emulator")
+            }
             let service = String(item[..<eq]).lowercased()
             let target = String(item[item.index(after: eq)...])
             if target == "emulator" {
@@ -86,12 +90,14 @@ struct GatewayCommand: ParsableCommand {
         case (let folder?, nil):
             let loaded = Workspace.load(directory: folder, catalog: catalog)
             if let problem = loaded.problems.first {
-                throw CLIError.invalidInput("\(folder)/\(problem) (\(loaded.problems.count) problem\(loaded.problems.count == 1 ? "" : "s"); see bulwark lint)")
+                throw CLIError.invalidInput(
+                    "\(folder)/\(problem) (\(loaded.problems.count) problem\(loaded.problems.count == 1 ? "" : "s"); see bulwark lint)")
             }
             source = .organization(loaded.organization)
         case (nil, let location?):
             do {
-                source = .store(try StateKeeper(location: try StoreLocation.parse(location), catalog: catalog, logger: Logger(label: "bulwark-gateway")))
+                source = .store(
+                    try StateKeeper(location: try StoreLocation.parse(location), catalog: catalog, logger: Logger(label: "bulwark-gateway")))
             } catch {
                 throw CLIError.invalidInput("--store \(location): \(error)")
             }
@@ -104,7 +110,8 @@ struct GatewayCommand: ParsableCommand {
         ServerProcess.prepare(logLevel: level)
         let gateway: Gateway
         do {
-            gateway = try Gateway(configuration: configuration, catalog: catalog, source: source, credentials: keys, logger: Logger(label: "bulwark-gateway"))
+            gateway = try Gateway(
+                configuration: configuration, catalog: catalog, source: source, credentials: keys, logger: Logger(label: "bulwark-gateway"))
         } catch {
             throw CLIError.invalidInput("cannot start: \(error)")
         }

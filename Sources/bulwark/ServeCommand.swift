@@ -89,11 +89,12 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw CLIError.invalidInput("cannot start: \(error)")
         }
-        let storeText: String = switch configuration.store {
-        case .sqlite(let path)?: "sqlite:\(path)"
-        case .postgres(let host, let port, _, _, let database)?: "postgres://\(host):\(port)/\(database)"
-        case nil: "?"
-        }
+        let storeText: String =
+            switch configuration.store {
+            case .sqlite(let path)?: "sqlite:\(path)"
+            case .postgres(let host, let port, _, _, let database)?: "postgres://\(host):\(port)/\(database)"
+            case nil: "?"
+            }
         let tokenText = generatedTokenPath.map { "admin token in \($0)" } ?? "admin token as given"
         let host = configuration.host
         let scheme = configuration.tls == nil ? "http" : "https"

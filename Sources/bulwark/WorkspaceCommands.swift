@@ -91,7 +91,8 @@ struct SimulateCommand: ParsableCommand {
             Console.write(json.bytes)
         case .text:
             Console.print("principal: \(resolved.urn)")
-            Console.print("context: " + requestContext.keys.map { k in "\(k)=\(requestContext[k]!.map(\.text).joined(separator: ","))" }.joined(separator: " "))
+            Console.print(
+                "context: " + requestContext.keys.map { k in "\(k)=\(requestContext[k]!.map(\.text).joined(separator: ","))" }.joined(separator: " "))
             Console.print(AuthorizationOutput.text(result, request: request, explanation: explanation))
         }
     }
@@ -120,7 +121,8 @@ struct TestCommand: ParsableCommand {
                     throw CLIError.invalidInput("\(dir): cannot list the tests folder: \(error.localizedDescription)")
                 }
             }
-            paths = names
+            paths =
+                names
                 .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") || $0.hasSuffix(".json") }.sorted().map { dir + "/" + $0 }
         }
         var cases: [WorkspaceTestCase] = []
@@ -128,7 +130,8 @@ struct TestCommand: ParsableCommand {
             let text = String(decoding: try readInput(path), as: UTF8.self)
             do { cases += try WorkspaceTestRunner.cases(file: path, text: text) } catch { throw CLIError.invalidInput(error.description) }
         }
-        var passed = 0, failed = 0
+        var passed = 0
+        var failed = 0
         for test in cases {
             let outcome = WorkspaceTestRunner.run(test, workspace: ws, catalog: catalog)
             if outcome.passed {
@@ -136,7 +139,9 @@ struct TestCommand: ParsableCommand {
                 Console.print("ok    \(test.name)")
             } else {
                 failed += 1
-                Console.print("FAIL  \(test.name) (\(test.file):\(test.location.line)): expected \(test.expect.rawValue)\(test.reason.map { " (\($0.rawValue))" } ?? "")")
+                Console.print(
+                    "FAIL  \(test.name) (\(test.file):\(test.location.line)): expected \(test.expect.rawValue)\(test.reason.map { " (\($0.rawValue))" } ?? "")"
+                )
                 Console.print(outcome.details.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n"))
             }
         }

@@ -32,11 +32,15 @@ import Testing
     }
 
     static func aliceShares(_ http: HTTP) async throws -> HTTP.Reply {
-        try await http.post("/v1/authorize", #"{"principal":"iam::0a1b2c:user:alice","request":{"action":"ims:images:share","resource":"ims:cn-north-4:0a1b2c:image:img-1"}}"#)
+        try await http.post(
+            "/v1/authorize",
+            #"{"principal":"iam::0a1b2c:user:alice","request":{"action":"ims:images:share","resource":"ims:cn-north-4:0a1b2c:image:img-1"}}"#)
     }
 
     static func bobGets(_ http: HTTP) async throws -> HTTP.Reply {
-        try await http.post("/v1/authorize", #"{"principal":"iam::9o9o9o:user:bob","request":{"action":"ims:images:get","resource":"ims:cn-north-4:9o9o9o:image:img-2"}}"#)
+        try await http.post(
+            "/v1/authorize",
+            #"{"principal":"iam::9o9o9o:user:bob","request":{"action":"ims:images:get","resource":"ims:cn-north-4:9o9o9o:image:img-2"}}"#)
     }
 
     /// A hand edit of the database: the SCP's document no longer parses ("Effect":"Denny"),
@@ -52,7 +56,10 @@ import Testing
 
     @Test func aStoredPolicyThatNoLongerParsesIsNeverDropped() async throws {
         let server = try TestServer()
-        guard case .sqlite(let path)? = server.configuration.store else { Issue.record("expected SQLite"); return }
+        guard case .sqlite(let path)? = server.configuration.store else {
+            Issue.record("expected SQLite")
+            return
+        }
         try await server.run { http in
             try await Self.build(http)
             #expect(try await Self.aliceShares(http).object["reason"] as? String == "explicit_deny")
@@ -65,15 +72,17 @@ import Testing
             let refused = try await Self.aliceShares(http)
             #expect(refused.status == 503)
             #expect(refused.errorCode == "principal_unavailable")
-            #expect((refused.object["error"] as? [String: Any])?["message"] as? String
-                == "SCP \"deny-share\" attached to \"engineering\" cannot be found or read; nothing under it is decided without it (see /readyz)")
+            #expect(
+                (refused.object["error"] as? [String: Any])?["message"] as? String
+                    == "SCP \"deny-share\" attached to \"engineering\" cannot be found or read; nothing under it is decided without it (see /readyz)")
             let bob = try await Self.bobGets(http)
             #expect(bob.status == 200 && bob.object["reason"] as? String == "allowed")
             let ready = try await http.get("/readyz")
             #expect(ready.status == 503)
             #expect(ready.errorCode == "unreadable_policies")
-            #expect((ready.object["error"] as? [String: Any])?["message"] as? String
-                == "revision 16 has stored policies that do not parse: SCP \"deny-share\"; principals that need them are refused")
+            #expect(
+                (ready.object["error"] as? [String: Any])?["message"] as? String
+                    == "revision 16 has stored policies that do not parse: SCP \"deny-share\"; principals that need them are refused")
             let metrics = try await http.get("/metrics").text
             #expect(metrics.contains(#"bulwark_unreadable_policy{kind="scp",policy="deny-share"} 1"#))
 
@@ -93,7 +102,9 @@ import Testing
             #expect(stale.status == 200 && stale.object["reason"] as? String == "explicit_deny")
             let readiness = try await http.get("/readyz")
             #expect(readiness.status == 503)
-            #expect(((readiness.object["error"] as? [String: Any])?["message"] as? String)?.hasSuffix("decisions stay on revision 17 until they are fixed") == true)
+            #expect(
+                ((readiness.object["error"] as? [String: Any])?["message"] as? String)?.hasSuffix(
+                    "decisions stay on revision 17 until they are fixed") == true)
             #expect(try await http.get("/v1/policies/later").status == 200)
         }
     }
@@ -106,13 +117,18 @@ import Testing
         try await server.run { http in
             let request = #"{"action":"ims:images:get"}"#
             let policy = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:*"]}]}"#
-            let three = try await http.post("/v1/authorize/batch", #"{"identityPolicies":[\#(policy)],"requests":[\#(request),\#(request),\#(request)]}"#, token: nil)
+            let three = try await http.post(
+                "/v1/authorize/batch", #"{"identityPolicies":[\#(policy)],"requests":[\#(request),\#(request),\#(request)]}"#, token: nil)
             #expect(three.status == 200)
-            let four = try await http.post("/v1/authorize/batch", #"{"identityPolicies":[\#(policy)],"requests":[\#(request),\#(request),\#(request),\#(request)]}"#, token: nil)
+            let four = try await http.post(
+                "/v1/authorize/batch", #"{"identityPolicies":[\#(policy)],"requests":[\#(request),\#(request),\#(request),\#(request)]}"#, token: nil)
             #expect(four.status == 413)
             #expect(four.errorCode == "batch_too_large")
-            #expect((four.object["error"] as? [String: Any])?["message"] as? String == "requests has 4 requests; the limit is 3 (--max-batch-requests): split the batch")
-            let statements = try await http.post("/v1/authorize", #"{"identityPolicies":[\#(policy),\#(policy),\#(policy)],"request":\#(request)}"#, token: nil)
+            #expect(
+                (four.object["error"] as? [String: Any])?["message"] as? String
+                    == "requests has 4 requests; the limit is 3 (--max-batch-requests): split the batch")
+            let statements = try await http.post(
+                "/v1/authorize", #"{"identityPolicies":[\#(policy),\#(policy),\#(policy)],"request":\#(request)}"#, token: nil)
             #expect(statements.status == 413)
             #expect(statements.errorCode == "too_many_statements")
         }
@@ -136,7 +152,9 @@ import Testing
     @Test func idsRefuseInvisibleAndBidirectionalCharacters() async throws {
         try await TestServer().run { http in
             try await Fixture.build(http)
-            for (id, code, position) in [("pol\u{202E}icy", "U+202E", 4), ("a\u{200B}b", "U+200B", 2), ("x\u{FEFF}", "U+FEFF", 2), ("\u{2066}p", "U+2066", 1)] {
+            for (id, code, position) in [
+                ("pol\u{202E}icy", "U+202E", 4), ("a\u{200B}b", "U+200B", 2), ("x\u{FEFF}", "U+FEFF", 2), ("\u{2066}p", "U+2066", 1),
+            ] {
                 let reply = try await http.post("/v1/policies", #"{"id":"\#(id)","account":"0a1b2c","document":\#(Fixture.readImages)}"#)
                 #expect(reply.status == 400)
                 let message = (reply.object["error"] as? [String: Any])?["message"] as? String ?? ""
@@ -153,7 +171,8 @@ import Testing
                 (HTTPRequest.Method.delete, "/v1/authorize", "POST"), (.get, "/v1/authorize/batch", "POST"),
                 (.post, "/v1/policies/p1", "DELETE, GET"), (.get, "/v1/policies/p1/default-version", "PUT"), (.put, "/healthz", "GET"),
             ] {
-                let response = try await http.client.execute(uri: path, method: method, headers: [.authorization: "Bearer \(TestServer.adminToken)"], body: nil)
+                let response = try await http.client.execute(
+                    uri: path, method: method, headers: [.authorization: "Bearer \(TestServer.adminToken)"], body: nil)
                 #expect(response.status.code == 405, "\(method) \(path)")
                 #expect(response.headers[.allow] == allow, "\(method) \(path)")
             }

@@ -33,7 +33,8 @@ import Testing
             """#
         try onlyMine.write(toFile: folder + "/accounts/dev/policies/only-mine.json", atomically: true, encoding: .utf8)
         let account = try String(contentsOfFile: folder + "/accounts/dev/account.yaml", encoding: .utf8)
-        try (account + "  - name: mallory\n    policies: [only-mine]\n").write(toFile: folder + "/accounts/dev/account.yaml", atomically: true, encoding: .utf8)
+        try (account + "  - name: mallory\n    policies: [only-mine]\n").write(
+            toFile: folder + "/accounts/dev/account.yaml", atomically: true, encoding: .utf8)
         return folder
     }
 
@@ -59,7 +60,8 @@ import Testing
             .init(accessKey: alice.key, secretKey: alice.secret, principal: "iam::0a1b2c:user:alice"),
             .init(accessKey: mallory.key, secretKey: mallory.secret, principal: "iam::0a1b2c:user:mallory"),
         ])
-        let gateway = try Gateway(configuration: configuration, catalog: catalog, source: .organization(loaded.organization), credentials: credentials, logger: logger)
+        let gateway = try Gateway(
+            configuration: configuration, catalog: catalog, source: .organization(loaded.organization), credentials: credentials, logger: logger)
         try await gateway.application().test(.live) { client in
             try await body(gateway, Caller(client: client))
         }
@@ -76,7 +78,10 @@ import Testing
             var message: String { ((try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any])?["error_msg"] as? String ?? "" }
         }
 
-        func headers(_ method: String, signing path: String, query: String = "", body: [UInt8], as who: (key: String, secret: String), extra: [(String, String)] = []) throws -> HTTPFields {
+        func headers(
+            _ method: String, signing path: String, query: String = "", body: [UInt8], as who: (key: String, secret: String),
+            extra: [(String, String)] = []
+        ) throws -> HTTPFields {
             let stamp = GatewayLiveTests.stamp(Date())
             let headers = [("Content-Type", "application/json"), ("Host", "localhost"), ("X-Sdk-Date", stamp)]
             let canonical = try RequestSignature.canonicalRequest(
@@ -117,7 +122,10 @@ import Testing
                 ("duplicate key", Self.text(#"{"member":"7p7p7p","member":"9z9z9z"}"#)),
                 ("duplicate key by escape", Self.text(#"{"member":"7p7p7p","\u006dember":"9z9z9z"}"#)),
                 ("byte-order mark", [0xEF, 0xBB, 0xBF] + Self.text(#"{"member":"9z9z9z"}"#)),
-                ("65-deep array", Self.text(#"{"member":"9z9z9z","x":"# + String(repeating: "[", count: 65) + String(repeating: "]", count: 65) + "}")),
+                (
+                    "65-deep array",
+                    Self.text(#"{"member":"9z9z9z","x":"# + String(repeating: "[", count: 65) + String(repeating: "]", count: 65) + "}")
+                ),
                 ("UTF-16", utf16),
                 ("trailing garbage", Self.text(#"{"member":"9z9z9z"} x"#)),
                 ("not JSON", Self.text("member=9z9z9z")),
@@ -148,9 +156,12 @@ import Testing
             // /v1/cloudimages/members takes its images from the body: each one is checked.
             let add = #"{"images":["MINE"],"projects":["7p7p7p"]}"#
             #expect(try await caller.call(.post, "/v1/cloudimages/members", body: Self.text(add), as: Self.mallory).status == 200)
-            let both = try await caller.call(.post, "/v1/cloudimages/members", body: Self.text(#"{"images":["MINE","VICTIM"],"projects":["7p7p7p"]}"#), as: Self.mallory)
+            let both = try await caller.call(
+                .post, "/v1/cloudimages/members", body: Self.text(#"{"images":["MINE","VICTIM"],"projects":["7p7p7p"]}"#), as: Self.mallory)
             #expect(both.status == 403 && both.message.contains("image:VICTIM"))
-            for body in [#"{"images":[],"projects":["7p7p7p"]}"#, #"{"images":[1],"projects":["7p7p7p"]}"#, #"{"projects":["7p7p7p"]}"#, #"{"images":"MINE"}"#] {
+            for body in [
+                #"{"images":[],"projects":["7p7p7p"]}"#, #"{"images":[1],"projects":["7p7p7p"]}"#, #"{"projects":["7p7p7p"]}"#, #"{"images":"MINE"}"#,
+            ] {
                 #expect(try await caller.call(.post, "/v1/cloudimages/members", body: Self.text(body), as: Self.mallory).status == 400, "\(body)")
             }
             let paths = try Self.forwarded(gateway).map { "\($0.method) \($0.path)" }
@@ -188,7 +199,9 @@ import Testing
                 #expect(reply.status == 400, "\(uri): \(reply.text)")
                 #expect(reply.message.contains("encoded / or \\"), "\(uri): \(reply.message)")
             }
-            for uri in ["/v2/images/MINE/../VICTIM", "/v2/images/./MINE", "/v2//images/MINE", "/v2/images/%zz", "/v2/images/%C3%28", "/v2/images/a%00b"] {
+            for uri in [
+                "/v2/images/MINE/../VICTIM", "/v2/images/./MINE", "/v2//images/MINE", "/v2/images/%zz", "/v2/images/%C3%28", "/v2/images/a%00b",
+            ] {
                 #expect(try await caller.call(.get, uri, as: Self.mallory, signing: "/v2/images/MINE").status == 400, "\(uri)")
             }
             // A percent-encoded segment that is not a separator is decoded once, the same way
@@ -216,10 +229,15 @@ import Testing
     }
 
     @Test func bodiesAreBoundedBeforeTheyAreRead() async throws {
-        try await Self.withGateway(configure: { $0.maxBodyBytes = 1_000; $0.maxInflightBodyBytes = 1_000 }) { gateway, caller in
+        let small: (inout GatewayConfiguration) -> Void = {
+            $0.maxBodyBytes = 1_000
+            $0.maxInflightBodyBytes = 1_000
+        }
+        try await Self.withGateway(configure: small) { gateway, caller in
             let big = [UInt8](repeating: UInt8(ascii: " "), count: 5_000)
             // Unsigned: 401 from the headers alone, whatever the body.
-            let anonymous = try await caller.client.execute(uri: "/v2/cloudimages/action", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(bytes: big))
+            let anonymous = try await caller.client.execute(
+                uri: "/v2/cloudimages/action", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(bytes: big))
             #expect(anonymous.status.code == 401)
             // Signed, but larger than the limit: 413.
             let signed = try await caller.call(.post, "/v2/cloudimages/action", body: big)

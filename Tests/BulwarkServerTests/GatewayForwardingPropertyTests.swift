@@ -6,13 +6,13 @@ import BulwarkEngine
 import BulwarkGateway
 import BulwarkJSON
 import BulwarkTestSupport
-import Crypto
 import BulwarkWorkspace
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Logging
 import HummingbirdTesting
+import Logging
 import Testing
 
 /// The gateway's request path as a property: for generated calls — signed with real keys,
@@ -81,9 +81,14 @@ import Testing
         guard !body.isEmpty else { return Int.random(in: 0..<8, using: &rng) == 0 ? Array(#"{"images":["MINE"]}"#.utf8) : [] }
         switch Int.random(in: 0..<10, using: &rng) {
         case 0 where body.hasPrefix("{"): return Array((#"{"member":"7p7p7p","images":["MINE"],"# + body.dropFirst()).utf8)
-        case 1 where body.hasPrefix("{"): return Array(("{" + body.dropFirst().replacingOccurrences(of: "\"m", with: "\"\\u006d", options: [], range: nil)).utf8)
+        case 1 where body.hasPrefix("{"):
+            return Array(("{" + body.dropFirst().replacingOccurrences(of: "\"m", with: "\"\\u006d", options: [], range: nil)).utf8)
         case 2: return [0xEF, 0xBB, 0xBF] + Array(body.utf8)
-        case 3: return Array((body.hasPrefix("[") ? "[" + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "," + body.dropFirst() : String(body.dropLast()) + #","x":"# + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}").utf8)
+        case 3:
+            return Array(
+                (body.hasPrefix("[")
+                    ? "[" + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "," + body.dropFirst()
+                    : String(body.dropLast()) + #","x":"# + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}").utf8)
         case 4: return body.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
         case 5: return Array((body + " x").utf8)
         case 6 where body.hasPrefix("{"):
@@ -109,7 +114,8 @@ import Testing
         let credentials = CredentialStore(who.map { .init(accessKey: $0.0.key, secretKey: $0.0.secret, principal: $0.1) })
         var logger = Logger(label: "gateway-property")
         logger.logLevel = .critical
-        let gateway = try Gateway(configuration: configuration, catalog: catalog, source: .organization(workspace.organization), credentials: credentials, logger: logger)
+        let gateway = try Gateway(
+            configuration: configuration, catalog: catalog, source: .organization(workspace.organization), credentials: credentials, logger: logger)
 
         let sent: [Sent] = try await gateway.application().test(.live) { client in
             let caller = GatewayFailClosedTests.Caller(client: client)
@@ -122,23 +128,27 @@ import Testing
                 let body = Self.mangle(body: base.body, &rng)
                 // The client signs the path it sends when it can be signed at all; otherwise the
                 // clean one (a replay onto a mangled path).
-                let signable = (try? RequestSignature.canonicalRequest(method: base.method, path: path, query: "", headers: [], signedHeaders: [], body: body)) != nil
+                let signable =
+                    (try? RequestSignature.canonicalRequest(method: base.method, path: path, query: "", headers: [], signedHeaders: [], body: body))
+                    != nil
                 let signedPath = signable ? path : base.path
                 var headers = try caller.headers(base.method, signing: signedPath, body: body, as: identity)
                 // Headers an attacker adds after signing: a payload hash (the body's or another's),
                 // a method override, a second date.
                 switch Int.random(in: 0..<8, using: &rng) {
                 case 0: headers[HTTPField.Name("X-Sdk-Content-Sha256")!] = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
-                case 1: headers[HTTPField.Name("X-Sdk-Content-Sha256")!] = SHA256.hash(data: Array("{}".utf8)).map { String(format: "%02x", $0) }.joined()
+                case 1:
+                    headers[HTTPField.Name("X-Sdk-Content-Sha256")!] = SHA256.hash(data: Array("{}".utf8)).map { String(format: "%02x", $0) }.joined()
                 case 2: headers[HTTPField.Name("X-HTTP-Method-Override")!] = "DELETE"
                 case 3: headers.append(HTTPField(name: HTTPField.Name("X-Sdk-Date")!, value: "20200101T000000Z"))
                 default: break
                 }
                 let reply = try await caller.call(HTTPRequest.Method(base.method)!, path, body: body, headers: headers)
                 let gatewaySaid = ((try? JSONSerialization.jsonObject(with: Data(reply.text.utf8))) as? [String: Any])?["error_code"] as? String
-                sent.append(Sent(
-                    who: identity, principal: principal, method: base.method, signedPath: signedPath, body: body, status: reply.status,
-                    forwarded: !(gatewaySaid?.hasPrefix("BWK.") ?? false)))
+                sent.append(
+                    Sent(
+                        who: identity, principal: principal, method: base.method, signedPath: signedPath, body: body, status: reply.status,
+                        forwarded: !(gatewaySaid?.hasPrefix("BWK.") ?? false)))
             }
             return sent
         }
@@ -170,7 +180,8 @@ import Testing
             }
             let row = "\(rows[0].method) \(rows[0].path)"
             let target = try CallTarget(path: upstream.path, query: "")
-            let builder = CallContextBuilder(organization: workspace.organization, trustedProxies: [], fields: try RequestFieldTable(catalog: catalog))
+            let builder = CallContextBuilder(
+                organization: workspace.organization, trustedProxies: [], fields: try RequestFieldTable(catalog: catalog))
             let context = resolved.context(adding: try builder.context(for: CallFacts(peer: "127.0.0.1"), body: node, target: target, row: row))
             let resources = try builder.bodyResources(body: node, row: row)?.map { "ims:cn-north-4:0a1b2c:image:\($0)" } ?? [nil]
             for resource in resources {
@@ -178,7 +189,10 @@ import Testing
                     service: "ims", method: call.method, path: upstream.path, region: "cn-north-4", accountID: "0a1b2c", context: context,
                     cases: CallContextBuilder.cases(method: call.method, path: target.path, body: node), resource: resource)
                 let result = try APIAuthorizer(catalog: catalog, authorizer: authorizer).authorize(request)
-                #expect(result.decision == .allow, "forwarded \(call.method) \(upstream.path) \(upstream.body) for \(call.principal), but re-decided: \(result.checks.map { "\($0.action) on \($0.resource): \($0.result.reason)" })")
+                #expect(
+                    result.decision == .allow,
+                    "forwarded \(call.method) \(upstream.path) \(upstream.body) for \(call.principal), but re-decided: \(result.checks.map { "\($0.action) on \($0.resource): \($0.result.reason)" })"
+                )
             }
         }
     }

@@ -67,9 +67,12 @@ import Testing
         try await gateway.application().test(.live) { client in
             // The test client sends the authority "localhost".
             let host = "localhost"
-            func call(_ method: HTTPRequest.Method, _ path: String, _ body: String = "", headers: HTTPFields? = nil) async throws -> (Int, [String: Any]) {
+            func call(_ method: HTTPRequest.Method, _ path: String, _ body: String = "", headers: HTTPFields? = nil) async throws -> (
+                Int, [String: Any]
+            ) {
                 let fields = headers ?? Self.signed(method.rawValue, path, body: body, host: host)
-                let response = try await client.execute(uri: path, method: method, headers: fields, body: body.isEmpty ? nil : ByteBuffer(string: body))
+                let response = try await client.execute(
+                    uri: path, method: method, headers: fields, body: body.isEmpty ? nil : ByteBuffer(string: body))
                 let json = (try? JSONSerialization.jsonObject(with: Data(String(buffer: response.body).utf8))) as? [String: Any] ?? [:]
                 return (Int(response.status.code), json)
             }
@@ -82,7 +85,9 @@ import Testing
             #expect(status == 200)
             let (createStatus, created) = try await call(.post, "/v2/cloudimages/action", #"{"name":"web","instance_id":"i-1"}"#)
             #expect(createStatus == 403)  // read-images allows get and list only
-            #expect((created["error_msg"] as? String)?.contains("denied: ims:serverImages:create on *: no identity policy of iam::0a1b2c:user:alice allows it") == true)
+            #expect(
+                (created["error_msg"] as? String)?.contains(
+                    "denied: ims:serverImages:create on *: no identity policy of iam::0a1b2c:user:alice allows it") == true)
             #expect(created["error_code"] as? String == "BWK.0403")
 
             // A wrong secret or an old date is 401 and reaches nothing.
@@ -130,7 +135,8 @@ import Testing
         try await gateway.application().test(.live) { client in
             var message = ""
             for _ in 0..<100 {
-                let response = try await client.execute(uri: "/v2/cloudimages", method: .get, headers: Self.signed("GET", "/v2/cloudimages", body: "", host: "localhost"))
+                let response = try await client.execute(
+                    uri: "/v2/cloudimages", method: .get, headers: Self.signed("GET", "/v2/cloudimages", body: "", host: "localhost"))
                 let json = (try? JSONSerialization.jsonObject(with: Data(String(buffer: response.body).utf8))) as? [String: Any] ?? [:]
                 message = json["error_msg"] as? String ?? ""
                 #expect(response.status.code == 503)

@@ -17,7 +17,8 @@ import Testing
         ("Content-Type", "application/json;charset=UTF-8"), ("X-Project-Id", "proj-1"),
         ("X-Sdk-Date", "20261123T165241Z"), ("Host", "127.0.0.1:18500"), ("User-Agent", "not signed"),
     ]
-    static let authorization = "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=content-type;host;x-project-id;x-sdk-date, Signature=e7aa02f0329dac33be601b8cca61cafce9e0b6db9e1ad3f3d519600f4be4c54c"
+    static let authorization =
+        "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=content-type;host;x-project-id;x-sdk-date, Signature=e7aa02f0329dac33be601b8cca61cafce9e0b6db9e1ad3f3d519600f4be4c54c"
     static let body = Array(#"{"member":"7p7p7p"}"#.utf8)
     static let signedAt = Date(timeIntervalSince1970: 1_795_452_761)  // 2026-11-23T16:52:41Z
 
@@ -73,9 +74,11 @@ import Testing
             #expect(throws: RequestSignature.Failure.self, "\(header)") { try RequestSignature.parse(authorization: header) }
         }
         // SignedHeaders must cover host and the date.
-        let noDate = try! RequestSignature.parse(authorization: "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host, Signature=" + String(repeating: "a", count: 64))
+        let noDate = try! RequestSignature.parse(
+            authorization: "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host, Signature=" + String(repeating: "a", count: 64))
         #expect(throws: RequestSignature.Failure.self) {
-            try RequestSignature.verify(noDate, secretKey: "s", method: "GET", path: "/", query: "", headers: Self.headers, body: [], now: Self.signedAt)
+            try RequestSignature.verify(
+                noDate, secretKey: "s", method: "GET", path: "/", query: "", headers: Self.headers, body: [], now: Self.signedAt)
         }
     }
 
@@ -104,7 +107,8 @@ import Testing
             #expect(error.description.hasSuffix("typo.yaml:5:5: unknown field \"secret\"; expected accessKey, secretKey and principal"))
         }
         #expect(throws: CredentialStore.LoadError.self) {
-            try CredentialStore.load(path: write("twice.yaml", good + "  - accessKey: AK1\n    secretKey: s2\n    principal: iam::0a1b2c:user:bob\n", mode: 0o600))
+            try CredentialStore.load(
+                path: write("twice.yaml", good + "  - accessKey: AK1\n    secretKey: s2\n    principal: iam::0a1b2c:user:bob\n", mode: 0o600))
         }
     }
 
@@ -114,11 +118,11 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         try #"{"conditionKeys":[]}"#.write(to: dir.appendingPathComponent("global-keys.json"), atomically: true, encoding: .utf8)
         try #"""
-            {"name":"xyz","title":"X","updated":"2026-01-01","resourceTypes":[],"conditionKeys":[],
-             "actions":[{"name":"xyz:a:get","description":"d","accessLevel":"read","resourceTypes":[],"conditionKeys":[]}],
-             "apis":[{"method":"GET","path":"/a","action":"xyz:a:get","dependencies":[]}],"referencedActions":[],
-             "requestFields":[{"name":"secret_field","apis":["GET /a"]}]}
-            """#.write(to: dir.appendingPathComponent("services/xyz.json"), atomically: true, encoding: .utf8)
+        {"name":"xyz","title":"X","updated":"2026-01-01","resourceTypes":[],"conditionKeys":[],
+         "actions":[{"name":"xyz:a:get","description":"d","accessLevel":"read","resourceTypes":[],"conditionKeys":[]}],
+         "apis":[{"method":"GET","path":"/a","action":"xyz:a:get","dependencies":[]}],"referencedActions":[],
+         "requestFields":[{"name":"secret_field","apis":["GET /a"]}]}
+        """#.write(to: dir.appendingPathComponent("services/xyz.json"), atomically: true, encoding: .utf8)
         let catalog = try Catalog.load(directory: dir.path)
         #expect(catalog.issues.isEmpty)
         do {
@@ -156,7 +160,9 @@ import Testing
         fields.append(HTTPField(name: HTTPField.Name("X-Forwarded-For")!, value: "1.2.3.4"))
         let chain = Gateway.forwardedFor(fields)
         #expect(chain == "6.6.6.6,1.2.3.4")
-        #expect(try context(nil, "GET /v2/cloudimages", facts: CallFacts(peer: "10.9.0.1", forwardedFor: chain))["g:SourceIp"]?.map(\.text) == ["1.2.3.4"])
+        #expect(
+            try context(nil, "GET /v2/cloudimages", facts: CallFacts(peer: "10.9.0.1", forwardedFor: chain))["g:SourceIp"]?.map(\.text) == ["1.2.3.4"]
+        )
 
         let create = "POST /v2/cloudimages/action"
         let tagged = try context(body(#"{"name":"x","image_tags":[{"key":"env","value":"prod"}],"tags":["team.a"]}"#), create)
@@ -168,7 +174,8 @@ import Testing
         #expect(inside["ims:TargetOrgPaths"]?.map(\.text) == ["o-1/r-1/ou-sbx/7p7p7p"])
         let outside = try context(body(#"{"projects":["7p7p7p","9z9z9z"]}"#), "POST /v1/cloudimages/members")
         #expect(outside["ims:TargetOrgPaths"]?.map(\.text) == ["o-1/r-1/ou-sbx/7p7p7p", "external/9z9z9z"])
-        let domain = try context(body(#"{"access_domain":"partner","permit":"read"}"#), "POST /v2/manage/namespaces/{namespace}/repositories/{repository}/access-domains")
+        let domain = try context(
+            body(#"{"access_domain":"partner","permit":"read"}"#), "POST /v2/manage/namespaces/{namespace}/repositories/{repository}/access-domains")
         #expect(domain["swr:TargetAccountId"]?.map(\.text) == ["7p7p7p"])
         #expect(domain["swr:TargetOrgPath"]?.map(\.text) == ["o-1/r-1/ou-sbx/7p7p7p"])
 
@@ -185,10 +192,21 @@ import Testing
         }
         // The query's enterprise_project_id counts for listing only.
         let listing = try CallTarget(path: "/v2/cloudimages", query: "enterprise_project_id=p-1")
-        #expect(try builder.context(for: CallFacts(peer: "127.0.0.1"), body: nil, target: listing, row: "GET /v2/cloudimages")["g:EnterpriseProjectId"]?.map(\.text) == ["p-1"])
-        #expect(try builder.context(for: CallFacts(peer: "127.0.0.1"), body: nil, target: listing, row: "GET /v1/cloudimages/quota")["g:EnterpriseProjectId"] == nil)
+        #expect(
+            try builder.context(for: CallFacts(peer: "127.0.0.1"), body: nil, target: listing, row: "GET /v2/cloudimages")["g:EnterpriseProjectId"]?
+                .map(\.text) == ["p-1"])
+        #expect(
+            try builder.context(for: CallFacts(peer: "127.0.0.1"), body: nil, target: listing, row: "GET /v1/cloudimages/quota")[
+                "g:EnterpriseProjectId"] == nil)
 
-        #expect(CallContextBuilder.cases(method: "POST", path: "/v2/cloudimages/quickimport/action", body: body(#"{"image_type":"DataImage"}"#)) == ["data-disk-import"])
-        #expect(CallContextBuilder.cases(method: "PATCH", path: "/v2/cloudimages/img-1", body: body(#"[{"op":"replace","path":"/enterprise_project_id","value":"p"}]"#)) == ["enterprise-project-migration"])
+        #expect(
+            CallContextBuilder.cases(method: "POST", path: "/v2/cloudimages/quickimport/action", body: body(#"{"image_type":"DataImage"}"#)) == [
+                "data-disk-import"
+            ])
+        #expect(
+            CallContextBuilder.cases(
+                method: "PATCH", path: "/v2/cloudimages/img-1", body: body(#"[{"op":"replace","path":"/enterprise_project_id","value":"p"}]"#)) == [
+                    "enterprise-project-migration"
+                ])
     }
 }

@@ -37,16 +37,25 @@ import Testing
     @Test func everyRouteIsDescribedAndNothingElse() throws {
         let routes = try Self.registeredRoutes()
         #expect(routes.count > 30)
-        #expect(routes == Self.documentedOperations, "undocumented: \(routes.subtracting(Self.documentedOperations).sorted()); not served: \(Self.documentedOperations.subtracting(routes).sorted())")
+        #expect(
+            routes == Self.documentedOperations,
+            "undocumented: \(routes.subtracting(Self.documentedOperations).sorted()); not served: \(Self.documentedOperations.subtracting(routes).sorted())"
+        )
     }
 
     @Test func theSchemaCheckCatchesMismatches() throws {
         var problems: [String] = []
-        let policy = try JSONSerialization.jsonObject(with: Data(#"{"id":"p","account":7,"defaultVersion":"v1","versions":["v1"],"attachedTo":[],"extra":true}"#.utf8))
+        let policy = try JSONSerialization.jsonObject(
+            with: Data(#"{"id":"p","account":7,"defaultVersion":"v1","versions":["v1"],"attachedTo":[],"extra":true}"#.utf8))
         SchemaCheck.check(policy, against: ["$ref": "#/components/schemas/Policy"], at: "$", problems: &problems)
-        #expect(problems.sorted() == ["$.account: expected string, found NSNumber", "$: extra is not described", "$: missing description"].sorted() || problems.count == 3, "\(problems)")
+        #expect(
+            problems.sorted() == ["$.account: expected string, found NSNumber", "$: extra is not described", "$: missing description"].sorted()
+                || problems.count == 3, "\(problems)")
         problems = []
-        let decision = try JSONSerialization.jsonObject(with: Data(#"{"decision":"maybe","reason":"allowed","matched":[{"policy":"p","statement":true,"sid":null,"effect":"Allow","scpLevel":null}]}"#.utf8))
+        let decision = try JSONSerialization.jsonObject(
+            with: Data(
+                #"{"decision":"maybe","reason":"allowed","matched":[{"policy":"p","statement":true,"sid":null,"effect":"Allow","scpLevel":null}]}"#
+                    .utf8))
         SchemaCheck.check(decision, against: ["$ref": "#/components/schemas/Decision"], at: "$", problems: &problems)
         #expect(problems.count == 2, "\(problems)")
     }
@@ -64,8 +73,12 @@ import Testing
             try await call(.get, "/metrics", "/metrics")
             try await call(.get, "/openapi.json", "/openapi.json")
             try await call(.post, "/v1/authorize", "/v1/authorize?explain=true", #"{"principal":"\#(alice)","request":{"action":"ims:images:get"}}"#)
-            try await call(.post, "/v1/authorize/batch", "/v1/authorize/batch", #"{"principal":"\#(alice)","requests":[{"action":"ims:images:get"},{"action":"ims:images:share"}]}"#)
-            try await call(.post, "/v1/authorize-api", "/v1/authorize-api", #"{"principal":"\#(alice)","apiRequest":{"service":"ims","method":"GET","path":"/v2/cloudimages"}}"#)
+            try await call(
+                .post, "/v1/authorize/batch", "/v1/authorize/batch",
+                #"{"principal":"\#(alice)","requests":[{"action":"ims:images:get"},{"action":"ims:images:share"}]}"#)
+            try await call(
+                .post, "/v1/authorize-api", "/v1/authorize-api",
+                #"{"principal":"\#(alice)","apiRequest":{"service":"ims","method":"GET","path":"/v2/cloudimages"}}"#)
             try await call(.post, "/v1/simulate", "/v1/simulate", #"{"principal":"\#(alice)","request":{"action":"ims:images:get"}}"#)
             try await call(.post, "/v1/validate", "/v1/validate", #"{"policy":{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["*"]}]}}"#)
             try await call(.get, "/v1/organization", "/v1/organization")
@@ -99,7 +112,8 @@ import Testing
             try await call(.delete, "/v1/attachments", "/v1/attachments?policy=read-images&target=\(alice)")
             // Errors are described too.
             try await call(.get, "/v1/policies/{id}", "/v1/policies/nothing")
-            try await call(.post, "/v1/scps", "/v1/scps", #"{"id":"bad","document":{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:nope"]}]}}"#)
+            try await call(
+                .post, "/v1/scps", "/v1/scps", #"{"id":"bad","document":{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:nope"]}]}}"#)
             return calls
         }
         let exercised = Set(calls.map(\.0))
@@ -108,7 +122,8 @@ import Testing
             let parts = operation.split(separator: " ")
             let op = try #require(Self.paths[String(parts[1])]?[parts[0].lowercased()] as? [String: Any], "\(operation) is not described")
             let responses = try #require(op["responses"] as? [String: Any])
-            let described = try #require(responses[String(reply.status)] as? [String: Any], "\(operation) answered \(reply.status), which is not described: \(reply.text)")
+            let described = try #require(
+                responses[String(reply.status)] as? [String: Any], "\(operation) answered \(reply.status), which is not described: \(reply.text)")
             let content = try #require(described["content"] as? [String: Any])
             guard let json = content["application/json"] as? [String: Any] else { continue }
             let value = try #require(reply.json, "\(operation): not JSON: \(reply.text)")

@@ -61,7 +61,8 @@ import Testing
 
                 // Refusals keep their meaning through PostgreSQL's transaction wrapper.
                 #expect(try await httpB.delete("/v1/scps/FullAccess").errorCode == "conflict")
-                #expect(try await httpB.post("/v1/policies", #"{"id":"x","account":"0a1b2c","document":{"Version":"5.0","Statement":[]}}"#).status == 422)
+                #expect(
+                    try await httpB.post("/v1/policies", #"{"id":"x","account":"0a1b2c","document":{"Version":"5.0","Statement":[]}}"#).status == 422)
 
                 // Writers on both replicas at once: every write lands exactly once, in one order.
                 let before = try #require(try await httpA.get("/v1/organization").object["revision"] as? Int)

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A plain TCP connection to a local port, for what an HTTP client library will not send:
 /// broken framing, half-sent heads, hang-ups mid-body. Blocking calls with a receive timeout;

@@ -92,7 +92,9 @@ struct HTTP: Sendable {
     }
 
     func get(_ uri: String, token: String? = TestServer.adminToken) async throws -> Reply { try await send(.get, uri, token: token) }
-    func post(_ uri: String, _ body: String, token: String? = TestServer.adminToken) async throws -> Reply { try await send(.post, uri, body, token: token) }
+    func post(_ uri: String, _ body: String, token: String? = TestServer.adminToken) async throws -> Reply {
+        try await send(.post, uri, body, token: token)
+    }
     func put(_ uri: String, _ body: String) async throws -> Reply { try await send(.put, uri, body) }
     func patch(_ uri: String, _ body: String) async throws -> Reply { try await send(.patch, uri, body) }
     func delete(_ uri: String) async throws -> Reply { try await send(.delete, uri) }
@@ -121,7 +123,9 @@ enum Fixture {
     }
 
     static func aliceCanGet(_ http: HTTP) async throws -> String? {
-        let reply = try await http.post("/v1/authorize", #"{"principal":"iam::0a1b2c:user:alice","request":{"action":"ims:images:get","resource":"ims:cn-north-4:0a1b2c:image:img-1"}}"#)
+        let reply = try await http.post(
+            "/v1/authorize",
+            #"{"principal":"iam::0a1b2c:user:alice","request":{"action":"ims:images:get","resource":"ims:cn-north-4:0a1b2c:image:img-1"}}"#)
         return reply.object["reason"] as? String
     }
 }

@@ -7,22 +7,29 @@ import Testing
 @Suite struct ServerTests {
     @Test func decisionEndpointsAnswerLikeTheCLI() async throws {
         try await TestServer().run { http in
-            let inline = #"{"identityPolicies":[{"id":"p","document":{"Version":"5.0","Statement":[{"Sid":"Read","Effect":"Allow","Action":["ims:images:get"]}]}}],"scpLevels":[[{"id":"deny-all","document":{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:*"]},{"Effect":"Deny","Action":["ims:images:delete"]}]}}]],"#
-            let single = try await http.post("/v1/authorize", inline + #""request":{"action":"ims:images:get","resource":"ims:cn-north-4:0a1b2c:image:img-1"}}"#, token: nil)
+            let inline =
+                #"{"identityPolicies":[{"id":"p","document":{"Version":"5.0","Statement":[{"Sid":"Read","Effect":"Allow","Action":["ims:images:get"]}]}}],"scpLevels":[[{"id":"deny-all","document":{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:*"]},{"Effect":"Deny","Action":["ims:images:delete"]}]}}]],"#
+            let single = try await http.post(
+                "/v1/authorize", inline + #""request":{"action":"ims:images:get","resource":"ims:cn-north-4:0a1b2c:image:img-1"}}"#, token: nil)
             #expect(single.status == 200)
             #expect(single.object["decision"] as? String == "allow")
             #expect(single.object["reason"] as? String == "allowed")
             #expect((single.object["decisionId"] as? String)?.count == 36)
             #expect(single.text.contains(#""matched":[{"policy":"p","statement":0,"sid":"Read","effect":"Allow","scpLevel":null}]"#))
 
-            let batch = try await http.post("/v1/authorize/batch?explain=true", inline + #""requests":[{"action":"ims:images:get"},{"action":"ims:images:delete"},{"action":"ims:images:list"}]}"#, token: nil)
+            let batch = try await http.post(
+                "/v1/authorize/batch?explain=true",
+                inline + #""requests":[{"action":"ims:images:get"},{"action":"ims:images:delete"},{"action":"ims:images:list"}]}"#, token: nil)
             let results = try #require(batch.object["results"] as? [[String: Any]])
             #expect(results.map { $0["reason"] as? String } == ["allowed", "explicit_deny", "no_identity_allow"])
             #expect(results.allSatisfy { $0["explanation"] is [Any] })
             // The batch endpoint wants requests.
             #expect(try await http.post("/v1/authorize/batch", inline + #""request":{"action":"ims:images:get"}}"#).status == 400)
 
-            let api = try await http.post("/v1/authorize-api", #"{"identityPolicies":[{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:images:import","ims:dataImages:create"]}]}],"apiRequest":{"service":"ims","method":"POST","path":"/v2/cloudimages/quickimport/action","region":"cn-north-4","accountId":"0a1b2c"}}"#)
+            let api = try await http.post(
+                "/v1/authorize-api",
+                #"{"identityPolicies":[{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:images:import","ims:dataImages:create"]}]}],"apiRequest":{"service":"ims","method":"POST","path":"/v2/cloudimages/quickimport/action","region":"cn-north-4","accountId":"0a1b2c"}}"#
+            )
             #expect(api.object["decision"] as? String == "deny")
             let checks = try #require(api.object["checks"] as? [[String: Any]])
             #expect(checks.map { $0["action"] as? String } == ["ims:images:import", "ims:dataImages:create", "ims:serverImages:create"])
@@ -32,7 +39,9 @@ import Testing
             #expect(unknownPath.errorCode == "unknown_api")
 
             // Validation findings are located in the request body.
-            let validated = try await http.post("/v1/validate", "{\"type\":\"scp\",\n \"policy\": {\"Version\":\"5.0\",\"Statement\":[{\"Effect\":\"Allow\",\"NotAction\":[\"ims:images:share\"]}]}}")
+            let validated = try await http.post(
+                "/v1/validate",
+                "{\"type\":\"scp\",\n \"policy\": {\"Version\":\"5.0\",\"Statement\":[{\"Effect\":\"Allow\",\"NotAction\":[\"ims:images:share\"]}]}}")
             #expect(validated.status == 200)
             let findings = try #require(validated.object["findings"] as? [[String: Any]])
             let notAction = try #require(findings.first { $0["code"] as? String == "SCP_UNSUPPORTED_ELEMENT" })
@@ -64,7 +73,9 @@ import Testing
             #expect(try await http.post("/v1/attachments", #"{"policy":"FullAccess","target":"dev"}"#).status == 201)
 
             // A new default version decides at once; rolling back restores the old one.
-            let v2 = try await http.post("/v1/policies/read-images/versions", #"{"document":"{\"Version\":\"5.0\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"ims:images:list\"]}]}","setAsDefault":true}"#)
+            let v2 = try await http.post(
+                "/v1/policies/read-images/versions",
+                #"{"document":"{\"Version\":\"5.0\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"ims:images:list\"]}]}","setAsDefault":true}"#)
             #expect(v2.status == 201)
             #expect(v2.object["defaultVersion"] as? String == "v2")
             #expect(try await Fixture.aliceCanGet(http) == "no_identity_allow")
@@ -115,7 +126,10 @@ import Testing
             #expect(try await http.post("/v1/authorize", #"{"request":{"action":"ims:images:get"}}"#, token: "decide").status == 200)
 
             // Invalid policies are refused with findings; nothing changes.
-            let bad = try await http.post("/v1/policies", "{\"id\":\"bad\",\"account\":\"0a1b2c\",\n\"document\":{\"Version\":\"5.0\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"ims:images:gett\"]}]}}")
+            let bad = try await http.post(
+                "/v1/policies",
+                "{\"id\":\"bad\",\"account\":\"0a1b2c\",\n\"document\":{\"Version\":\"5.0\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"ims:images:gett\"]}]}}"
+            )
             #expect(bad.status == 422)
             #expect(bad.errorCode == "invalid_policy")
             let error = try #require(bad.object["error"] as? [String: Any])

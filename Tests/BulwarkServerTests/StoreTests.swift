@@ -50,7 +50,8 @@ import Testing
         // Detaching FullAccess from the OU leaves a level without an Allow.
         state = try state.applying(.detach(policy: "FullAccess", target: "engineering"), context: Self.context).0
         snapshot = DecisionSnapshot(state: state, revision: 2, catalog: Self.catalog)
-        let result = try snapshot.principal("iam::0a1b2c:user:alice").authorizer.authorize(AuthorizationRequest(action: "ims:images:get", resource: "*"))
+        let result = try snapshot.principal("iam::0a1b2c:user:alice").authorizer.authorize(
+            AuthorizationRequest(action: "ims:images:get", resource: "*"))
         #expect(result.reason == .scpNoAllow)
         #expect(result.scpLevel == 1)
     }
@@ -77,7 +78,10 @@ import Testing
         broken.scps["deny-share"]!.document = "{"
         snapshot = DecisionSnapshot(state: broken, revision: 3, catalog: Self.catalog)
         #expect(snapshot.unreadable.map(\.id) == ["deny-share"] && snapshot.unreadable[0].isSCP)
-        do { _ = try snapshot.principal("iam::0a1b2c:user:alice"); Issue.record("decided without its SCP") } catch {
+        do {
+            _ = try snapshot.principal("iam::0a1b2c:user:alice")
+            Issue.record("decided without its SCP")
+        } catch {
             #expect(error.kind == .unavailable)
             #expect(error.message == "SCP \"deny-share\" attached to \"engineering\" cannot be found or read; nothing under it is decided without it")
         }
@@ -86,21 +90,31 @@ import Testing
     @Test func policyVersionsKeepFiveAndOneDefault() throws {
         var state = try Self.sampleState()
         for _ in 2...5 {
-            state = try state.applying(.createPolicyVersion(policy: "read-images", document: Self.document(Self.readImages), setAsDefault: false, dropOldest: false), context: Self.context).0
+            state = try state.applying(
+                .createPolicyVersion(policy: "read-images", document: Self.document(Self.readImages), setAsDefault: false, dropOldest: false),
+                context: Self.context
+            ).0
         }
         #expect(state.policies["read-images"]!.versions.map(\.id) == ["v1", "v2", "v3", "v4", "v5"])
         // A sixth is refused unless the oldest non-default may go.
         #expect {
-            try state.applying(.createPolicyVersion(policy: "read-images", document: Self.document(Self.readImages), setAsDefault: true, dropOldest: false), context: Self.context)
+            try state.applying(
+                .createPolicyVersion(policy: "read-images", document: Self.document(Self.readImages), setAsDefault: true, dropOldest: false),
+                context: Self.context)
         } throws: { ($0 as? ManagementError)?.kind == .conflict }
-        state = try state.applying(.createPolicyVersion(policy: "read-images", document: Self.document(Self.denyShare), setAsDefault: true, dropOldest: true), context: Self.context).0
+        state = try state.applying(
+            .createPolicyVersion(policy: "read-images", document: Self.document(Self.denyShare), setAsDefault: true, dropOldest: true),
+            context: Self.context
+        ).0
         let policy = state.policies["read-images"]!
         // v1 was the default then, so v2 (the oldest non-default) went.
         #expect(policy.versions.map(\.id) == ["v1", "v3", "v4", "v5", "v6"])
         #expect(policy.defaultVersion == "v6")
         #expect(policy.defaultDocument == Self.denyShare)
         // The default cannot be deleted; another can.
-        #expect(throws: ManagementError.self) { try state.applying(.deletePolicyVersion(policy: "read-images", version: "v6"), context: Self.context) }
+        #expect(throws: ManagementError.self) {
+            try state.applying(.deletePolicyVersion(policy: "read-images", version: "v6"), context: Self.context)
+        }
         state = try state.applying(.deletePolicyVersion(policy: "read-images", version: "v3"), context: Self.context).0
         state = try state.applying(.setDefaultVersion(policy: "read-images", version: "v1"), context: Self.context).0
         #expect(state.policies["read-images"]!.defaultDocument == Self.readImages)
@@ -123,14 +137,19 @@ import Testing
         }
         // Grammar errors too.
         #expect(throws: ManagementError.self) {
-            try state.applying(.createPolicy(id: "bad", account: "0a1b2c", description: "", document: Self.document(#"{"Version":"1.1","Statement":[]}"#)), context: Self.context)
+            try state.applying(
+                .createPolicy(id: "bad", account: "0a1b2c", description: "", document: Self.document(#"{"Version":"1.1","Statement":[]}"#)),
+                context: Self.context)
         }
     }
 
     @Test func referencesAndDeletionsAreChecked() throws {
         let state = try Self.sampleState()
         func refused(_ command: ManagementCommand) -> ManagementError.Kind? {
-            do { _ = try state.applying(command, context: Self.context); return nil } catch { return error.kind }
+            do {
+                _ = try state.applying(command, context: Self.context)
+                return nil
+            } catch { return error.kind }
         }
         #expect(refused(.deletePolicy(id: "read-images")) == .conflict)  // still attached
         #expect(refused(.removeNode(name: "engineering")) == .conflict)  // has a child
@@ -152,7 +171,9 @@ import Testing
             deep = try deep.applying(.addNode(kind: .ou, name: "ou\(i)", id: "ou-\(i)", parent: parent), context: Self.context).0
             parent = "ou\(i)"
         }
-        #expect(throws: ManagementError.self) { try deep.applying(.addNode(kind: .ou, name: "ou6", id: "ou-6", parent: parent), context: Self.context) }
+        #expect(throws: ManagementError.self) {
+            try deep.applying(.addNode(kind: .ou, name: "ou6", id: "ou-6", parent: parent), context: Self.context)
+        }
     }
 
     @Test func entitiesRoundTripAndDiffOnlyWhatChanged() throws {
@@ -192,8 +213,12 @@ import Testing
 
     @Test func storeLocationsParse() throws {
         #expect(try StoreLocation.parse("sqlite:/tmp/x.db") == .sqlite(path: "/tmp/x.db"))
-        #expect(try StoreLocation.parse("postgres://bob:s%40cret@db.local:6543/pdp") == .postgres(host: "db.local", port: 6543, user: "bob", password: "s@cret", database: "pdp"))
-        #expect(try StoreLocation.parse("postgresql://127.0.0.1/bulwark") == .postgres(host: "127.0.0.1", port: 5432, user: "postgres", password: nil, database: "bulwark"))
+        #expect(
+            try StoreLocation.parse("postgres://bob:s%40cret@db.local:6543/pdp")
+                == .postgres(host: "db.local", port: 6543, user: "bob", password: "s@cret", database: "pdp"))
+        #expect(
+            try StoreLocation.parse("postgresql://127.0.0.1/bulwark")
+                == .postgres(host: "127.0.0.1", port: 5432, user: "postgres", password: nil, database: "bulwark"))
         #expect(throws: StoreError.self) { try StoreLocation.parse("mysql://x") }
         #expect(throws: StoreError.self) { try StoreLocation.parse("postgres://h:99999/db") }
     }

@@ -8,7 +8,9 @@ import Testing
 struct APIAuthorizationTests {
     static let catalog = try! Catalog.bundled()
 
-    func plan(_ service: String, _ method: String, _ path: String, cases: [String] = [], resource: String? = nil) throws(APIAuthorizationError) -> APIPlan {
+    func plan(_ service: String, _ method: String, _ path: String, cases: [String] = [], resource: String? = nil) throws(APIAuthorizationError)
+        -> APIPlan
+    {
         try APIRouter(catalog: Self.catalog).plan(
             APIRequest(service: service, method: method, path: path, region: "cn-north-4", accountID: "0a1b2c", cases: cases, resource: resource))
     }
@@ -46,25 +48,34 @@ struct APIAuthorizationTests {
     @Test func missingURNPartsBecomeWildcards() throws {
         #expect(pairs(try plan("swr", "GET", "/v2/manage/namespaces")) == ["swr:namespace:listNamespaces swr:cn-north-4:0a1b2c:namespace:*"])
         #expect(pairs(try plan("swr", "POST", "/v2/manage/namespaces/team/repos")) == ["swr:repo:createRepo swr:cn-north-4:0a1b2c:repo:team/*"])
-        #expect(pairs(try plan("swr", "DELETE", "/v2/manage/namespaces/team/repos/web")) == ["swr:repo:deleteRepo swr:cn-north-4:0a1b2c:repo:team/web"])
+        #expect(
+            pairs(try plan("swr", "DELETE", "/v2/manage/namespaces/team/repos/web")) == ["swr:repo:deleteRepo swr:cn-north-4:0a1b2c:repo:team/web"])
         #expect(pairs(try plan("ims", "POST", "/v1/cloudimages/members")) == ["ims:images:addMember ims:cn-north-4:0a1b2c:image:*"])
-        #expect(pairs(try plan("ims", "POST", "/v1/cloudimages/members", resource: "ims:cn-north-4:0a1b2c:image:img-3")) == ["ims:images:addMember ims:cn-north-4:0a1b2c:image:img-3"])
+        #expect(
+            pairs(try plan("ims", "POST", "/v1/cloudimages/members", resource: "ims:cn-north-4:0a1b2c:image:img-3")) == [
+                "ims:images:addMember ims:cn-north-4:0a1b2c:image:img-3"
+            ])
     }
 
     @Test func dependenciesGetTheirResources() throws {
-        #expect(pairs(try plan("ims", "POST", "/v2/images/img-1/members")) == [
-            "ims:images:share ims:cn-north-4:0a1b2c:image:img-1", "ims:images:get ims:cn-north-4:0a1b2c:image:img-1",
-        ])
-        #expect(pairs(try plan("ims", "POST", "/v1/cloudimages/img-1/file")) == [
-            "ims:images:export ims:cn-north-4:0a1b2c:image:img-1", "obs:object:GetObject *", "obs:object:PutObject *",
-        ])
+        #expect(
+            pairs(try plan("ims", "POST", "/v2/images/img-1/members")) == [
+                "ims:images:share ims:cn-north-4:0a1b2c:image:img-1", "ims:images:get ims:cn-north-4:0a1b2c:image:img-1",
+            ])
+        #expect(
+            pairs(try plan("ims", "POST", "/v1/cloudimages/img-1/file")) == [
+                "ims:images:export ims:cn-north-4:0a1b2c:image:img-1", "obs:object:GetObject *", "obs:object:PutObject *",
+            ])
         // ims:images:update is in no action table: checked on the row's own image.
         #expect(pairs(try plan("ims", "PUT", "/v2/images/img-1/file")).contains("ims:images:update ims:cn-north-4:0a1b2c:image:img-1"))
     }
 
     @Test func pathNormalization() throws {
         #expect(pairs(try plan("ims", "GET", "/v2/images/img-1/?verbose=1")) == ["ims:images:get ims:cn-north-4:0a1b2c:image:img-1"])
-        #expect(pairs(try plan("swr", "GET", "/v2/manage/namespaces/team/repos/web%2Fapi")) == ["swr:repo:getRepo swr:cn-north-4:0a1b2c:repo:team/web/api"])
+        #expect(
+            pairs(try plan("swr", "GET", "/v2/manage/namespaces/team/repos/web%2Fapi")) == [
+                "swr:repo:getRepo swr:cn-north-4:0a1b2c:repo:team/web/api"
+            ])
         #expect(pairs(try plan("ims", "get", "/v2/images/img-1")).count == 1)
         #expect(pairs(try plan("ims", "GET", "/v2/0a1b/images/tags")) == ["ims:images:listImageTags *"])
     }
@@ -86,7 +97,8 @@ struct APIAuthorizationTests {
         #expect(result.decision == .deny)
         #expect(result.checks.map(\.result.decision) == [.allow, .allow, .deny])
         let full = try named("f", #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:*"]}]}"#)
-        let allowed = try APIAuthorizer(catalog: Self.catalog, authorizer: Authorizer(policies: PolicySet(identityPolicies: [full]))).authorize(request)
+        let allowed = try APIAuthorizer(catalog: Self.catalog, authorizer: Authorizer(policies: PolicySet(identityPolicies: [full]))).authorize(
+            request)
         #expect(allowed.decision == .allow)
     }
 }

@@ -33,7 +33,9 @@ struct AnalysisCLITests {
         #expect(pass.code == 0 && pass.stdout.hasPrefix("PASS"))
         let notGranted = try runCLI(["check", "access-not-granted", "--policy", new, "--action", "swr:repo:delete*", "--format", "json"])
         #expect(notGranted.code == 0 && notGranted.stdout == "{\"result\":\"PASS\",\"reasons\":[]}\n")
-        let granted = try runCLI(["check", "access-not-granted", "--policy", new, "--action", "swr:repo:upload", "--resource", "swr:cn-north-4:0a1b2c:repo:team-b/web"])
+        let granted = try runCLI([
+            "check", "access-not-granted", "--policy", new, "--action", "swr:repo:upload", "--resource", "swr:cn-north-4:0a1b2c:repo:team-b/web",
+        ])
         #expect(granted.code == 1 && granted.stdout.contains("granted by: policy \"swr-push-new\" statement 0 \"PushAnyTeam\""))
         let external = try runCLI(["check", "external-access", "--workspace", "examples/workspace"])
         #expect(external.code == 1)
@@ -44,7 +46,8 @@ struct AnalysisCLITests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-analysis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let mixed = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"ims:images:get","Condition":{"StringEquals":{"g:Thing":"1"},"NumberLessThan":{"g:Thing":"2"}}}]}"#
+        let mixed =
+            #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"ims:images:get","Condition":{"StringEquals":{"g:Thing":"1"},"NumberLessThan":{"g:Thing":"2"}}}]}"#
         let path = dir.appendingPathComponent("mixed.json").path
         try mixed.write(toFile: path, atomically: true, encoding: .utf8)
         let result = try runCLI(["check", "no-new-access", "--old", path, "--new", path])
@@ -62,9 +65,13 @@ struct AnalysisCLITests {
         #expect(missing.code == 2 && missing.stderr.contains("no catalog action matches"))
         let log = try runCLI(["generate", "--log", "-"], stdin: "{\"principal\":\"p\",\"service\":\"ims\"}\n{oops\n")
         #expect(log.code == 2 && log.stderr.hasPrefix("bulwark: -:1:1: $: missing field \"method\""))
-        let syntax = try runCLI(["generate", "--log", "-"], stdin: #"{"principal":"p","service":"ims","method":"GET","path":"/v2/cloudimages","region":"r","account":"a"}"# + "\n{oops\n")
+        let syntax = try runCLI(
+            ["generate", "--log", "-"],
+            stdin: #"{"principal":"p","service":"ims","method":"GET","path":"/v2/cloudimages","region":"r","account":"a"}"# + "\n{oops\n")
         #expect(syntax.code == 2 && syntax.stderr.hasPrefix("bulwark: -:2:2:"))
-        let unknownAPI = try runCLI(["generate", "--log", "-"], stdin: #"{"principal":"p","service":"ims","method":"GET","path":"/v9/nothing","region":"r","account":"a"}"# + "\n")
+        let unknownAPI = try runCLI(
+            ["generate", "--log", "-"],
+            stdin: #"{"principal":"p","service":"ims","method":"GET","path":"/v9/nothing","region":"r","account":"a"}"# + "\n")
         #expect(unknownAPI.code == 2 && unknownAPI.stderr.contains("no ims API matches"))
     }
 

@@ -17,7 +17,10 @@ import Testing
     /// Requests inside the analysis universe (catalog actions, URNs of their resource types).
     func sampleRequests(_ g: inout ScenarioGenerator, count: Int) throws -> [AuthorizationRequest] {
         let byType: [String: [String]] = [
-            "image": ["ims:cn-north-4:acct:image:img-1", "ims:cn-north-4:other:image:img-2", "ims:cn-north-4:acct:image:img-12", "ims:eu-west-0:acct:image:x"],
+            "image": [
+                "ims:cn-north-4:acct:image:img-1", "ims:cn-north-4:other:image:img-2", "ims:cn-north-4:acct:image:img-12",
+                "ims:eu-west-0:acct:image:x",
+            ],
             "repo": ["swr:cn-north-4:acct:repo:team/web", "swr:cn-north-4:acct:repo:ops/db", "swr:ap-1:acct:repo:team/x"],
         ]
         let actions = ["ims:images:get", "ims:images:share", "ims:quotas:get", "swr:repo:upload", "swr:repo:download", "swr::listQuotas"]
@@ -34,16 +37,20 @@ import Testing
     /// differently by the reference evaluator), and when the answer is "equivalent" no sampled
     /// request is decided differently.
     @Test func diffAgreesWithBruteForceEvaluation() throws {
-        var equivalent = 0, different = 0
+        var equivalent = 0
+        var different = 0
         for seed in UInt64(1)...300 {
             var g = ScenarioGenerator(seed: seed)
             let oldText = g.policyText()
             // Half the time a small edit of the old policy, so equivalent answers come up too.
-            let newText = g.chance(0.5) ? g.policyText() : oldText.replacingOccurrences(of: "\"Deny\"", with: g.chance(0.5) ? "\"Deny\"" : "\"Allow\"")
-            let old = try identity(oldText, id: "old"), new = try identity(newText, id: "new")
+            let newText =
+                g.chance(0.5) ? g.policyText() : oldText.replacingOccurrences(of: "\"Deny\"", with: g.chance(0.5) ? "\"Deny\"" : "\"Allow\"")
+            let old = try identity(oldText, id: "old")
+            let new = try identity(newText, id: "new")
             let diff = analyzer.difference(old: old, new: new)
             #expect(diff.undecided.isEmpty, "seed \(seed): \(diff.undecided)")
-            let oldRef = ReferenceAuthorizer(policies: old.policies), newRef = ReferenceAuthorizer(policies: new.policies)
+            let oldRef = ReferenceAuthorizer(policies: old.policies)
+            let newRef = ReferenceAuthorizer(policies: new.policies)
             for region in diff.added {
                 #expect(newRef.authorize(region.example).decision == .allow && oldRef.authorize(region.example).decision == .deny, "seed \(seed)")
                 #expect(!region.grantedBy.isEmpty)
@@ -67,8 +74,12 @@ import Testing
     }
 
     @Test func wideningAnSWRPushPolicy() throws {
-        let old = try identity(#"{"Version":"5.0","Statement":[{"Sid":"Push","Effect":"Allow","Action":["swr:repo:upload","swr:repo:download"],"Resource":"swr:cn-north-4:*:repo:team-a/*"}]}"#, id: "old")
-        let new = try identity(#"{"Version":"5.0","Statement":[{"Sid":"Push","Effect":"Allow","Action":["swr:repo:upload","swr:repo:download"],"Resource":"swr:cn-north-4:*:repo:*"}]}"#, id: "new")
+        let old = try identity(
+            #"{"Version":"5.0","Statement":[{"Sid":"Push","Effect":"Allow","Action":["swr:repo:upload","swr:repo:download"],"Resource":"swr:cn-north-4:*:repo:team-a/*"}]}"#,
+            id: "old")
+        let new = try identity(
+            #"{"Version":"5.0","Statement":[{"Sid":"Push","Effect":"Allow","Action":["swr:repo:upload","swr:repo:download"],"Resource":"swr:cn-north-4:*:repo:*"}]}"#,
+            id: "new")
         let diff = analyzer.difference(old: old, new: new)
         #expect(diff.verdict == .different)
         #expect(diff.removed.isEmpty)
@@ -90,8 +101,11 @@ import Testing
         // image URN), those without on "*" (the only resource their requests carry).
         let names = catalog.allActions.filter { $0.name.hasPrefix("ims:images:") }
         let list = { (xs: [ActionDefinition]) in xs.map { "\"\($0.name)\"" }.joined(separator: ",") }
-        let typed = names.filter { !$0.resourceTypes.isEmpty }, untyped = names.filter { $0.resourceTypes.isEmpty }
-        let b = try identity(#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":[\#(list(typed))],"Resource":"ims:*"},{"Effect":"Allow","Action":[\#(list(untyped))],"Resource":["*"]}]}"#)
+        let typed = names.filter { !$0.resourceTypes.isEmpty }
+        let untyped = names.filter { $0.resourceTypes.isEmpty }
+        let b = try identity(
+            #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":[\#(list(typed))],"Resource":"ims:*"},{"Effect":"Allow","Action":[\#(list(untyped))],"Resource":["*"]}]}"#
+        )
         let diff = analyzer.difference(old: a, new: b)
         #expect(diff.verdict == .equivalent, "\(diff.added.map(\.actions)) \(diff.removed.map(\.actions))")
         // Without the second statement, exactly the untyped actions are lost.
@@ -105,26 +119,38 @@ import Testing
             return analyzer.difference(old: try identity(p(c1)), new: try identity(p(c2))).verdict
         }
         // One address block inside another, written two ways.
-        #expect(try verdict(#"{"IpAddress":{"g:SourceIp":"10.0.0.0/8"}}"#, #"{"IpAddress":{"g:SourceIp":["10.0.0.0/9","10.128.0.0/9"]}}"#) == .equivalent)
+        #expect(
+            try verdict(#"{"IpAddress":{"g:SourceIp":"10.0.0.0/8"}}"#, #"{"IpAddress":{"g:SourceIp":["10.0.0.0/9","10.128.0.0/9"]}}"#) == .equivalent)
         #expect(try verdict(#"{"IpAddress":{"g:SourceIp":"10.0.0.0/8"}}"#, #"{"IpAddress":{"g:SourceIp":["10.0.0.0/9"]}}"#) == .different)
         // Exact decimals: < 5.5 versus <= 5.49 differ (5.495 lies between).
         #expect(try verdict(#"{"NumberLessThan":{"swr:Size":"5.5"}}"#, #"{"NumberLessThanEquals":{"swr:Size":"5.49"}}"#) == .different)
         #expect(try verdict(#"{"NumberLessThan":{"swr:Size":"5.5"}}"#, #"{"NumberLessThan":{"swr:Size":"5.50"}}"#) == .equivalent)
         // Dates: a bare date is midnight UTC.
-        #expect(try verdict(#"{"DateLessThan":{"g:CurrentTime":"2026-06-01"}}"#, #"{"DateLessThan":{"g:CurrentTime":"2026-06-01T00:00:00Z"}}"#) == .equivalent)
-        #expect(try verdict(#"{"DateLessThan":{"g:CurrentTime":"2026-06-01"}}"#, #"{"DateLessThanEquals":{"g:CurrentTime":"2026-06-01"}}"#) == .different)
+        #expect(
+            try verdict(#"{"DateLessThan":{"g:CurrentTime":"2026-06-01"}}"#, #"{"DateLessThan":{"g:CurrentTime":"2026-06-01T00:00:00Z"}}"#)
+                == .equivalent)
+        #expect(
+            try verdict(#"{"DateLessThan":{"g:CurrentTime":"2026-06-01"}}"#, #"{"DateLessThanEquals":{"g:CurrentTime":"2026-06-01"}}"#) == .different)
         // Globs: "team-*" is "team-" followed by anything, the same as StringStartWith.
         #expect(try verdict(#"{"StringMatch":{"g:UserName":"team-*"}}"#, #"{"StringStartWith":{"g:UserName":"team-"}}"#) == .equivalent)
         // Case-insensitive equality equals the union of its case spellings (ASCII, plus U+212A KELVIN SIGN for k).
-        #expect(try verdict(#"{"StringEqualsIgnoreCase":{"g:UserName":"ok"}}"#, #"{"StringEquals":{"g:UserName":["ok","oK","Ok","OK"]}}"#) == .different)
-        #expect(try verdict(#"{"StringEqualsIgnoreCase":{"g:UserName":"ok"}}"#, #"{"StringEquals":{"g:UserName":["ok","oK","Ok","OK","o\u212A","O\u212A"]}}"#) == .equivalent)
+        #expect(
+            try verdict(#"{"StringEqualsIgnoreCase":{"g:UserName":"ok"}}"#, #"{"StringEquals":{"g:UserName":["ok","oK","Ok","OK"]}}"#) == .different)
+        #expect(
+            try verdict(
+                #"{"StringEqualsIgnoreCase":{"g:UserName":"ok"}}"#, #"{"StringEquals":{"g:UserName":["ok","oK","Ok","OK","o\u212A","O\u212A"]}}"#)
+                == .equivalent)
         // Multi-valued keys: ForAllValues over {a,b} is not ForAnyValue.
-        #expect(try verdict(#"{"ForAllValues:StringEquals":{"g:TagKeys":["a","b"]}}"#, #"{"ForAnyValue:StringEquals":{"g:TagKeys":["a","b"]}}"#) == .different)
+        #expect(
+            try verdict(#"{"ForAllValues:StringEquals":{"g:TagKeys":["a","b"]}}"#, #"{"ForAnyValue:StringEquals":{"g:TagKeys":["a","b"]}}"#)
+                == .different)
     }
 
     @Test func mixedValueTypesOnOneKeyAreUnknownNotGuessed() throws {
-        let p = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"ims:images:get","Condition":{"StringEquals":{"g:Thing":"1"},"NumberLessThan":{"g:Thing":"2"}}}]}"#
-        let diff = analyzer.difference(old: try identity(p), new: try identity(#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"ims:images:list"}]}"#))
+        let p =
+            #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"ims:images:get","Condition":{"StringEquals":{"g:Thing":"1"},"NumberLessThan":{"g:Thing":"2"}}}]}"#
+        let diff = analyzer.difference(
+            old: try identity(p), new: try identity(#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"ims:images:list"}]}"#))
         #expect(diff.undecided.map(\.action) == ["ims:images:get"])
         #expect(diff.undecided[0].reason.contains("g:Thing"))
         // The other action's difference is still certain.
@@ -133,15 +159,22 @@ import Testing
 
     @Test func scpDiffsCompareWhatTheSCPPermits() throws {
         let old = AccessModel.single(try named("old", #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["*"]}]}"#), asSCP: true)
-        let new = AccessModel.single(try named("new", #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["*"]},{"Effect":"Deny","Action":["ims:images:share"],"Condition":{"ForAnyValue:StringNotMatch":{"ims:TargetOrgPaths":"o-1/*"}}}]}"#), asSCP: true)
+        let new = AccessModel.single(
+            try named(
+                "new",
+                #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["*"]},{"Effect":"Deny","Action":["ims:images:share"],"Condition":{"ForAnyValue:StringNotMatch":{"ims:TargetOrgPaths":"o-1/*"}}}]}"#
+            ), asSCP: true)
         let diff = analyzer.difference(old: old, new: new)
         #expect(diff.added.isEmpty)
         #expect(diff.removed.map(\.actions) == [["ims:images:share"]])
-        #expect(diff.removed[0].conditions == [#"not ForAnyValue:StringNotMatch ims:TargetOrgPaths ["o-1/*"]"#] || diff.removed[0].conditions.count == 1)
+        #expect(
+            diff.removed[0].conditions == [#"not ForAnyValue:StringNotMatch ims:TargetOrgPaths ["o-1/*"]"#] || diff.removed[0].conditions.count == 1)
     }
 
     @Test func accessNotGrantedFindsTheGrantingStatement() throws {
-        let p = try identity(#"{"Version":"5.0","Statement":[{"Sid":"Read","Effect":"Allow","Action":["ims:images:get","ims:images:list"],"Resource":"ims:*:acct:image:*"},{"Effect":"Deny","Action":"ims:images:get","Resource":"ims:*:acct:image:secret-*"}]}"#)
+        let p = try identity(
+            #"{"Version":"5.0","Statement":[{"Sid":"Read","Effect":"Allow","Action":["ims:images:get","ims:images:list"],"Resource":"ims:*:acct:image:*"},{"Effect":"Deny","Action":"ims:images:get","Resource":"ims:*:acct:image:secret-*"}]}"#
+        )
         let get = [catalog.action(named: "ims:images:get")!]
         #expect(!analyzer.grantedAccess(p, actions: get, resources: []).regions.isEmpty)
         #expect(analyzer.grantedAccess(p, actions: get, resources: ["ims:cn-north-4:acct:image:secret-1"]).regions.isEmpty)
@@ -202,7 +235,8 @@ import Testing
     /// Mutated logs are read or refused with a located error, never a crash; what is read either
     /// generates a clean policy or is refused for a call no API matches.
     @Test func mutatedAccessLogsNeverCrash() throws {
-        let line = #"{"principal":"iam::0a1b2c:user:alice","service":"swr","method":"GET","path":"/v2/manage/namespaces/team-a","region":"cn-north-4","account":"0a1b2c","outcome":"200"}"#
+        let line =
+            #"{"principal":"iam::0a1b2c:user:alice","service":"swr","method":"GET","path":"/v2/manage/namespaces/team-a","region":"cn-north-4","account":"0a1b2c","outcome":"200"}"#
         var g = ScenarioGenerator(seed: 99)
         let alphabet = Array(#"{}[]":,\/ax0-*?é"#.unicodeScalars)
         for _ in 0..<2_000 {
@@ -219,7 +253,8 @@ import Testing
             text.append(contentsOf: scalars)
             do {
                 let entries = try PolicyGenerator.readLog(String(text))
-                if entries.contains(where: \.succeeded), let policy = try? PolicyGenerator.generate(entries, catalog: catalog, generalization: .type) {
+                if entries.contains(where: \.succeeded), let policy = try? PolicyGenerator.generate(entries, catalog: catalog, generalization: .type)
+                {
                     #expect(PolicyValidator(catalog: catalog).validate(policy, type: .identity).isEmpty, "\(String(text))")
                 }
             } catch {
@@ -231,7 +266,10 @@ import Testing
     @Test func languageCellsAreExact() throws {
         let cells = try LanguageCells.cells(of: [.glob("a*"), .glob("*b"), .literal("ab")], within: nil)
         // Realizable: neither, a-only, b-only, a and b but not "ab", exactly "ab".
-        #expect(Set(cells.map(\.membership)) == [[false, false, false], [true, false, false], [false, true, false], [true, true, false], [true, true, true]])
+        #expect(
+            Set(cells.map(\.membership)) == [
+                [false, false, false], [true, false, false], [false, true, false], [true, true, false], [true, true, true],
+            ])
         for cell in cells {
             #expect(GlobPattern("a*").matches(cell.witness) == cell.membership[0])
             #expect(GlobPattern("*b").matches(cell.witness) == cell.membership[1])

@@ -51,26 +51,35 @@ struct CLITests {
             "--action", "ims:images:share", "--resource", "ims:cn-north-4:0a1b2c:image:img-1", "--format", "json",
         ]
         let inside = try runCLI(base + ["--context", "ims:TargetOrgPaths=o-1/r-1/ou-2/acct"])
-        #expect(inside.stdout == #"{"decision":"allow","reason":"allowed","matched":[{"policy":"image-admins","statement":0,"sid":"ManageTeamImages","effect":"Allow","scpLevel":null}]}"# + "\n")
+        #expect(
+            inside.stdout
+                == #"{"decision":"allow","reason":"allowed","matched":[{"policy":"image-admins","statement":0,"sid":"ManageTeamImages","effect":"Allow","scpLevel":null}]}"#
+                + "\n")
         let outside = try runCLI(base + ["--context", "ims:TargetOrgPaths=o-1/r-1/x", "--context", "ims:TargetOrgPaths=o-9/r-2/y", "--fail-on-deny"])
         #expect(outside.code == 3)
         #expect(outside.stdout.contains(#""policy":"deny-share-outside-org","statement":0,"sid":"NoSharingOutsideOrg","effect":"Deny","scpLevel":1"#))
     }
 
-    @Test("malformed input exits 2 with one located line and no output", arguments: [
-        ("not json", "<stdin>:1:1: $: expected an object"),
-        (#"{"request":{"action":"a"},"extra":1}"#, #"$.extra: unknown field "extra""#),
-        (#"{"identityPolicies":[{"Version":"5.0","Statement":[{"Effect":"Permit","Action":"*"}]}],"request":{"action":"a"}}"#,
-            #"$.identityPolicies[0].Statement[0].Effect: Effect must be "Allow" or "Deny", found "Permit""#),
-        (#"{"identityPolicies":[{"id":"p","document":{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","NotAction":"x"}]}}],"request":{"action":"a"}}"#,
-            "$.identityPolicies[0].document.Statement[0].NotAction: a statement has either Action or NotAction"),
-        (#"{"request":{"action":"a"},"requests":[]}"#, "give either request or requests"),
-        (#"{"identityPolicies":[]}"#, "missing request"),
-        (#"{"requests":[{"action":"a"},{"action":7}]}"#, "$.requests[1].action: action must be a string"),
-        (#"{"request":{"action":"a","context":{"k":{"x":1}}}}"#, "$.request.context.k: a context value must be"),
-        (#"{"request":{"action":"a","context":{"K":"1","k":"2"}}}"#, "keys are case-insensitive"),
-        (#"{"scpLevels":[{}],"request":{"action":"a"}}"#, "$.scpLevels[0]: expected an array of policies"),
-    ])
+    @Test(
+        "malformed input exits 2 with one located line and no output",
+        arguments: [
+            ("not json", "<stdin>:1:1: $: expected an object"),
+            (#"{"request":{"action":"a"},"extra":1}"#, #"$.extra: unknown field "extra""#),
+            (
+                #"{"identityPolicies":[{"Version":"5.0","Statement":[{"Effect":"Permit","Action":"*"}]}],"request":{"action":"a"}}"#,
+                #"$.identityPolicies[0].Statement[0].Effect: Effect must be "Allow" or "Deny", found "Permit""#
+            ),
+            (
+                #"{"identityPolicies":[{"id":"p","document":{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","NotAction":"x"}]}}],"request":{"action":"a"}}"#,
+                "$.identityPolicies[0].document.Statement[0].NotAction: a statement has either Action or NotAction"
+            ),
+            (#"{"request":{"action":"a"},"requests":[]}"#, "give either request or requests"),
+            (#"{"identityPolicies":[]}"#, "missing request"),
+            (#"{"requests":[{"action":"a"},{"action":7}]}"#, "$.requests[1].action: action must be a string"),
+            (#"{"request":{"action":"a","context":{"k":{"x":1}}}}"#, "$.request.context.k: a context value must be"),
+            (#"{"request":{"action":"a","context":{"K":"1","k":"2"}}}"#, "keys are case-insensitive"),
+            (#"{"scpLevels":[{}],"request":{"action":"a"}}"#, "$.scpLevels[0]: expected an array of policies"),
+        ])
     func malformedInput(body: String, message: String) throws {
         let run = try runCLI(["authorize", "--input", "-", "--format", "json"], stdin: body)
         #expect(run.code == 2)
@@ -194,16 +203,18 @@ struct AuthorizeAPICLITests {
             "--method", "POST", "--path", "/v2/images/img-1/members", "--region", "cn-north-4", "--account", "9z9z9z", "--fail-on-deny",
         ])
         #expect(run.code == 3)
-        #expect(run.stdout == """
-            DENY POST /v2/images/img-1/members
-              DENY  ims:images:share on ims:cn-north-4:9z9z9z:image:img-1 (no_identity_allow)
-              DENY  ims:images:get on ims:cn-north-4:9z9z9z:image:img-1 (no_identity_allow) [dependency of ims:images:share]
+        #expect(
+            run.stdout == """
+                DENY POST /v2/images/img-1/members
+                  DENY  ims:images:share on ims:cn-north-4:9z9z9z:image:img-1 (no_identity_allow)
+                  DENY  ims:images:get on ims:cn-north-4:9z9z9z:image:img-1 (no_identity_allow) [dependency of ims:images:share]
 
-            """)
+                """)
     }
 
     @Test func malformedInputNamesThePath() throws {
-        let run = try runCLI(["authorize-api", "--input", "-"], stdin: #"{"apiRequest":{"service":"ims","method":"GET","path":"/v2/cloudimages","cases":[1]}}"#)
+        let run = try runCLI(
+            ["authorize-api", "--input", "-"], stdin: #"{"apiRequest":{"service":"ims","method":"GET","path":"/v2/cloudimages","cases":[1]}}"#)
         #expect(run.code == 2)
         #expect(run.stderr.contains("$.apiRequest.cases[0]: a case id must be a string"))
     }

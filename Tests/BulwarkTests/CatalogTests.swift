@@ -42,8 +42,9 @@ struct CatalogTests {
         #expect(quick.compactMap(\.requiredOnly?.id) == ["data-disk-import", "system-disk-import"])
         let importRow = try #require(quick.last)
         #expect(importRow.dependencies == ["ims:dataImages:create", "ims:serverImages:create"])
-        #expect(ims.apis.compactMap(\.requiredOnly).map(\.id).sorted()
-            == ["data-disk-import", "enterprise-project-migration", "enterprise-project-user", "system-disk-import"])
+        #expect(
+            ims.apis.compactMap(\.requiredOnly).map(\.id).sorted()
+                == ["data-disk-import", "enterprise-project-migration", "enterprise-project-user", "system-disk-import"])
         #expect(ims.apis.filter { $0.method == "PATCH" && $0.path == "/v2/cloudimages/{image_id}" }.count == 2)
         #expect(catalog.resourceType("repo", in: "swr")?.urn == "swr:<region>:<account-id>:repo:<namespace-name>/<repo-name>")
     }
@@ -92,9 +93,10 @@ struct CatalogTests {
     @Test func requestFieldsAreCatalogData() throws {
         let catalog = try Catalog.bundled()
         let ims = try #require(catalog.service(named: "ims"))
-        #expect(ims.requestFields.first { $0.name == "images" }?.apis == [
-            "POST /v1/cloudimages/members", "PUT /v1/cloudimages/members", "DELETE /v1/cloudimages/members",
-        ])
+        #expect(
+            ims.requestFields.first { $0.name == "images" }?.apis == [
+                "POST /v1/cloudimages/members", "PUT /v1/cloudimages/members", "DELETE /v1/cloudimages/members",
+            ])
         #expect(catalog.service(named: "swr")?.requestFields.map(\.name) == ["access_domain"])
     }
 }

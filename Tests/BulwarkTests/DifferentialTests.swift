@@ -24,12 +24,15 @@ struct DifferentialTests {
                 let b = reference.authorize(request)
                 let verdict = compiled.decide(request)
                 decided += 1
-                let verdictAgrees = verdict.decision == b.decision && verdict.reason == b.reason
+                let verdictAgrees =
+                    verdict.decision == b.decision && verdict.reason == b.reason
                     && verdict.scpLevel == b.scpLevel
                     && (verdict.determining.map { b.matched.contains($0) } ?? b.matched.isEmpty)
                 if a != b || !verdictAgrees {
                     disagreements += 1
-                    if disagreements <= 5 { Issue.record("seed \(seed): \(request.action) on \(request.resource): compiled \(a), decide \(verdict), reference \(b)") }
+                    if disagreements <= 5 {
+                        Issue.record("seed \(seed): \(request.action) on \(request.resource): compiled \(a), decide \(verdict), reference \(b)")
+                    }
                 }
             }
         }
@@ -41,14 +44,17 @@ struct DifferentialTests {
 @Suite("Compiled authorizer index")
 struct CompiledIndexTests {
     @Test func statementsWithSeveralResourcePrefixesAreFoundUnderEach() throws {
-        let text = #"{"Version":"5.0","Statement":[{"Sid":"Both","Effect":"Allow","Action":"*","Resource":["swr:*:acct:repo:team/*","ims:cn-north-4:acct:image:img-1*","ims:cn-north-4:acct:image:img-1?"]}]}"#
+        let text =
+            #"{"Version":"5.0","Statement":[{"Sid":"Both","Effect":"Allow","Action":"*","Resource":["swr:*:acct:repo:team/*","ims:cn-north-4:acct:image:img-1*","ims:cn-north-4:acct:image:img-1?"]}]}"#
         let authorizer = Authorizer(policies: PolicySet(identityPolicies: [try named("p", text)]), catalog: try Catalog.bundled())
         for resource in ["swr:r:acct:repo:team/web", "ims:cn-north-4:acct:image:img-12", "ims:cn-north-4:acct:image:img-1"] {
             let result = authorizer.authorize(AuthorizationRequest(action: "ims:images:get", resource: resource))
             #expect(result.reason == .allowed, "\(resource)")
             #expect(result.matched.count == 1, "each statement is listed once")
         }
-        #expect(authorizer.authorize(AuthorizationRequest(action: "ims:images:get", resource: "ims:cn-north-4:acct:image:img-2")).reason == .noIdentityAllow)
+        #expect(
+            authorizer.authorize(AuthorizationRequest(action: "ims:images:get", resource: "ims:cn-north-4:acct:image:img-2")).reason
+                == .noIdentityAllow)
     }
 
     @Test func actionsOutsideTheUniverseFallBackToAFullScan() throws {

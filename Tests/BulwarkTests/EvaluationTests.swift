@@ -20,23 +20,32 @@ struct EvaluationTests {
     }
 
     static let rows: [Row] = [
-        Row(name: "FullAccess at every level allows", levels: [[fullAccess], [fullAccess], [fullAccess]],
+        Row(
+            name: "FullAccess at every level allows", levels: [[fullAccess], [fullAccess], [fullAccess]],
             action: "ims:images:share", decision: .allow, reason: .allowed, scpLevel: nil),
-        Row(name: "a deny at the OU level wins", levels: [[fullAccess], [fullAccess, denyShare], [fullAccess]],
+        Row(
+            name: "a deny at the OU level wins", levels: [[fullAccess], [fullAccess, denyShare], [fullAccess]],
             action: "ims:images:share", decision: .deny, reason: .explicitDeny, scpLevel: nil),
-        Row(name: "the OU deny leaves other actions alone", levels: [[fullAccess], [fullAccess, denyShare], [fullAccess]],
+        Row(
+            name: "the OU deny leaves other actions alone", levels: [[fullAccess], [fullAccess, denyShare], [fullAccess]],
             action: "ims:images:get", decision: .allow, reason: .allowed, scpLevel: nil),
-        Row(name: "an account level without an allow denies", levels: [[fullAccess], [fullAccess], [denyShare]],
+        Row(
+            name: "an account level without an allow denies", levels: [[fullAccess], [fullAccess], [denyShare]],
             action: "ims:images:get", decision: .deny, reason: .scpNoAllow, scpLevel: 2),
-        Row(name: "an empty level allows nothing", levels: [[fullAccess], []],
+        Row(
+            name: "an empty level allows nothing", levels: [[fullAccess], []],
             action: "ims:images:get", decision: .deny, reason: .scpNoAllow, scpLevel: 1),
-        Row(name: "the first level without an allow is named", levels: [[fullAccess], [allowOnlyGet], []],
+        Row(
+            name: "the first level without an allow is named", levels: [[fullAccess], [allowOnlyGet], []],
             action: "ims:images:share", decision: .deny, reason: .scpNoAllow, scpLevel: 1),
-        Row(name: "management account: no SCP levels", levels: [],
+        Row(
+            name: "management account: no SCP levels", levels: [],
             action: "ims:images:share", decision: .allow, reason: .allowed, scpLevel: nil),
-        Row(name: "SCPs grant nothing by themselves", levels: [[fullAccess]],
+        Row(
+            name: "SCPs grant nothing by themselves", levels: [[fullAccess]],
             action: "swr:repo:upload", decision: .deny, reason: .noIdentityAllow, scpLevel: nil),
-        Row(name: "explicit deny beats an SCP without allow", levels: [[denyShare]],
+        Row(
+            name: "explicit deny beats an SCP without allow", levels: [[denyShare]],
             action: "ims:images:share", decision: .deny, reason: .explicitDeny, scpLevel: nil),
     ]
 
@@ -54,9 +63,12 @@ struct EvaluationTests {
     }
 
     @Test func matchedListsEveryDenyAndEveryAllow() throws {
-        let two = #"{"Version":"5.0","Statement":[{"Sid":"A","Effect":"Allow","Action":"ims:*"},{"Sid":"B","Effect":"Allow","Action":"*:images:get"},{"Sid":"C","Effect":"Deny","Action":"swr:*"}]}"#
+        let two =
+            #"{"Version":"5.0","Statement":[{"Sid":"A","Effect":"Allow","Action":"ims:*"},{"Sid":"B","Effect":"Allow","Action":"*:images:get"},{"Sid":"C","Effect":"Deny","Action":"swr:*"}]}"#
         let authorizer = Authorizer(
-            policies: PolicySet(identityPolicies: [try named("p", two)], scpLevels: [[try named("full", fullAccess), try named("s", statementPolicy("Deny", "swr:repo:*"))]]))
+            policies: PolicySet(
+                identityPolicies: [try named("p", two)],
+                scpLevels: [[try named("full", fullAccess), try named("s", statementPolicy("Deny", "swr:repo:*"))]]))
         let allowed = authorizer.authorize(AuthorizationRequest(action: "IMS:Images:Get", resource: Self.image))
         #expect(allowed.reason == .allowed)
         #expect(allowed.matched.map(\.sid) == ["A", "B"])

@@ -8,7 +8,10 @@ import Testing
 /// Thousands of mutated documents: parsing never crashes, every failure is located.
 @Suite("Fuzzing the parsers")
 struct FuzzTests {
-    static let tokens: [String] = ["{", "}", "[", "]", ",", ":", "\"", "\\", "\\u12", "null", "true", "-", "1e999", "0", "\n", "é", "\u{0}", "*", "?", "Allow", "Deny", "NotAction", "Condition", "IfExists", "ForAllValues:"]
+    static let tokens: [String] = [
+        "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u12", "null", "true", "-", "1e999", "0", "\n", "é", "\u{0}", "*", "?", "Allow", "Deny",
+        "NotAction", "Condition", "IfExists", "ForAllValues:",
+    ]
 
     static func mutate(_ text: String, _ rng: inout SeededGenerator) -> String {
         var scalars = Array(text.unicodeScalars)
@@ -35,7 +38,8 @@ struct FuzzTests {
         var rng = SeededGenerator(seed: 0xB01A)
         var generator = ScenarioGenerator(seed: 7)
         let request = AuthorizationRequest(action: "ims:images:get", resource: "ims:r:acct:image:1")
-        var parsed = 0, rejected = 0
+        var parsed = 0
+        var rejected = 0
         for _ in 0..<4000 {
             let text = Self.mutate(generator.policyText(), &rng)
             do {

@@ -26,18 +26,20 @@ struct JSONReaderTests {
         #expect(s == "a\"\\/\u{8}\u{c}\n\r\té😀")
     }
 
-    @Test("errors name the path, line and column", arguments: [
-        ("{\"a\": [1, 2,]}", "$.a[2]", 1, 13),
-        ("{\"a\": 1, \"a\": 2}", "$.a", 1, 10),
-        ("{\"a\": tru}", "$.a", 1, 7),
-        ("{\"a\": \"x\ny\"}", "$.a", 1, 9),
-        ("[1] [2]", "$", 1, 5),
-        ("{\"a\": 01}", "$.a", 1, 8),
-        ("{\"a\": \"\\ud800\"}", "$.a", 1, 14),
-        ("{\"a\" 1}", "$.a", 1, 6),
-        ("", "$", 1, 1),
-        ("{\"Statement\": [{\"Effect\": \"Allow\",\n \"Action\": [\"a\" \"b\"]}]}", "$.Statement[0].Action[0]", 2, 17),
-    ])
+    @Test(
+        "errors name the path, line and column",
+        arguments: [
+            ("{\"a\": [1, 2,]}", "$.a[2]", 1, 13),
+            ("{\"a\": 1, \"a\": 2}", "$.a", 1, 10),
+            ("{\"a\": tru}", "$.a", 1, 7),
+            ("{\"a\": \"x\ny\"}", "$.a", 1, 9),
+            ("[1] [2]", "$", 1, 5),
+            ("{\"a\": 01}", "$.a", 1, 8),
+            ("{\"a\": \"\\ud800\"}", "$.a", 1, 14),
+            ("{\"a\" 1}", "$.a", 1, 6),
+            ("", "$", 1, 1),
+            ("{\"Statement\": [{\"Effect\": \"Allow\",\n \"Action\": [\"a\" \"b\"]}]}", "$.Statement[0].Action[0]", 2, 17),
+        ])
     func syntaxErrors(text: String, path: String, line: Int, column: Int) {
         var reader = JSONReader(text: text)
         do {

@@ -4,7 +4,9 @@ import Foundation
 import Testing
 
 /// The README's library example, kept compiling and true: the code below is the README's
-/// example, and `readmeShowsThisExample` checks that every line of the README's block is here.
+/// example, and `readmeShowsThisExample` checks that every line of the README's block is here
+/// (so the formatter leaves it as the README shows it).
+// swift-format-ignore
 @Test func readmeLibraryExample() throws {
     let policy = try PolicyParser.parse("""
         {"Version": "5.0", "Statement": [{"Effect": "Allow", "Action": "ims:images:*",

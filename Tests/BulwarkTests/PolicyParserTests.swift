@@ -27,29 +27,46 @@ struct PolicyParserTests {
         #expect(p.statements[0].resources == nil)
     }
 
-    @Test("grammar errors carry a code, a path and a location", arguments: [
-        (#"{"Statement":[{"Effect":"Allow","Action":"*"}]}"#, "MISSING_VERSION", "$"),
-        (#"{"Version":"1.1","Statement":[{"Effect":"Allow","Action":"*"}]}"#, "INVALID_VERSION", "$.Version"),
-        (#"{"Version":5.0,"Statement":[{"Effect":"Allow","Action":"*"}]}"#, "INVALID_VERSION", "$.Version"),
-        (#"{"Version":"5.0"}"#, "MISSING_STATEMENT", "$"),
-        (#"{"Version":"5.0","Statement":[]}"#, "MISSING_STATEMENT", "$.Statement"),
-        (#"{"Version":"5.0","Statement":"x"}"#, "INVALID_POLICY_ELEMENT", "$.Statement"),
-        (#"{"Version":"5.0","Statement":[{"Action":"*"}]}"#, "MISSING_EFFECT", "$.Statement[0]"),
-        (#"{"Version":"5.0","Statement":[{"Effect":"allow","Action":"*"}]}"#, "INVALID_EFFECT", "$.Statement[0].Effect"),
-        (#"{"Version":"5.0","Statement":[{"Effect":"Allow"}]}"#, "MISSING_ACTION", "$.Statement[0]"),
-        (#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","NotAction":"x"}]}"#, "ACTION_AND_NOTACTION", "$.Statement[0].NotAction"),
-        (#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Principal":"*"}]}"#, "UNSUPPORTED_PRINCIPAL", "$.Statement[0].Principal"),
-        (#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","NotResource":"x"}]}"#, "INVALID_POLICY_ELEMENT", "$.Statement[0].NotResource"),
-        (#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":[1]}]}"#, "INVALID_POLICY_ELEMENT", "$.Statement[0].Action[0]"),
-        (#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Resourse":"*"}]}"#, "INVALID_POLICY_ELEMENT", "$.Statement[0].Resourse"),
-        (#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Condition":{"Bool":true}}]}"#, "INVALID_POLICY_ELEMENT", "$.Statement[0].Condition.Bool"),
-        (#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Condition":{"Bool":{"k":null}}}]}"#, "INVALID_POLICY_ELEMENT", "$.Statement[0].Condition.Bool.k"),
-        (#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Condition":{"Bool":{"k":[{}]}}}]}"#, "INVALID_POLICY_ELEMENT", "$.Statement[0].Condition.Bool.k[0]"),
-        (#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*"}],"Id":"x"}"#, "INVALID_POLICY_ELEMENT", "$.Id"),
-        (#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Sid":1}]}"#, "INVALID_POLICY_ELEMENT", "$.Statement[0].Sid"),
-        (#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*"}]"#, "JSON_SYNTAX_ERROR", "$.Statement"),
-        (#"[]"#, "INVALID_POLICY_ELEMENT", "$"),
-    ])
+    @Test(
+        "grammar errors carry a code, a path and a location",
+        arguments: [
+            (#"{"Statement":[{"Effect":"Allow","Action":"*"}]}"#, "MISSING_VERSION", "$"),
+            (#"{"Version":"1.1","Statement":[{"Effect":"Allow","Action":"*"}]}"#, "INVALID_VERSION", "$.Version"),
+            (#"{"Version":5.0,"Statement":[{"Effect":"Allow","Action":"*"}]}"#, "INVALID_VERSION", "$.Version"),
+            (#"{"Version":"5.0"}"#, "MISSING_STATEMENT", "$"),
+            (#"{"Version":"5.0","Statement":[]}"#, "MISSING_STATEMENT", "$.Statement"),
+            (#"{"Version":"5.0","Statement":"x"}"#, "INVALID_POLICY_ELEMENT", "$.Statement"),
+            (#"{"Version":"5.0","Statement":[{"Action":"*"}]}"#, "MISSING_EFFECT", "$.Statement[0]"),
+            (#"{"Version":"5.0","Statement":[{"Effect":"allow","Action":"*"}]}"#, "INVALID_EFFECT", "$.Statement[0].Effect"),
+            (#"{"Version":"5.0","Statement":[{"Effect":"Allow"}]}"#, "MISSING_ACTION", "$.Statement[0]"),
+            (#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","NotAction":"x"}]}"#, "ACTION_AND_NOTACTION", "$.Statement[0].NotAction"),
+            (
+                #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Principal":"*"}]}"#, "UNSUPPORTED_PRINCIPAL",
+                "$.Statement[0].Principal"
+            ),
+            (
+                #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","NotResource":"x"}]}"#, "INVALID_POLICY_ELEMENT",
+                "$.Statement[0].NotResource"
+            ),
+            (#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":[1]}]}"#, "INVALID_POLICY_ELEMENT", "$.Statement[0].Action[0]"),
+            (#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Resourse":"*"}]}"#, "INVALID_POLICY_ELEMENT", "$.Statement[0].Resourse"),
+            (
+                #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Condition":{"Bool":true}}]}"#, "INVALID_POLICY_ELEMENT",
+                "$.Statement[0].Condition.Bool"
+            ),
+            (
+                #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Condition":{"Bool":{"k":null}}}]}"#, "INVALID_POLICY_ELEMENT",
+                "$.Statement[0].Condition.Bool.k"
+            ),
+            (
+                #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Condition":{"Bool":{"k":[{}]}}}]}"#, "INVALID_POLICY_ELEMENT",
+                "$.Statement[0].Condition.Bool.k[0]"
+            ),
+            (#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*"}],"Id":"x"}"#, "INVALID_POLICY_ELEMENT", "$.Id"),
+            (#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Sid":1}]}"#, "INVALID_POLICY_ELEMENT", "$.Statement[0].Sid"),
+            (#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*"}]"#, "JSON_SYNTAX_ERROR", "$.Statement"),
+            (#"[]"#, "INVALID_POLICY_ELEMENT", "$"),
+        ])
     func grammarErrors(text: String, code: String, path: String) {
         do {
             _ = try PolicyParser.parse(text)
@@ -77,7 +94,8 @@ struct PolicyParserTests {
     }
 
     @Test func oversizedDocumentsAreRefused() {
-        let big = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["#
+        let big =
+            #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["#
             + Array(repeating: "\"ims:images:get\"", count: 80_000).joined(separator: ",") + "]}]}"
         #expect(throws: PolicyParseError.self) { try PolicyParser.parse(big) }
     }

@@ -7,14 +7,34 @@ import BulwarkTestSupport
 struct ScenarioGenerator {
     var rng: SeededGenerator
 
-    static let actions = ["ims:images:get", "ims:images:share", "ims:quotas:get", "swr:repo:upload", "swr:repo:download", "swr::listQuotas", "obs:object:GetObject", "ecs:servers:list", "IMS:IMAGES:GET"]
-    static let actionPatterns = ["*", "ims:*", "ims:images:*", "*:get", "swr:repo:*", "ims:images:get", "IMS:Images:Share", "ims:images:?et", "swr::*", "*:*:GetObject", "swr:repo:upload", "ecs:*", "*s:*:list"]
-    static let resources = ["*", "ims:cn-north-4:acct:image:img-1", "ims:cn-north-4:other:image:img-2", "swr:cn-north-4:acct:repo:team/web", "swr:cn-north-4:acct:repo:ops/db", "ims:cn-north-4:acct:image:img-12", ""]
-    static let resourcePatterns = ["*", "ims:*", "ims:cn-north-4:acct:image:*", "swr:*:acct:repo:team/*", "ims:*:image:img-?", "swr:*", "ims:cn-north-4:acct:image:img-1", "ims:cn-north-4:acct:image:img-1*", "ims:cn-north-4:acct:image:img-1?", "*:repo:*", "swr:cn-north-4:acct:repo:team/web"]
+    static let actions = [
+        "ims:images:get", "ims:images:share", "ims:quotas:get", "swr:repo:upload", "swr:repo:download", "swr::listQuotas", "obs:object:GetObject",
+        "ecs:servers:list", "IMS:IMAGES:GET",
+    ]
+    static let actionPatterns = [
+        "*", "ims:*", "ims:images:*", "*:get", "swr:repo:*", "ims:images:get", "IMS:Images:Share", "ims:images:?et", "swr::*", "*:*:GetObject",
+        "swr:repo:upload", "ecs:*", "*s:*:list",
+    ]
+    static let resources = [
+        "*", "ims:cn-north-4:acct:image:img-1", "ims:cn-north-4:other:image:img-2", "swr:cn-north-4:acct:repo:team/web",
+        "swr:cn-north-4:acct:repo:ops/db", "ims:cn-north-4:acct:image:img-12", "",
+    ]
+    static let resourcePatterns = [
+        "*", "ims:*", "ims:cn-north-4:acct:image:*", "swr:*:acct:repo:team/*", "ims:*:image:img-?", "swr:*", "ims:cn-north-4:acct:image:img-1",
+        "ims:cn-north-4:acct:image:img-1*", "ims:cn-north-4:acct:image:img-1?", "*:repo:*", "swr:cn-north-4:acct:repo:team/web",
+    ]
     /// With `awkwardURNs`: resources with extra, missing or empty fields and patterns with wildcards
     /// in early fields, which the compiled authorizer indexes field by field.
-    static let awkwardResources = ["ims:a:b:acct:image:img-1", "ims:cn-north-4:acct:image:img-1:x", "ims:é:acct:image:img-1", "ims::acct:image:img-1", "swr:cn-north-4:acct:repo:team/w:eb", "ims:cn-north-4:acct:image:img-1", "ims:x:acct:image:img-12", "swr:r:acct:repo:team/web", "ims:acct:image", "ims:x:acct:image:img-1?"]
-    static let awkwardResourcePatterns = ["ims:*:acct:image:img-1*", "ims:?:acct:image:img-1", "swr:*:*:repo:team/*", "ims:*:acct:*:img-1", "ims:cn-north-4:*:image:img-1?", "*:acct:image:*", "ims:*:acct:image:img-1:*", "ims:*:acct:image:*", "ims:*:*:image:img-1", "ims:*:acct:image:img-1", "ims:*:acct:image:img-1?", "ims::acct:image:*", "ims:*:*:*:*"]
+    static let awkwardResources = [
+        "ims:a:b:acct:image:img-1", "ims:cn-north-4:acct:image:img-1:x", "ims:é:acct:image:img-1", "ims::acct:image:img-1",
+        "swr:cn-north-4:acct:repo:team/w:eb", "ims:cn-north-4:acct:image:img-1", "ims:x:acct:image:img-12", "swr:r:acct:repo:team/web",
+        "ims:acct:image", "ims:x:acct:image:img-1?",
+    ]
+    static let awkwardResourcePatterns = [
+        "ims:*:acct:image:img-1*", "ims:?:acct:image:img-1", "swr:*:*:repo:team/*", "ims:*:acct:*:img-1", "ims:cn-north-4:*:image:img-1?",
+        "*:acct:image:*", "ims:*:acct:image:img-1:*", "ims:*:acct:image:*", "ims:*:*:image:img-1", "ims:*:acct:image:img-1",
+        "ims:*:acct:image:img-1?", "ims::acct:image:*", "ims:*:*:*:*",
+    ]
     var awkwardURNs = false
 
     static let conditions = [

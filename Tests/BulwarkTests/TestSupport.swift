@@ -47,7 +47,8 @@ func runCLI(_ arguments: [String], stdin: String? = nil) throws -> (code: Int32,
     process.arguments = arguments
     // Relative paths in arguments (and so in outputs) are relative to the package root.
     process.currentDirectoryURL = packageRoot()
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     let input = Pipe()

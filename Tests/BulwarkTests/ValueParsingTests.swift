@@ -25,9 +25,10 @@ struct ValueParsingTests {
         #expect(Instant("2026-01-01T00:00:00-05") == Instant("2026-01-01T05:00:00Z"))
         #expect(Instant("1700000000.25") == Instant(seconds: 1_700_000_000, nanoseconds: 250_000_000))
         #expect(Instant("-1.5") == Instant(seconds: -2, nanoseconds: 500_000_000))
-        for bad in ["", "2026-1-01", "2026-13-01", "2026-02-29", "2026-01-01T24:00:00Z", "2026-01-01T10:00:00Q",
-            "2026-01-01 10:00:00", "2026-01-01T10", "tomorrow", "1.", "2026-01-01T10:00:60Z"]
-        {
+        for bad in [
+            "", "2026-1-01", "2026-13-01", "2026-02-29", "2026-01-01T24:00:00Z", "2026-01-01T10:00:00Q",
+            "2026-01-01 10:00:00", "2026-01-01T10", "tomorrow", "1.", "2026-01-01T10:00:60Z",
+        ] {
             #expect(Instant(bad) == nil, "\(bad)")
         }
     }
@@ -42,9 +43,10 @@ struct ValueParsingTests {
         #expect(IPAddressRange("::ffff:10.0.0.1")! == IPAddressRange("::ffff:a00:1")!)
         #expect(IPAddressRange("2001:db8::/128")!.isSingleAddress)
         #expect(IPAddressRange("fe80::1:2:3:4:5:6")! == IPAddressRange("fe80:0:1:2:3:4:5:6")!)
-        for bad in ["", "10.0.0", "10.0.0.256", "010.0.0.1", "10.0.0.1/33", "10.0.0.1/", "1::2::3", ":::",
-            "2001:db8::/129", "1:2:3:4:5:6:7:8:9", "g::1", "10.0.0.1/-1", "fe80::1%eth0"]
-        {
+        for bad in [
+            "", "10.0.0", "10.0.0.256", "010.0.0.1", "10.0.0.1/33", "10.0.0.1/", "1::2::3", ":::",
+            "2001:db8::/129", "1:2:3:4:5:6:7:8:9", "g::1", "10.0.0.1/-1", "fe80::1%eth0",
+        ] {
             #expect(IPAddressRange(bad) == nil, "\(bad)")
         }
     }

@@ -1,6 +1,7 @@
 import BulwarkAnalysis
 import BulwarkCatalog
 import BulwarkEngine
+import BulwarkJSON
 import BulwarkOrganization
 import BulwarkPolicy
 import BulwarkWorkspace
@@ -34,8 +35,10 @@ struct WorkspaceTests {
         let ws = Workspace.load(directory: Self.example, catalog: Self.catalog)
         let alice = try ws.organization.resolve(principal: "iam::dev:user:alice")
         #expect(alice.urn == "iam::0a1b2c:user:alice")
-        #expect(alice.policies.identityPolicies.map(\.id) == ["accounts/dev/policies/swr-team-push.json", "accounts/dev/policies/image-sharing.json"])
-        #expect(alice.policies.scpLevels.map { $0.map(\.id) } == [["FullAccess"], ["FullAccess", "scps/deny-sharing-outside-org.json"], ["FullAccess"]])
+        #expect(
+            alice.policies.identityPolicies.map(\.id) == ["accounts/dev/policies/swr-team-push.json", "accounts/dev/policies/image-sharing.json"])
+        #expect(
+            alice.policies.scpLevels.map { $0.map(\.id) } == [["FullAccess"], ["FullAccess", "scps/deny-sharing-outside-org.json"], ["FullAccess"]])
         #expect(alice.principalContext["g:PrincipalOrgPath"] == "o-1/r-1/ou-eng/0a1b2c")
         #expect(alice.principalContext["g:PrincipalOrgManagementAccountId"] == "9m9m9m")
         let admin = try ws.organization.resolve(principal: "iam::9m9m9m:user:admin")
@@ -49,28 +52,28 @@ struct WorkspaceTests {
     @Test func everyProblemIsReportedWithALocation() throws {
         let dir = try makeWorkspace([
             "organization.yaml": """
-                organization: {id: o-1, rootId: r-1, managementAccount: nobody}
-                ous:
-                  - {name: a, parent: root}
-                  - {name: b, parent: a}
-                  - {name: c, parent: b}
-                  - {name: d, parent: c}
-                  - {name: e, parent: d}
-                  - {name: f, parent: e}
-                  - {name: x, parent: y}
-                  - {name: y, parent: x}
-                  - {name: a, parent: root}
-                accounts:
-                  - {name: dev, id: "111", parent: ghost}
-                detachFullAccess: [b]
-                scpAttachments:
-                  - {scp: missing-scp, targets: [a, nowhere]}
-                """,
+            organization: {id: o-1, rootId: r-1, managementAccount: nobody}
+            ous:
+              - {name: a, parent: root}
+              - {name: b, parent: a}
+              - {name: c, parent: b}
+              - {name: d, parent: c}
+              - {name: e, parent: d}
+              - {name: f, parent: e}
+              - {name: x, parent: y}
+              - {name: y, parent: x}
+              - {name: a, parent: root}
+            accounts:
+              - {name: dev, id: "111", parent: ghost}
+            detachFullAccess: [b]
+            scpAttachments:
+              - {scp: missing-scp, targets: [a, nowhere]}
+            """,
             "accounts/dev/account.yaml": """
-                users:
-                  - {name: alice, groups: [nogroup], policies: [nopolicy]}
-                  - {name: alice}
-                """,
+            users:
+              - {name: alice, groups: [nogroup], policies: [nopolicy]}
+              - {name: alice}
+            """,
             "accounts/dev/policies/bad.json": #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"ims:images:gett"}]}"#,
             "scps/broken.json": "{ not json",
         ])
@@ -128,7 +131,11 @@ struct WorkspaceTests {
         let ws = Workspace.load(directory: Self.example, catalog: Self.catalog)
         let alice = try ws.organization.resolve(principal: "iam::0a1b2c:user:alice")
         let access = EffectiveAccess.compute(alice.policies, catalog: Self.catalog)
-        #expect(access.map(\.action.name) == ["ims:images:get", "ims:images:share", "swr:repo:listRepoTags", "swr:repo:download", "swr:repo:getRepo", "swr::createLoginSecret", "swr:repo:upload"])
+        #expect(
+            access.map(\.action.name) == [
+                "ims:images:get", "ims:images:share", "swr:repo:listRepoTags", "swr:repo:download", "swr:repo:getRepo", "swr::createLoginSecret",
+                "swr:repo:upload",
+            ])
         #expect(access.first { $0.action.name == "ims:images:share" }?.partialDenies.count == 1)
         let carol = try ws.organization.resolve(principal: "iam::5p5p5p:user:carol")
         // The sandbox SCP removes upload; download stays.
@@ -142,8 +149,6 @@ struct WorkspaceTests {
         #expect(throws: (any Error).self) { try DocumentReader.read("a: [1,\n", fileName: "x.yaml") }
     }
 }
-
-import BulwarkJSON
 
 struct BulwarkJSONWriterProxy {
     mutating func render(_ node: JSONNode) -> String {
@@ -166,10 +171,10 @@ struct WorkspaceCLITests {
     @Test func failingTestFileExitsOne() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-fail-\(UUID().uuidString).yaml")
         try """
-            tests:
-              - {name: bob pushes, principal: "iam::0a1b2c:user:bob", action: swr:repo:upload, resource: "swr:r:0a1b2c:repo:team/x", expect: allow}
-              - {name: bob reads, principal: "iam::0a1b2c:user:bob", action: ims:images:get, resource: "ims:r:0a1b2c:image:i", expect: allow, reason: allowed}
-            """.write(to: file, atomically: true, encoding: .utf8)
+        tests:
+          - {name: bob pushes, principal: "iam::0a1b2c:user:bob", action: swr:repo:upload, resource: "swr:r:0a1b2c:repo:team/x", expect: allow}
+          - {name: bob reads, principal: "iam::0a1b2c:user:bob", action: ims:images:get, resource: "ims:r:0a1b2c:image:i", expect: allow, reason: allowed}
+        """.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let run = try runCLI(["test", "--workspace", Self.example, file.path])
         #expect(run.code == 1)
@@ -183,7 +188,9 @@ struct WorkspaceCLITests {
             "--resource", "ims:cn-north-4:0a1b2c:image:img-1", "--context", "ims:TargetOrgPaths=o-2/r-7/4x4x4x",
         ])
         #expect(run.code == 0)
-        #expect(run.stdout.contains("determined by SCP level 1 policy \"scps/deny-sharing-outside-org.json\" statement 0 \"NoImageSharingOutsideOrg\" (Deny)"))
+        #expect(
+            run.stdout.contains(
+                "determined by SCP level 1 policy \"scps/deny-sharing-outside-org.json\" statement 0 \"NoImageSharingOutsideOrg\" (Deny)"))
         #expect(run.stdout.contains("g:PrincipalOrgPath=o-1/r-1/ou-eng/0a1b2c"))
     }
 
@@ -212,7 +219,8 @@ struct WorkspaceCLITests {
         ws.attachments["root"] = ["FullAccess"] + (scp.map { [$0] } ?? [])
         ws.attachments["dev"] = ["FullAccess"]
         var iam = AccountIAM(name: "dev")
-        iam.policies["read"] = NamedPolicy(id: "read", policy: try! PolicyParser.parse(#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:images:get"]}]}"#))
+        iam.policies["read"] = NamedPolicy(
+            id: "read", policy: try! PolicyParser.parse(#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:images:get"]}]}"#))
         iam.principals = [Principal(kind: .user, name: "alice", id: "u1", account: "dev", policies: policies, groups: groups)]
         ws.accounts["dev"] = iam
         return ws
@@ -220,7 +228,10 @@ struct WorkspaceCLITests {
 
     @Test func missingPartsAreErrorsNotNothing() throws {
         #expect(try Self.workspace(policies: ["read"]).organization.resolve(principal: "iam::dev:user:alice").policies.identityPolicies.count == 1)
-        for ws in [Self.workspace(policies: ["read", "gone"]), Self.workspace(policies: ["read"], groups: ["ghosts"]), Self.workspace(policies: ["read"], scp: "deny-all")] {
+        for ws in [
+            Self.workspace(policies: ["read", "gone"]), Self.workspace(policies: ["read"], groups: ["ghosts"]),
+            Self.workspace(policies: ["read"], scp: "deny-all"),
+        ] {
             do {
                 _ = try ws.organization.resolve(principal: "iam::dev:user:alice")
                 Issue.record("resolved without a part it needs")

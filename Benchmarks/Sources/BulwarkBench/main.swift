@@ -45,8 +45,10 @@ var rng = SystemRandomNumberGenerator()
 
 /// A realistic identity policy of about `bytes` bytes: mixed statements, URNs, conditions.
 func realisticPolicy(targetBytes: Int, seed: Int) -> String {
-    let actions = ["ims:images:get", "ims:images:list", "ims:images:share", "ims:images:updateImage", "ims:images:*",
-        "swr:repo:download", "swr:repo:upload", "swr:repo:getRepo", "swr:namespace:getNamespace", "ims:images:export"]
+    let actions = [
+        "ims:images:get", "ims:images:list", "ims:images:share", "ims:images:updateImage", "ims:images:*",
+        "swr:repo:download", "swr:repo:upload", "swr:repo:getRepo", "swr:namespace:getNamespace", "ims:images:export",
+    ]
     let conditions = [
         #"{"IpAddress":{"g:SourceIp":["10.0.0.0/8","192.168.0.0/16"]}}"#,
         #"{"ForAnyValue:StringEquals":{"g:TagKeys":["env","team"]}}"#,
@@ -95,7 +97,9 @@ func benchDiff() throws {
     var regions = 0
     let stats = measure(iterations: 50, warmup: 3) { regions = analyzer.difference(old: a, new: b).added.count }
     let same = measure(iterations: 50, warmup: 3) { _ = analyzer.difference(old: a, new: a) }
-    print("diff: two 6 KB policies (\(old.statements.count) and \(new.statements.count) statements, \(regions) added regions): p50 \(format(stats.percentile(0.5))), p99 \(format(stats.percentile(0.99))); a policy with itself: p50 \(format(same.percentile(0.5)))")
+    print(
+        "diff: two 6 KB policies (\(old.statements.count) and \(new.statements.count) statements, \(regions) added regions): p50 \(format(stats.percentile(0.5))), p99 \(format(stats.percentile(0.99))); a policy with itself: p50 \(format(same.percentile(0.5)))"
+    )
 }
 
 /// The issue's workload: `count` identity policies of about 600 bytes (mixed Allow/Deny, action
@@ -107,15 +111,20 @@ func authorizeWorkload(count: Int) throws -> (PolicySet, [AuthorizationRequest])
         identity.append(NamedPolicy(id: "p\(i)", policy: try PolicyParser.parse(realisticPolicy(targetBytes: 600, seed: i))))
     }
     let full = try PolicyParser.parse(#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*"}]}"#)
-    let deny = try PolicyParser.parse(#"{"Version":"5.0","Statement":[{"Effect":"Deny","Action":"ims:images:share","Condition":{"ForAnyValue:StringNotMatch":{"ims:TargetOrgPaths":"o-1/r-1/*"}}}]}"#)
-    let levels = [[NamedPolicy(id: "FullAccess", policy: full)],
-                  [NamedPolicy(id: "FullAccess", policy: full), NamedPolicy(id: "deny-share", policy: deny)],
-                  [NamedPolicy(id: "FullAccess", policy: full)]]
+    let deny = try PolicyParser.parse(
+        #"{"Version":"5.0","Statement":[{"Effect":"Deny","Action":"ims:images:share","Condition":{"ForAnyValue:StringNotMatch":{"ims:TargetOrgPaths":"o-1/r-1/*"}}}]}"#
+    )
+    let levels = [
+        [NamedPolicy(id: "FullAccess", policy: full)],
+        [NamedPolicy(id: "FullAccess", policy: full), NamedPolicy(id: "deny-share", policy: deny)],
+        [NamedPolicy(id: "FullAccess", policy: full)],
+    ]
     let requests = (0..<1_000).map { i -> AuthorizationRequest in
         var context = RequestContext()
         context.set("g:SourceIp", [.string("10.\(i % 256).0.1")])
         context.set("g:TagKeys", [.string("env")])
-        return AuthorizationRequest(action: ["ims:images:get", "swr:repo:download", "ims:images:share"][i % 3],
+        return AuthorizationRequest(
+            action: ["ims:images:get", "swr:repo:download", "ims:images:share"][i % 3],
             resource: i % 3 == 1 ? "swr:cn-north-4:0a1b2c:repo:team-\(i % 7)/app" : "ims:cn-north-4:0a1b2c:image:img-\(i % count)-x",
             context: context)
     }
@@ -162,14 +171,18 @@ func benchAuthorize() throws {
         ("decide", { $0.decide($1).decision == .allow }),
         ("authorize (every match)", { $0.authorize($1).decision == .allow }),
     ]
-    print("| policies | mode | p50 | p99 | decisions/s, batch on 1 core | batch on all \(cores) cores, per core | allocations/decision | compile | memory (compiled) |")
+    print(
+        "| policies | mode | p50 | p99 | decisions/s, batch on 1 core | batch on all \(cores) cores, per core | allocations/decision | compile | memory (compiled) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     var growth: [String] = []
     for (mode, run) in modes {
         // Rounds interleave the sizes so a noisy stretch of the machine hits them all alike;
         // each figure is the median over the rounds.
         var p50 = Array(repeating: [Double](), count: sizes.count)
-        var p99 = p50, single = p50, batch = p50
+        var p99 = p50
+        var single = p50
+        var batch = p50
         for _ in 0..<5 {
             for (i, c) in compiled.enumerated() {
                 var k = 0
@@ -190,7 +203,9 @@ func benchAuthorize() throws {
         }
         for (i, c) in compiled.enumerated() {
             let allocations = allocationsPerCall(c.requests) { _ = run(c.authorizer, $0) }
-            print("| \(sizes[i]) | \(mode) | \(format(median(p50[i]))) | \(format(median(p99[i]))) | \(String(format: "%.0f", median(single[i]))) | \(String(format: "%.0f", median(batch[i]))) | \(String(format: "%.2f", allocations)) | \(format(c.compile)) | \(String(format: "%.1f MiB", c.memory / 1_048_576)) |")
+            print(
+                "| \(sizes[i]) | \(mode) | \(format(median(p50[i]))) | \(format(median(p99[i]))) | \(String(format: "%.0f", median(single[i]))) | \(String(format: "%.0f", median(batch[i]))) | \(String(format: "%.2f", allocations)) | \(format(c.compile)) | \(String(format: "%.1f MiB", c.memory / 1_048_576)) |"
+            )
         }
         growth.append("\(mode) \(String(format: "%.2f", median(p50[sizes.count - 1]) / median(p50[0])))×")
     }
@@ -247,7 +262,9 @@ if which == "replay", CommandLine.arguments.count > 2 {
     let t2 = now()
     BatchEvaluation.run(input.requests, authorizer: authorizer, explain: false, render: { _, _, _, _ in }, emit: { _ in })
     let batch = Double(now() - t2)
-    print("{\"requests\":\(input.requests.count),\"allowed\":\(allowed),\"compileSeconds\":\(compile / 1e9),\"singleSeconds\":\(single / 1e9),\"decideSeconds\":\(decide / 1e9),\"batchSeconds\":\(batch / 1e9)}")
+    print(
+        "{\"requests\":\(input.requests.count),\"allowed\":\(allowed),\"compileSeconds\":\(compile / 1e9),\"singleSeconds\":\(single / 1e9),\"decideSeconds\":\(decide / 1e9),\"batchSeconds\":\(batch / 1e9)}"
+    )
 }
 
 if which == "hot" {
@@ -257,7 +274,8 @@ if which == "hot" {
     let (set, requests) = try authorizeWorkload(count: count)
     let authorizer = Authorizer(policies: set, catalog: try Catalog.bundled())
     let end = now() + 5_000_000_000
-    var k = 0, allowed = 0
+    var k = 0
+    var allowed = 0
     while now() < end {
         for _ in 0..<1000 {
             let r = requests[k % requests.count]
@@ -286,9 +304,17 @@ if which == "by-action" {
     for action in ["ims:images:get", "swr:repo:download", "ims:images:share"] {
         let subset = requests.filter { $0.action == action }
         var k = 0
-        let d = measure(iterations: 20_000) { _ = authorizer.decide(subset[k % subset.count]); k += 1 }
-        let a = measure(iterations: 20_000) { _ = authorizer.authorize(subset[k % subset.count]); k += 1 }
+        let d = measure(iterations: 20_000) {
+            _ = authorizer.decide(subset[k % subset.count])
+            k += 1
+        }
+        let a = measure(iterations: 20_000) {
+            _ = authorizer.authorize(subset[k % subset.count])
+            k += 1
+        }
         let matched = subset.map { authorizer.authorize($0).matched.count }.sorted()
-        print("\(action): decide p50 \(format(d.percentile(0.5))), authorize p50 \(format(a.percentile(0.5))), matched median \(matched[matched.count / 2]) max \(matched.last!)")
+        print(
+            "\(action): decide p50 \(format(d.percentile(0.5))), authorize p50 \(format(a.percentile(0.5))), matched median \(matched[matched.count / 2]) max \(matched.last!)"
+        )
     }
 }

@@ -51,7 +51,8 @@ func fuzzGatewayCall(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
             method: method, target: target, headers: headers, signedHeaders: ["content-type", "host", "x-sdk-date"], body: body)
         let signature = RequestSignature.signature(canonicalRequest: canonical, date: stamp, secretKey: "SK")
         let header = "SDK-HMAC-SHA256 Access=AK, SignedHeaders=content-type;host;x-sdk-date, Signature=\(signature)"
-        let (parsed, credential) = try RequestSignature.authenticateHeaders(authorization: header, headers: headers, credentials: credentials, now: now)
+        let (parsed, credential) = try RequestSignature.authenticateHeaders(
+            authorization: header, headers: headers, credentials: credentials, now: now)
         try RequestSignature.verify(parsed, secretKey: credential.secretKey, method: method, target: target, headers: headers, body: body, now: now)
     } catch {
         fatalError("a call signed by its own client does not verify: \(error)")
