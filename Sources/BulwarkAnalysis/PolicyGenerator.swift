@@ -1,6 +1,6 @@
 import BulwarkAPI
 public import BulwarkCatalog
-import BulwarkJSON
+public import BulwarkJSON
 import BulwarkPolicy
 
 /// One API call from an access log (the shape Cloud Trace Service records).
@@ -28,12 +28,15 @@ public struct AccessLogEntry: Sendable {
 }
 
 /// A log line that cannot be read, with where.
-public struct AccessLogError: Error, Sendable, CustomStringConvertible {
-    public let line: Int
-    public let column: Int
-    public let path: String
-    public let message: String
-    public var description: String { "\(line):\(column): \(path): \(message)" }
+public struct AccessLogError: LocatedError, Sendable {
+    /// What and where: the location's line is the log line, the path is inside that line's object.
+    public let diagnostic: Diagnostic
+
+    init(line: Int, column: Int, path: JSONPath, message: String) {
+        diagnostic = Diagnostic(message: message, path: path, location: SourceLocation(line: line, column: column))
+    }
+
+    public var description: String { "\(location.line):\(location.column): \(path): \(message)" }
 }
 
 /// `bulwark generate --log`: the least-privilege identity policy for what a principal did.
@@ -59,14 +62,16 @@ public enum PolicyGenerator {
             var reader = JSONReader(text: String(line))
             let node: JSONNode
             do { node = try reader.readDocument() } catch {
-                throw AccessLogError(line: number, column: error.location.column, path: error.path.description, message: error.message)
+                throw AccessLogError(line: number, column: error.location.column, path: error.path, message: error.message)
             }
             guard case .object(let members) = node.value else {
-                throw AccessLogError(line: number, column: node.location.column, path: "$", message: "expected an object, found \(node.typeName)")
+                throw AccessLogError(line: number, column: node.location.column, path: .root, message: "expected an object, found \(node.typeName)")
             }
             func field(_ name: String, required: Bool) throws(AccessLogError) -> String? {
                 guard let member = members.first(where: { $0.key == name }) else {
-                    if required { throw AccessLogError(line: number, column: 1, path: "$", message: "missing field \"\(name)\"") }
+                    if required {
+                        throw AccessLogError(line: number, column: node.location.column, path: .root, message: "missing field \"\(name)\"")
+                    }
                     return nil
                 }
                 switch member.value.value {
@@ -74,7 +79,7 @@ public enum PolicyGenerator {
                 case .number(let n) where name == "outcome": return n
                 default:
                     throw AccessLogError(
-                        line: number, column: member.value.location.column, path: "$.\(name)",
+                        line: number, column: member.value.location.column, path: JSONPath.root.appending(key: name),
                         message: "expected a string, found \(member.value.typeName)")
                 }
             }
@@ -102,14 +107,14 @@ public enum PolicyGenerator {
             for (field, value, forbidden) in [("region", entry.region, ":*?"), ("account", entry.account, ":*?"), ("path", entry.path, "*?")] {
                 if let bad = value.first(where: { forbidden.contains($0) }) {
                     throw AccessLogError(
-                        line: entry.line, column: 1, path: "$.\(field)",
+                        line: entry.line, column: 1, path: JSONPath.root.appending(key: field),
                         message: "\(JSONWriter.quoted(value)) cannot be part of a resource URN (it contains \(JSONWriter.quoted(String(bad))))")
                 }
             }
             let request = APIRequest(service: entry.service, method: entry.method, path: entry.path, region: entry.region, accountID: entry.account)
             let plan: APIPlan
             do { plan = try router.plan(request) } catch {
-                throw AccessLogError(line: entry.line, column: 1, path: "$.path", message: error.message)
+                throw AccessLogError(line: entry.line, column: 1, path: JSONPath.root.appending(key: "path"), message: error.message)
             }
             for item in plan.checks {
                 let name = catalog.action(named: item.action)?.name ?? item.action

@@ -10,8 +10,6 @@
 public struct GlobPattern: Sendable, Hashable, CustomStringConvertible {
     /// The pattern as written (after case folding, for case-insensitive patterns).
     public let text: String
-    /// The literal text before the first wildcard (all of it for a literal).
-    public let literalPrefix: String
     private let shape: Shape
 
     private enum Shape: Sendable, Hashable {
@@ -27,7 +25,6 @@ public struct GlobPattern: Sendable, Hashable, CustomStringConvertible {
     public init(_ text: String) {
         self.text = text
         let bytes = Array(text.utf8)
-        literalPrefix = String(decoding: bytes.prefix(Wildcard.literalPrefixLength(bytes)), as: UTF8.self)
         let hasQuestion = bytes.contains(Wildcard.question)
         let starCount = bytes.lazy.filter { $0 == Wildcard.star }.count
         if starCount == 0 && !hasQuestion {
@@ -59,6 +56,13 @@ public struct GlobPattern: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { text }
+
+    /// The literal text before the first wildcard (all of it for a literal). Computed when
+    /// asked: compiled policies hold many patterns, and only the validator needs this.
+    public var literalPrefix: String {
+        let bytes = Array(text.utf8)
+        return String(decoding: bytes.prefix(Wildcard.literalPrefixLength(bytes)), as: UTF8.self)
+    }
 
     /// True when the pattern has no wildcard at all.
     public var isLiteral: Bool {

@@ -26,11 +26,16 @@ public struct Workspace: Sendable {
 }
 
 /// Something wrong in a workspace, with where it is.
-public struct WorkspaceProblem: Sendable, Hashable, CustomStringConvertible {
+public struct WorkspaceProblem: LocatedError, Sendable, Hashable {
     /// File relative to the workspace root.
     public let file: String
-    public let location: SourceLocation
-    public let message: String
+    /// What and where in the file.
+    public let diagnostic: Diagnostic
+
+    public init(file: String, location: SourceLocation, message: String, path: JSONPath = .root) {
+        self.file = file
+        diagnostic = Diagnostic(message: message, path: path, location: location)
+    }
 
     public var description: String { "\(file):\(location.line):\(location.column): \(message)" }
 }

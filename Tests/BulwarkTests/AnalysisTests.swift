@@ -258,7 +258,7 @@ import Testing
                     #expect(PolicyValidator(catalog: catalog).validate(policy, type: .identity).isEmpty, "\(String(text))")
                 }
             } catch {
-                #expect(error.line == 1 && error.column >= 1)
+                #expect(error.location.line == 1 && error.location.column >= 1)
             }
         }
     }
