@@ -27,14 +27,21 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
     public func line(file: String) -> String { "\(file):\(location.line):\(location.column): \(path): \(message)" }
 }
 
-/// An error located in a document: it carries a `Diagnostic`, and reads like one.
-public protocol LocatedError: Error, CustomStringConvertible {
+/// Something located in a document — an error, a validator's finding — that carries a
+/// `Diagnostic` and reads like one.
+public protocol Located {
     var diagnostic: Diagnostic { get }
 }
 
-extension LocatedError {
+extension Located {
     public var message: String { diagnostic.message }
     public var path: JSONPath { diagnostic.path }
     public var location: SourceLocation { diagnostic.location }
+}
+
+/// An error located in a document.
+public protocol LocatedError: Error, Located, CustomStringConvertible {}
+
+extension LocatedError {
     public var description: String { diagnostic.description }
 }

@@ -106,19 +106,16 @@ public enum FindingCode: String, Sendable, Hashable, CaseIterable {
     }
 }
 
-/// One problem found in a policy, with where it is.
-public struct Finding: Sendable, Hashable {
+/// One problem found in a policy, with where it is (its `Diagnostic`, whose code is the
+/// finding code's).
+public struct Finding: Located, Sendable, Hashable {
     public let code: FindingCode
     public var severity: Severity { code.severity }
-    public let message: String
-    public let path: JSONPath
-    public let location: SourceLocation
+    public let diagnostic: Diagnostic
 
     public init(code: FindingCode, message: String, path: JSONPath, location: SourceLocation) {
         self.code = code
-        self.message = message
-        self.path = path
-        self.location = location
+        diagnostic = Diagnostic(code: code.rawValue, message: message, path: path, location: location)
     }
 }
 
