@@ -26,11 +26,14 @@ public struct DecisionService: Sendable {
     public let catalog: Catalog
     public let limits: DecisionLimits
     private let validator: PolicyValidator
+    /// Built once: the router splits every API template when it is made.
+    private let router: APIRouter
 
     public init(catalog: Catalog, limits: DecisionLimits = DecisionLimits()) {
         self.catalog = catalog
         self.limits = limits
         self.validator = PolicyValidator(catalog: catalog)
+        self.router = APIRouter(catalog: catalog)
     }
 
     /// A response body and the decisions it holds.
@@ -100,7 +103,7 @@ public struct DecisionService: Sendable {
             authorizer = Authorizer(policies: input.policies, catalog: catalog)
         }
         let result: APIAuthorizationResult
-        do { result = try APIAuthorizer(catalog: catalog, authorizer: authorizer).authorize(request) } catch {
+        do { result = try APIAuthorizer(router: router, authorizer: authorizer).authorize(request) } catch {
             throw APIError(
                 status: 400, code: "unknown_api", message: error.message, path: .root.appending(key: "apiRequest").appending(key: "path"),
                 location: input.fields.locations["apiRequest"])
