@@ -34,7 +34,6 @@ public struct APIAuthorizationInput: Sendable {
         var levels: [[NamedPolicy]] = []
         var request: APIRequest?
         var fields = ContractFields()
-        fields.root = root.location
         for member in members {
             let path = JSONPath.root.appending(key: member.key)
             fields.locations[member.key] = member.value.location

@@ -61,13 +61,8 @@ public struct ContractFields: Sendable {
     public var extras: [String: JSONNode] = [:]
     /// Every top-level field present → where its value starts.
     public var locations: [String: SourceLocation] = [:]
-    /// Where the document starts.
-    public var root = SourceLocation(line: 1, column: 1)
 
     public init() {}
-
-    /// True when the document gave identity policies or SCP levels (even empty ones).
-    public var hasInlinePolicies: Bool { locations["identityPolicies"] != nil || locations["scpLevels"] != nil }
 }
 
 /// The `bulwark authorize` input of SPEC §3: policies and one request or many.
@@ -108,7 +103,6 @@ public struct AuthorizationInput: Sendable {
         var many: [AuthorizationRequest]?
         var fields = ContractFields()
         let start = reader.peekLocation()
-        fields.root = start
         if reader.peekTypeName() == nil { throw reader.error("the input is empty; expected a JSON object") }
         if reader.peekTypeName() != "object" {
             // JSON of another type is the wrong shape; anything else is a syntax error (below).
