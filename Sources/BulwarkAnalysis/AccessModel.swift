@@ -1,4 +1,5 @@
 public import BulwarkEngine
+import BulwarkJSON
 public import BulwarkPolicy
 
 /// What decides requests on one side of a comparison: the policy set, read as
@@ -95,9 +96,88 @@ public struct AccessModel: Sendable {
         return grantingAllows.filter { $0.statement.matches(full) }.map(\.origin)
     }
 
-    /// Every statement whose Action/NotAction covers `foldedAction`.
-    func statements(for foldedAction: String) -> Relevant {
+    /// Every statement whose Action/NotAction covers `foldedAction`, policy variables substituted
+    /// from the keys this side fixes; a statement that can never match (a variable that does not
+    /// resolve) is left out. A variable whose key the side does not fix cannot be analysed exactly.
+    func statements(for foldedAction: String, scope: VariableScope) throws(AnalysisLimit) -> Relevant {
         func covers(_ e: Entry) -> Bool { (e.statement.actions.firstMatch(foldedAction) != nil) != e.statement.actions.isNegated }
-        return Relevant(groups: allowGroups.map { $0.filter(covers) }, denies: denies.filter(covers))
+        func substituted(_ entries: [Entry]) throws(AnalysisLimit) -> [Entry] {
+            var out: [Entry] = []
+            for e in entries where covers(e) {
+                guard e.statement.hasVariables else {
+                    out.append(e)
+                    continue
+                }
+                if let statement = try VariableFixing.substitute(e.statement, fixed: fixedContext, scope: scope) {
+                    out.append(Entry(statement: statement, origin: e.origin))
+                }
+            }
+            return out
+        }
+        var groups: [[Entry]] = []
+        for group in allowGroups { groups.append(try substituted(group)) }
+        return Relevant(groups: groups, denies: try substituted(denies))
+    }
+}
+
+/// Policy variables for analysis: substituted where the side fixes the key, otherwise the
+/// question has no exact answer (SPEC §8: `unknown`, naming the variable).
+enum VariableFixing {
+    /// The statement with every variable replaced; nil when one does not resolve in a way that
+    /// makes the statement never match (a NotResource pattern or a condition value).
+    static func substitute(_ statement: Statement, fixed: RequestContext, scope: VariableScope) throws(AnalysisLimit) -> Statement? {
+        func text(_ template: PolicyTemplate, _ written: String) throws(AnalysisLimit) -> String? {
+            for variable in template.variables where fixed.values(normalizedKey: variable.normalizedKey) == nil {
+                throw AnalysisLimit(
+                    "policy variable \(variable.written) in \(JSONWriter.quoted(written)) depends on \(variable.key), which the request decides, so the access it grants is not fixed"
+                )
+            }
+            let substitution = template.substitute(in: fixed, scope: scope)
+            if substitution.unresolved != nil { return nil }
+            // Inserted `*`/`?` are literal, but analysis reads pattern texts: not expressible here.
+            if substitution.chunks.contains(where: { !$0.isPolicyText && $0.text.unicodeScalars.contains { $0 == "*" || $0 == "?" } }) {
+                throw AnalysisLimit("policy variable in \(JSONWriter.quoted(written)) inserts a literal * or ?, which the analysis cannot express")
+            }
+            return substitution.text
+        }
+        var copy = statement
+        if var resources = statement.resources, resources.hasVariables {
+            var patterns: [Pattern] = []
+            for p in resources.patterns {
+                guard let template = p.template else {
+                    patterns.append(p)
+                    continue
+                }
+                guard let t = try text(template, p.text) else {
+                    if resources.isNegated { return nil }
+                    continue  // a Resource pattern that matches nothing
+                }
+                patterns.append(Pattern(text: t, glob: GlobPattern(t), span: p.span))
+            }
+            resources.patterns = patterns
+            copy.resources = resources
+        }
+        var clauses: [ConditionClause] = []
+        for clause in statement.conditions {
+            guard clause.hasVariables else {
+                clauses.append(clause)
+                continue
+            }
+            var values: [ConditionLiteral] = []
+            for value in clause.values {
+                guard let template = value.template else {
+                    values.append(value)
+                    continue
+                }
+                guard let t = try text(template, value.value.text) else { return nil }
+                values.append(ConditionLiteral(value: .string(t), span: value.span))
+            }
+            clauses.append(
+                ConditionClause(
+                    operatorName: clause.operatorName, key: clause.key, values: values, valuesWereScalar: clause.valuesWereScalar,
+                    operatorSpan: clause.operatorSpan, span: clause.span))
+        }
+        copy.conditions = clauses
+        return copy
     }
 }

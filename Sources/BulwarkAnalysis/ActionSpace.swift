@@ -51,7 +51,10 @@ struct ActionSpace {
         var statements: [Statement] = []
         var fixedKeys = Set<String>()
         let folded = foldedAction
-        relevant = models.map { $0.statements(for: folded) }
+        let scope = VariableScope(catalog: catalog)
+        var relevant: [AccessModel.Relevant] = []
+        for model in models { relevant.append(try model.statements(for: folded, scope: scope)) }
+        self.relevant = relevant
         for (model, r) in zip(models, relevant) {
             statements += r.groups.joined().map(\.statement) + r.denies.map(\.statement)
             fixedKeys.formUnion(model.fixedContext.keys.map(CaseFolding.lowercase))

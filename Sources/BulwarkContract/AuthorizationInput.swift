@@ -306,7 +306,7 @@ public enum RequestDecoding {
                 for (i, item) in items.enumerated() {
                     values.append(try scalar(item, path: keyPath.appending(index: i)))
                 }
-                context.set(member.key, normalizedKey: folded, values)
+                context.set(member.key, normalizedKey: folded, values, isList: true)
             default:
                 context.set(member.key, normalizedKey: folded, [try scalar(member.value, path: keyPath)])
             }

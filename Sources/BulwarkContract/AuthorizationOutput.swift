@@ -37,6 +37,21 @@ public enum AuthorizationOutput {
                 json.field("reason", failure.reason)
                 json.endObject()
             }
+            if !entry.variables.isEmpty {
+                json.key("variables")
+                json.beginArray()
+                for use in entry.variables {
+                    json.beginObject()
+                    json.field("path", use.span.path.description)
+                    json.field("line", use.span.location.line)
+                    json.field("column", use.span.location.column)
+                    json.field("written", use.written)
+                    if let value = use.value { json.field("value", value) }
+                    if let unresolved = use.unresolved { json.field("unresolved", unresolved.written) }
+                    json.endObject()
+                }
+                json.endArray()
+            }
             json.endObject()
         }
         json.endArray()
@@ -110,6 +125,10 @@ public enum AuthorizationOutput {
                         "    failed   \(name(entry.statement)): \(failure.span.path) (\(failure.span.location)): \(failure.reason)")
                 } else {
                     lines.append("    matched  \(name(entry.statement))")
+                }
+                for use in entry.variables {
+                    let result = use.value.map { "→ \(JSONWriter.quoted($0))" } ?? "→ \(use.unresolved!.written) does not resolve"
+                    lines.append("             variable \(use.span.path): \(JSONWriter.quoted(use.written)) \(result)")
                 }
             }
         }

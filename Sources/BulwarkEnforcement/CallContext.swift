@@ -111,7 +111,7 @@ public struct CallContextBuilder: Sendable {
                 throw CallRefusal("tag key \(Excerpt.quoted(key)) is given twice; the gateway cannot tell which value the service would keep")
             }
             for (key, value) in tags { context.set("g:RequestTag/\(key)", [.string(value)]) }
-            context.set("g:TagKeys", tags.map { .string($0.0) })
+            context.set("g:TagKeys", tags.map { .string($0.0) }, isList: true)
         }
         if let node = field("enterprise_project_id", .enterpriseProject) {
             guard case .string(let project) = node.value else { throw Self.shape("enterprise_project_id", "a string", node) }
@@ -133,7 +133,7 @@ public struct CallContextBuilder: Sendable {
         if let node = field("projects", .projects) {
             targets += try Self.strings(node, "projects")
         }
-        if !targets.isEmpty { context.set("ims:TargetOrgPaths", targets.map { .string(organizationPath(of: $0)) }) }
+        if !targets.isEmpty { context.set("ims:TargetOrgPaths", targets.map { .string(organizationPath(of: $0)) }, isList: true) }
         if let node = field("access_domain", .accessDomain) {
             guard case .string(let domain) = node.value else { throw Self.shape("access_domain", "an account name", node) }
             context.set("swr:TargetOrgPath", [.string(organizationPath(of: domain))])

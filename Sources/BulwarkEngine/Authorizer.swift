@@ -1,3 +1,4 @@
+public import BulwarkCatalog
 import BulwarkJSON
 public import BulwarkPolicy
 
@@ -78,10 +79,40 @@ public struct StatementExplanation: Sendable {
     public let matched: Bool
     /// The first element that failed, when the statement did not match.
     public let failure: Failure?
+    /// Each policy variable use of the statement (Resource/NotResource pattern or condition
+    /// value) and what it became in this request; empty when the statement has none.
+    public let variables: [VariableUse]
 
     public struct Failure: Sendable {
         public let span: SourceSpan
         public let reason: String
+    }
+
+    /// A string with policy variables, substituted for one request.
+    public struct VariableUse: Sendable {
+        public let span: SourceSpan
+        /// The string as the policy wrote it.
+        public let written: String
+        /// What it became (literal `*`/`?` shown as `${*}`/`${?}`); nil when a variable did not resolve.
+        public let value: String?
+        /// The first variable that did not resolve and has no default.
+        public let unresolved: PolicyVariable?
+    }
+}
+
+extension VariableScope {
+    /// The keys `catalog` lists as multi-valued, which a policy variable never resolves to.
+    public init(catalog: Catalog) {
+        var names = Set<String>()
+        var prefixes: [String] = []
+        for key in catalog.globalKeys + catalog.services.flatMap(\.conditionKeys) where key.multiValued {
+            if let prefix = key.templatePrefix {
+                prefixes.append(CaseFolding.lowercase(prefix))
+            } else {
+                names.insert(CaseFolding.lowercase(key.name))
+            }
+        }
+        self.init(multiValuedKeys: names, multiValuedPrefixes: prefixes)
     }
 }
 
@@ -89,6 +120,8 @@ public struct StatementExplanation: Sendable {
 /// states. Kept simple and obviously right; the compiled `Authorizer` is tested against it.
 public struct ReferenceAuthorizer: Sendable {
     public let policies: PolicySet
+    /// The keys policy variables never resolve to.
+    public let scope: VariableScope
     private let identityDenies: [Entry]
     private let identityAllows: [Entry]
     private let scpDenies: [Entry]
@@ -100,8 +133,9 @@ public struct ReferenceAuthorizer: Sendable {
         let reference: DeterminingStatement
     }
 
-    public init(policies: PolicySet) {
+    public init(policies: PolicySet, scope: VariableScope = .none) {
         self.policies = policies
+        self.scope = scope
         func entries(_ policy: NamedPolicy, level: Int?) -> [Entry] {
             policy.policy.statements.map {
                 Entry(
@@ -128,15 +162,15 @@ public struct ReferenceAuthorizer: Sendable {
     /// then an identity allow.
     public func authorize(_ request: AuthorizationRequest) -> AuthorizationResult {
         var denies: [DeterminingStatement] = []
-        for entry in identityDenies where entry.statement.matches(request) { denies.append(entry.reference) }
-        for entry in scpDenies where entry.statement.matches(request) { denies.append(entry.reference) }
+        for entry in identityDenies where entry.statement.matches(request, scope: scope) { denies.append(entry.reference) }
+        for entry in scpDenies where entry.statement.matches(request, scope: scope) { denies.append(entry.reference) }
         if !denies.isEmpty {
             return AuthorizationResult(decision: .deny, reason: .explicitDeny, matched: denies, scpLevel: nil)
         }
-        for (k, allows) in scpAllowsByLevel.enumerated() where !allows.contains(where: { $0.statement.matches(request) }) {
+        for (k, allows) in scpAllowsByLevel.enumerated() where !allows.contains(where: { $0.statement.matches(request, scope: scope) }) {
             return AuthorizationResult(decision: .deny, reason: .scpNoAllow, matched: [], scpLevel: k)
         }
-        let allows = identityAllows.filter { $0.statement.matches(request) }.map(\.reference)
+        let allows = identityAllows.filter { $0.statement.matches(request, scope: scope) }.map(\.reference)
         if allows.isEmpty {
             return AuthorizationResult(decision: .deny, reason: .noIdentityAllow, matched: [], scpLevel: nil)
         }
@@ -152,13 +186,18 @@ public struct ReferenceAuthorizer: Sendable {
                 let reference = DeterminingStatement(
                     policyID: policy.id, statementIndex: statement.index, sid: statement.sid, effect: statement.effect,
                     scpLevel: level)
-                if let mismatch = statement.mismatch(for: request) {
-                    let (span, reason) = statement.describe(mismatch, for: request)
+                let variables = statement.substitutions(in: request.context, scope: scope).map { use in
+                    StatementExplanation.VariableUse(
+                        span: use.span, written: use.written, value: use.result.unresolved == nil ? use.result.glob.text : nil,
+                        unresolved: use.result.unresolved)
+                }
+                if let mismatch = statement.mismatch(for: request, scope: scope) {
+                    let (span, reason) = statement.describe(mismatch, for: request, scope: scope)
                     out.append(
                         StatementExplanation(
-                            statement: reference, matched: false, failure: .init(span: span, reason: reason)))
+                            statement: reference, matched: false, failure: .init(span: span, reason: reason), variables: variables))
                 } else {
-                    out.append(StatementExplanation(statement: reference, matched: true, failure: nil))
+                    out.append(StatementExplanation(statement: reference, matched: true, failure: nil, variables: variables))
                 }
             }
         }

@@ -17,8 +17,9 @@ public struct Authorizer: Sendable {
     /// plus every literal action the policies name; other actions take a slower full scan.
     public init(policies: PolicySet, catalog: Catalog? = nil) {
         self.policies = policies
-        self.reference = ReferenceAuthorizer(policies: policies)
-        self.compiled = CompiledPolicySet(policies: policies, catalog: catalog)
+        let scope = catalog.map(VariableScope.init(catalog:)) ?? .none
+        self.reference = ReferenceAuthorizer(policies: policies, scope: scope)
+        self.compiled = CompiledPolicySet(policies: policies, catalog: catalog, scope: scope)
     }
 
     /// Decides one request (SPEC §3); same answer as `ReferenceAuthorizer.authorize`, with every
@@ -75,10 +76,15 @@ final class CompiledPolicySet: Sendable {
     let references: [DeterminingStatement]
     /// Per statement: its SCP level's bit, 0 for identity statements.
     let levelBits: [UInt64]
-    /// Per statement: 0 no Resource, 1 Resource, 2 NotResource; patterns in `patterns[patternStart[s]..<patternStart[s+1]]`.
+    /// Per statement: 0 no Resource, 1 Resource, 2 NotResource, 3 Resource and 4 NotResource
+    /// with policy variables; patterns in `patterns[patternStart[s]..<patternStart[s+1]]`.
     let resourceKinds: [UInt8]
     let patternStart: [Int32]
     let patterns: [GlobPattern]
+    /// Parallel to `patterns`: each pattern's variables (nil for most).
+    let templates: [PolicyTemplate?]
+    /// The keys variables never resolve to (multi-valued in the catalog).
+    let scope: VariableScope
     /// Per statement: its conditions in `clauses[clauseStart[s]..<clauseStart[s+1]]`.
     let clauseStart: [Int32]
     let clauses: [ConditionTest]
@@ -87,7 +93,8 @@ final class CompiledPolicySet: Sendable {
     /// More SCP levels than the bitmask holds (no real organization has them): the reference path decides.
     let fallbackOnly: Bool
 
-    init(policies: PolicySet, catalog: Catalog?) {
+    init(policies: PolicySet, catalog: Catalog?, scope: VariableScope) {
+        self.scope = scope
         var statements: [(statement: Statement, entryClass: StatementIndex.EntryClass)] = []
         var references: [DeterminingStatement] = []
         var levelBits: [UInt64] = []
@@ -112,11 +119,14 @@ final class CompiledPolicySet: Sendable {
         var kinds: [UInt8] = []
         var patternStart: [Int32] = [0]
         var patterns: [GlobPattern] = []
+        var templates: [PolicyTemplate?] = []
         var clauseStart: [Int32] = [0]
         var clauses: [ConditionTest] = []
         for (statement, _) in statements {
-            kinds.append(statement.resources == nil ? 0 : (statement.resources!.isNegated ? 2 : 1))
+            let variables: UInt8 = statement.resources?.hasVariables == true ? 2 : 0
+            kinds.append(statement.resources == nil ? 0 : (statement.resources!.isNegated ? 2 : 1) + variables)
             patterns += statement.resources?.patterns.map(\.glob) ?? []
+            templates += statement.resources?.patterns.map(\.template) ?? []
             patternStart.append(Int32(patterns.count))
             clauses += statement.conditions.map(\.test)
             clauseStart.append(Int32(clauses.count))
@@ -124,6 +134,7 @@ final class CompiledPolicySet: Sendable {
         self.resourceKinds = kinds
         self.patternStart = patternStart
         self.patterns = patterns
+        self.templates = templates
         self.clauseStart = clauseStart
         self.clauses = clauses
 
@@ -169,7 +180,15 @@ final class CompiledPolicySet: Sendable {
         }
         self.index = StatementIndex(
             actionCount: universe.count,
-            resourcePatterns: statements.map { $0.statement.resources.map { $0.patterns.map(\.text) } ?? [] }
+            resourcePatterns: statements.map { entry in
+                entry.statement.resources.map { list in
+                    list.patterns.map { p in
+                        // A pattern with variables is filed by its skeleton (every variable a `*`), never as proven.
+                        p.template.map { StatementIndex.FiledPattern(text: $0.skeleton, exact: false) }
+                            ?? StatementIndex.FiledPattern(text: p.text, exact: true)
+                    }
+                } ?? []
+            }
         ) { byAction[$0] }
     }
 
@@ -244,7 +263,9 @@ final class CompiledPolicySet: Sendable {
     private func holds(_ s: Int, proven: Bool, _ resource: UnsafeBufferPointer<UInt8>, _ context: RequestContext) -> Bool {
         if !proven {
             let kind = resourceKinds[s]
-            if kind != 0 {
+            if kind >= 3 {
+                if !substitutedResourceHolds(s, negated: kind == 4, resource, context) { return false }
+            } else if kind != 0 {
                 let hit = patterns.withUnsafeBufferPointer { patterns in
                     var i = Int(patternStart[s])
                     let end = Int(patternStart[s + 1])
@@ -261,9 +282,29 @@ final class CompiledPolicySet: Sendable {
         let end = Int(clauseStart[s + 1])
         if start == end { return true }
         return clauses.withUnsafeBufferPointer { clauses in
-            for i in start..<end where !clauses[i].holds(in: context) { return false }
+            for i in start..<end where !clauses[i].holds(in: context, scope: scope) { return false }
             return true
         }
+    }
+
+    /// Resource/NotResource of a statement with policy variables: each pattern substituted from
+    /// the context; one that does not resolve matches nothing, and makes NotResource not match.
+    private func substitutedResourceHolds(_ s: Int, negated: Bool, _ resource: UnsafeBufferPointer<UInt8>, _ context: RequestContext) -> Bool {
+        var hit = false
+        for i in Int(patternStart[s])..<Int(patternStart[s + 1]) {
+            if let template = templates[i] {
+                let substitution = template.substitute(in: context, scope: scope)
+                if substitution.unresolved != nil {
+                    if negated { return false }
+                    continue
+                }
+                if substitution.glob.matches(utf8: resource) { hit = true }
+            } else if patterns[i].matches(utf8: resource) {
+                hit = true
+            }
+            if hit && !negated { return true }
+        }
+        return hit != negated
     }
 
     /// In reference order, without repeats (a statement may be filed under several patterns).

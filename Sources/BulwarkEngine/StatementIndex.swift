@@ -25,6 +25,13 @@ struct StatementIndex: Sendable {
         let proven: Bool
     }
 
+    /// A Resource pattern as the index files it: `exact` when matching the text decides the
+    /// element (false for a pattern with variables, filed by a skeleton that matches more).
+    struct FiledPattern: Sendable {
+        let text: String
+        let exact: Bool
+    }
+
     enum EntryClass: Int, Sendable {
         case deny = 0
         case scpAllow, identityAllow
@@ -67,7 +74,7 @@ struct StatementIndex: Sendable {
     /// matches, with its class, whether it has a Resource element and whether that is NotResource.
     init(
         actionCount: Int,
-        resourcePatterns: [[String]],
+        resourcePatterns: [[FiledPattern]],
         statementsFor: (Int) -> [(statement: Int32, entryClass: EntryClass, negated: Bool, hasResource: Bool)]
     ) {
         // Field orders per colon count, from every pattern of that count: fields fully literal in
@@ -75,7 +82,7 @@ struct StatementIndex: Sendable {
         // prefixes (a resource path like `img-1*`), so the aligned key's literal prefix is long.
         var scores: [[(literal: Int, prefix: Int)]] = Array(repeating: [], count: Self.alignedColonLimit + 1)
         for patterns in resourcePatterns {
-            for text in patterns {
+            for text in patterns.map(\.text) {
                 let fields = ColonFields(text)
                 guard fields.count - 1 <= Self.alignedColonLimit else { continue }
                 var score = scores[fields.count - 1]
@@ -109,10 +116,10 @@ struct StatementIndex: Sendable {
                         item.entryClass, key: [], root: root)
                     continue
                 }
-                for text in resourcePatterns[Int(item.statement)] {
-                    let bytes = Array(text.utf8)
+                for filed in resourcePatterns[Int(item.statement)] {
+                    let bytes = Array(filed.text.utf8)
                     let plainPrefix = Self.literalPrefix(bytes)
-                    let plainProven = Wildcard.isPrefixPattern(bytes)
+                    let plainProven = filed.exact && Wildcard.isPrefixPattern(bytes)
                     let fields = ColonFields(bytes: bytes)
                     let colons = fields.count - 1
                     var aligned: [UInt8]? = nil
@@ -133,7 +140,7 @@ struct StatementIndex: Sendable {
                     let prefix = Self.literalPrefix(aligned)
                     let rest = aligned[prefix.count...]
                     let alignedProven =
-                        rest.first == Wildcard.star
+                        filed.exact && rest.first == Wildcard.star
                         && rest.allSatisfy { $0 == Wildcard.star || $0 == UInt8(ascii: ":") }
                     builder.add(
                         Entry(statement: item.statement, colonBound: -1, proven: alignedProven),

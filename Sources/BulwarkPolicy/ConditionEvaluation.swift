@@ -117,6 +117,8 @@ public struct RequestContext: Sendable {
         let normalizedKey: String
         let spelling: String
         let typed: [TypedValue]
+        /// Given as a list (even of one value): a policy variable never resolves to it.
+        let isList: Bool
         var values: [ScalarValue] { typed.map(\.scalar) }
     }
 
@@ -136,14 +138,19 @@ public struct RequestContext: Sendable {
     }
 
     /// Sets a key (case-insensitive); an empty list removes it, since it counts as missing.
-    public mutating func set(_ key: String, _ newValues: [ScalarValue]) {
-        set(key, normalizedKey: CaseFolding.lowercase(key), newValues)
+    /// `isList` says the values were given as a list; by default one value is a scalar and
+    /// any other count a list (what a policy variable may resolve to depends on it).
+    public mutating func set(_ key: String, _ newValues: [ScalarValue], isList: Bool? = nil) {
+        set(key, normalizedKey: CaseFolding.lowercase(key), newValues, isList: isList)
     }
 
     /// `set` for callers that have already case-folded the key.
-    public mutating func set(_ key: String, normalizedKey: String, _ newValues: [ScalarValue]) {
+    public mutating func set(_ key: String, normalizedKey: String, _ newValues: [ScalarValue], isList: Bool? = nil) {
         let hash = KeyHash.of(normalizedKey)
-        put(Slot(hash: hash, normalizedKey: normalizedKey, spelling: key, typed: newValues.map(TypedValue.init)))
+        put(
+            Slot(
+                hash: hash, normalizedKey: normalizedKey, spelling: key, typed: newValues.map(TypedValue.init),
+                isList: isList ?? (newValues.count != 1)))
     }
 
     private mutating func put(_ slot: Slot) {
@@ -196,6 +203,18 @@ public struct RequestContext: Sendable {
         live(hash: hash, normalizedKey: normalizedKey)?.typed
     }
 
+    /// The key's value when it was given as one scalar (not a list): what a policy variable
+    /// resolves to. Nil when the key is missing or a list.
+    public func scalar(normalizedKey: String, hash: UInt64) -> ScalarValue? {
+        guard let slot = live(hash: hash, normalizedKey: normalizedKey), !slot.isList, slot.typed.count == 1 else { return nil }
+        return slot.typed[0].scalar
+    }
+
+    /// Whether the key is present as a list (of any length, even one).
+    public func isList(normalizedKey: String) -> Bool {
+        live(hash: KeyHash.of(normalizedKey), normalizedKey: normalizedKey)?.isList ?? false
+    }
+
     /// The values of a key, looked up case-insensitively; nil when missing.
     public subscript(key: String) -> [ScalarValue]? { values(normalizedKey: CaseFolding.lowercase(key)) }
 
@@ -238,15 +257,56 @@ public final class ConditionTest: Sendable {
     /// `KeyHash` of `normalizedKey`, computed once.
     public let keyHash: UInt64
     public let prepared: PreparedValues
+    /// Per policy value, its policy variables; nil when no value has any (the usual case).
+    public let templates: [PolicyTemplate?]?
+    /// The policy values as written (substitution starts from them).
+    let written: [ScalarValue]
 
-    init(conditionOperator: ConditionOperator?, normalizedKey: String, prepared: PreparedValues) {
+    init(
+        conditionOperator: ConditionOperator?, normalizedKey: String, prepared: PreparedValues, templates: [PolicyTemplate?]? = nil,
+        written: [ScalarValue] = []
+    ) {
         self.conditionOperator = conditionOperator
         self.normalizedKey = normalizedKey
         self.keyHash = KeyHash.of(normalizedKey)
         self.prepared = prepared
+        self.templates = templates
+        self.written = templates == nil ? [] : written
     }
 
-    /// Whether this condition holds for the request context (SPEC §2).
+    /// Whether this condition holds for the request context (SPEC §2). With policy variables,
+    /// the values are substituted first; one that does not resolve makes the clause false,
+    /// whatever the operator.
+    public func holds(in context: RequestContext, scope: VariableScope) -> Bool {
+        guard templates != nil else { return holds(in: context) }
+        guard let substituted = substituted(in: context, scope: scope) else { return false }
+        return substituted.holds(in: context)
+    }
+
+    /// The clause with its variables substituted; nil when one does not resolve.
+    public func substituted(in context: RequestContext, scope: VariableScope) -> ConditionTest? {
+        guard let templates else { return self }
+        var values: [ScalarValue] = []
+        var globs: [GlobPattern] = []
+        values.reserveCapacity(written.count)
+        for (value, template) in zip(written, templates) {
+            guard let template else {
+                values.append(value)
+                globs.append(GlobPattern(value.text))
+                continue
+            }
+            let substitution = template.substitute(in: context, scope: scope)
+            if substitution.unresolved != nil { return nil }
+            values.append(.string(substitution.text))
+            globs.append(substitution.glob)
+        }
+        var prepared = PreparedValues(kind: conditionOperator?.kind, values: values)
+        if case .globs = prepared { prepared = .globs(globs) }
+        return ConditionTest(conditionOperator: conditionOperator, normalizedKey: normalizedKey, prepared: prepared)
+    }
+
+    /// Whether this condition holds for the request context, its policy values read as written
+    /// (callers with variables use `holds(in:scope:)`).
     public func holds(in context: RequestContext) -> Bool {
         guard let op = conditionOperator else { return false }
         let requestValues = context.typedValues(normalizedKey: normalizedKey, hash: keyHash)
@@ -328,7 +388,11 @@ public final class ConditionTest: Sendable {
 }
 
 extension ConditionClause {
-    /// Whether this condition holds for the request context (SPEC §2).
+    /// Whether this condition holds for the request context (SPEC §2), variables substituted.
+    public func holds(in context: RequestContext, scope: VariableScope) -> Bool { test.holds(in: context, scope: scope) }
+
+    /// Whether this condition holds with its values read as written (no substitution): for
+    /// clauses without variables, or analysis that has substituted them already.
     public func holds(in context: RequestContext) -> Bool { test.holds(in: context) }
 
     /// Whether the request value equals/matches at least one policy value under the positive form
@@ -339,11 +403,32 @@ extension ConditionClause {
     public func matchesAny(_ requestValue: TypedValue) -> Bool { test.matchesAny(requestValue) }
 
     /// Why this condition does not hold, in words, for explanations.
-    public func failureReason(in context: RequestContext) -> String {
+    public func failureReason(in context: RequestContext, scope: VariableScope = .none) -> String {
         guard let op = conditionOperator else {
             return "unknown condition operator \(ScalarValue.string(operatorName)); a statement with it never matches"
         }
-        let policyValues = "[" + values.map(\.value.description).joined(separator: ", ") + "]"
+        var test = self.test
+        var policyValues = "[" + values.map(\.value.description).joined(separator: ", ") + "]"
+        if let templates = test.templates {
+            var shown: [String] = []
+            for (value, template) in zip(values, templates) {
+                guard let template else {
+                    shown.append(value.value.description)
+                    continue
+                }
+                let substitution = template.substitute(in: context, scope: scope)
+                if let variable = substitution.unresolved {
+                    return
+                        "\(op) on \(key): policy value \(value.value.description) uses \(variable.written), which does not resolve (the request context has no single value for \(variable.key) and there is no default), so the condition is false"
+                }
+                shown.append(ScalarValue.string(substitution.text).description)
+            }
+            // Resolves: checked just above, value by value.
+            test = test.substituted(in: context, scope: scope)!
+            policyValues = "[" + shown.joined(separator: ", ") + "] after substitution"
+        }
+        func matchesAny(_ v: ScalarValue) -> Bool { test.matchesAny(v) }
+        let prepared = test.prepared
         guard let requestValues = context.values(normalizedKey: normalizedKey) else {
             if op.kind == .null {
                 return "\(op) on \(key): the key is missing from the request context, policy values \(policyValues)"

@@ -18,25 +18,49 @@ public struct GlobPattern: Sendable, Hashable, CustomStringConvertible {
         case prefix([UInt8])
         case suffix([UInt8])
         case prefixSuffix([UInt8], [UInt8])
-        /// Segments between stars; `?` bytes inside a segment match one scalar.
+        /// Segments between stars; `anyOneByte`s inside a segment match one scalar.
         case general(segments: [[UInt8]], leadingStar: Bool, trailingStar: Bool)
     }
 
+    /// The bytes the matcher reads in place of `*` and `?`: neither can occur in valid UTF-8,
+    /// so a pattern can also hold a literal `*` or `?` (inserted by a policy variable).
+    static let anyRunByte: UInt8 = 0xFE
+    static let anyOneByte: UInt8 = 0xFF
+
+    /// A pattern in the policy language's spelling: `*` and `?` are wildcards.
     public init(_ text: String) {
+        self.init(text: text, encoded: text.utf8.map { $0 == Wildcard.star ? Self.anyRunByte : $0 == Wildcard.question ? Self.anyOneByte : $0 })
+    }
+
+    /// A pattern from its pieces; a `.scalar` is always literal, also `*` and `?`. `text` is
+    /// how the pattern is shown.
+    public init(pieces: [Piece], text: String) {
+        var encoded: [UInt8] = []
+        encoded.reserveCapacity(pieces.count)
+        for piece in pieces {
+            switch piece {
+            case .anyRun: encoded.append(Self.anyRunByte)
+            case .anyOne: encoded.append(Self.anyOneByte)
+            case .scalar(let s): encoded += UTF8.encode(s)!
+            }
+        }
+        self.init(text: text, encoded: encoded)
+    }
+
+    private init(text: String, encoded bytes: [UInt8]) {
         self.text = text
-        let bytes = Array(text.utf8)
-        let hasQuestion = bytes.contains(Wildcard.question)
-        let starCount = bytes.lazy.filter { $0 == Wildcard.star }.count
+        let hasQuestion = bytes.contains(Self.anyOneByte)
+        let starCount = bytes.lazy.filter { $0 == Self.anyRunByte }.count
         if starCount == 0 && !hasQuestion {
             shape = .exact(bytes)
             return
         }
-        if bytes.allSatisfy({ $0 == UInt8(ascii: "*") }) {
+        if bytes.allSatisfy({ $0 == Self.anyRunByte }) {
             shape = .anything
             return
         }
         if !hasQuestion && starCount == 1 {
-            let star = bytes.firstIndex(of: UInt8(ascii: "*"))!
+            let star = bytes.firstIndex(of: Self.anyRunByte)!
             let head = Array(bytes[..<star])
             let tail = Array(bytes[(star + 1)...])
             if tail.isEmpty {
@@ -48,11 +72,11 @@ public struct GlobPattern: Sendable, Hashable, CustomStringConvertible {
             }
             return
         }
-        let parts = bytes.split(separator: UInt8(ascii: "*"), omittingEmptySubsequences: false).map(Array.init)
+        let parts = bytes.split(separator: Self.anyRunByte, omittingEmptySubsequences: false).map(Array.init)
         shape = .general(
             segments: parts.filter { !$0.isEmpty },
-            leadingStar: bytes.first == UInt8(ascii: "*"),
-            trailingStar: bytes.last == UInt8(ascii: "*"))
+            leadingStar: bytes.first == Self.anyRunByte,
+            trailingStar: bytes.last == Self.anyRunByte)
     }
 
     public var description: String { text }
@@ -117,7 +141,7 @@ public struct GlobPattern: Sendable, Hashable, CustomStringConvertible {
     private static func matchSegment(_ segment: [UInt8], in s: UnsafeBufferPointer<UInt8>, at start: Int) -> Int? {
         var i = start
         for b in segment {
-            if b == UInt8(ascii: "?") {
+            if b == anyOneByte {
                 guard i < s.count, !isContinuation(s[i]) else { return nil }
                 i += 1
                 while i < s.count && isContinuation(s[i]) { i += 1 }

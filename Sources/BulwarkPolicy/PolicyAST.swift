@@ -86,7 +86,11 @@ public struct PatternList: Sendable {
         self.span = span
     }
 
+    /// Whether any pattern holds a policy variable (only Resource/NotResource patterns can).
+    public var hasVariables: Bool { patterns.contains { $0.template != nil } }
+
     /// The index of the first pattern that matches `text` (already case-folded for actions), if any.
+    /// Patterns are read as written: for Resource/NotResource with variables, use `match(resource:…)`.
     public func firstMatch(_ text: String) -> Int? {
         var text = text
         return text.withUTF8 { utf8 in
@@ -103,14 +107,18 @@ public struct PatternList: Sendable {
 public struct Pattern: Sendable {
     /// The pattern as written.
     public var text: String
-    /// The compiled matcher (case-folded for action patterns).
+    /// The compiled matcher (case-folded for action patterns). For a pattern with policy
+    /// variables it reads the text as written; what decides is `template`'s substitution.
     public var glob: GlobPattern
     public var span: SourceSpan
+    /// The pattern's policy variables and escapes (Resource/NotResource only); nil when it has none.
+    public var template: PolicyTemplate?
 
-    public init(text: String, glob: GlobPattern, span: SourceSpan) {
+    public init(text: String, glob: GlobPattern, span: SourceSpan, template: PolicyTemplate? = nil) {
         self.text = text
         self.glob = glob
         self.span = span
+        self.template = template
     }
 }
 
@@ -144,10 +152,13 @@ public enum ScalarValue: Sendable, Hashable, CustomStringConvertible {
 public struct ConditionLiteral: Sendable {
     public var value: ScalarValue
     public var span: SourceSpan
+    /// The value's policy variables and escapes; nil when it has none.
+    public var template: PolicyTemplate?
 
-    public init(value: ScalarValue, span: SourceSpan) {
+    public init(value: ScalarValue, span: SourceSpan, template: PolicyTemplate? = nil) {
         self.value = value
         self.span = span
+        self.template = template
     }
 }
 
@@ -184,8 +195,13 @@ public struct ConditionClause: Sendable {
         self.valuesWereScalar = valuesWereScalar
         self.operatorSpan = operatorSpan
         self.span = span
+        let templates = values.map(\.template)
         self.test = ConditionTest(
             conditionOperator: op, normalizedKey: CaseFolding.lowercase(key),
-            prepared: PreparedValues(kind: op?.kind, values: values.map(\.value)))
+            prepared: PreparedValues(kind: op?.kind, values: values.map(\.value)),
+            templates: templates.contains { $0 != nil } ? templates : nil, written: values.map(\.value))
     }
+
+    /// Whether any value holds a policy variable.
+    public var hasVariables: Bool { test.templates != nil }
 }

@@ -14,6 +14,7 @@ public struct PolicyParseError: LocatedError, Sendable {
         case missingAction = "MISSING_ACTION"
         case actionAndNotAction = "ACTION_AND_NOTACTION"
         case unsupportedPrincipal = "UNSUPPORTED_PRINCIPAL"
+        case invalidPolicyVariable = "INVALID_POLICY_VARIABLE"
     }
 
     public let code: Code
@@ -220,9 +221,26 @@ private struct Parser {
             conditions: conditions, conditionSpan: conditionSpan, span: SourceSpan(path: path, location: node.location))
     }
 
+    /// The policy variables of a string value (Resource/NotResource patterns, condition values);
+    /// a malformed one is an error located at its `${`.
+    mutating func template(_ text: String, _ path: JSONPath, _ location: SourceLocation) -> PolicyTemplate? {
+        do {
+            return try PolicyTemplate.parse(text)
+        } catch {
+            // The string's location is its opening quote; the column counts decoded characters.
+            let at = SourceLocation(line: location.line, column: location.column + 1 + error.offset)
+            fail(.invalidPolicyVariable, error.message, path, at)
+            return nil
+        }
+    }
+
     mutating func patterns(_ node: JSONNode, negated: Bool, folded: Bool, path: JSONPath, name: String) -> PatternList? {
+        // Variables are substituted in Resource/NotResource only; in Action/NotAction `${` is text.
+        let substitutes = !folded
         func make(_ text: String, _ p: JSONPath, _ loc: SourceLocation) -> Pattern {
-            Pattern(text: text, glob: GlobPattern(folded ? CaseFolding.lowercase(text) : text), span: SourceSpan(path: p, location: loc))
+            Pattern(
+                text: text, glob: GlobPattern(folded ? CaseFolding.lowercase(text) : text), span: SourceSpan(path: p, location: loc),
+                template: substitutes ? template(text, p, loc) : nil)
         }
         let span = SourceSpan(path: path, location: node.location)
         switch node.value {
@@ -267,14 +285,21 @@ private struct Parser {
                 switch key.value.value {
                 case .array(let items):
                     for (i, item) in items.enumerated() {
-                        if let v = scalarValue(item, path: keyPath.appending(index: i)) {
-                            literals.append(ConditionLiteral(value: v, span: SourceSpan(path: keyPath.appending(index: i), location: item.location)))
+                        let itemPath = keyPath.appending(index: i)
+                        if let v = scalarValue(item, path: itemPath) {
+                            literals.append(
+                                ConditionLiteral(
+                                    value: v, span: SourceSpan(path: itemPath, location: item.location),
+                                    template: valueTemplate(v, itemPath, item.location)))
                         }
                     }
                 default:
                     scalar = true
                     if let v = scalarValue(key.value, path: keyPath) {
-                        literals.append(ConditionLiteral(value: v, span: SourceSpan(path: keyPath, location: key.value.location)))
+                        literals.append(
+                            ConditionLiteral(
+                                value: v, span: SourceSpan(path: keyPath, location: key.value.location),
+                                template: valueTemplate(v, keyPath, key.value.location)))
                     }
                 }
                 clauses.append(
@@ -284,6 +309,11 @@ private struct Parser {
             }
         }
         return clauses
+    }
+
+    mutating func valueTemplate(_ value: ScalarValue, _ path: JSONPath, _ location: SourceLocation) -> PolicyTemplate? {
+        guard case .string(let text) = value else { return nil }
+        return template(text, path, location)
     }
 
     mutating func scalarValue(_ node: JSONNode, path: JSONPath) -> ScalarValue? {

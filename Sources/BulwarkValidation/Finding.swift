@@ -52,12 +52,15 @@ public enum FindingCode: String, Sendable, Hashable, CaseIterable {
     case redundantAction = "REDUNDANT_ACTION"
     case emptyArray = "EMPTY_ARRAY"
     case emptyObject = "EMPTY_OBJECT"
+    case invalidPolicyVariable = "INVALID_POLICY_VARIABLE"
+    case denyWithPolicyVariable = "DENY_WITH_POLICY_VARIABLE"
+    case policyVariableNotSubstituted = "POLICY_VARIABLE_NOT_SUBSTITUTED"
 
     public var severity: Severity {
         switch self {
-        case .unknownService, .nullWithIfExists, .missingSetOperator: .warning
+        case .unknownService, .nullWithIfExists, .missingSetOperator, .policyVariableNotSubstituted: .warning
         case .allowWithNotAction, .allowWithNotResource, .overlyPermissive, .wildcardInSensitiveKey,
-            .forAllValuesWithSingleValuedKey:
+            .forAllValuesWithSingleValuedKey, .denyWithPolicyVariable:
             .securityWarning
         case .redundantStatement, .redundantAction, .emptyArray, .emptyObject: .suggestion
         default: .error
@@ -102,6 +105,9 @@ public enum FindingCode: String, Sendable, Hashable, CaseIterable {
         case .redundantAction: "The action pattern is covered by another pattern of the same statement."
         case .emptyArray: "An empty array."
         case .emptyObject: "An empty object."
+        case .invalidPolicyVariable: "A ${ that forms no policy variable or escape."
+        case .denyWithPolicyVariable: "A Deny whose policy variable has no default does not apply when the key is missing."
+        case .policyVariableNotSubstituted: "${ where policy variables are not substituted (Action, NotAction, condition keys)."
         }
     }
 }

@@ -40,6 +40,61 @@ struct StatementChecker {
         checkResources(statement, covered: covered, hits: hits)
         checkConditions(statement, covered: covered)
         checkEffectRules(statement, covered: covered, hits: hits)
+        checkVariables(statement)
+    }
+
+    // MARK: Policy variables
+
+    /// Where a variable of a string value is: the value's location moved to its `${`.
+    private static func span(of variable: PolicyVariable, in value: SourceSpan) -> SourceSpan {
+        SourceSpan(path: value.path, location: SourceLocation(line: value.location.line, column: value.location.column + 1 + variable.offset))
+    }
+
+    private mutating func checkVariables(_ statement: Statement) {
+        for pattern in statement.actions.patterns where pattern.text.contains("${") {
+            let element = statement.actions.isNegated ? "NotAction" : "Action"
+            add(
+                .policyVariableNotSubstituted,
+                "\(JSONWriter.quoted(pattern.text)): policy variables are not substituted in \(element), so ${ is compared as text; name the actions",
+                pattern.span)
+        }
+        for clause in statement.conditions where clause.key.contains("${") {
+            add(
+                .policyVariableNotSubstituted,
+                "condition key \(JSONWriter.quoted(clause.key)): policy variables are not substituted in condition keys; put the variable in the value",
+                clause.span)
+        }
+        var uses: [(PolicyVariable, SourceSpan)] = []
+        for pattern in statement.resources?.patterns ?? [] {
+            for v in pattern.template?.variables ?? [] { uses.append((v, Self.span(of: v, in: pattern.span))) }
+        }
+        for clause in statement.conditions {
+            for value in clause.values {
+                for v in value.template?.variables ?? [] { uses.append((v, Self.span(of: v, in: value.span))) }
+            }
+        }
+        for (variable, span) in uses {
+            checkVariableKey(variable, span)
+            if statement.effect == .deny && variable.defaultText == nil {
+                add(
+                    .denyWithPolicyVariable,
+                    "Deny uses \(variable.written) without a default: for a principal or request without \(variable.key) the variable does not resolve and this Deny does not apply; add a default, e.g. ${\(variable.key), 'none'}",
+                    span)
+            }
+        }
+    }
+
+    /// The usual unknown-key check, for the key a variable reads.
+    private mutating func checkVariableKey(_ variable: PolicyVariable, _ span: SourceSpan) {
+        let prefix = ServicePrefix.of(variable.normalizedKey)
+        guard catalog.conditionKey(named: variable.key) == nil else { return }
+        guard prefix == "g" || catalog.service(named: prefix) != nil else { return }
+        var known = catalog.globalKeys.map(\.name)
+        if let service = catalog.service(named: prefix) { known += service.conditionKeys.map(\.name) }
+        let hint = EditDistance.closest(to: variable.key, in: known, maxDistance: 3).map { "; did you mean \($0)?" } ?? ""
+        add(
+            .unknownConditionKey, "policy variable \(variable.written) reads \(JSONWriter.quoted(variable.key)), which is not in the catalog\(hint)",
+            span)
     }
 
     // MARK: Actions
@@ -137,9 +192,10 @@ struct StatementChecker {
                 return nil
             }
         for pattern in resources.patterns where !pattern.glob.matchesEverything {
-            let text = pattern.text
+            // A pattern with variables is checked as its skeleton: every variable a `*`.
+            let text = pattern.template?.skeleton ?? pattern.text
             let patternSegments = ColonFields(text, maxFields: 5)
-            if pattern.glob.isLiteral && (patternSegments.count < 5 || patternSegments[0].isEmpty) {
+            if pattern.template == nil && pattern.glob.isLiteral && (patternSegments.count < 5 || patternSegments[0].isEmpty) {
                 add(
                     .invalidURN,
                     "\(JSONWriter.quoted(text)) is not a URN; write service:region:account-id:type:id, e.g. ims:cn-north-4:0a1b2c:image:img-1, or \"*\"",
@@ -251,7 +307,7 @@ struct StatementChecker {
     private mutating func checkValueTypes(_ clause: ConditionClause, _ op: ConditionOperator) {
         // The parser already read each value as the operator's type (nil where it did not parse).
         let prepared = clause.prepared
-        for (i, literal) in clause.values.enumerated() {
+        for (i, literal) in clause.values.enumerated() where literal.template == nil {
             let ok: Bool
             let expected: String
             switch op.kind.valueType {
@@ -337,7 +393,19 @@ struct StatementChecker {
                 clause.span)
         }
         if definition.sensitive == true {
-            let wildcard = op.kind.positiveForm == .stringMatch && clause.values.contains { Wildcard.occurs(in: $0.value.text.utf8) }
+            // Only the policy's own text can hold wildcards: what a variable inserts is literal.
+            let wildcard =
+                op.kind.positiveForm == .stringMatch
+                && clause.values.contains { value in
+                    let policyText =
+                        value.template.map { t in
+                            t.parts.map {
+                                if case .text(let s) = $0 { return s }
+                                return ""
+                            }.joined()
+                        } ?? value.value.text
+                    return Wildcard.occurs(in: policyText.utf8)
+                }
             if wildcard || op.kind == .stringStartWith || op.kind == .stringEndWith {
                 add(
                     .wildcardInSensitiveKey,
@@ -436,10 +504,14 @@ struct StatementChecker {
         /// Bytes before the first and after the last wildcard.
         let prefixLength: Int
         let suffixLength: Int
+        /// For a pattern with policy variables, the pattern as written; `text` and `glob` are then
+        /// its skeleton, which matches everything any substitution can.
+        let written: String?
 
-        init(_ text: String, _ glob: GlobPattern) {
+        init(_ text: String, _ glob: GlobPattern, written: String? = nil) {
             self.text = text
             self.glob = glob
+            self.written = written
             bytes = Array(text.utf8)
             prefixLength = Wildcard.literalPrefixLength(bytes)
             suffixLength = Wildcard.literalSuffixLength(bytes)
@@ -491,7 +563,10 @@ struct StatementChecker {
             self.statement = statement
             // Action globs hold the case-folded pattern.
             actions = statement.actions.patterns.map { PatternShape($0.glob.text, $0.glob) }
-            resources = statement.resources?.patterns.map { PatternShape($0.text, $0.glob) } ?? [PatternShape("*", GlobPattern("*"))]
+            resources =
+                statement.resources?.patterns.map { p in
+                    p.template.map { PatternShape($0.skeleton, GlobPattern($0.skeleton), written: p.text) } ?? PatternShape(p.text, p.glob)
+                } ?? [PatternShape("*", GlobPattern("*"))]
             comparable = !statement.actions.isNegated && statement.resources?.isNegated != true && !actions.isEmpty
             var common: String? = nil
             var agree = true
@@ -589,6 +664,9 @@ struct StatementChecker {
     /// Resource containment with the segments split in advance (same rule as `GlobRelations.contains`).
     private static func resourceContains(_ outer: Shape, _ o: Int, _ inner: Shape, _ r: Int) -> Bool {
         let (outerPattern, innerPattern) = (outer.resources[o], inner.resources[r])
+        // A pattern with variables covers for sure only the same pattern (its value varies by request);
+        // one with variables is covered by whatever covers its skeleton.
+        if let written = outerPattern.written { return written == innerPattern.written }
         // The byte test first: it rejects most pairs, and every pair the next line accepts passes it.
         guard outerPattern.mayContain(innerPattern) else { return false }
         if outerPattern.glob.matchesEverything || outerPattern.text == innerPattern.text { return true }

@@ -15,9 +15,10 @@ struct DifferentialTests {
         for seed in 0..<1_000 as Range<UInt64> {
             var g = ScenarioGenerator(seed: seed &* 7919)
             g.awkwardURNs = seed % 3 != 0
+            g.variables = seed % 4 != 1
             let set = try g.policySet()
             let compiled = Authorizer(policies: set, catalog: seed % 2 == 0 ? catalog : nil)
-            let reference = ReferenceAuthorizer(policies: set)
+            let reference = ReferenceAuthorizer(policies: set, scope: seed % 2 == 0 ? VariableScope(catalog: catalog) : .none)
             for _ in 0..<100 {
                 let request = try g.request()
                 let a = compiled.authorize(request)

@@ -10,6 +10,7 @@ struct PropertyTests {
     @Test func addingADenyNeverTurnsDenyIntoAllow() async {
         await propertyCheck(count: 300, input: Gen.uint64()) { seed in
             var g = ScenarioGenerator(seed: seed)
+            g.variables = true
             let set = try! g.policySet()
             let request = try! g.request()
             let before = Authorizer(policies: set).authorize(request)
@@ -28,6 +29,7 @@ struct PropertyTests {
     @Test func addingAnIdentityAllowNeverTurnsAllowIntoDeny() async {
         await propertyCheck(count: 300, input: Gen.uint64()) { seed in
             var g = ScenarioGenerator(seed: seed)
+            g.variables = true
             let set = try! g.policySet()
             let request = try! g.request()
             let before = Authorizer(policies: set).authorize(request)
@@ -41,6 +43,7 @@ struct PropertyTests {
     @Test func removingAllSCPLevelsNeverTurnsAllowIntoDeny() async {
         await propertyCheck(count: 300, input: Gen.uint64()) { seed in
             var g = ScenarioGenerator(seed: seed)
+            g.variables = true
             let set = try! g.policySet()
             let request = try! g.request()
             let before = Authorizer(policies: set).authorize(request)
@@ -52,6 +55,7 @@ struct PropertyTests {
     @Test func decisionAgreesWithItsExplanation() async {
         await propertyCheck(count: 300, input: Gen.uint64()) { seed in
             var g = ScenarioGenerator(seed: seed)
+            g.variables = true
             let set = try! g.policySet()
             let request = try! g.request()
             let authorizer = Authorizer(policies: set)
@@ -74,6 +78,7 @@ struct PropertyTests {
     @Test func batchResultsEqualSingleResults() async throws {
         await propertyCheck(count: 40, input: Gen.uint64()) { seed in
             var g = ScenarioGenerator(seed: seed)
+            g.variables = true
             let authorizer = Authorizer(policies: try! g.policySet())
             // Enough requests to span several chunks and workers.
             let requests = (0..<(BatchEvaluation.chunkSize / 64 + Int.random(in: 1...300, using: &g.rng))).map { _ in try! g.request() }
@@ -106,6 +111,7 @@ struct ScenarioGeneratorTests {
         var counts: [DecisionReason: Int] = [:]
         for seed in 0..<600 as Range<UInt64> {
             var g = ScenarioGenerator(seed: seed)
+            g.variables = true
             let result = Authorizer(policies: try g.policySet()).authorize(try g.request())
             counts[result.reason, default: 0] += 1
         }

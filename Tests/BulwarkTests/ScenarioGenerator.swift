@@ -17,11 +17,18 @@ struct ScenarioGenerator {
     ]
     static let resources = [
         "*", "ims:cn-north-4:acct:image:img-1", "ims:cn-north-4:other:image:img-2", "swr:cn-north-4:acct:repo:team/web",
-        "swr:cn-north-4:acct:repo:ops/db", "ims:cn-north-4:acct:image:img-12", "",
+        "swr:cn-north-4:acct:repo:ops/db", "ims:cn-north-4:acct:image:img-12", "", "ims:cn-north-4:acct:image:img-*",
+        "ims:cn-north-4:acct:image:team",
     ]
     static let resourcePatterns = [
         "*", "ims:*", "ims:cn-north-4:acct:image:*", "swr:*:acct:repo:team/*", "ims:*:image:img-?", "swr:*", "ims:cn-north-4:acct:image:img-1",
         "ims:cn-north-4:acct:image:img-1*", "ims:cn-north-4:acct:image:img-1?", "*:repo:*", "swr:cn-north-4:acct:repo:team/web",
+    ]
+    /// Patterns with policy variables (SPEC §2), mixed into the others.
+    static let variableResourcePatterns = [
+        "swr:*:acct:repo:${g:UserName}/*", "ims:cn-north-4:acct:image:${g:UserName}", "ims:cn-north-4:acct:image:${ g:username , 'img-12'}",
+        "ims:*:acct:image:${g:UserName}*", "${g:UserName}", "*:repo:${g:SourceVpce}/*", "ims:cn-north-4:acct:image:img-${*}",
+        "ims:${g:TagKeys}:acct:image:*", "ims:cn-north-4:${g:UserName, 'acct'}:image:img-1",
     ]
     /// With `awkwardURNs`: resources with extra, missing or empty fields and patterns with wildcards
     /// in early fields, which the compiled authorizer indexes field by field.
@@ -36,6 +43,9 @@ struct ScenarioGenerator {
         "ims:*:acct:image:img-1?", "ims::acct:image:*", "ims:*:*:*:*",
     ]
     var awkwardURNs = false
+    /// Policy variables in Resource patterns and condition values (the analysis answers
+    /// `unknown` for most of them, so its tests leave them out).
+    var variables = false
 
     static let conditions = [
         #"{"StringEquals":{"g:UserName":"alice"}}"#,
@@ -52,6 +62,12 @@ struct ScenarioGenerator {
         #"{"Null":{"g:SourceVpce":true}}"#,
         #"{"StringMatch":{"g:UserName":"a*"},"Bool":{"g:SecureTransport":true}}"#,
     ]
+    static let variableConditions = [
+        #"{"StringEquals":{"g:UserName":"${g:SourceVpce, 'alice'}"}}"#,
+        #"{"StringMatch":{"g:SourceVpce":"${g:UserName}*"}}"#,
+        #"{"StringNotEqualsIfExists":{"g:UserName":"${g:PrincipalTag/x}"}}"#,
+        #"{"ForAnyValue:StringEquals":{"g:TagKeys":"${g:UserName}"}}"#,
+    ]
     static let contextEntries = [
         #""g:UserName":"alice""#, #""g:UserName":"bob""#, #""g:UserName":"anna""#,
         #""g:SourceIp":"10.1.2.3""#, #""g:SourceIp":"10.9.1.1""#, #""g:SourceIp":"192.168.0.1""#, #""g:SourceIp":"2001:db8::7""#,
@@ -60,6 +76,8 @@ struct ScenarioGenerator {
         #""g:CurrentTime":"2026-01-01T00:00:00Z""#, #""g:CurrentTime":"2027-01-01""#,
         #""ims:TargetOrgPaths":["o-1/r-1/a","o-2/r-2/b"]"#, #""ims:TargetOrgPaths":["o-1/r-1/a"]"#,
         #""g:SourceVpce":"vpce-1""#, #""g:SecureTransport":"TRUE""#,
+        #""g:UserName":"img-1""#, #""g:UserName":"team""#, #""g:UserName":["team"]"#, #""g:UserName":"*""#, #""g:TagKeys":"cn-north-4""#,
+        #""g:SourceVpce":"team""#, #""g:PrincipalTag/x":"alice""#, #""g:UserName":"""#,
     ]
 
     init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
@@ -73,11 +91,12 @@ struct ScenarioGenerator {
         let actions = (0..<Int.random(in: 1...2, using: &rng)).map { _ in "\"\(pick(Self.actionPatterns))\"" }
         parts.append((chance(0.15) ? #""NotAction":"# : #""Action":"#) + "[" + actions.joined(separator: ",") + "]")
         if chance(0.7) {
-            let pool = awkwardURNs ? Self.resourcePatterns + Self.awkwardResourcePatterns : Self.resourcePatterns
+            var pool = awkwardURNs ? Self.resourcePatterns + Self.awkwardResourcePatterns : Self.resourcePatterns
+            if variables && chance(0.3) { pool += Self.variableResourcePatterns }
             let resources = (0..<Int.random(in: 1...2, using: &rng)).map { _ in "\"\(pick(pool))\"" }
             parts.append((chance(0.15) ? #""NotResource":"# : #""Resource":"#) + "[" + resources.joined(separator: ",") + "]")
         }
-        if chance(0.5) { parts.append(#""Condition":"# + pick(Self.conditions)) }
+        if chance(0.5) { parts.append(#""Condition":"# + pick(variables ? Self.conditions + Self.variableConditions : Self.conditions)) }
         return "{" + parts.joined(separator: ",") + "}"
     }
 

@@ -145,6 +145,18 @@ struct ValidationTests {
         CodeCase(
             code: "EMPTY_OBJECT", type: .identity, hit: stmt(#""Effect":"Deny","Action":"ims:images:get","Condition":{}"#),
             miss: stmt(#""Effect":"Deny","Action":"ims:images:get""#)),
+        CodeCase(
+            code: "INVALID_POLICY_VARIABLE", type: .identity,
+            hit: stmt(#""Effect":"Allow","Action":"swr:repo:upload","Resource":"swr:*:*:repo:${g:UserName/*""#),
+            miss: stmt(#""Effect":"Allow","Action":"swr:repo:upload","Resource":"swr:*:*:repo:${g:UserName}/*""#)),
+        CodeCase(
+            code: "DENY_WITH_POLICY_VARIABLE", type: .identity,
+            hit: stmt(#""Effect":"Deny","Action":"swr:repo:upload","NotResource":"swr:*:*:repo:${g:UserName}/*""#),
+            miss: stmt(#""Effect":"Deny","Action":"swr:repo:upload","NotResource":"swr:*:*:repo:${g:UserName, 'nobody'}/*""#)),
+        CodeCase(
+            code: "POLICY_VARIABLE_NOT_SUBSTITUTED", type: .identity,
+            hit: stmt(#""Effect":"Deny","Action":"swr:repo:${g:UserName}""#),
+            miss: stmt(#""Effect":"Deny","Action":"swr:repo:upload","Condition":{"StringEquals":{"g:SourceVpce":"${g:UserName}"}}"#)),
     ]
 
     @Test("every code triggers, and its near miss does not", arguments: cases)

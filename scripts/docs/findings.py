@@ -51,6 +51,12 @@ ADVICE = {
     "REDUNDANT_ACTION": ("An action (or pattern) of a statement that another pattern of the same statement already covers.", "Remove the one that is covered."),
     "EMPTY_ARRAY": ("An empty array where a list of values is expected: it matches nothing.", "Remove the element or give it values."),
     "EMPTY_OBJECT": ("An empty object, such as a `Condition` or an operator with no keys: it adds nothing.", "Remove it, or write the condition meant."),
+    "INVALID_POLICY_VARIABLE": ("A `${` in a `Resource`/`NotResource` pattern or a condition value that forms none of the policy variable shapes: `${KEY}`, `${KEY, 'default'}`, or the escapes `${*}`, `${?}`, `${$}`. The finding points at the `${`. `bulwark authorize` refuses such a policy (exit 2): a broken variable is never compared as literal text.",
+                                "Close the variable with `}`, quote its default in single quotes (`''` for a quote inside), or write `${$}` for a literal `$` followed by `{`."),
+    "DENY_WITH_POLICY_VARIABLE": ("A `Deny` that uses a policy variable without a default. When the request has no single value for the variable's key (a principal without that tag, a key given as a list), the variable does not resolve and the `Deny` does not apply at all, so principals without the key escape it.",
+                                  "Give the variable a default that keeps the `Deny` meaningful (`${g:PrincipalTag/team, 'none'}`), or add a `Deny` with `Null` on the key for principals without it."),
+    "POLICY_VARIABLE_NOT_SUBSTITUTED": ("A `${` in `Action`/`NotAction` or in a condition key. Policy variables are substituted only in `Resource`/`NotResource` patterns and condition values; elsewhere `${...}` is compared as the characters it is.",
+                                        "Name the actions (or the condition key) literally and put the variable where it is substituted, usually in the condition value."),
 }
 
 def swift_cases():
@@ -66,7 +72,7 @@ def swift_cases():
         if m: return m.group(1)
         return None
     cases = {}
-    for m in re.finditer(r'CodeCase\(code: "([A-Z_]+)", type: \.(\w+),\s*hit: (.*?),\s*miss: (.*?)\),\n', text, re.S):
+    for m in re.finditer(r'CodeCase\(\s*code: "([A-Z_]+)", type: \.(\w+),\s*hit: (.*?),\s*miss: (.*?)\),\n', text, re.S):
         code, kind, hit, miss = m.groups()
         cases[code] = (kind, expr(hit), expr(miss))
     return cases

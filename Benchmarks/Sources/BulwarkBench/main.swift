@@ -44,7 +44,7 @@ func format(_ ns: Double) -> String {
 var rng = SystemRandomNumberGenerator()
 
 /// A realistic identity policy of about `bytes` bytes: mixed statements, URNs, conditions.
-func realisticPolicy(targetBytes: Int, seed: Int) -> String {
+func realisticPolicy(targetBytes: Int, seed: Int, variables: Bool = false) -> String {
     let actions = [
         "ims:images:get", "ims:images:list", "ims:images:share", "ims:images:updateImage", "ims:images:*",
         "swr:repo:download", "swr:repo:upload", "swr:repo:getRepo", "swr:namespace:getNamespace", "ims:images:export",
@@ -61,10 +61,20 @@ func realisticPolicy(targetBytes: Int, seed: Int) -> String {
     while statements.joined(separator: ",").utf8.count < targetBytes - 200 {
         let action = actions[i % actions.count]
         let service = action.hasPrefix("ims") ? "ims" : "swr"
-        let resource = service == "ims" ? "ims:cn-north-4:0a1b2c:image:img-\(i)-*" : "swr:cn-north-4:0a1b2c:repo:team-\(i % 7)/*"
+        var resource = service == "ims" ? "ims:cn-north-4:0a1b2c:image:img-\(i)-*" : "swr:cn-north-4:0a1b2c:repo:team-\(i % 7)/*"
+        // With variables, one statement in ten: in its Resource, or in a condition value.
+        let withVariable = variables && i % 10 == 3
+        if withVariable {
+            resource =
+                service == "ims" ? "ims:cn-north-4:0a1b2c:image:img-${g:PrincipalTag/team, 'none'}-*" : "swr:cn-north-4:0a1b2c:repo:${g:UserName}/*"
+        }
         let effect = i % 5 == 0 ? "Deny" : "Allow"
         var s = #"{"Sid":"S\#(i)","Effect":"\#(effect)","Action":["\#(action)"],"Resource":["\#(resource)"]"#
-        if i % 2 == 0 { s += #","Condition":"# + conditions[i % conditions.count] }
+        if withVariable && i % 20 == 3 {
+            s += #","Condition":{"StringEquals":{"g:ResourceTag/owner":"${g:UserName}"}}"#
+        } else if i % 2 == 0 {
+            s += #","Condition":"# + conditions[i % conditions.count]
+        }
         statements.append(s + "}")
         i += 1
     }
@@ -105,10 +115,10 @@ func benchDiff() throws {
 /// The issue's workload: `count` identity policies of about 600 bytes (mixed Allow/Deny, action
 /// wildcards, URN patterns, conditions on IPs, tags, MFA, dates and resource tags) and three SCP
 /// levels, compiled with the bundled catalog; 1,000 requests cycling over three actions.
-func authorizeWorkload(count: Int) throws -> (PolicySet, [AuthorizationRequest]) {
+func authorizeWorkload(count: Int, variables: Bool = false) throws -> (PolicySet, [AuthorizationRequest]) {
     var identity: [NamedPolicy] = []
     for i in 0..<count {
-        identity.append(NamedPolicy(id: "p\(i)", policy: try PolicyParser.parse(realisticPolicy(targetBytes: 600, seed: i))))
+        identity.append(NamedPolicy(id: "p\(i)", policy: try PolicyParser.parse(realisticPolicy(targetBytes: 600, seed: i, variables: variables))))
     }
     let full = try PolicyParser.parse(#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*"}]}"#)
     let deny = try PolicyParser.parse(
@@ -122,7 +132,10 @@ func authorizeWorkload(count: Int) throws -> (PolicySet, [AuthorizationRequest])
     let requests = (0..<1_000).map { i -> AuthorizationRequest in
         var context = RequestContext()
         context.set("g:SourceIp", [.string("10.\(i % 256).0.1")])
-        context.set("g:TagKeys", [.string("env")])
+        context.set("g:TagKeys", [.string("env")], isList: true)
+        // What a principal's keys add: variables resolve against them.
+        context.set("g:UserName", [.string("team-\(i % 7)")])
+        context.set("g:PrincipalTag/team", [.string("\(i % count)")])
         return AuthorizationRequest(
             action: ["ims:images:get", "swr:repo:download", "ims:images:share"][i % 3],
             resource: i % 3 == 1 ? "swr:cn-north-4:0a1b2c:repo:team-\(i % 7)/app" : "ims:cn-north-4:0a1b2c:image:img-\(i % count)-x",
@@ -212,10 +225,50 @@ func benchAuthorize() throws {
     print("authorize: p50 growth from 10 to 10,000 policies: " + growth.joined(separator: ", "))
 }
 
+/// SPEC §2's policy variables: the authorize workload with one statement in ten using a variable,
+/// next to the same workload without, measured in interleaved rounds (p50/p99 are medians of 5).
+func benchVariables() throws {
+    let catalog = try Catalog.bundled()
+    print("| policies | statements with variables | mode | p50 | p99 | compile |")
+    print("|---|---|---|---|---|---|")
+    for count in [1_000, 10_000] {
+        var rows: [(label: String, authorizer: Authorizer, requests: [AuthorizationRequest], compile: Double)] = []
+        for variables in [false, true] {
+            let (set, requests) = try authorizeWorkload(count: count, variables: variables)
+            let statements = set.identityPolicies.flatMap(\.policy.statements)
+            let share = Double(statements.filter(\.hasVariables).count) / Double(statements.count)
+            let t0 = now()
+            let authorizer = Authorizer(policies: set, catalog: catalog)
+            rows.append((String(format: "%.0f %%", share * 100), authorizer, requests, Double(now() - t0)))
+        }
+        for (mode, every) in [("decide", false), ("authorize", true)] {
+            var p50 = [[Double]](repeating: [], count: rows.count)
+            var p99 = p50
+            for _ in 0..<5 {
+                for (i, row) in rows.enumerated() {
+                    var k = 0
+                    let stats = measure(iterations: 20_000, warmup: 2_000) {
+                        let r = row.requests[k % row.requests.count]
+                        _ = every ? row.authorizer.authorize(r).decision : row.authorizer.decide(r).decision
+                        k += 1
+                    }
+                    p50[i].append(stats.percentile(0.5))
+                    p99[i].append(stats.percentile(0.99))
+                }
+            }
+            for (i, row) in rows.enumerated() {
+                print("| \(count) | \(row.label) | \(mode) | \(format(median(p50[i]))) | \(format(median(p99[i]))) | \(format(row.compile)) |")
+            }
+            print("variables: \(count) policies, \(mode): p50 with variables / without = \(String(format: "%.2f", median(p50[1]) / median(p50[0])))×")
+        }
+    }
+}
+
 let which = CommandLine.arguments.dropFirst().first ?? "all"
 if which != "replay" { print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB") }
 if which == "validate" || which == "all" { try benchValidate() }
 if which == "authorize" || which == "all" { try benchAuthorize() }
+if which == "variables" || which == "all" { try benchVariables() }
 if which == "diff" || which == "all" { try benchDiff() }
 if which == "diff-once" {
     let analyzer = PolicyAnalyzer(catalog: try Catalog.bundled())

@@ -1,0 +1,291 @@
+import BulwarkAnalysis
+import BulwarkCatalog
+import BulwarkContract
+import BulwarkEngine
+import BulwarkJSON
+import BulwarkPolicy
+import BulwarkValidation
+import Testing
+
+/// The 1-based column of the first `${` in one-line JSON text.
+func dollarColumn(_ json: String) -> Int {
+    json.distance(from: json.startIndex, to: json.firstRange(of: "${")!.lowerBound) + 1
+}
+
+/// SPEC §2 "Policy variables" and "Empty strings", rule by rule.
+@Suite("Policy variables")
+struct PolicyVariableTests {
+    /// The decision of one Allow statement on `resource` with this context, through the compiled
+    /// authorizer (with the catalog) and the reference evaluator, which must agree.
+    func allowed(resource pattern: String, _ resource: String, _ contextJSON: String) throws -> Bool {
+        try allowed(statement: #"{"Effect":"Allow","Action":"*","Resource":"\#(pattern)"}"#, resource, contextJSON)
+    }
+
+    func allowed(statement: String, _ resource: String = "*", _ contextJSON: String = "{}") throws -> Bool {
+        let set = PolicySet(identityPolicies: [try named("p", #"{"Version":"5.0","Statement":["# + statement + "]}")])
+        let catalog = try Catalog.bundled()
+        let request = AuthorizationRequest(action: "swr:repo:upload", resource: resource, context: try context(contextJSON))
+        let compiled = Authorizer(policies: set, catalog: catalog).authorize(request)
+        let reference = ReferenceAuthorizer(policies: set, scope: VariableScope(catalog: catalog)).authorize(request)
+        #expect(compiled == reference)
+        return compiled.decision == .allow
+    }
+
+    static let own = "swr:*:*:repo:${g:UserName}/*"
+
+    @Test func eachUserManagesTheirOwnRepositories() throws {
+        #expect(try allowed(resource: Self.own, "swr:r:a:repo:alice/app", #"{"g:UserName":"alice"}"#))
+        #expect(try !allowed(resource: Self.own, "swr:r:a:repo:bob/app", #"{"g:UserName":"alice"}"#))
+        // Never the literal text.
+        #expect(try !allowed(resource: Self.own, "swr:r:a:repo:${g:UserName}/app", "{}"))
+    }
+
+    @Test func keyNamesAreCaseInsensitiveAndSpacesIgnored() throws {
+        #expect(try allowed(resource: "swr:*:*:repo:${ G:USERNAME }/*", "swr:r:a:repo:alice/app", #"{"g:username":"alice"}"#))
+    }
+
+    @Test func missingListAndNullValuesDoNotResolve() throws {
+        for context in ["{}", #"{"g:UserName":null}"#, #"{"g:UserName":[]}"#, #"{"g:UserName":["alice"]}"#, #"{"g:UserName":["alice","bob"]}"#] {
+            #expect(try !allowed(resource: Self.own, "swr:r:a:repo:alice/app", context), "\(context)")
+        }
+    }
+
+    @Test func numbersAndBooleansResolveToTheirJSONText() throws {
+        #expect(try allowed(resource: "swr:*:*:repo:${swr:Size}/*", "swr:r:a:repo:5.50/x", #"{"swr:Size":5.50}"#))
+        #expect(try allowed(resource: "swr:*:*:repo:${g:MFAPresent}/*", "swr:r:a:repo:true/x", #"{"g:MFAPresent":true}"#))
+    }
+
+    @Test func insertedTextIsLiteral() throws {
+        // A `*` or `?` in a user name matches only itself.
+        #expect(try allowed(resource: Self.own, "swr:r:a:repo:*/app", #"{"g:UserName":"*"}"#))
+        #expect(try !allowed(resource: Self.own, "swr:r:a:repo:alice/app", #"{"g:UserName":"*"}"#))
+        #expect(try !allowed(resource: Self.own, "swr:r:a:repo:x/app", #"{"g:UserName":"?"}"#))
+        // So is a default.
+        let defaulted = "swr:*:*:repo:${g:UserName, 'te*'}/*"
+        #expect(try allowed(resource: defaulted, "swr:r:a:repo:te*/app", "{}"))
+        #expect(try !allowed(resource: defaulted, "swr:r:a:repo:team/app", "{}"))
+    }
+
+    @Test func substitutionRunsOnce() throws {
+        #expect(try allowed(resource: Self.own, "swr:r:a:repo:${g:SourceVpce}/app", #"{"g:UserName":"${g:SourceVpce}","g:SourceVpce":"v"}"#))
+        #expect(try !allowed(resource: Self.own, "swr:r:a:repo:v/app", #"{"g:UserName":"${g:SourceVpce}","g:SourceVpce":"v"}"#))
+    }
+
+    @Test func defaultsAndQuotes() throws {
+        let pattern = "swr:*:*:repo:${g:UserName , 'o''brien' }/*"
+        #expect(try allowed(resource: pattern, "swr:r:a:repo:o'brien/app", "{}"))
+        #expect(try allowed(resource: pattern, "swr:r:a:repo:alice/app", #"{"g:UserName":"alice"}"#))
+        // An empty default is text too.
+        #expect(try allowed(resource: "swr:*:*:repo:${g:UserName, ''}x", "swr:r:a:repo:x", "{}"))
+    }
+
+    @Test func escapesStandForTheCharacters() throws {
+        #expect(try allowed(resource: "swr:*:*:repo:a${*}b", "swr:r:a:repo:a*b", "{}"))
+        #expect(try !allowed(resource: "swr:*:*:repo:a${*}b", "swr:r:a:repo:axyb", "{}"))
+        #expect(try allowed(resource: "swr:*:*:repo:a${?}b", "swr:r:a:repo:a?b", "{}"))
+        #expect(try !allowed(resource: "swr:*:*:repo:a${?}b", "swr:r:a:repo:axb", "{}"))
+        #expect(try allowed(resource: "swr:*:*:repo:a${$}b$c$", "swr:r:a:repo:a$b$c$", "{}"))
+    }
+
+    @Test func emptyStringIsAPresentValue() throws {
+        #expect(try allowed(resource: "swr:*:*:repo:x${g:UserName}y", "swr:r:a:repo:xy", #"{"g:UserName":""}"#))
+        #expect(try !conditionHolds(#"{"Null":{"g:UserName":true}}"#, #"{"g:UserName":""}"#))
+        #expect(try conditionHolds(#"{"Null":{"g:UserName":false}}"#, #"{"g:UserName":""}"#))
+        #expect(try conditionHolds(#"{"ForAllValues:StringEquals":{"g:TagKeys":[""]}}"#, #"{"g:TagKeys":[""]}"#))
+        #expect(try !conditionHolds(#"{"ForAllValues:StringEquals":{"g:TagKeys":["a"]}}"#, #"{"g:TagKeys":[""]}"#))
+    }
+
+    @Test func anUnresolvedResourcePatternMatchesNothingButTheOthersCount() throws {
+        let statement = #"{"Effect":"Allow","Action":"*","Resource":["swr:*:*:repo:${g:UserName}/*","swr:*:*:repo:shared/*"]}"#
+        #expect(try allowed(statement: statement, "swr:r:a:repo:shared/x"))
+        #expect(try !allowed(statement: statement, "swr:r:a:repo:alice/x"))
+    }
+
+    @Test func anUnresolvedNotResourceMakesTheStatementNotApply() throws {
+        let deny = #"{"Effect":"Deny","Action":"*","NotResource":["swr:*:*:repo:${g:UserName}/*"]}"#
+        let allow = #"{"Effect":"Allow","Action":"*","Resource":"*"}"#
+        // Resolved: denies everything outside the user's repositories.
+        #expect(try !allowed(statement: allow + "," + deny, "swr:r:a:repo:bob/x", #"{"g:UserName":"alice"}"#))
+        #expect(try allowed(statement: allow + "," + deny, "swr:r:a:repo:alice/x", #"{"g:UserName":"alice"}"#))
+        // Unresolved: the Deny does not apply at all.
+        #expect(try allowed(statement: allow + "," + deny, "swr:r:a:repo:bob/x", "{}"))
+    }
+
+    @Test func anUnresolvedConditionValueMakesTheClauseFalseWhateverTheOperator() throws {
+        for op in [
+            "StringEquals", "StringNotEquals", "StringEqualsIfExists", "StringNotEqualsIfExists", "ForAllValues:StringEquals", "StringMatch", "Null",
+        ] {
+            let condition = #"{"\#(op)":{"g:SourceVpce":"${g:UserName}"}}"#
+            #expect(try !conditionHolds(condition, "{}"), "\(op), key missing")
+            #expect(try !conditionHolds(condition, #"{"g:SourceVpce":"v"}"#), "\(op), key present")
+        }
+        // With a default the clause is evaluated as usual.
+        #expect(try conditionHolds(#"{"StringNotEquals":{"g:SourceVpce":"${g:UserName, 'x'}"}}"#, "{}"))
+    }
+
+    @Test func conditionValuesAreSubstitutedForEveryOperatorType() throws {
+        #expect(
+            try conditionHolds(#"{"StringEquals":{"g:SourceVpce":"vpce-${g:UserName}"}}"#, #"{"g:SourceVpce":"vpce-alice","g:UserName":"alice"}"#))
+        #expect(try conditionHolds(#"{"StringMatch":{"g:SourceVpce":"vpce-${g:UserName}-*"}}"#, #"{"g:SourceVpce":"vpce-a-1","g:UserName":"a"}"#))
+        #expect(try !conditionHolds(#"{"StringMatch":{"g:SourceVpce":"${g:UserName}"}}"#, #"{"g:SourceVpce":"vpce","g:UserName":"v*"}"#))
+        #expect(try conditionHolds(#"{"NumberLessThan":{"swr:Size":"${g:PrincipalTag/limit}"}}"#, #"{"swr:Size":3,"g:PrincipalTag/limit":"4"}"#))
+        #expect(
+            try conditionHolds(
+                #"{"IpAddress":{"g:SourceIp":"${g:PrincipalTag/net}"}}"#, #"{"g:SourceIp":"10.1.1.1","g:PrincipalTag/net":"10.0.0.0/8"}"#))
+        #expect(try conditionHolds(#"{"Bool":{"g:MFAPresent":"${g:PrincipalTag/mfa}"}}"#, #"{"g:MFAPresent":true,"g:PrincipalTag/mfa":"TRUE"}"#))
+    }
+
+    @Test func keysTheCatalogListsAsMultiValuedNeverResolve() throws {
+        let statement = #"{"Effect":"Allow","Action":"*","Resource":"swr:*:*:repo:${g:TagKeys}/*"}"#
+        #expect(try !allowed(statement: statement, "swr:r:a:repo:env/x", #"{"g:TagKeys":"env"}"#))
+        // Without a catalog nothing says the key is multi-valued: a single scalar resolves.
+        let p = try policy(#"{"Version":"5.0","Statement":["# + statement + "]}")
+        #expect(
+            p.statements[0].matches(
+                AuthorizationRequest(action: "a:b:c", resource: "swr:r:a:repo:env/x", context: try context(#"{"g:TagKeys":"env"}"#))))
+    }
+
+    @Test func variablesAreNotSubstitutedInActions() throws {
+        let statement = #"{"Effect":"Allow","Action":"swr:repo:${g:UserName}","Resource":"*"}"#
+        #expect(try !allowed(statement: statement, "*", #"{"g:UserName":"upload"}"#))
+    }
+
+    @Test func malformedVariablesAreGrammarErrorsAtTheirDollar() throws {
+        let cases: [(String, String)] = [
+            ("x${g:UserName", "has no closing }"), ("${}", "names no condition key"), ("${a, b}", "must be quoted text"),
+            ("${a, 'b}", "has no closing '"), ("${a 'b'}", "expected }"), ("ab${*x}", "names no condition key"),
+        ]
+        for (text, message) in cases {
+            let json = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Resource":"\#(text)"}]}"#
+            do {
+                _ = try PolicyParser.parse(json)
+                Issue.record("\(text) parsed")
+            } catch {
+                #expect(error.code == .invalidPolicyVariable)
+                #expect(error.diagnostic.message.contains(message), "\(error.diagnostic.message)")
+                #expect(error.diagnostic.path.description == "$.Statement[0].Resource")
+                let quote = json.firstRange(of: text)!.lowerBound
+                let dollar = text.firstRange(of: "${")!.lowerBound
+                let column = json.distance(from: json.startIndex, to: quote) + text.distance(from: text.startIndex, to: dollar) + 1
+                #expect(error.diagnostic.location.column == column, "\(text)")
+            }
+        }
+        // In conditions too; `$` alone and `$` before other text are literal.
+        #expect(throws: PolicyParseError.self) {
+            try PolicyParser.parse(#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Condition":{"StringEquals":{"a":["x","${"]}}}]}"#)
+        }
+        _ = try PolicyParser.parse(#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Resource":"$a$"}]}"#)
+    }
+
+    @Test func explanationsShowWhatEachVariableBecame() throws {
+        let text =
+            #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Resource":"swr:*:*:repo:${g:UserName}/*","Condition":{"StringEquals":{"g:SourceVpce":"${g:PrincipalTag/vpce}"}}}]}"#
+        let set = PolicySet(identityPolicies: [try named("p", text)])
+        let resourceColumn = text.distance(from: text.startIndex, to: text.firstRange(of: "\"swr:")!.lowerBound) + 1
+        let request = AuthorizationRequest(
+            action: "swr:repo:upload", resource: "swr:r:a:repo:alice/x", context: try context(#"{"g:UserName":"alice"}"#))
+        let explanation = Authorizer(policies: set).explain(request)
+        #expect(explanation[0].variables.map(\.value) == ["swr:*:*:repo:alice/*", nil])
+        #expect(explanation[0].variables[1].unresolved?.written == "${g:PrincipalTag/vpce}")
+        #expect(explanation[0].failure?.reason.contains("does not resolve") == true)
+        var json = JSONWriter()
+        json.beginObject()
+        AuthorizationOutput.writeExplanation(explanation, into: &json)
+        json.endObject()
+        #expect(
+            json.text.contains(
+                #""variables":[{"path":"$.Statement[0].Resource","line":1,"column":\#(resourceColumn),"written":"swr:*:*:repo:${g:UserName}/*","value":"swr:*:*:repo:alice/*"}"#
+            ))
+        #expect(json.text.contains(#""unresolved":"${g:PrincipalTag/vpce}""#))
+    }
+}
+
+@Suite("Policy variables in the validator")
+struct PolicyVariableValidationTests {
+    func findings(_ text: String, type: PolicyType = .identity) throws -> [Finding] {
+        PolicyValidator(catalog: try Catalog.bundled()).validate(text, type: type)
+    }
+
+    @Test func malformedVariableIsAnErrorAtItsDollar() throws {
+        let text = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"swr:repo:upload","Resource":"swr:*:*:repo:${g:UserName/*"}]}"#
+        let finding = try #require(try findings(text).first { $0.code == .invalidPolicyVariable })
+        #expect(finding.severity == .error)
+        #expect(finding.diagnostic.location.column == dollarColumn(text))
+    }
+
+    @Test func denyWithoutDefaultIsASecurityWarning() throws {
+        let deny = #"{"Version":"5.0","Statement":[{"Effect":"Deny","Action":"swr:repo:upload","Resource":"swr:*:*:repo:${g:UserName}/*"}]}"#
+        let finding = try #require(try findings(deny).first { $0.code == .denyWithPolicyVariable })
+        #expect(finding.severity == .securityWarning)
+        #expect(finding.diagnostic.location.column == dollarColumn(deny))
+        let defaulted =
+            #"{"Version":"5.0","Statement":[{"Effect":"Deny","Action":"swr:repo:upload","Resource":"swr:*:*:repo:${g:UserName, 'none'}/*"}]}"#
+        #expect(try !findings(defaulted).contains { $0.code == .denyWithPolicyVariable })
+        let allow = deny.replacingOccurrences(of: "Deny", with: "Allow")
+        #expect(try findings(allow).map(\.code) == [])
+    }
+
+    @Test func variablesWhereTheyAreNotSubstitutedAreWarnings() throws {
+        let found = try findings(
+            #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"swr:repo:${g:UserName}","Resource":"*","Condition":{"StringEquals":{"${g:UserName}":"x"}}}]}"#
+        )
+        let warnings = found.filter { $0.code == .policyVariableNotSubstituted }
+        #expect(warnings.map(\.diagnostic.path.description) == ["$.Statement[0].Action", #"$.Statement[0].Condition.StringEquals["${g:UserName}"]"#])
+        #expect(warnings.allSatisfy { $0.severity == .warning })
+    }
+
+    @Test func theVariablesKeyMustBeKnown() throws {
+        let text = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"swr:repo:upload","Resource":"swr:*:*:repo:${g:UserNme}/*"}]}"#
+        let finding = try #require(try findings(text).first { $0.code == .unknownConditionKey })
+        #expect(finding.diagnostic.message.contains("did you mean g:UserName?"))
+        #expect(finding.diagnostic.location.column == dollarColumn(text))
+    }
+
+    @Test func resourcesWithVariablesAreCheckedAsTheirSkeleton() throws {
+        // `${...}` is not part of the URN's shape: no INVALID_URN or RESOURCE_TYPE_MISMATCH for it.
+        #expect(
+            try findings(#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"swr:repo:upload","Resource":"swr:*:*:repo:${g:UserName}/*"}]}"#)
+                .isEmpty)
+        let wrongType = try findings(
+            #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"swr:repo:upload","Resource":"ims:*:*:image:${g:UserName}"}]}"#)
+        #expect(wrongType.map(\.code) == [.resourceTypeMismatch])
+        // A variable pattern is covered only by what covers its skeleton, and covers only itself.
+        let redundant = try findings(
+            #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"swr:repo:upload","Resource":"swr:*:*:repo:${g:UserName}/*"},{"Effect":"Allow","Action":"swr:repo:upload","Resource":"swr:*:*:repo:*"}]}"#
+        )
+        #expect(redundant.map(\.code) == [.redundantStatement])
+        #expect(redundant.first?.diagnostic.path.description == "$.Statement[0]")
+    }
+}
+
+@Suite("Policy variables in the analysis")
+struct PolicyVariableAnalysisTests {
+    static let byVariable =
+        #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"swr:repo:upload","Resource":"swr:*:*:repo:${g:UserName}/*"}]}"#
+    static let byName = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"swr:repo:upload","Resource":"swr:*:*:repo:alice/*"}]}"#
+
+    func model(_ text: String, fixed: String = "{}") throws -> AccessModel {
+        AccessModel(policies: PolicySet(identityPolicies: [try named("p", text)]), fixedContext: try context(fixed))
+    }
+
+    @Test func variablesOfKeysThePrincipalFixesAreSubstituted() throws {
+        let analyzer = PolicyAnalyzer(catalog: try Catalog.bundled())
+        let alice = #"{"g:UserName":"alice"}"#
+        let same = analyzer.difference(old: try model(Self.byName, fixed: alice), new: try model(Self.byVariable, fixed: alice))
+        #expect(same.added.isEmpty && same.removed.isEmpty && same.undecided.isEmpty)
+        let bob = analyzer.difference(old: try model(Self.byName, fixed: alice), new: try model(Self.byVariable, fixed: #"{"g:UserName":"bob"}"#))
+        #expect(bob.added.count == 1 && bob.removed.count == 1)
+        // A fixed key given as a list does not resolve: the statement grants nothing.
+        let list = analyzer.difference(
+            old: try model(Self.byName, fixed: alice), new: try model(Self.byVariable, fixed: #"{"g:UserName":["alice"]}"#))
+        #expect(list.added.isEmpty && list.removed.count == 1 && list.undecided.isEmpty)
+    }
+
+    @Test func anyOtherVariableMakesTheAnswerUnknownNamingIt() throws {
+        let analyzer = PolicyAnalyzer(catalog: try Catalog.bundled())
+        let diff = analyzer.difference(old: try model(Self.byName), new: try model(Self.byVariable))
+        #expect(diff.undecided.map(\.action) == ["swr:repo:upload"])
+        #expect(diff.undecided.first?.reason.contains("${g:UserName}") == true)
+        #expect(diff.added.isEmpty && diff.removed.isEmpty)
+    }
+}
