@@ -184,8 +184,7 @@ final class CompiledPolicySet: Sendable {
                 entry.statement.resources.map { list in
                     list.patterns.map { p in
                         // A pattern with variables is filed by its skeleton (every variable a `*`), never as proven.
-                        p.template.map { StatementIndex.FiledPattern(text: $0.skeleton, exact: false) }
-                            ?? StatementIndex.FiledPattern(text: p.text, exact: true)
+                        p.template.map(StatementIndex.FiledPattern.init(template:)) ?? StatementIndex.FiledPattern(text: p.text)
                     }
                 } ?? []
             }
@@ -206,7 +205,7 @@ final class CompiledPolicySet: Sendable {
         var resource = request.resource
         let context = request.context
         return resource.withUTF8 { utf8 in
-            index.withVisitedNodes(action: action, resource: utf8) { visited, colons in
+            index.withVisitedNodes(action: action, resource: utf8, context: context, scope: scope) { visited, colons in
                 let bound = Int16(clamping: colons)
                 var first: Int32 = -1
                 // Calls `found` for each entry of the class that holds; stops when it returns false.
@@ -293,12 +292,11 @@ final class CompiledPolicySet: Sendable {
         var hit = false
         for i in Int(patternStart[s])..<Int(patternStart[s + 1]) {
             if let template = templates[i] {
-                let substitution = template.substitute(in: context, scope: scope)
-                if substitution.unresolved != nil {
+                guard let matched = template.matches(resource: resource, in: context, scope: scope) else {
                     if negated { return false }
                     continue
                 }
-                if substitution.glob.matches(utf8: resource) { hit = true }
+                if matched { hit = true }
             } else if patterns[i].matches(utf8: resource) {
                 hit = true
             }

@@ -14,7 +14,8 @@ import BulwarkPolicy
 /// Node entries are grouped Deny / SCP Allow / identity Allow, so a decision looks at the
 /// Denies first and can stop at the first identity Allow. Everything is stored in flat
 /// arrays with single-child chains merged, so a walk touches few cache lines.
-struct StatementIndex: Sendable {
+/// A class: walks run in closures, and capturing a struct of a dozen arrays retained each of them.
+final class StatementIndex: Sendable {
     /// A statement filed at a node.
     struct Entry: Sendable {
         /// Index into the authorizer's statements.
@@ -25,11 +26,65 @@ struct StatementIndex: Sendable {
         let proven: Bool
     }
 
-    /// A Resource pattern as the index files it: `exact` when matching the text decides the
-    /// element (false for a pattern with variables, filed by a skeleton that matches more).
+    /// A Resource pattern as the index files it. A pattern with policy variables is filed by a
+    /// key in which each of its first eight variables is one marker byte (`variableMarker + k`,
+    /// bytes that never occur in UTF-8) and each escape a `*`; `exact` is false for it, since
+    /// reaching its entries proves nothing.
     struct FiledPattern: Sendable {
-        let text: String
+        let bytes: [UInt8]
         let exact: Bool
+        /// The variables the markers stand for, in marker order.
+        let variables: [PolicyVariable]
+        /// Whether the key's only non-literal parts are policy wildcards and one variable: then
+        /// reaching an entry in that variable's group can prove the pattern, as for a literal one.
+        let provableInGroup: Bool
+
+        init(text: String) {
+            bytes = Array(text.utf8)
+            exact = true
+            variables = []
+            provableInGroup = false
+        }
+
+        init(template: PolicyTemplate) {
+            var bytes: [UInt8] = []
+            var variables: [PolicyVariable] = []
+            for part in template.parts {
+                switch part {
+                case .text(let t): bytes += t.utf8
+                case .literal: bytes.append(Wildcard.star)
+                case .variable(let v):
+                    if variables.count < 8 {
+                        bytes.append(StatementIndex.variableMarker + UInt8(variables.count))
+                        variables.append(v)
+                    } else {
+                        bytes.append(Wildcard.star)
+                    }
+                }
+            }
+            self.bytes = bytes
+            self.exact = false
+            self.variables = variables
+            self.provableInGroup =
+                template.variables.count == 1
+                && !template.parts.contains {
+                    if case .literal = $0 { return true }
+                    return false
+                }
+        }
+    }
+
+    /// The first of the eight marker bytes for variables in a filing key (0xF5...0xFC).
+    static let variableMarker: UInt8 = 0xF5
+
+    /// Bytes of a filing key before its first wildcard or variable marker.
+    static func keyPrefixLength(_ bytes: ArraySlice<UInt8>) -> Int {
+        var n = 0
+        for b in bytes {
+            if b == Wildcard.star || b == Wildcard.question || b >= variableMarker { break }
+            n += 1
+        }
+        return n
     }
 
     enum EntryClass: Int, Sendable {
@@ -49,20 +104,35 @@ struct StatementIndex: Sendable {
         var denyEnd: Int32 = 0
         var scpAllowEnd: Int32 = 0
         var entryEnd: Int32 = 0
+        /// Variable groups filed here, in `groups`: patterns whose key continues with a variable.
+        var groupStart: Int32 = 0
+        var groupCount: Int32 = 0
     }
 
-    private(set) var nodes: [Node] = []
-    private var labels: [UInt8] = []
-    private var childFirstBytes: [UInt8] = []
-    private var childNodes: [Int32] = []
-    private(set) var entries: [Entry] = []
+    /// The patterns whose filing key continues, at a node, with one variable. When the key being
+    /// looked up continues there with the variable's value (or its default), the walk goes on in
+    /// the group's own trie, keyed by what follows the variable.
+    struct Group: Sendable {
+        /// The root of the group's trie.
+        let node: Int32
+        let variable: PolicyVariable
+    }
+
+    let nodes: [Node]
+    private let labels: [UInt8]
+    private let childFirstBytes: [UInt8]
+    private let childNodes: [Int32]
+    let entries: [Entry]
+    private let groups: [Group]
+    /// Most groups on one path from a root, which bounds how many a walk adds.
+    private let maxGroupsOnAPath: Int
     /// Per action id: the root of its prefix trie.
-    private var plainRoots: [Int32] = []
+    private let plainRoots: [Int32]
     /// Per action id and colon count (`action * (alignedColonLimit + 1) + colons`): aligned root or -1.
-    private var alignedRoots: [Int32] = []
+    private let alignedRoots: [Int32]
     /// Per colon count: the order aligned keys list the fields in (empty: no aligned trie).
-    private var fieldOrders: [[Int]] = []
-    private var maxAlignedColons = -1
+    private let fieldOrders: [[Int]]
+    private let maxAlignedColons: Int
 
     /// Aligned tries are built for patterns with at most this many literal `:`.
     static let alignedColonLimit = 12
@@ -82,14 +152,14 @@ struct StatementIndex: Sendable {
         // prefixes (a resource path like `img-1*`), so the aligned key's literal prefix is long.
         var scores: [[(literal: Int, prefix: Int)]] = Array(repeating: [], count: Self.alignedColonLimit + 1)
         for patterns in resourcePatterns {
-            for text in patterns.map(\.text) {
-                let fields = ColonFields(text)
+            for filed in patterns {
+                let fields = ColonFields(bytes: filed.bytes)
                 guard fields.count - 1 <= Self.alignedColonLimit else { continue }
                 var score = scores[fields.count - 1]
                 if score.isEmpty { score = Array(repeating: (0, 0), count: fields.count) }
                 for i in 0..<fields.count {
                     let f = fields[i]
-                    let prefix = Wildcard.literalPrefixLength(f)
+                    let prefix = Self.keyPrefixLength(f)
                     if prefix == f.count { score[i].literal += 1 } else { score[i].prefix += prefix }
                 }
                 scores[fields.count - 1] = score
@@ -117,9 +187,30 @@ struct StatementIndex: Sendable {
                     continue
                 }
                 for filed in resourcePatterns[Int(item.statement)] {
-                    let bytes = Array(filed.text.utf8)
+                    let bytes = filed.bytes
                     let plainPrefix = Self.literalPrefix(bytes)
                     let plainProven = filed.exact && Wildcard.isPrefixPattern(bytes)
+                    // Files the entry under `key`'s literal prefix: in the group of the variable that
+                    // follows it (the value narrows the candidates), else at the prefix's node.
+                    func file(
+                        _ key: [UInt8], prefix: [UInt8], colonBound: Int16, proven: Bool, root: Int32, grouped: Bool = true, aligned: Bool = false
+                    ) {
+                        let entry = Entry(statement: item.statement, colonBound: colonBound, proven: proven)
+                        if grouped, let variable = Self.variable(after: prefix.count, in: key, filed) {
+                            let rest = Array(key[(prefix.count + 1)...])
+                            let then = Self.literalPrefix(rest)
+                            // Proven as a literal prefix pattern is: only `*` after the text that follows the
+                            // variable. Never in an aligned trie, whose field order a value holding a `:`
+                            // would shift.
+                            let tail = rest[then.count...]
+                            let proven = !aligned && filed.provableInGroup && tail.first == Wildcard.star && tail.allSatisfy { $0 == Wildcard.star }
+                            builder.addToGroup(
+                                Entry(statement: item.statement, colonBound: colonBound, proven: proven), item.entryClass, variable: variable,
+                                key: prefix, then: then, root: root)
+                        } else {
+                            builder.add(entry, item.entryClass, key: prefix, root: root)
+                        }
+                    }
                     let fields = ColonFields(bytes: bytes)
                     let colons = fields.count - 1
                     var aligned: [UInt8]? = nil
@@ -129,12 +220,11 @@ struct StatementIndex: Sendable {
                         if Self.literalPrefix(candidate).count > plainPrefix.count { aligned = candidate }
                     }
                     guard let aligned else {
-                        builder.add(
-                            Entry(statement: item.statement, colonBound: -1, proven: plainProven),
-                            item.entryClass, key: plainPrefix, root: root)
+                        file(bytes, prefix: plainPrefix, colonBound: -1, proven: plainProven, root: root)
                         continue
                     }
-                    // For resources with exactly `colons` colons: the aligned trie; with more: the prefix trie.
+                    // For resources with exactly `colons` colons: the aligned trie (a value with a `:`
+                    // cannot match those); with more: the prefix trie.
                     let slot = action * (Self.alignedColonLimit + 1) + colons
                     if alignedRoots[slot] < 0 { alignedRoots[slot] = builder.newNode() }
                     let prefix = Self.literalPrefix(aligned)
@@ -142,17 +232,17 @@ struct StatementIndex: Sendable {
                     let alignedProven =
                         filed.exact && rest.first == Wildcard.star
                         && rest.allSatisfy { $0 == Wildcard.star || $0 == UInt8(ascii: ":") }
-                    builder.add(
-                        Entry(statement: item.statement, colonBound: -1, proven: alignedProven),
-                        item.entryClass, key: prefix, root: alignedRoots[slot])
-                    builder.add(
-                        Entry(statement: item.statement, colonBound: Int16(colons), proven: plainProven),
-                        item.entryClass, key: plainPrefix, root: root)
+                    file(aligned, prefix: prefix, colonBound: -1, proven: alignedProven, root: alignedRoots[slot], aligned: true)
+                    // Resources with more colons are rare: a plain entry (a walk stops at its bound at once)
+                    // costs the usual ones less than a group, whose variable every walk would resolve.
+                    file(bytes, prefix: plainPrefix, colonBound: Int16(colons), proven: plainProven, root: root, grouped: false)
                     usedColons = max(usedColons, colons)
                 }
             }
         }
         let flat = builder.flatten()
+        self.groups = flat.groups
+        self.maxGroupsOnAPath = flat.maxGroupsOnAPath
         self.nodes = flat.nodes
         self.labels = flat.labels
         self.childFirstBytes = flat.childFirstBytes
@@ -165,30 +255,73 @@ struct StatementIndex: Sendable {
     }
 
     static func literalPrefix(_ bytes: [UInt8]) -> [UInt8] {
-        Array(bytes.prefix(Wildcard.literalPrefixLength(bytes)))
+        Array(bytes.prefix(keyPrefixLength(bytes[...])))
+    }
+
+    /// The variable whose marker is at `offset` of a filing key, if one is.
+    private static func variable(after offset: Int, in key: [UInt8], _ filed: FiledPattern) -> PolicyVariable? {
+        guard offset < key.count, key[offset] >= variableMarker, key[offset] < variableMarker + 8 else { return nil }
+        return filed.variables[Int(key[offset] - variableMarker)]
     }
 
     // MARK: Looking up
 
     /// Calls `body` with the nodes a request visits (in its action's tries) and the number of
     /// `:` in its resource, which entry `colonBound`s are compared with.
+    /// The variable groups a walk adds are those whose variable's value (from `context`, or its
+    /// default) continues the key at their node.
     func withVisitedNodes<R>(
-        action: Int, resource: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<Int32>, Int) -> R
+        action: Int, resource: UnsafeBufferPointer<UInt8>, context: RequestContext, scope: VariableScope,
+        _ body: (UnsafeBufferPointer<Int32>, Int) -> R
     ) -> R {
         var colons = 0
         for b in resource where b == UInt8(ascii: ":") { colons += 1 }
-        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * resource.count + 2) { visited in
-            var count = walk(root: plainRoots[action], key: resource, into: visited, at: 0)
+        // Each walk visits at most one node per key byte (and the root), in its trie and in the
+        // trie of every group on its path.
+        let capacity = 2 * (resource.count + 1) * (1 + maxGroupsOnAPath)
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: capacity) { visited in
+            var count = walk(root: plainRoots[action], key: resource, into: visited, at: 0, context, scope)
             if colons <= maxAlignedColons {
                 let root = alignedRoots[action * (Self.alignedColonLimit + 1) + colons]
                 if root >= 0 {
                     count = withAlignedKey(resource, colons: colons) { key in
-                        walk(root: root, key: key, into: visited, at: count)
+                        walk(root: root, key: key, into: visited, at: count, context, scope)
                     }
                 }
             }
             return body(UnsafeBufferPointer(rebasing: visited[0..<count]), colons)
         }
+    }
+
+    /// Walks on in the trie of each group of `node` whose variable's value continues `key` at
+    /// `position`, appending to `visited` from `count`; returns the new count.
+    private func addGroups(
+        of node: Node, key: UnsafeBufferPointer<UInt8>, position: Int, into visited: UnsafeMutableBufferPointer<Int32>, at count: Int,
+        _ context: RequestContext, _ scope: VariableScope
+    ) -> Int {
+        var count = count
+        for g in Int(node.groupStart)..<Int(node.groupStart + node.groupCount) {
+            // Read in place: copying a group would retain every string of its variable.
+            let length: Int? = groups.withUnsafeBufferPointer { groups in
+                // A variable that does not resolve and has no default matches no resource.
+                guard var value = scope.value(of: groups[g].variable, in: context) ?? groups[g].variable.defaultText else { return nil }
+                return value.withUTF8 { v in
+                    guard position + v.count <= key.count else { return nil }
+                    var i = 0
+                    while i < v.count {
+                        if key[position + i] != v[i] { return nil }
+                        i += 1
+                    }
+                    return v.count
+                }
+            }
+            if let length {
+                count = walk(
+                    root: groups[g].node, key: UnsafeBufferPointer(rebasing: key[(position + length)...]), into: visited, at: count, context,
+                    scope)
+            }
+        }
+        return count
     }
 
     /// The resource's fields in the order the aligned trie for its colon count uses.
@@ -221,8 +354,12 @@ struct StatementIndex: Sendable {
         }
     }
 
-    /// Appends to `visited` (from `at`) every node on the path spelled by a prefix of `key`.
-    private func walk(root: Int32, key: UnsafeBufferPointer<UInt8>, into visited: UnsafeMutableBufferPointer<Int32>, at start: Int) -> Int {
+    /// Appends to `visited` (from `at`) every node on the path spelled by a prefix of `key`, and
+    /// the variable groups on the way that the key continues.
+    private func walk(
+        root: Int32, key: UnsafeBufferPointer<UInt8>, into visited: UnsafeMutableBufferPointer<Int32>, at start: Int,
+        _ context: RequestContext, _ scope: VariableScope
+    ) -> Int {
         nodes.withUnsafeBufferPointer { nodes in
             labels.withUnsafeBufferPointer { labels in
                 childFirstBytes.withUnsafeBufferPointer { firstBytes in
@@ -232,6 +369,9 @@ struct StatementIndex: Sendable {
                         var position = 0
                         visited[count] = root
                         count += 1
+                        if nodes[node].groupCount > 0 {
+                            count = addGroups(of: nodes[node], key: key, position: 0, into: visited, at: count, context, scope)
+                        }
                         while position < key.count {
                             let n = nodes[node]
                             let byte = key[position]
@@ -257,6 +397,9 @@ struct StatementIndex: Sendable {
                             node = next
                             visited[count] = Int32(node)
                             count += 1
+                            if child.groupCount > 0 {
+                                count = addGroups(of: child, key: key, position: position, into: visited, at: count, context, scope)
+                            }
                         }
                         return count
                     }
@@ -270,14 +413,41 @@ struct StatementIndex: Sendable {
 private struct TrieBuilder {
     var children: [[(UInt8, Int32)]] = []
     var pending: [[(StatementIndex.Entry, StatementIndex.EntryClass)]] = []
+    /// Per node: its variable groups, one per distinct variable (key and default), each with the
+    /// root of its own trie.
+    var groups: [[(variable: PolicyVariable, root: Int32)]] = []
 
     mutating func newNode() -> Int32 {
         children.append([])
         pending.append([])
+        groups.append([])
         return Int32(children.count - 1)
     }
 
+    /// Files an entry under `key`, then `variable`, then `then` (the literal text after it).
+    mutating func addToGroup(
+        _ entry: StatementIndex.Entry, _ entryClass: StatementIndex.EntryClass, variable: PolicyVariable, key: [UInt8], then: [UInt8],
+        root: Int32
+    ) {
+        let node = Int(self.node(for: key, from: root))
+        let groupRoot: Int32
+        if let g = groups[node].first(where: {
+            $0.variable.normalizedKey == variable.normalizedKey && $0.variable.defaultText == variable.defaultText
+        }) {
+            groupRoot = g.root
+        } else {
+            groupRoot = newNode()
+            groups[node].append((variable, groupRoot))
+        }
+        add(entry, entryClass, key: then, root: groupRoot)
+    }
+
     mutating func add(_ entry: StatementIndex.Entry, _ entryClass: StatementIndex.EntryClass, key: [UInt8], root: Int32) {
+        pending[Int(node(for: key, from: root))].append((entry, entryClass))
+    }
+
+    /// The node `key` leads to from `root`, created as needed.
+    private mutating func node(for key: [UInt8], from root: Int32) -> Int32 {
         var node = root
         for byte in key {
             if let next = children[Int(node)].first(where: { $0.0 == byte })?.1 {
@@ -288,7 +458,7 @@ private struct TrieBuilder {
                 node = next
             }
         }
-        pending[Int(node)].append((entry, entryClass))
+        return node
     }
 
     struct Flat {
@@ -297,8 +467,26 @@ private struct TrieBuilder {
         var childFirstBytes: [UInt8] = []
         var childNodes: [Int32] = []
         var entries: [StatementIndex.Entry] = []
+        var groups: [StatementIndex.Group] = []
+        var maxGroupsOnAPath = 0
         /// Builder node → flat node, for nodes that survive (roots always do).
         var nodeFor: [Int32] = []
+    }
+
+    /// Entries grouped by class; in each class those that always count first, then by bound,
+    /// then in statement order, so a walk can stop at the first bound too high. Sets the node's
+    /// entry range.
+    private static func lay(
+        _ pending: [(StatementIndex.Entry, StatementIndex.EntryClass)], into n: inout StatementIndex.Node, _ flat: inout Flat
+    ) {
+        let sorted = pending.sorted {
+            ($0.1.rawValue, $0.0.colonBound, $0.0.statement) < ($1.1.rawValue, $1.0.colonBound, $1.0.statement)
+        }
+        n.entryStart = Int32(flat.entries.count)
+        for (entry, _) in sorted { flat.entries.append(entry) }
+        n.denyEnd = n.entryStart + Int32(sorted.count { $0.1 == .deny })
+        n.scpAllowEnd = n.denyEnd + Int32(sorted.count { $0.1 == .scpAllow })
+        n.entryEnd = Int32(flat.entries.count)
     }
 
     /// Merges chains of single-child nodes without entries and lays everything out in arrays.
@@ -307,38 +495,37 @@ private struct TrieBuilder {
         flat.nodeFor = Array(repeating: -1, count: children.count)
         var isChild = Array(repeating: false, count: children.count)
         for list in children { for (_, c) in list { isChild[Int(c)] = true } }
-        // Each queued item: builder node, its label, its flat id.
-        var queue: [(Int32, [UInt8], Int32)] = []
+        // Each queued item: builder node, its label, its flat id, the groups on the path above it.
+        var queue: [(Int32, [UInt8], Int32, Int)] = []
         for node in children.indices where !isChild[node] {
             let id = Int32(flat.nodes.count)
             flat.nodes.append(StatementIndex.Node())
             flat.nodeFor[node] = id
-            queue.append((Int32(node), [], id))
+            queue.append((Int32(node), [], id, 0))
         }
         var head = 0
         while head < queue.count {
-            let (node, label, id) = queue[head]
+            let (node, label, id, groupsAbove) = queue[head]
             head += 1
             var n = StatementIndex.Node()
             n.labelStart = Int32(flat.labels.count)
             n.labelCount = Int32(label.count)
             flat.labels += label
-            // Entries grouped by class; in each class those that always count first, then by bound,
-            // then in statement order, so a walk can stop at the first bound too high.
-            let sorted = pending[Int(node)].sorted {
-                ($0.1.rawValue, $0.0.colonBound, $0.0.statement) < ($1.1.rawValue, $1.0.colonBound, $1.0.statement)
+            Self.lay(pending[Int(node)], into: &n, &flat)
+            // A group's trie is a root of its own, laid out with the other roots.
+            n.groupStart = Int32(flat.groups.count)
+            n.groupCount = Int32(groups[Int(node)].count)
+            for group in groups[Int(node)] {
+                flat.groups.append(StatementIndex.Group(node: flat.nodeFor[Int(group.root)], variable: group.variable))
             }
-            n.entryStart = Int32(flat.entries.count)
-            for (entry, _) in sorted { flat.entries.append(entry) }
-            n.denyEnd = n.entryStart + Int32(sorted.count { $0.1 == .deny })
-            n.scpAllowEnd = n.denyEnd + Int32(sorted.count { $0.1 == .scpAllow })
-            n.entryEnd = Int32(flat.entries.count)
+            let groupsHere = groupsAbove + groups[Int(node)].count
+            flat.maxGroupsOnAPath = max(flat.maxGroupsOnAPath, groupsHere)
             n.childStart = Int32(flat.childFirstBytes.count)
             for (byte, child) in children[Int(node)].sorted(by: { $0.0 < $1.0 }) {
                 // Follow the chain while it has one child and nothing filed.
                 var end = child
                 var childLabel = [byte]
-                while children[Int(end)].count == 1 && pending[Int(end)].isEmpty {
+                while children[Int(end)].count == 1 && pending[Int(end)].isEmpty && groups[Int(end)].isEmpty {
                     let (b, next) = children[Int(end)][0]
                     childLabel.append(b)
                     end = next
@@ -348,7 +535,7 @@ private struct TrieBuilder {
                 flat.nodeFor[Int(end)] = childID
                 flat.childFirstBytes.append(byte)
                 flat.childNodes.append(childID)
-                queue.append((end, childLabel, childID))
+                queue.append((end, childLabel, childID, groupsHere))
             }
             n.childCount = Int32(flat.childFirstBytes.count) - n.childStart
             flat.nodes[Int(id)] = n

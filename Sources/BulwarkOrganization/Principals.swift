@@ -106,6 +106,9 @@ extension Organization {
             context["g:UserName"] = principal.name
             context["g:UserId"] = principal.id
         }
+        // An agency named as a principal decides as a session of it would; IAM users are never the root user.
+        context["g:PrincipalType"] = kind == .user ? "User" : "AssumedAgency"
+        context["g:PrincipalIsRootUser"] = "false"
         if let node, !organizationID.isEmpty {
             context["g:PrincipalOrgId"] = organizationID
             context["g:PrincipalOrgPath"] = organizationPath(of: node)

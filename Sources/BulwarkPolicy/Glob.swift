@@ -208,3 +208,49 @@ public struct GlobPattern: Sendable, Hashable, CustomStringConvertible {
         return position <= tailStart
     }
 }
+
+extension GlobPattern {
+    /// Matches `text` against a pattern already encoded for the matcher (`anyRunByte` and
+    /// `anyOneByte` for the wildcards, every other byte literal): what a substituted policy
+    /// variable pattern is matched with, without building a `GlobPattern`. The classic
+    /// iterative algorithm: on a mismatch the last `*` takes one more scalar, so the cost is at
+    /// most O(|text| × |pattern|).
+    static func matches(encoded pattern: UnsafeBufferPointer<UInt8>, _ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        func nextScalar(_ i: Int) -> Int {
+            var j = i + 1
+            while j < text.count && isContinuation(text[j]) { j += 1 }
+            return j
+        }
+        var p = 0
+        var t = 0
+        var starP = -1
+        var starT = 0
+        while t < text.count {
+            if p < pattern.count {
+                let c = pattern[p]
+                if c == anyRunByte {
+                    starP = p
+                    starT = t
+                    p += 1
+                    continue
+                }
+                if c == anyOneByte {
+                    t = nextScalar(t)
+                    p += 1
+                    continue
+                }
+                if c == text[t] {
+                    p += 1
+                    t += 1
+                    continue
+                }
+            }
+            guard starP >= 0 else { return false }
+            p = starP + 1
+            starT = nextScalar(starT)
+            t = starT
+        }
+        while p < pattern.count && pattern[p] == anyRunByte { p += 1 }
+        return p == pattern.count
+    }
+}

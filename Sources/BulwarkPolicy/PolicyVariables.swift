@@ -31,6 +31,19 @@ public struct PolicyTemplate: Sendable, Hashable {
     }
 
     public let parts: [Part]
+    /// Bytes of the template's own text and escapes (what is not a variable).
+    let staticByteCount: Int
+
+    init(parts: [Part]) {
+        self.parts = parts
+        staticByteCount = parts.reduce(0) { total, part in
+            switch part {
+            case .text(let t): total + t.utf8.count
+            case .literal(let c): total + String(c).utf8.count
+            case .variable: total
+            }
+        }
+    }
 
     /// The variables, in order.
     public var variables: [PolicyVariable] {
@@ -90,6 +103,47 @@ public struct PolicyTemplate: Sendable, Hashable {
     }
 }
 
+extension PolicyTemplate {
+    /// Whether the template, substituted from `context`, matches `resource` as a pattern; nil when
+    /// a variable does not resolve and has no default. Same answer as
+    /// `substitute(in:scope:).glob.matches`, without building anything on the heap.
+    public func matches(resource: UnsafeBufferPointer<UInt8>, in context: RequestContext, scope: VariableScope) -> Bool? {
+        // Inserted text is literal, so a pattern whose literal bytes outnumber the resource's
+        // cannot match: that bounds the buffer.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: staticByteCount + resource.count + 1) { buffer in
+            var n = 0
+            var fits = true
+            func put(literal text: String) {
+                for b in text.utf8 {
+                    guard n < buffer.count else {
+                        fits = false
+                        return
+                    }
+                    buffer[n] = b
+                    n += 1
+                }
+            }
+            for part in parts {
+                switch part {
+                case .text(let t):
+                    for b in t.utf8 {
+                        buffer[n] = b == Wildcard.star ? GlobPattern.anyRunByte : b == Wildcard.question ? GlobPattern.anyOneByte : b
+                        n += 1
+                    }
+                case .literal(let c):
+                    put(literal: String(c))
+                case .variable(let v):
+                    guard let value = scope.value(of: v, in: context) ?? v.defaultText else { return nil }
+                    put(literal: value)
+                }
+                if !fits { return false }
+            }
+            return GlobPattern.matches(encoded: UnsafeBufferPointer(rebasing: buffer[0..<n]), resource)
+        }
+    }
+
+}
+
 /// The outcome of substituting a template's variables.
 public struct Substitution: Sendable {
     /// A run of the result: policy text (wildcards live) or inserted text (always literal).
@@ -140,13 +194,16 @@ public struct Substitution: Sendable {
 /// catalog lists them as multi-valued (`g:TagKeys`, `ims:TargetOrgPaths`, ...).
 public struct VariableScope: Sendable, Hashable {
     /// Case-folded names.
-    public var multiValuedKeys: Set<String>
+    public let multiValuedKeys: Set<String>
     /// Case-folded prefixes of multi-valued key templates (`…/<tag-key>`).
-    public var multiValuedPrefixes: [String]
+    public let multiValuedPrefixes: [String]
+    /// `KeyHash` of each multi-valued name: checked first, since every resolution asks.
+    private let hashes: [UInt64]
 
     public init(multiValuedKeys: Set<String> = [], multiValuedPrefixes: [String] = []) {
         self.multiValuedKeys = multiValuedKeys
         self.multiValuedPrefixes = multiValuedPrefixes
+        self.hashes = multiValuedKeys.map(KeyHash.of)
     }
 
     /// No catalog: only the request context decides.
@@ -161,7 +218,7 @@ public struct VariableScope: Sendable, Hashable {
     /// a boolean as `true`/`false`), unless it is missing, a list or multi-valued by the catalog.
     public func value(of variable: PolicyVariable, in context: RequestContext) -> String? {
         guard let scalar = context.scalar(normalizedKey: variable.normalizedKey, hash: variable.keyHash) else { return nil }
-        if !multiValuedKeys.isEmpty || !multiValuedPrefixes.isEmpty, isMultiValued(variable.normalizedKey) { return nil }
+        if hashes.contains(variable.keyHash) || !multiValuedPrefixes.isEmpty, isMultiValued(variable.normalizedKey) { return nil }
         return scalar.text
     }
 }

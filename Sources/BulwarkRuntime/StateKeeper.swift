@@ -33,12 +33,15 @@ public final class StateKeeper: Sendable {
     private let onInstall: @Sendable (DecisionSnapshot, [UnreadablePolicy]) -> Void
     private let logger: Logger
     private let pollInterval: Duration
+    private let maxPoliciesPerPrincipal: Int
 
     /// Opens the store at `location`; nothing is read until `run()`.
     public init(
         location: StoreLocation, catalog: Catalog, logger: Logger, pollInterval: Duration = .seconds(1),
+        maxPoliciesPerPrincipal: Int = OrganizationState.defaultMaxPoliciesPerPrincipal,
         onInstall: @escaping @Sendable (DecisionSnapshot, [UnreadablePolicy]) -> Void = { _, _ in }
     ) throws {
+        self.maxPoliciesPerPrincipal = maxPoliciesPerPrincipal
         switch location {
         case .sqlite(let path):
             store = try SQLiteStore(path: path)
@@ -156,7 +159,7 @@ public final class StateKeeper: Sendable {
     /// Applies one management command in one store transaction, then installs the result.
     public func apply(_ command: ManagementCommand) async throws(WriteError) -> (CommandOutcome, OrganizationState) {
         guard let base = current.withLock({ $0?.stored }) else { throw .notReady }
-        let context = CommandContext(validator: validator, now: Date().formatted(.iso8601))
+        let context = CommandContext(validator: validator, now: Date().formatted(.iso8601), maxPoliciesPerPrincipal: maxPoliciesPerPrincipal)
         do {
             let (stored, outcome) = try await store.update(base: base) { state in
                 do { return try state.applying(command, context: context) } catch { throw error }

@@ -94,6 +94,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         case .invalid: APIError(status: 400, code: "invalid_request", message: error.message, path: error.path)
         case .notFound: APIError(status: 404, code: "not_found", message: error.message, path: error.path)
         case .conflict: APIError(status: 409, code: "conflict", message: error.message, path: error.path)
+        case .limitExceeded: APIError(status: 409, code: "limit_exceeded", message: error.message, path: error.path)
         case .invalidPolicy:
             APIError(
                 status: 422, code: "invalid_policy", message: error.message, path: error.path,

@@ -26,7 +26,8 @@ public final class PDPServer: Sendable {
         self.decisions = DecisionService(catalog: catalog, limits: configuration.decisionLimits)
         keeper = try StateKeeper(
             location: configuration.store ?? .sqlite(path: (configuration.dataDirectory ?? ".") + "/bulwark.sqlite"),
-            catalog: catalog, logger: logger, pollInterval: configuration.pollInterval
+            catalog: catalog, logger: logger, pollInterval: configuration.pollInterval,
+            maxPoliciesPerPrincipal: configuration.maxPoliciesPerPrincipal
         ) { snapshot, unreadable in
             metrics.recordSnapshot(revision: snapshot.revision, principals: snapshot.principalCount)
             metrics.recordUnreadable(unreadable)

@@ -22,6 +22,8 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes = 8 << 20
     /// Limits on what one decision request may ask (requests per batch, inline statements).
     public var decisionLimits = DecisionLimits()
+    /// Identity policies per user, group or agency (SPEC §11: 10, up to 20).
+    public var maxPoliciesPerPrincipal = OrganizationState.defaultMaxPoliciesPerPrincipal
     /// Connection limits and timeouts.
     public var connections = ConnectionLimits()
     /// PEM certificate and key: serve HTTPS instead of HTTP.

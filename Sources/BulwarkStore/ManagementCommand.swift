@@ -65,6 +65,8 @@ public struct ManagementError: Error, Sendable, CustomStringConvertible {
         case conflict
         /// The submitted policy has validation errors; `findings` lists them.
         case invalidPolicy
+        /// One of Huawei's limits (SPEC §11) would be exceeded; the message names it.
+        case limitExceeded
     }
     public let kind: Kind
     public let message: String
@@ -82,15 +84,18 @@ public struct ManagementError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// What a command needs besides the state: the validator for policies and the time.
+/// What a command needs besides the state: the validator for policies, the time and the limits.
 public struct CommandContext: Sendable {
     public let validator: PolicyValidator
     /// RFC 3339 time stamped on new versions.
     public let now: String
+    /// Identity policies attached to one user, group or agency at most (Huawei: 10, up to 20 on request).
+    public let maxPoliciesPerPrincipal: Int
 
-    public init(validator: PolicyValidator, now: String) {
+    public init(validator: PolicyValidator, now: String, maxPoliciesPerPrincipal: Int = OrganizationState.defaultMaxPoliciesPerPrincipal) {
         self.validator = validator
         self.now = now
+        self.maxPoliciesPerPrincipal = maxPoliciesPerPrincipal
     }
 }
 
@@ -335,14 +340,21 @@ extension OrganizationState {
         case .attach(let policy, let target):
             let attachment = StoredAttachment(policy: policy, target: target)
             try checkAttachable(attachment)
+            if !attachments.contains(attachment) { try checkAttachmentLimits(attachment, context: context) }
             let created = attachments.insert(attachment).inserted
             return CommandOutcome(entity: .attachment(attachment), created: created, warnings: [])
 
         case .detach(let policy, let target):
             let attachment = StoredAttachment(policy: policy, target: target)
-            guard attachments.remove(attachment) != nil else {
+            guard attachments.contains(attachment) else {
                 throw ManagementError(.notFound, "\"\(policy)\" is not attached to \"\(target)\"")
             }
+            if isSCP(policy) && scpCount(on: target) == 1 {
+                throw ManagementError(
+                    .limitExceeded,
+                    "\"\(policy)\" is the last SCP attached to \"\(target)\", and a node must keep at least one; attach another first")
+            }
+            attachments.remove(attachment)
             return CommandOutcome(entity: .deleted, created: false, warnings: [])
         }
     }
@@ -394,6 +406,36 @@ extension OrganizationState {
             throw ManagementError(
                 .invalid, "OUs nest at most \(Organization.maxOUDepth) levels deep; \"\(deepest)\" would be at level \(ouDepth(deepest))",
                 path: .root.appending(key: "parent"))
+        }
+    }
+
+    /// Huawei's defaults (SPEC §11).
+    public static let defaultMaxPoliciesPerPrincipal = 10
+    /// The most `--max-policies-per-principal` may raise it to.
+    public static let highestMaxPoliciesPerPrincipal = 20
+    public static let maxSCPsPerNode = 5
+
+    func isSCP(_ policy: String) -> Bool { policy == Self.fullAccessID || scps[policy] != nil }
+
+    func scpCount(on node: String) -> Int { attachments.count { $0.target == node && isSCP($0.policy) } }
+
+    /// 10 (or the configured number of) identity policies per principal, 5 SCPs per node.
+    private func checkAttachmentLimits(_ a: StoredAttachment, context: CommandContext) throws(ManagementError) {
+        if isSCP(a.policy) {
+            let count = scpCount(on: a.target)
+            if count >= Self.maxSCPsPerNode {
+                throw ManagementError(
+                    .limitExceeded, "\"\(a.target)\" has \(count) SCPs attached, the most a node may have (\(Self.maxSCPsPerNode)); detach one first",
+                    path: .root.appending(key: "target"))
+            }
+        } else {
+            let count = attachments.count { $0.target == a.target && policies[$0.policy] != nil }
+            if count >= context.maxPoliciesPerPrincipal {
+                throw ManagementError(
+                    .limitExceeded,
+                    "\(a.target) has \(count) identity policies attached, the most allowed (\(context.maxPoliciesPerPrincipal), --max-policies-per-principal); detach one first",
+                    path: .root.appending(key: "target"))
+            }
         }
     }
 

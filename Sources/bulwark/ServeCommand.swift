@@ -41,6 +41,8 @@ struct ServeCommand: ParsableCommand {
     var maxBatchRequests: Int = 10_000
     @Option(name: .long, help: "Most statements in the inline policies of one decision request (default 10000).")
     var maxInlineStatements: Int = 10_000
+    @Option(name: .long, help: "Identity policies attached to one user, group or agency at most, 1 to 20 (default 10, Huawei's limit).")
+    var maxPoliciesPerPrincipal: Int = 10
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
     @OptionGroup var tls: TLSFlags
@@ -66,6 +68,10 @@ struct ServeCommand: ParsableCommand {
         guard maxInlineStatements > 0 else { throw CLIError.invalidInput("--max-inline-statements must be positive") }
         configuration.decisionLimits.maxBatchRequests = maxBatchRequests
         configuration.decisionLimits.maxInlineStatements = maxInlineStatements
+        guard (1...OrganizationState.highestMaxPoliciesPerPrincipal).contains(maxPoliciesPerPrincipal) else {
+            throw CLIError.invalidInput("--max-policies-per-principal must be from 1 to \(OrganizationState.highestMaxPoliciesPerPrincipal)")
+        }
+        configuration.maxPoliciesPerPrincipal = maxPoliciesPerPrincipal
         configuration.connections = try connections.limits()
         configuration.tls = try tls.files()
         let generatedTokenPath: String?

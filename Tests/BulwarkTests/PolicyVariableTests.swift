@@ -4,6 +4,7 @@ import BulwarkContract
 import BulwarkEngine
 import BulwarkJSON
 import BulwarkPolicy
+import BulwarkTestSupport
 import BulwarkValidation
 import Testing
 
@@ -133,6 +134,15 @@ struct PolicyVariableTests {
             try conditionHolds(
                 #"{"IpAddress":{"g:SourceIp":"${g:PrincipalTag/net}"}}"#, #"{"g:SourceIp":"10.1.1.1","g:PrincipalTag/net":"10.0.0.0/8"}"#))
         #expect(try conditionHolds(#"{"Bool":{"g:MFAPresent":"${g:PrincipalTag/mfa}"}}"#, #"{"g:MFAPresent":true,"g:PrincipalTag/mfa":"TRUE"}"#))
+    }
+
+    @Test func aValueWithAColonNeverShiftsTheIndexFields() throws {
+        // The index files this pattern by its literal fields in another order; a value holding a
+        // `:` must not make a resource with those fields look matched.
+        let statement = #"{"Effect":"Allow","Action":"*","Resource":"ims:*:${g:UserName}:image:*"}"#
+        #expect(try !allowed(statement: statement, "ims:r:acct:image:img", #"{"g:UserName":"acct:r"}"#))
+        #expect(try allowed(statement: statement, "ims:r:acct:r:image:img", #"{"g:UserName":"acct:r"}"#))
+        #expect(try allowed(statement: statement, "ims:r:acct:image:img", #"{"g:UserName":"acct"}"#))
     }
 
     @Test func keysTheCatalogListsAsMultiValuedNeverResolve() throws {
@@ -287,5 +297,26 @@ struct PolicyVariableAnalysisTests {
         #expect(diff.undecided.map(\.action) == ["swr:repo:upload"])
         #expect(diff.undecided.first?.reason.contains("${g:UserName}") == true)
         #expect(diff.added.isEmpty && diff.removed.isEmpty)
+    }
+}
+
+@Suite("Substituted pattern matcher")
+struct SubstitutedMatcherTests {
+    /// The allocation-free matcher the compiled authorizer uses for patterns with variables
+    /// agrees with `GlobPattern` on random patterns and texts (an empty variable at the end
+    /// makes the template the same pattern).
+    @Test func agreesWithGlobPattern() throws {
+        var rng = SeededGenerator(seed: 42)
+        let alphabet: [String] = ["a", "b", ":", "é", "*", "?", "/"]
+        let context = try context(#"{"g:K":""}"#)
+        for _ in 0..<20_000 {
+            let pattern = (0..<Int.random(in: 0...7, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }.joined()
+            let text = (0..<Int.random(in: 0...8, using: &rng)).map { _ in alphabet.filter { $0 != "*" && $0 != "?" }.randomElement(using: &rng)! }
+                .joined()
+            let template = try #require(try PolicyTemplate.parse(pattern + "${g:K}"))
+            var t = text
+            let fast = t.withUTF8 { template.matches(resource: $0, in: context, scope: .none) }
+            #expect(fast == GlobPattern(pattern).matches(text), "\(pattern) on \(text)")
+        }
     }
 }

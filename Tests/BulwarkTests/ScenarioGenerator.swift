@@ -18,7 +18,7 @@ struct ScenarioGenerator {
     static let resources = [
         "*", "ims:cn-north-4:acct:image:img-1", "ims:cn-north-4:other:image:img-2", "swr:cn-north-4:acct:repo:team/web",
         "swr:cn-north-4:acct:repo:ops/db", "ims:cn-north-4:acct:image:img-12", "", "ims:cn-north-4:acct:image:img-*",
-        "ims:cn-north-4:acct:image:team",
+        "ims:cn-north-4:acct:image:team", "ims:cn-north-4:acct:image", "ims:x:acct:image",
     ]
     static let resourcePatterns = [
         "*", "ims:*", "ims:cn-north-4:acct:image:*", "swr:*:acct:repo:team/*", "ims:*:image:img-?", "swr:*", "ims:cn-north-4:acct:image:img-1",
@@ -28,7 +28,8 @@ struct ScenarioGenerator {
     static let variableResourcePatterns = [
         "swr:*:acct:repo:${g:UserName}/*", "ims:cn-north-4:acct:image:${g:UserName}", "ims:cn-north-4:acct:image:${ g:username , 'img-12'}",
         "ims:*:acct:image:${g:UserName}*", "${g:UserName}", "*:repo:${g:SourceVpce}/*", "ims:cn-north-4:acct:image:img-${*}",
-        "ims:${g:TagKeys}:acct:image:*", "ims:cn-north-4:${g:UserName, 'acct'}:image:img-1",
+        "ims:${g:TagKeys}:acct:image:*", "ims:cn-north-4:${g:UserName, 'acct'}:image:img-1", "ims:cn-north-4:${g:UserName}:*",
+        "ims:*:${g:UserName}:*", "swr:cn-north-4:${g:SourceVpce}",
     ]
     /// With `awkwardURNs`: resources with extra, missing or empty fields and patterns with wildcards
     /// in early fields, which the compiled authorizer indexes field by field.
@@ -77,7 +78,8 @@ struct ScenarioGenerator {
         #""ims:TargetOrgPaths":["o-1/r-1/a","o-2/r-2/b"]"#, #""ims:TargetOrgPaths":["o-1/r-1/a"]"#,
         #""g:SourceVpce":"vpce-1""#, #""g:SecureTransport":"TRUE""#,
         #""g:UserName":"img-1""#, #""g:UserName":"team""#, #""g:UserName":["team"]"#, #""g:UserName":"*""#, #""g:TagKeys":"cn-north-4""#,
-        #""g:SourceVpce":"team""#, #""g:PrincipalTag/x":"alice""#, #""g:UserName":"""#,
+        #""g:SourceVpce":"team""#, #""g:PrincipalTag/x":"alice""#, #""g:UserName":"""#, #""g:UserName":"acct:image""#,
+        #""g:SourceVpce":"acct:repo:team/web""#, #""g:UserName":"acct:image:img-1""#,
     ]
 
     init(seed: UInt64) { rng = SeededGenerator(seed: seed) }

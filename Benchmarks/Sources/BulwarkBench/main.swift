@@ -63,14 +63,15 @@ func realisticPolicy(targetBytes: Int, seed: Int, variables: Bool = false) -> St
         let service = action.hasPrefix("ims") ? "ims" : "swr"
         var resource = service == "ims" ? "ims:cn-north-4:0a1b2c:image:img-\(i)-*" : "swr:cn-north-4:0a1b2c:repo:team-\(i % 7)/*"
         // With variables, one statement in ten: in its Resource, or in a condition value.
-        let withVariable = variables && i % 10 == 3
+        // (i % 20 == 2: an ims:images:share Allow; i % 20 == 15: a swr:repo:download Deny.)
+        let withVariable = variables && (i % 20 == 2 || i % 20 == 15)
         if withVariable {
-            resource =
-                service == "ims" ? "ims:cn-north-4:0a1b2c:image:img-${g:PrincipalTag/team, 'none'}-*" : "swr:cn-north-4:0a1b2c:repo:${g:UserName}/*"
+            // The account from the principal's keys; the rest as selective as the other statements.
+            resource = resource.replacingOccurrences(of: "0a1b2c", with: "${g:DomainId}")
         }
         let effect = i % 5 == 0 ? "Deny" : "Allow"
         var s = #"{"Sid":"S\#(i)","Effect":"\#(effect)","Action":["\#(action)"],"Resource":["\#(resource)"]"#
-        if withVariable && i % 20 == 3 {
+        if withVariable && i % 40 == 2 {
             s += #","Condition":{"StringEquals":{"g:ResourceTag/owner":"${g:UserName}"}}"#
         } else if i % 2 == 0 {
             s += #","Condition":"# + conditions[i % conditions.count]
@@ -135,7 +136,7 @@ func authorizeWorkload(count: Int, variables: Bool = false) throws -> (PolicySet
         context.set("g:TagKeys", [.string("env")], isList: true)
         // What a principal's keys add: variables resolve against them.
         context.set("g:UserName", [.string("team-\(i % 7)")])
-        context.set("g:PrincipalTag/team", [.string("\(i % count)")])
+        context.set("g:DomainId", [.string("0a1b2c")])
         return AuthorizationRequest(
             action: ["ims:images:get", "swr:repo:download", "ims:images:share"][i % 3],
             resource: i % 3 == 1 ? "swr:cn-north-4:0a1b2c:repo:team-\(i % 7)/app" : "ims:cn-north-4:0a1b2c:image:img-\(i % count)-x",
@@ -240,6 +241,14 @@ func benchVariables() throws {
             let t0 = now()
             let authorizer = Authorizer(policies: set, catalog: catalog)
             rows.append((String(format: "%.0f %%", share * 100), authorizer, requests, Double(now() - t0)))
+            if variables {
+                // The variables must take part: count decisions a statement with variables determined.
+                let byPolicy = Dictionary(uniqueKeysWithValues: set.identityPolicies.map { ($0.id, $0.policy) })
+                let determined = requests.filter { r in
+                    authorizer.authorize(r).matched.contains { m in byPolicy[m.policyID]?.statements[m.statementIndex].hasVariables == true }
+                }.count
+                print("variables: \(count) policies: \(determined) of \(requests.count) requests matched a statement with variables")
+            }
         }
         for (mode, every) in [("decide", false), ("authorize", true)] {
             var p50 = [[Double]](repeating: [], count: rows.count)
@@ -324,7 +333,7 @@ if which == "hot" {
     // A steady loop for profilers: `hot N [authorize]`, the benchmark's workload with N policies, 5 s.
     let count = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 100 : 100
     let every = CommandLine.arguments.count > 3 && CommandLine.arguments[3] == "authorize"
-    let (set, requests) = try authorizeWorkload(count: count)
+    let (set, requests) = try authorizeWorkload(count: count, variables: CommandLine.arguments.contains("variables"))
     let authorizer = Authorizer(policies: set, catalog: try Catalog.bundled())
     let end = now() + 5_000_000_000
     var k = 0
