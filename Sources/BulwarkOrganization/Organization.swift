@@ -77,6 +77,10 @@ public struct Organization: Sendable {
 
     /// The deepest OU nesting Organizations allows.
     public static let maxOUDepth = 5
+    /// SCPs attached to one node at most.
+    public static let maxSCPsPerNode = 5
+    /// Identity policies attached to one user, group or agency (Huawei's default; 20 on request).
+    public static let maxPoliciesPerPrincipal = 10
 
     /// Huawei's default SCP, attached to every node once SCPs are enabled.
     public static let fullAccessText = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["*"]}]}"#

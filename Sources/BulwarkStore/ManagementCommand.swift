@@ -410,10 +410,10 @@ extension OrganizationState {
     }
 
     /// Huawei's defaults (SPEC §11).
-    public static let defaultMaxPoliciesPerPrincipal = 10
+    public static let defaultMaxPoliciesPerPrincipal = Organization.maxPoliciesPerPrincipal
     /// The most `--max-policies-per-principal` may raise it to.
     public static let highestMaxPoliciesPerPrincipal = 20
-    public static let maxSCPsPerNode = 5
+    public static let maxSCPsPerNode = Organization.maxSCPsPerNode
 
     func isSCP(_ policy: String) -> Bool { policy == Self.fullAccessID || scps[policy] != nil }
 

@@ -234,7 +234,13 @@ private struct WorkspaceLoader {
             } else if ouDepth > Organization.maxOUDepth {
                 problem(orgFileName, at, "\"\(name)\" is \(ouDepth) OU levels deep; Organizations allows \(Organization.maxOUDepth)")
             }
-            if workspace.scpsEnabled && (workspace.attachments[name] ?? []).isEmpty && name != workspace.managementAccount {
+            let attached = workspace.attachments[name] ?? []
+            if attached.count > Organization.maxSCPsPerNode {
+                problem(
+                    orgFileName, at,
+                    "\(attached.count) SCPs are attached to \"\(name)\"; Organizations allows \(Organization.maxSCPsPerNode) per node")
+            }
+            if workspace.scpsEnabled && attached.isEmpty && name != workspace.managementAccount {
                 problem(orgFileName, at, "no SCP is attached to \"\(name)\", so nothing below it is allowed")
             }
         }
@@ -258,7 +264,14 @@ private struct WorkspaceLoader {
         }
         let doc = Fields(node)
         func policyNames(_ f: Fields, owner: String) -> [String] {
-            f.array("policies").compactMap { item in
+            let items = f.array("policies")
+            if items.count > Organization.maxPoliciesPerPrincipal {
+                problem(
+                    file, f.location("policies"),
+                    "\(owner) has \(items.count) identity policies attached; Huawei allows \(Organization.maxPoliciesPerPrincipal) per user, group or agency (20 on request)"
+                )
+            }
+            return items.compactMap { item in
                 guard let name = Fields.stringValue(item) else { return nil }
                 if iam.policies[name] == nil {
                     problem(file, item.location, "\(owner) names unknown policy \"\(name)\" (policies live in accounts/\(directory)/policies/)")

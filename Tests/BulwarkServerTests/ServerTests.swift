@@ -65,12 +65,20 @@ import Testing
             #expect(try await http.delete("/v1/attachments?policy=no-reads&target=engineering").status == 200)
             #expect(try await Fixture.aliceCanGet(http) == "allowed")
 
-            // Detaching FullAccess from the account leaves its level without an Allow.
+            // The last SCP of a node stays (SPEC §11).
+            let last = try await http.delete("/v1/attachments?policy=FullAccess&target=dev")
+            #expect(last.status == 409)
+            #expect((last.object["error"] as? [String: Any])?["code"] as? String == "limit_exceeded")
+            // Beside a Deny-only SCP, detaching FullAccess leaves the account's level without an Allow.
+            let denyOnly = #"{"Version":"5.0","Statement":[{"Effect":"Deny","Action":["ims:images:share"]}]}"#
+            #expect(try await http.post("/v1/scps", #"{"id":"deny-only","document":\#(denyOnly)}"#).status == 201)
+            #expect(try await http.post("/v1/attachments", #"{"policy":"deny-only","target":"dev"}"#).status == 201)
             #expect(try await http.delete("/v1/attachments?policy=FullAccess&target=dev").status == 200)
             let denied = try await http.post("/v1/authorize", #"{"principal":"iam::0a1b2c:user:alice","request":{"action":"ims:images:get"}}"#)
             #expect(denied.object["reason"] as? String == "scp_no_allow")
             #expect(denied.object["scpLevel"] as? Int == 2)
             #expect(try await http.post("/v1/attachments", #"{"policy":"FullAccess","target":"dev"}"#).status == 201)
+            #expect(try await http.delete("/v1/attachments?policy=deny-only&target=dev").status == 200)
 
             // A new default version decides at once; rolling back restores the old one.
             let v2 = try await http.post(

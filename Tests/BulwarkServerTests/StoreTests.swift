@@ -47,13 +47,58 @@ import Testing
         // By account name too.
         #expect(try snapshot.principal("iam::dev:user:alice").resolved.urn == "iam::0a1b2c:user:alice")
 
-        // Detaching FullAccess from the OU leaves a level without an Allow.
+        // Detaching FullAccess from the OU, beside a Deny-only SCP, leaves a level without an Allow.
+        state = try state.applying(.createSCP(id: "deny-share", description: "", document: Self.document(Self.denyShare)), context: Self.context).0
+        state = try state.applying(.attach(policy: "deny-share", target: "engineering"), context: Self.context).0
         state = try state.applying(.detach(policy: "FullAccess", target: "engineering"), context: Self.context).0
         snapshot = DecisionSnapshot(state: state, revision: 2, catalog: Self.catalog)
         let result = try snapshot.principal("iam::0a1b2c:user:alice").authorizer.authorize(
             AuthorizationRequest(action: "ims:images:get", resource: "*"))
         #expect(result.reason == .scpNoAllow)
         #expect(result.scpLevel == 1)
+    }
+
+    /// SPEC §11: 10 identity policies per principal (configurable up to 20), 5 SCPs per node,
+    /// and a node keeps its last SCP.
+    @Test func huaweisLimitsAreEnforced() throws {
+        var state = try Self.sampleState()
+        func refusal(_ command: ManagementCommand, _ context: CommandContext = Self.context) -> ManagementError? {
+            do {
+                _ = try state.applying(command, context: context)
+                return nil
+            } catch { return error }
+        }
+        for i in 1...10 {
+            state = try state.applying(
+                .createPolicy(id: "p\(i)", account: "0a1b2c", description: "", document: Self.document(Self.readImages)), context: Self.context
+            ).0
+        }
+        for i in 1...9 { state = try state.applying(.attach(policy: "p\(i)", target: "iam::0a1b2c:group:readers"), context: Self.context).0 }
+        // read-images plus nine: ten, the most.
+        let eleventh = refusal(.attach(policy: "p10", target: "iam::0a1b2c:group:readers"))
+        #expect(eleventh?.kind == .limitExceeded)
+        #expect(eleventh?.message.contains("10 identity policies") == true)
+        #expect(eleventh?.message.contains("--max-policies-per-principal") == true)
+        // Attaching one already attached is not a new attachment.
+        #expect(refusal(.attach(policy: "p1", target: "iam::0a1b2c:group:readers")) == nil)
+        // Raised to 20, as Huawei allows on request.
+        let raised = CommandContext(validator: Self.context.validator, now: Self.context.now, maxPoliciesPerPrincipal: 20)
+        #expect(refusal(.attach(policy: "p10", target: "iam::0a1b2c:group:readers"), raised) == nil)
+
+        // Five SCPs per node: FullAccess and four more.
+        for i in 1...5 {
+            state = try state.applying(.createSCP(id: "s\(i)", description: "", document: Self.document(Self.denyShare)), context: Self.context).0
+        }
+        for i in 1...4 { state = try state.applying(.attach(policy: "s\(i)", target: "dev"), context: Self.context).0 }
+        let sixth = refusal(.attach(policy: "s5", target: "dev"))
+        #expect(sixth?.kind == .limitExceeded)
+        #expect(sixth?.message.contains("5 SCPs") == true)
+
+        // The last SCP of a node cannot be detached; any other can.
+        let last = refusal(.detach(policy: "FullAccess", target: "root"))
+        #expect(last?.kind == .limitExceeded)
+        #expect(last?.message.contains("last SCP") == true)
+        #expect(refusal(.detach(policy: "FullAccess", target: "dev")) == nil)
     }
 
     @Test func aSnapshotNeverDecidesWithoutAPolicyItCannotRead() throws {

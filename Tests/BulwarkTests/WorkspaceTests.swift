@@ -50,33 +50,40 @@ struct WorkspaceTests {
     }
 
     @Test func everyProblemIsReportedWithALocation() throws {
-        let dir = try makeWorkspace([
-            "organization.yaml": """
-            organization: {id: o-1, rootId: r-1, managementAccount: nobody}
-            ous:
-              - {name: a, parent: root}
-              - {name: b, parent: a}
-              - {name: c, parent: b}
-              - {name: d, parent: c}
-              - {name: e, parent: d}
-              - {name: f, parent: e}
-              - {name: x, parent: y}
-              - {name: y, parent: x}
-              - {name: a, parent: root}
-            accounts:
-              - {name: dev, id: "111", parent: ghost}
-            detachFullAccess: [b]
-            scpAttachments:
-              - {scp: missing-scp, targets: [a, nowhere]}
-            """,
-            "accounts/dev/account.yaml": """
-            users:
-              - {name: alice, groups: [nogroup], policies: [nopolicy]}
-              - {name: alice}
-            """,
-            "accounts/dev/policies/bad.json": #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"ims:images:gett"}]}"#,
-            "scps/broken.json": "{ not json",
-        ])
+        let dir = try makeWorkspace(
+            [
+                "organization.yaml": """
+                organization: {id: o-1, rootId: r-1, managementAccount: nobody}
+                ous:
+                  - {name: a, parent: root}
+                  - {name: b, parent: a}
+                  - {name: c, parent: b}
+                  - {name: d, parent: c}
+                  - {name: e, parent: d}
+                  - {name: f, parent: e}
+                  - {name: x, parent: y}
+                  - {name: y, parent: x}
+                  - {name: a, parent: root}
+                accounts:
+                  - {name: dev, id: "111", parent: ghost}
+                detachFullAccess: [b]
+                scpAttachments:
+                  - {scp: missing-scp, targets: [a, nowhere]}
+                  - {scp: s1, targets: [c]}
+                  - {scp: s2, targets: [c]}
+                  - {scp: s3, targets: [c]}
+                  - {scp: s4, targets: [c]}
+                  - {scp: s5, targets: [c]}
+                """,
+                "accounts/dev/account.yaml": """
+                users:
+                  - {name: alice, groups: [nogroup], policies: [nopolicy]}
+                  - {name: alice}
+                  - {name: bob, policies: [p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11]}
+                """,
+                "accounts/dev/policies/bad.json": #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"ims:images:gett"}]}"#,
+                "scps/broken.json": "{ not json",
+            ].merging((1...5).map { ("scps/s\($0).json", fullAccess) }) { a, _ in a })
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let ws = Workspace.load(directory: dir, catalog: Self.catalog)
         let messages = ws.problems.map(\.description)
@@ -92,6 +99,8 @@ struct WorkspaceTests {
             "unknown group \"nogroup\"",
             "unknown policy \"nopolicy\"",
             "duplicate user \"alice\"",
+            "user bob has 11 identity policies attached; Huawei allows 10",
+            "6 SCPs are attached to \"c\"; Organizations allows 5 per node",
             "UNKNOWN_ACTION",
             "scps/broken.json:1:3: syntax error",
         ]
