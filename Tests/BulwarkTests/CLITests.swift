@@ -35,6 +35,26 @@ struct CLITests {
         try expectGolden("explain-single.txt", text.stdout)
     }
 
+    /// Policy variables: what each became, in both formats.
+    @Test func explainVariablesGolden() throws {
+        let json = try runCLI(["authorize", "--input", "\(Self.fixtures)/authorize-variables.json", "--format", "json", "--explain"])
+        #expect(json.code == 0)
+        try expectGolden("authorize-variables-explain.json", json.stdout)
+        let text = try runCLI(["explain", "--input", "\(Self.fixtures)/authorize-variables.json"])
+        #expect(text.code == 0)
+        try expectGolden("explain-variables.txt", text.stdout)
+        // A broken variable is a grammar error: exit 2, located at its `${`.
+        let input =
+            #"{"identityPolicies":[{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"*","Resource":"swr:*:*:repo:${g:UserName/*"}]}],"request":{"action":"swr:repo:upload"}}"#
+        let broken = try runCLI(["authorize", "--input", "-", "--format", "json"], stdin: input)
+        #expect(broken.code == 2)
+        #expect(broken.stdout.isEmpty)
+        let column = input.distance(from: input.startIndex, to: input.firstRange(of: "${")!.lowerBound) + 1
+        #expect(
+            broken.stderr.hasPrefix("bulwark: <stdin>:1:\(column): $.identityPolicies[0].Statement[0].Resource: policy variable \"g:UserName/\""),
+            "\(broken.stderr)")
+    }
+
     @Test func stdinInput() throws {
         let body = try String(contentsOfFile: "\(Self.fixtures)/authorize-single.json", encoding: .utf8)
         let run = try runCLI(["authorize", "--input", "-", "--format", "json"], stdin: body)
