@@ -54,11 +54,14 @@ public struct Statement: Sendable {
     /// The `Condition` element itself, when present.
     public var conditionSpan: SourceSpan?
     public var span: SourceSpan
+    /// `Principal`/`NotPrincipal` of a trust policy; nil in identity policies and SCPs.
+    public var principal: PrincipalElement?
 
     public init(
         index: Int, sid: String?, effect: Effect, actions: PatternList, resources: PatternList?,
-        conditions: [ConditionClause], conditionSpan: SourceSpan?, span: SourceSpan
+        conditions: [ConditionClause], conditionSpan: SourceSpan?, span: SourceSpan, principal: PrincipalElement? = nil
     ) {
+        self.principal = principal
         self.index = index
         self.sid = sid
         self.effect = effect
@@ -204,4 +207,36 @@ public struct ConditionClause: Sendable {
 
     /// Whether any value holds a policy variable.
     public var hasVariables: Bool { test.templates != nil }
+}
+
+/// `Principal` or `NotPrincipal` of a trust policy (SPEC §10): `"*"`, or `{"IAM": [...], "Service": [...]}`.
+public struct PrincipalElement: Sendable {
+    /// True for `NotPrincipal`.
+    public var isNegated: Bool
+    /// `"*"`: every principal.
+    public var isWildcard: Bool
+    /// `IAM` entries: account ids or principal URNs (`iam::ACCOUNT:user:NAME`, `iam::ACCOUNT:agency:NAME`).
+    public var iam: [PrincipalEntry]
+    /// `Service` entries: `service.NAME`.
+    public var services: [PrincipalEntry]
+    public var span: SourceSpan
+
+    public init(isNegated: Bool, isWildcard: Bool, iam: [PrincipalEntry], services: [PrincipalEntry], span: SourceSpan) {
+        self.isNegated = isNegated
+        self.isWildcard = isWildcard
+        self.iam = iam
+        self.services = services
+        self.span = span
+    }
+}
+
+/// One principal named in a trust policy, with where it is.
+public struct PrincipalEntry: Sendable {
+    public var text: String
+    public var span: SourceSpan
+
+    public init(text: String, span: SourceSpan) {
+        self.text = text
+        self.span = span
+    }
 }

@@ -15,6 +15,9 @@ public struct PolicyParseError: LocatedError, Sendable {
         case actionAndNotAction = "ACTION_AND_NOTACTION"
         case unsupportedPrincipal = "UNSUPPORTED_PRINCIPAL"
         case invalidPolicyVariable = "INVALID_POLICY_VARIABLE"
+        case missingPrincipal = "MISSING_PRINCIPAL"
+        case principalAndNotPrincipal = "PRINCIPAL_AND_NOTPRINCIPAL"
+        case invalidPrincipal = "INVALID_PRINCIPAL"
     }
 
     public let code: Code
@@ -27,6 +30,13 @@ public struct PolicyParseError: LocatedError, Sendable {
     }
 }
 
+/// Which statements a document may hold: identity policies and SCPs never name a principal;
+/// an agency's trust policy always does (SPEC §10).
+public enum PolicyGrammar: Sendable {
+    case identity
+    case trust
+}
+
 /// Turns JSON into a `Policy`, checking the grammar of policy language 5.0.
 public enum PolicyParser {
     /// Largest policy document accepted as text (1 MiB); Huawei's own limits are far lower
@@ -34,12 +44,12 @@ public enum PolicyParser {
     public static let maxDocumentBytes = 1 << 20
 
     /// Parses policy text.
-    public static func parse(_ text: String) throws(PolicyParseError) -> Policy {
-        try parse(bytes: Array(text.utf8))
+    public static func parse(_ text: String, grammar: PolicyGrammar = .identity) throws(PolicyParseError) -> Policy {
+        try parse(bytes: Array(text.utf8), grammar: grammar)
     }
 
     /// Parses policy bytes; the first problem is thrown.
-    public static func parse(bytes: [UInt8]) throws(PolicyParseError) -> Policy {
+    public static func parse(bytes: [UInt8], grammar: PolicyGrammar = .identity) throws(PolicyParseError) -> Policy {
         let node: JSONNode
         do {
             var reader = JSONReader(bytes: bytes, limits: JSONLimits(maxDepth: 64, maxBytes: maxDocumentBytes))
@@ -47,34 +57,37 @@ public enum PolicyParser {
         } catch {
             throw PolicyParseError(code: .jsonSyntaxError, message: error.message, path: error.path, location: error.location)
         }
-        return try parse(node: node)
+        return try parse(node: node, grammar: grammar)
     }
 
     /// Parses a JSON tree; the first problem is thrown.
-    public static func parse(node: JSONNode) throws(PolicyParseError) -> Policy {
-        let (policy, errors) = diagnose(node: node)
+    public static func parse(node: JSONNode, grammar: PolicyGrammar = .identity) throws(PolicyParseError) -> Policy {
+        let (policy, errors) = diagnose(node: node, grammar: grammar)
         if let first = errors.first { throw first }
         return policy!
     }
 
     /// Parses a JSON tree and reports every grammar problem found, in document order.
     /// The policy is nil when there is at least one problem.
-    public static func diagnose(node: JSONNode) -> (Policy?, [PolicyParseError]) {
-        var parser = Parser()
+    public static func diagnose(node: JSONNode, grammar: PolicyGrammar = .identity) -> (Policy?, [PolicyParseError]) {
+        var parser = Parser(grammar: grammar)
         let policy = parser.policy(node)
         return parser.errors.isEmpty ? (policy, []) : (nil, parser.errors)
     }
 
     /// Like `diagnose`, but also returns every statement that parsed on its own, so a
     /// validator can check the good parts of a policy that has grammar errors elsewhere.
-    public static func diagnoseStatements(node: JSONNode) -> (statements: [Statement], errors: [PolicyParseError]) {
-        var parser = Parser()
+    public static func diagnoseStatements(node: JSONNode, grammar: PolicyGrammar = .identity) -> (
+        statements: [Statement], errors: [PolicyParseError]
+    ) {
+        var parser = Parser(grammar: grammar)
         _ = parser.policy(node)
         return (parser.goodStatements, parser.errors)
     }
 }
 
 private struct Parser {
+    let grammar: PolicyGrammar
     var errors: [PolicyParseError] = []
     var goodStatements: [Statement] = []
 
@@ -143,6 +156,7 @@ private struct Parser {
     }
 
     static let statementElements = ["Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"]
+    static let trustStatementElements = statementElements + ["Principal", "NotPrincipal"]
 
     mutating func statement(_ node: JSONNode, index: Int, path: JSONPath) -> Statement? {
         guard case .object(let members) = node.value else {
@@ -159,6 +173,7 @@ private struct Parser {
         var conditions: [ConditionClause] = []
         var conditionSpan: SourceSpan?
         var sawEffect = false
+        var principal: PrincipalElement?
         for member in members {
             let memberPath = path.appending(key: member.key)
             let value = member.value
@@ -189,6 +204,10 @@ private struct Parser {
                 conditionSpan = SourceSpan(path: memberPath, location: value.location)
                 conditions = condition(value, path: memberPath)
             case "Principal", "NotPrincipal":
+                guard grammar != .trust else {
+                    principal = principalElement(value, negated: member.key == "NotPrincipal", path: memberPath)
+                    continue
+                }
                 fail(
                     .unsupportedPrincipal,
                     "\(member.key) is not allowed in identity policies or SCPs; the policy applies to whoever it is attached to", memberPath,
@@ -196,7 +215,8 @@ private struct Parser {
             default:
                 fail(
                     .invalidPolicyElement,
-                    "unknown statement element \(Excerpt.quoted(member.key))\(suggestion(member.key, among: Self.statementElements))", memberPath,
+                    "unknown statement element \(Excerpt.quoted(member.key))\(suggestion(member.key, among: grammar == .trust ? Self.trustStatementElements : Self.statementElements))",
+                    memberPath,
                     member.keyLocation)
             }
         }
@@ -215,10 +235,79 @@ private struct Parser {
             let loc = members.first { $0.key == "NotResource" }!.keyLocation
             fail(.invalidPolicyElement, "a statement has either Resource or NotResource, not both", path.appending(key: "NotResource"), loc)
         }
+        if grammar == .trust {
+            let hasPrincipal = members.contains { $0.key == "Principal" }
+            let hasNotPrincipal = members.contains { $0.key == "NotPrincipal" }
+            if hasPrincipal && hasNotPrincipal {
+                let loc = members.first { $0.key == "NotPrincipal" }!.keyLocation
+                fail(
+                    .principalAndNotPrincipal, "a trust statement has either Principal or NotPrincipal, not both",
+                    path.appending(key: "NotPrincipal"),
+                    loc)
+            } else if !hasPrincipal && !hasNotPrincipal {
+                fail(
+                    .missingPrincipal, "a trust statement names who may assume the agency: add Principal (or NotPrincipal)", path, node.location)
+            }
+        }
         guard errors.count == errorsBefore, let effect, let actionList = actions ?? notActions else { return nil }
         return Statement(
             index: index, sid: sid, effect: effect, actions: actionList, resources: resources ?? notResources,
-            conditions: conditions, conditionSpan: conditionSpan, span: SourceSpan(path: path, location: node.location))
+            conditions: conditions, conditionSpan: conditionSpan, span: SourceSpan(path: path, location: node.location), principal: principal)
+    }
+
+    /// `"*"` or `{"IAM": string | [string], "Service": string | [string]}` (at least one of them).
+    mutating func principalElement(_ node: JSONNode, negated: Bool, path: JSONPath) -> PrincipalElement? {
+        let span = SourceSpan(path: path, location: node.location)
+        let name = negated ? "NotPrincipal" : "Principal"
+        switch node.value {
+        case .string(let s):
+            guard s == "*" else {
+                fail(
+                    .invalidPrincipal,
+                    "\(name) as a string must be \"*\"; name principals as {\"IAM\": [...]} or {\"Service\": [...]}, found \(Excerpt.quoted(s))",
+                    path, node.location)
+                return nil
+            }
+            return PrincipalElement(isNegated: negated, isWildcard: true, iam: [], services: [], span: span)
+        case .object(let members):
+            var iam: [PrincipalEntry] = []
+            var services: [PrincipalEntry] = []
+            if members.isEmpty { fail(.invalidPrincipal, "\(name) names no principal; give IAM or Service", path, node.location) }
+            for member in members {
+                let memberPath = path.appending(key: member.key)
+                guard member.key == "IAM" || member.key == "Service" else {
+                    fail(
+                        .invalidPrincipal,
+                        "unknown principal type \(Excerpt.quoted(member.key))\(suggestion(member.key, among: ["IAM", "Service"])); Huawei trust policies name IAM or Service principals",
+                        memberPath, member.keyLocation)
+                    continue
+                }
+                var entries: [PrincipalEntry] = []
+                switch member.value.value {
+                case .string(let s):
+                    entries = [PrincipalEntry(text: s, span: SourceSpan(path: memberPath, location: member.value.location))]
+                case .array(let items):
+                    for (i, item) in items.enumerated() {
+                        guard case .string(let s) = item.value else {
+                            fail(
+                                .invalidPrincipal, "\(member.key) entries must be strings, found \(item.typeName)", memberPath.appending(index: i),
+                                item.location)
+                            continue
+                        }
+                        entries.append(PrincipalEntry(text: s, span: SourceSpan(path: memberPath.appending(index: i), location: item.location)))
+                    }
+                default:
+                    fail(
+                        .invalidPrincipal, "\(member.key) must be a string or an array of strings, found \(member.value.typeName)", memberPath,
+                        member.value.location)
+                }
+                if member.key == "IAM" { iam += entries } else { services += entries }
+            }
+            return PrincipalElement(isNegated: negated, isWildcard: false, iam: iam, services: services, span: span)
+        default:
+            fail(.invalidPrincipal, "\(name) must be \"*\" or an object of IAM and Service principals, found \(node.typeName)", path, node.location)
+            return nil
+        }
     }
 
     /// The policy variables of a string value (Resource/NotResource patterns, condition values);

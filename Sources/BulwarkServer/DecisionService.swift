@@ -125,7 +125,8 @@ public struct DecisionService: Sendable {
         let typeName = try body.string("type") ?? "identity"
         guard let type = PolicyType(rawValue: typeName) else {
             throw APIError.badRequest(
-                "type must be identity or scp, not \(Excerpt.quoted(typeName))", path: .root.appending(key: "type"), location: body["type"]?.location)
+                "type must be identity, scp or trust, not \(Excerpt.quoted(typeName))", path: .root.appending(key: "type"),
+                location: body["type"]?.location)
         }
         let findings = validator.validate(bytes: Array(document.text.utf8), type: type).map(document.relocated)
         return ValidationReport.json([FileReport(file: "request", findings: findings)], asArray: false)

@@ -55,12 +55,17 @@ public enum FindingCode: String, Sendable, Hashable, CaseIterable {
     case invalidPolicyVariable = "INVALID_POLICY_VARIABLE"
     case denyWithPolicyVariable = "DENY_WITH_POLICY_VARIABLE"
     case policyVariableNotSubstituted = "POLICY_VARIABLE_NOT_SUBSTITUTED"
+    case missingPrincipal = "MISSING_PRINCIPAL"
+    case principalAndNotPrincipal = "PRINCIPAL_AND_NOTPRINCIPAL"
+    case invalidPrincipal = "INVALID_PRINCIPAL"
+    case trustActionNotSupported = "TRUST_ACTION_NOT_SUPPORTED"
+    case overlyPermissiveTrust = "OVERLY_PERMISSIVE_TRUST"
 
     public var severity: Severity {
         switch self {
         case .unknownService, .nullWithIfExists, .missingSetOperator, .policyVariableNotSubstituted: .warning
         case .allowWithNotAction, .allowWithNotResource, .overlyPermissive, .wildcardInSensitiveKey,
-            .forAllValuesWithSingleValuedKey, .denyWithPolicyVariable:
+            .forAllValuesWithSingleValuedKey, .denyWithPolicyVariable, .overlyPermissiveTrust:
             .securityWarning
         case .redundantStatement, .redundantAction, .emptyArray, .emptyObject: .suggestion
         default: .error
@@ -108,6 +113,11 @@ public enum FindingCode: String, Sendable, Hashable, CaseIterable {
         case .invalidPolicyVariable: "A ${ that forms no policy variable or escape."
         case .denyWithPolicyVariable: "A Deny whose policy variable has no default does not apply when the key is missing."
         case .policyVariableNotSubstituted: "${ where policy variables are not substituted (Action, NotAction, condition keys)."
+        case .missingPrincipal: "A trust statement has neither Principal nor NotPrincipal."
+        case .principalAndNotPrincipal: "A trust statement has both Principal and NotPrincipal."
+        case .invalidPrincipal: "A principal is not an account id, an IAM principal URN or service.NAME."
+        case .trustActionNotSupported: "A trust statement's action is not one of the sts: trust actions."
+        case .overlyPermissiveTrust: "Anyone may assume the agency: no condition on the caller's organization, URN or external id."
         }
     }
 }
@@ -156,4 +166,6 @@ public struct FindingSummary: Sendable, Hashable {
 /// Which rules apply.
 public enum PolicyType: String, Sendable, CaseIterable {
     case identity, scp
+    /// An agency's trust policy (SPEC §10).
+    case trust
 }

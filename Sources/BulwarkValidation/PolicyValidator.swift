@@ -55,7 +55,7 @@ public struct PolicyValidator: Sendable {
             return findings
         }
         findings += emptyContainers(node, path: .root)
-        let (statements, errors) = PolicyParser.diagnoseStatements(node: node)
+        let (statements, errors) = PolicyParser.diagnoseStatements(node: node, grammar: type == .trust ? .trust : .identity)
         for error in errors {
             var code = FindingCode(rawValue: error.code.rawValue) ?? .invalidPolicyElement
             if type == .scp && code == .unsupportedPrincipal { code = .scpUnsupportedElement }
@@ -63,7 +63,8 @@ public struct PolicyValidator: Sendable {
         }
         var checker = StatementChecker(catalog: catalog, index: actionIndex, type: type)
         for statement in statements { checker.check(statement) }
-        checker.checkRedundancy(statements)
+        // Trust statements differ by principal, which redundancy does not compare.
+        if type != .trust { checker.checkRedundancy(statements) }
         findings += checker.findings
         return findings.sorted {
             ($0.location.line, $0.location.column, $0.code.rawValue) < ($1.location.line, $1.location.column, $1.code.rawValue)

@@ -22,6 +22,13 @@ struct StatementChecker {
     }
 
     mutating func check(_ statement: Statement) {
+        if type == .trust {
+            // Trust statements name sts: actions and principals, not catalog actions and resources.
+            checkTrust(statement)
+            checkConditions(statement, covered: [])
+            checkVariables(statement)
+            return
+        }
         // Each pattern is resolved against the catalog once; every rule below reuses it.
         let hits = statement.actions.patterns.map { pattern in
             if let known = hitsByPattern[pattern.glob.text] { return known }
@@ -41,6 +48,65 @@ struct StatementChecker {
         checkConditions(statement, covered: covered)
         checkEffectRules(statement, covered: covered, hits: hits)
         checkVariables(statement)
+    }
+
+    // MARK: Trust policies
+
+    /// The actions a trust statement may name (case-folded).
+    static let trustActions = ["sts:agencies:assume", "sts::tagsession", "sts::setsourceidentity", "sts:agencies:assumewithoidc"]
+    /// Keys that pin who may assume: without one, `"*"` means anyone.
+    static let trustPinningKeys: Set<String> = ["g:principalorgid", "g:principalorgpath", "g:principalurn", "sts:externalid"]
+
+    private mutating func checkTrust(_ statement: Statement) {
+        if !statement.actions.isNegated {
+            for pattern in statement.actions.patterns where !Self.trustActions.contains(where: pattern.glob.matches) {
+                add(
+                    .trustActionNotSupported,
+                    "\(JSONWriter.quoted(pattern.text)) is not a trust action; a trust policy allows sts:agencies:assume, sts::tagSession, sts::setSourceIdentity or sts:agencies:assumeWithOIDC",
+                    pattern.span)
+            }
+        }
+        guard let principal = statement.principal else { return }
+        for entry in principal.iam where !Self.isAccountID(entry.text) && !Self.isPrincipalURN(entry.text) {
+            add(
+                .invalidPrincipal,
+                "\(JSONWriter.quoted(entry.text)) is neither an account id (letters and digits) nor a principal URN (iam::ACCOUNT-ID:user:NAME or iam::ACCOUNT-ID:agency:NAME)",
+                entry.span)
+        }
+        for entry in principal.services where !Self.isServicePrincipal(entry.text) {
+            add(.invalidPrincipal, "\(JSONWriter.quoted(entry.text)) is not a service principal; write service.NAME, e.g. service.ecs", entry.span)
+        }
+        let assumes =
+            statement.actions.isNegated
+            ? statement.actions.firstMatch("sts:agencies:assume") == nil : statement.actions.firstMatch("sts:agencies:assume") != nil
+        let anyone = principal.isWildcard || principal.isNegated
+        if statement.effect == .allow && assumes && anyone
+            && !statement.conditions.contains(where: { Self.trustPinningKeys.contains($0.normalizedKey) })
+        {
+            let who = principal.isNegated ? "NotPrincipal" : "Principal \"*\""
+            add(
+                .overlyPermissiveTrust,
+                "\(who) lets any principal, of any account, assume the agency; add a condition on g:PrincipalOrgId, g:PrincipalOrgPath, g:PrincipalUrn or sts:ExternalId, or name the principals",
+                principal.span)
+        }
+    }
+
+    static func isAccountID(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 64
+            && text.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)) }
+    }
+
+    static func isPrincipalURN(_ text: String) -> Bool {
+        let fields = ColonFields(text)
+        guard fields.count == 5, fields.string(0) == "iam", fields[1].isEmpty, isAccountID(fields.string(2)) else { return false }
+        return ["user", "agency"].contains(fields.string(3)) && !fields[4].isEmpty && !Wildcard.occurs(in: fields[4])
+    }
+
+    static func isServicePrincipal(_ text: String) -> Bool {
+        guard text.hasPrefix("service."), text.count > "service.".count else { return false }
+        return text.dropFirst("service.".count).unicodeScalars.allSatisfy {
+            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-")
+        }
     }
 
     // MARK: Policy variables
@@ -447,6 +513,8 @@ struct StatementChecker {
                     .scpAllowResourceNotWildcard, "SCP Allow statements must have Resource \"*\"; restrict resources with a Deny statement",
                     resources.span)
             }
+        case .trust:
+            return  // checked by checkTrust
         case .identity:
             guard statement.effect == .allow else { return }
             if statement.actions.isNegated {

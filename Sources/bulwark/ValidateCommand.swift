@@ -17,14 +17,14 @@ struct ValidateCommand: ParsableCommand {
     @Argument(help: "Policy files, directories, or - for stdin.")
     var files: [String] = ["-"]
 
-    @Option(name: .long, help: "Which rules apply: identity or scp.")
+    @Option(name: .long, help: "Which rules apply: identity, scp or trust (an agency's trust policy).")
     var type: PolicyTypeArgument = .identity
 
     @Option(name: .long, help: "Output format: text, json or sarif.")
     var format: ValidationFormat = .text
 
     enum PolicyTypeArgument: String, ExpressibleByArgument, CaseIterable {
-        case identity, scp
+        case identity, scp, trust
     }
 
     enum ValidationFormat: String, ExpressibleByArgument, CaseIterable {
@@ -35,7 +35,12 @@ struct ValidateCommand: ParsableCommand {
         let (paths, expanded) = try Self.expand(files)
         let catalog = try CatalogCommand.load()
         let validator = PolicyValidator(catalog: catalog)
-        let policyType: PolicyType = type == .scp ? .scp : .identity
+        let policyType: PolicyType =
+            switch type {
+            case .identity: .identity
+            case .scp: .scp
+            case .trust: .trust
+            }
         var reports: [FileReport] = []
         for path in paths {
             let bytes = try readInput(path)

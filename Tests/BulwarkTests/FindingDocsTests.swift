@@ -20,7 +20,7 @@ struct FindingDocsTests {
         let page = try String(contentsOf: url, encoding: .utf8)
         let blocks = Self.jsonBlocks(page)
         try #require(blocks.count == 2, "\(code.rawValue).md needs an example and a fix")
-        let type: PolicyType = page.contains("--type scp") ? .scp : .identity
+        let type: PolicyType = page.contains("--type scp") ? .scp : page.contains("--type trust") ? .trust : .identity
         // The page shortens the oversized example; the test writes it out in full.
         let example = blocks[0].replacingOccurrences(of: "xxxx… (6,100 characters)", with: String(repeating: "x", count: 6_100))
         #expect(Self.validator.validate(example, type: type).contains { $0.code == code }, "the example of \(code.rawValue).md")

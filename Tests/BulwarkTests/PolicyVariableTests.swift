@@ -320,3 +320,52 @@ struct SubstitutedMatcherTests {
         }
     }
 }
+
+/// SPEC §10 trust policies, as the parser and the validator read them.
+@Suite("Trust policies")
+struct TrustPolicyTests {
+    @Test func principalsParseOnlyInTheTrustGrammar() throws {
+        let text =
+            #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"sts:agencies:assume","Principal":{"IAM":["0a1b2c","iam::0a1b2c:user:ci"],"Service":"service.ecs"}}]}"#
+        let trust = try PolicyParser.parse(text, grammar: .trust)
+        let principal = try #require(trust.statements[0].principal)
+        #expect(principal.iam.map(\.text) == ["0a1b2c", "iam::0a1b2c:user:ci"])
+        #expect(principal.services.map(\.text) == ["service.ecs"])
+        #expect(principal.iam[1].span.path.description == "$.Statement[0].Principal.IAM[1]")
+        #expect(!principal.isNegated && !principal.isWildcard)
+        // The same document is no identity policy.
+        do {
+            _ = try PolicyParser.parse(text)
+            Issue.record("an identity policy with Principal parsed")
+        } catch { #expect(error.code == .unsupportedPrincipal) }
+        // "*" is the only string principal; unknown principal types are refused.
+        #expect(
+            try PolicyParser.parse(
+                text.replacingOccurrences(of: #"{"IAM":["0a1b2c","iam::0a1b2c:user:ci"],"Service":"service.ecs"}"#, with: #""*""#), grammar: .trust
+            ).statements[0].principal?.isWildcard == true)
+        for bad in [#""alice""#, #"{"AWS":["1"]}"#, #"{}"#, #"{"IAM":[1]}"#, "[]"] {
+            let document = text.replacingOccurrences(of: #"{"IAM":["0a1b2c","iam::0a1b2c:user:ci"],"Service":"service.ecs"}"#, with: bad)
+            do {
+                _ = try PolicyParser.parse(document, grammar: .trust)
+                Issue.record("\(bad) parsed")
+            } catch { #expect(error.code == .invalidPrincipal, "\(bad)") }
+        }
+    }
+
+    @Test func theExampleTrustPolicyIsClean() throws {
+        let text = try String(contentsOf: packageRoot().appendingPathComponent("examples/trust-policies/deploy-by-ci.json"), encoding: .utf8)
+        #expect(PolicyValidator(catalog: try Catalog.bundled()).validate(text, type: .trust).isEmpty)
+    }
+
+    @Test func principalsAreCheckedEntryByEntry() throws {
+        let text =
+            #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["sts:agencies:*"],"Principal":{"IAM":["0a1b2c","0a-1b","iam::0a1b2c:agency:deploy","iam::0a1b2c:user:*"],"Service":["service.ecs","ecs"]}}]}"#
+        let findings = PolicyValidator(catalog: try Catalog.bundled()).validate(text, type: .trust)
+        #expect(
+            findings.filter { $0.code == .invalidPrincipal }.map(\.diagnostic.path.description) == [
+                "$.Statement[0].Principal.IAM[1]", "$.Statement[0].Principal.IAM[3]", "$.Statement[0].Principal.Service[1]",
+            ])
+        // A wildcard action that reaches a trust action is fine.
+        #expect(!findings.contains { $0.code == .trustActionNotSupported })
+    }
+}

@@ -154,6 +154,24 @@ struct ValidationTests {
             hit: stmt(#""Effect":"Deny","Action":"swr:repo:upload","NotResource":"swr:*:*:repo:${g:UserName}/*""#),
             miss: stmt(#""Effect":"Deny","Action":"swr:repo:upload","NotResource":"swr:*:*:repo:${g:UserName, 'nobody'}/*""#)),
         CodeCase(
+            code: "MISSING_PRINCIPAL", type: .trust, hit: stmt(#""Effect":"Allow","Action":"sts:agencies:assume""#),
+            miss: stmt(#""Effect":"Allow","Action":"sts:agencies:assume","Principal":{"IAM":["0a1b2c"]}"#)),
+        CodeCase(
+            code: "PRINCIPAL_AND_NOTPRINCIPAL", type: .trust,
+            hit: stmt(#""Effect":"Deny","Action":"sts:agencies:assume","Principal":{"IAM":["0a1b2c"]},"NotPrincipal":{"IAM":["9z9z9z"]}"#),
+            miss: stmt(#""Effect":"Deny","Action":"sts:agencies:assume","NotPrincipal":{"IAM":["9z9z9z"]}"#)),
+        CodeCase(
+            code: "INVALID_PRINCIPAL", type: .trust,
+            hit: stmt(#""Effect":"Allow","Action":"sts:agencies:assume","Principal":{"IAM":["iam::0a1b2c:role:ci"]}"#),
+            miss: stmt(#""Effect":"Allow","Action":"sts:agencies:assume","Principal":{"IAM":["iam::0a1b2c:user:ci"]}"#)),
+        CodeCase(
+            code: "TRUST_ACTION_NOT_SUPPORTED", type: .trust,
+            hit: stmt(#""Effect":"Allow","Action":"sts:agencies:assumeRole","Principal":{"IAM":["0a1b2c"]}"#),
+            miss: stmt(#""Effect":"Allow","Action":["sts:agencies:assume","sts::tagSession"],"Principal":{"IAM":["0a1b2c"]}"#)),
+        CodeCase(
+            code: "OVERLY_PERMISSIVE_TRUST", type: .trust, hit: stmt(#""Effect":"Allow","Action":"sts:agencies:assume","Principal":"*""#),
+            miss: stmt(#""Effect":"Allow","Action":"sts:agencies:assume","Principal":"*","Condition":{"StringEquals":{"g:PrincipalOrgId":"o-1"}}"#)),
+        CodeCase(
             code: "POLICY_VARIABLE_NOT_SUBSTITUTED", type: .identity,
             hit: stmt(#""Effect":"Deny","Action":"swr:repo:${g:UserName}""#),
             miss: stmt(#""Effect":"Deny","Action":"swr:repo:upload","Condition":{"StringEquals":{"g:SourceVpce":"${g:UserName}"}}"#)),

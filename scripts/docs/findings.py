@@ -55,6 +55,15 @@ ADVICE = {
                                 "Close the variable with `}`, quote its default in single quotes (`''` for a quote inside), or write `${$}` for a literal `$` followed by `{`."),
     "DENY_WITH_POLICY_VARIABLE": ("A `Deny` that uses a policy variable without a default. When the request has no single value for the variable's key (a principal without that tag, a key given as a list), the variable does not resolve and the `Deny` does not apply at all, so principals without the key escape it.",
                                   "Give the variable a default that keeps the `Deny` meaningful (`${g:PrincipalTag/team, 'none'}`), or add a `Deny` with `Null` on the key for principals without it."),
+    "MISSING_PRINCIPAL": ("A statement of a trust policy (`--type trust`) with neither `Principal` nor `NotPrincipal`: a trust statement is about who may assume the agency.",
+                          "Name the principals: `{\"IAM\": [\"ACCOUNT-ID\"]}` for any principal of an account, `{\"IAM\": [\"iam::ACCOUNT-ID:user:NAME\"]}` for one, `{\"Service\": [\"service.NAME\"]}` for a cloud service."),
+    "PRINCIPAL_AND_NOTPRINCIPAL": ("A trust statement with both `Principal` and `NotPrincipal`.", "Keep one; split the statement in two if both meanings are wanted."),
+    "INVALID_PRINCIPAL": ("A trust policy principal that is malformed: an `IAM` entry that is neither an account id (letters and digits) nor `iam::ACCOUNT-ID:user:NAME` / `iam::ACCOUNT-ID:agency:NAME`, a `Service` entry that is not `service.NAME`, a principal type other than `IAM` and `Service`, or `Principal` as a string other than `\"*\"`.",
+                          "Write the account id, the principal's URN or `service.NAME` exactly; Huawei names no other principal types."),
+    "TRUST_ACTION_NOT_SUPPORTED": ("An `Action` pattern of a trust statement that matches none of the trust actions: `sts:agencies:assume`, `sts::tagSession`, `sts::setSourceIdentity`, `sts:agencies:assumeWithOIDC`.",
+                                   "Name the trust actions; what the agency may do once assumed belongs in the identity policies attached to it."),
+    "OVERLY_PERMISSIVE_TRUST": ("An `Allow` of `sts:agencies:assume` to `\"*\"` (or with `NotPrincipal`) without a condition on `g:PrincipalOrgId`, `g:PrincipalOrgPath`, `g:PrincipalUrn` or `sts:ExternalId`: any principal of any account could assume the agency.",
+                                "Name the accounts or principals, or add a condition that pins the caller's organization, URN or an external id."),
     "POLICY_VARIABLE_NOT_SUBSTITUTED": ("A `${` in `Action`/`NotAction` or in a condition key. Policy variables are substituted only in `Resource`/`NotResource` patterns and condition values; elsewhere `${...}` is compared as the characters it is.",
                                         "Name the actions (or the condition key) literally and put the variable where it is substituted, usually in the condition value."),
 }
@@ -115,7 +124,7 @@ def main():
         assert re.search(r'\b' + code + r'\b', miss_out) is None, f"{code}: the fix still raises it"
         page = f"""# {code}
 
-**Severity:** {severity.group(1)}{" · **Raised for:** SCPs (`--type scp`)" if kind == "scp" else ""}
+**Severity:** {severity.group(1)}{" · **Raised for:** SCPs (`--type scp`)" if kind == "scp" else " · **Raised for:** trust policies (`--type trust`)" if kind == "trust" else ""}
 
 {summaries.get(name, "")}
 
@@ -129,7 +138,7 @@ def main():
 {shown_hit}
 ```
 
-`bulwark validate{" --type scp" if kind == "scp" else ""} policy.json`:
+`bulwark validate{" --type " + kind if kind != "identity" else ""} policy.json`:
 
 ```
 {hit_out}
