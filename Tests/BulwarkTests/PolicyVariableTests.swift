@@ -139,10 +139,14 @@ struct PolicyVariableTests {
     @Test func aValueWithAColonNeverShiftsTheIndexFields() throws {
         // The index files this pattern by its literal fields in another order; a value holding a
         // `:` must not make a resource with those fields look matched.
-        let statement = #"{"Effect":"Allow","Action":"*","Resource":"ims:*:${g:UserName}:image:*"}"#
-        #expect(try !allowed(statement: statement, "ims:r:acct:image:img", #"{"g:UserName":"acct:r"}"#))
-        #expect(try allowed(statement: statement, "ims:r:acct:r:image:img", #"{"g:UserName":"acct:r"}"#))
-        #expect(try allowed(statement: statement, "ims:r:acct:image:img", #"{"g:UserName":"acct"}"#))
+        // (Filed in the aligned trie as `ims:img:` + variable + `:*:*`.)
+        let statement = #"{"Effect":"Allow","Action":"*","Resource":"ims:${g:UserName}:*:*:img"}"#
+        #expect(try !allowed(statement: statement, "ims:x:y:z:img", #"{"g:UserName":"x:y"}"#))
+        #expect(try allowed(statement: statement, "ims:x:y:z:w:img", #"{"g:UserName":"x:y"}"#))
+        #expect(try allowed(statement: statement, "ims:x:y:z:img", #"{"g:UserName":"x"}"#))
+        let other = #"{"Effect":"Allow","Action":"*","Resource":"ims:*:${g:UserName}:image:*"}"#
+        #expect(try !allowed(statement: other, "ims:r:acct:image:img", #"{"g:UserName":"acct:r"}"#))
+        #expect(try allowed(statement: other, "ims:r:acct:r:image:img", #"{"g:UserName":"acct:r"}"#))
     }
 
     @Test func keysTheCatalogListsAsMultiValuedNeverResolve() throws {
