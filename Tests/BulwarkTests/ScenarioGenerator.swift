@@ -29,7 +29,7 @@ struct ScenarioGenerator {
         "swr:*:acct:repo:${g:UserName}/*", "ims:cn-north-4:acct:image:${g:UserName}", "ims:cn-north-4:acct:image:${ g:username , 'img-12'}",
         "ims:*:acct:image:${g:UserName}*", "${g:UserName}", "*:repo:${g:SourceVpce}/*", "ims:cn-north-4:acct:image:img-${*}",
         "ims:${g:TagKeys}:acct:image:*", "ims:cn-north-4:${g:UserName, 'acct'}:image:img-1", "ims:cn-north-4:${g:UserName}:*",
-        "ims:*:${g:UserName}:*", "swr:cn-north-4:${g:SourceVpce}",
+        "ims:*:${g:UserName}:*", "swr:cn-north-4:${g:SourceVpce}", "ims:${g:UserName}:*:*:img-1",
     ]
     /// With `awkwardURNs`: resources with extra, missing or empty fields and patterns with wildcards
     /// in early fields, which the compiled authorizer indexes field by field.
@@ -79,7 +79,7 @@ struct ScenarioGenerator {
         #""g:SourceVpce":"vpce-1""#, #""g:SecureTransport":"TRUE""#,
         #""g:UserName":"img-1""#, #""g:UserName":"team""#, #""g:UserName":["team"]"#, #""g:UserName":"*""#, #""g:TagKeys":"cn-north-4""#,
         #""g:SourceVpce":"team""#, #""g:PrincipalTag/x":"alice""#, #""g:UserName":"""#, #""g:UserName":"acct:image""#,
-        #""g:SourceVpce":"acct:repo:team/web""#, #""g:UserName":"acct:image:img-1""#,
+        #""g:SourceVpce":"acct:repo:team/web""#, #""g:UserName":"acct:image:img-1""#, #""g:UserName":"cn-north-4:acct""#,
     ]
 
     init(seed: UInt64) { rng = SeededGenerator(seed: seed) }
