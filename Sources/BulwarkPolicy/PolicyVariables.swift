@@ -115,7 +115,7 @@ extension PolicyTemplate {
             var fits = true
             func put(literal text: String) {
                 for b in text.utf8 {
-                    guard n < buffer.count else {
+                    guard fits, n < buffer.count else {
                         fits = false
                         return
                     }
@@ -123,9 +123,12 @@ extension PolicyTemplate {
                     n += 1
                 }
             }
+            // Once the text no longer fits, the parts are still read: a later variable that does
+            // not resolve must answer nil (NotResource then does not match), not "no match".
             for part in parts {
                 switch part {
                 case .text(let t):
+                    guard fits else { continue }
                     for b in t.utf8 {
                         buffer[n] = b == Wildcard.star ? GlobPattern.anyRunByte : b == Wildcard.question ? GlobPattern.anyOneByte : b
                         n += 1
@@ -136,12 +139,11 @@ extension PolicyTemplate {
                     guard let value = scope.value(of: v, in: context) ?? v.defaultText else { return nil }
                     put(literal: value)
                 }
-                if !fits { return false }
             }
+            guard fits else { return false }
             return GlobPattern.matches(encoded: UnsafeBufferPointer(rebasing: buffer[0..<n]), resource)
         }
     }
-
 }
 
 /// The outcome of substituting a template's variables.

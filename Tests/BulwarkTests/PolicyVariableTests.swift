@@ -112,6 +112,15 @@ struct PolicyVariableTests {
         #expect(try allowed(statement: allow + "," + deny, "swr:r:a:repo:bob/x", "{}"))
     }
 
+    @Test func anUnresolvedVariableAfterAValueTooLongToMatchStillMakesNotResourceNotMatch() throws {
+        // The first value alone is longer than the resource; the second variable does not resolve.
+        let deny = #"{"Effect":"Deny","Action":"*","NotResource":"swr:*:*:repo:${g:UserName}${g:SourceVpce}"}"#
+        let allow = #"{"Effect":"Allow","Action":"*","Resource":"*"}"#
+        let long = String(repeating: "x", count: 200)
+        #expect(try allowed(statement: allow + "," + deny, "swr:r:a:repo:b", #"{"g:UserName":"\#(long)"}"#))
+        #expect(try !allowed(statement: allow + "," + deny, "swr:r:a:repo:b", #"{"g:UserName":"\#(long)","g:SourceVpce":"v"}"#))
+    }
+
     @Test func anUnresolvedConditionValueMakesTheClauseFalseWhateverTheOperator() throws {
         for op in [
             "StringEquals", "StringNotEquals", "StringEqualsIfExists", "StringNotEqualsIfExists", "ForAllValues:StringEquals", "StringMatch", "Null",
