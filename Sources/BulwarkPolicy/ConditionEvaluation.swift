@@ -278,10 +278,13 @@ public final class ConditionTest: Sendable {
     /// the values are substituted first; one that does not resolve makes the clause false,
     /// whatever the operator.
     public func holds(in context: RequestContext, scope: VariableScope) -> Bool {
-        guard templates != nil else { return holds(in: context) }
+        guard templates != nil else { return holdsAsWritten(in: context) }
         guard let substituted = substituted(in: context, scope: scope) else { return false }
-        return substituted.holds(in: context)
+        return substituted.holdsAsWritten(in: context)
     }
+
+    /// `holds(in:scope:)` without a catalog: no key is known to be multi-valued.
+    public func holds(in context: RequestContext) -> Bool { holds(in: context, scope: .none) }
 
     /// The clause with its variables substituted; nil when one does not resolve.
     public func substituted(in context: RequestContext, scope: VariableScope) -> ConditionTest? {
@@ -306,8 +309,8 @@ public final class ConditionTest: Sendable {
     }
 
     /// Whether this condition holds for the request context, its policy values read as written
-    /// (callers with variables use `holds(in:scope:)`).
-    public func holds(in context: RequestContext) -> Bool {
+    /// (a clause without variables, or one already substituted).
+    private func holdsAsWritten(in context: RequestContext) -> Bool {
         guard let op = conditionOperator else { return false }
         let requestValues = context.typedValues(normalizedKey: normalizedKey, hash: keyHash)
         guard let requestValues else {
@@ -391,8 +394,7 @@ extension ConditionClause {
     /// Whether this condition holds for the request context (SPEC §2), variables substituted.
     public func holds(in context: RequestContext, scope: VariableScope) -> Bool { test.holds(in: context, scope: scope) }
 
-    /// Whether this condition holds with its values read as written (no substitution): for
-    /// clauses without variables, or analysis that has substituted them already.
+    /// `holds(in:scope:)` without a catalog: no key is known to be multi-valued.
     public func holds(in context: RequestContext) -> Bool { test.holds(in: context) }
 
     /// Whether the request value equals/matches at least one policy value under the positive form
