@@ -152,15 +152,20 @@ struct StatementChecker {
 
     /// The usual unknown-key check, for the key a variable reads.
     private mutating func checkVariableKey(_ variable: PolicyVariable, _ span: SourceSpan) {
-        let prefix = ServicePrefix.of(variable.normalizedKey)
-        guard catalog.conditionKey(named: variable.key) == nil else { return }
-        guard prefix == "g" || catalog.service(named: prefix) != nil else { return }
-        var known = catalog.globalKeys.map(\.name)
-        if let service = catalog.service(named: prefix) { known += service.conditionKeys.map(\.name) }
-        let hint = EditDistance.closest(to: variable.key, in: known, maxDistance: 3).map { "; did you mean \($0)?" } ?? ""
+        guard catalog.conditionKey(named: variable.key) == nil, let hint = unknownKeyHint(variable.key) else { return }
         add(
             .unknownConditionKey, "policy variable \(variable.written) reads \(JSONWriter.quoted(variable.key)), which is not in the catalog\(hint)",
             span)
+    }
+
+    /// For a key the catalog does not have: "; did you mean …?" (or ""), when its prefix is `g`
+    /// or a catalogued service; nil when the key belongs to a service Bulwark cannot check.
+    private func unknownKeyHint(_ key: String) -> String? {
+        let prefix = ServicePrefix.of(CaseFolding.lowercase(key))
+        guard prefix == "g" || catalog.service(named: prefix) != nil else { return nil }
+        var known = catalog.globalKeys.map(\.name)
+        if let service = catalog.service(named: prefix) { known += service.conditionKeys.map(\.name) }
+        return EditDistance.closest(to: key, in: known, maxDistance: 3).map { "; did you mean \($0)?" } ?? ""
     }
 
     // MARK: Actions
@@ -419,11 +424,9 @@ struct StatementChecker {
     private mutating func checkKey(_ clause: ConditionClause, _ op: ConditionOperator, covered: [Int]) {
         let prefix = ServicePrefix.of(clause.normalizedKey)
         guard let definition = catalog.conditionKey(named: clause.key) else {
-            guard prefix == "g" || catalog.service(named: prefix) != nil else { return }
-            var known = catalog.globalKeys.map(\.name)
-            if let service = catalog.service(named: prefix) { known += service.conditionKeys.map(\.name) }
-            let hint = EditDistance.closest(to: clause.key, in: known, maxDistance: 3).map { "; did you mean \($0)?" } ?? ""
-            add(.unknownConditionKey, "condition key \(JSONWriter.quoted(clause.key)) is not in the catalog\(hint)", clause.span)
+            if let hint = unknownKeyHint(clause.key) {
+                add(.unknownConditionKey, "condition key \(JSONWriter.quoted(clause.key)) is not in the catalog\(hint)", clause.span)
+            }
             return
         }
         if prefix != "g" && !covered.isEmpty {
