@@ -126,6 +126,8 @@ final class StatementIndex: Sendable {
     private let groups: [Group]
     /// Most groups on one path from a root, which bounds how many a walk adds.
     private let maxGroupsOnAPath: Int
+    /// The longest key filed in any group's trie: a walk there visits at most one more node.
+    private let maxGroupKeyLength: Int
     /// Per action id: the root of its prefix trie.
     private let plainRoots: [Int32]
     /// Per action id and colon count (`action * (alignedColonLimit + 1) + colons`): aligned root or -1.
@@ -243,6 +245,7 @@ final class StatementIndex: Sendable {
         let flat = builder.flatten()
         self.groups = flat.groups
         self.maxGroupsOnAPath = flat.maxGroupsOnAPath
+        self.maxGroupKeyLength = builder.maxGroupKeyLength
         self.nodes = flat.nodes
         self.labels = flat.labels
         self.childFirstBytes = flat.childFirstBytes
@@ -278,7 +281,10 @@ final class StatementIndex: Sendable {
         for b in resource where b == UInt8(ascii: ":") { colons += 1 }
         // Each walk visits at most one node per key byte (and the root), in its trie and in the
         // trie of every group on its path.
-        let capacity = 2 * (resource.count + 1) * (1 + maxGroupsOnAPath)
+        // Bounded by the input on both sides: many groups on one path need that many statements,
+        // each with its own key, so this stays linear in the policies' size, never their product
+        // with the resource's length.
+        let capacity = 2 * ((resource.count + 1) + maxGroupsOnAPath * (min(resource.count, maxGroupKeyLength) + 1))
         return withUnsafeTemporaryAllocation(of: Int32.self, capacity: capacity) { visited in
             var count = walk(root: plainRoots[action], key: resource, into: visited, at: 0, context, scope)
             if colons <= maxAlignedColons {
@@ -416,6 +422,14 @@ private struct TrieBuilder {
     /// Per node: its variable groups, one per distinct variable (key and default), each with the
     /// root of its own trie.
     var groups: [[(variable: PolicyVariable, root: Int32)]] = []
+    var maxGroupKeyLength = 0
+    /// A group is one variable (key and default) at one node.
+    private struct GroupIdentity: Hashable {
+        let node: Int
+        let key: String
+        let defaultText: String?
+    }
+    private var groupRoots: [GroupIdentity: Int32] = [:]
 
     mutating func newNode() -> Int32 {
         children.append([])
@@ -429,15 +443,18 @@ private struct TrieBuilder {
         _ entry: StatementIndex.Entry, _ entryClass: StatementIndex.EntryClass, variable: PolicyVariable, key: [UInt8], then: [UInt8],
         root: Int32
     ) {
+        maxGroupKeyLength = max(maxGroupKeyLength, then.count)
         let node = Int(self.node(for: key, from: root))
+        // Found by a table, not a scan of the node's groups: thousands of defaults at one node must
+        // not make building quadratic.
+        let identity = GroupIdentity(node: node, key: variable.normalizedKey, defaultText: variable.defaultText)
         let groupRoot: Int32
-        if let g = groups[node].first(where: {
-            $0.variable.normalizedKey == variable.normalizedKey && $0.variable.defaultText == variable.defaultText
-        }) {
-            groupRoot = g.root
+        if let known = groupRoots[identity] {
+            groupRoot = known
         } else {
             groupRoot = newNode()
             groups[node].append((variable, groupRoot))
+            groupRoots[identity] = groupRoot
         }
         add(entry, entryClass, key: then, root: groupRoot)
     }

@@ -158,6 +158,17 @@ struct PolicyVariableTests {
         #expect(try allowed(statement: other, "ims:r:acct:r:image:img", #"{"g:UserName":"acct:r"}"#))
     }
 
+    @Test func manyVariableGroupsOnOnePathAndALongResource() throws {
+        // 2,000 groups at one node (one default each): the walk's buffer grows with the policies,
+        // not with their product with a 100,000-byte resource.
+        let statements = (0..<2_000).map { #"{"Effect":"Allow","Action":"*","Resource":"swr:r:a:repo:${g:UserName, 'd\#($0)'}"}"# }
+        let set = PolicySet(identityPolicies: [try named("p", #"{"Version":"5.0","Statement":["# + statements.joined(separator: ",") + "]}")])
+        let authorizer = Authorizer(policies: set, catalog: try Catalog.bundled())
+        #expect(authorizer.decide(AuthorizationRequest(action: "swr:repo:upload", resource: "swr:r:a:repo:d1234")).decision == .allow)
+        let long = "swr:r:a:repo:d1" + String(repeating: "x", count: 100_000)
+        #expect(authorizer.decide(AuthorizationRequest(action: "swr:repo:upload", resource: long)).decision == .deny)
+    }
+
     @Test func keysTheCatalogListsAsMultiValuedNeverResolve() throws {
         let statement = #"{"Effect":"Allow","Action":"*","Resource":"swr:*:*:repo:${g:TagKeys}/*"}"#
         #expect(try !allowed(statement: statement, "swr:r:a:repo:env/x", #"{"g:TagKeys":"env"}"#))
