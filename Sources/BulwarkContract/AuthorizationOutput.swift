@@ -112,6 +112,14 @@ public enum AuthorizationOutput {
             lines.append("  no statement of SCP level \(result.scpLevel ?? 0) allows it")
         case .noIdentityAllow:
             lines.append("  no identity policy allows it")
+        case .sessionNoAllow:
+            lines.append("  no session policy allows it")
+        case .trustDenied:
+            lines.append("  a Deny of the agency's trust policy matched")
+        case .notTrusted:
+            lines.append("  no Allow of the agency's trust policy matches the caller")
+        case .assumeDenied:
+            lines.append("  the agency could not be assumed")
         case .explicitDeny, .allowed:
             for s in result.matched {
                 lines.append("  determined by \(name(s))")
@@ -137,7 +145,7 @@ public enum AuthorizationOutput {
 
     /// e.g. `SCP level 1 policy "deny-share" statement 0 (Deny)`.
     static func name(_ s: DeterminingStatement) -> String {
-        let owner = s.scpLevel.map { "SCP level \($0) policy" } ?? "identity policy"
+        let owner = s.scpLevel.map { "SCP level \($0) policy" } ?? (s.isSessionPolicy ? "session policy" : "identity policy")
         let sid = s.sid.map { " \(JSONWriter.quoted($0))" } ?? ""
         return "\(owner) \(JSONWriter.quoted(s.policyID)) statement \(s.statementIndex)\(sid) (\(s.effect.rawValue))"
     }

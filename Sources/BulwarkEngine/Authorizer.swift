@@ -13,17 +13,22 @@ public struct NamedPolicy: Sendable {
     }
 }
 
-/// The policies that govern one principal: its identity policies and, when its
-/// account is in an organization, the SCPs of each level from the root down.
+/// The policies that govern one principal: its identity policies, when its account is in an
+/// organization the SCPs of each level from the root down, and for an agency session the
+/// session policies it was assumed with.
 public struct PolicySet: Sendable {
     public var identityPolicies: [NamedPolicy]
     /// One entry per node on the path root → OU(s) → account. Empty means no SCP check;
     /// a level that is present but empty allows nothing.
     public var scpLevels: [[NamedPolicy]]
+    /// Session policies (SPEC §10): nil when none were given. When given, a request needs an
+    /// `Allow` in them as well (`session_no_allow`), and their `Deny` statements deny.
+    public var sessionPolicies: [NamedPolicy]?
 
-    public init(identityPolicies: [NamedPolicy], scpLevels: [[NamedPolicy]] = []) {
+    public init(identityPolicies: [NamedPolicy], scpLevels: [[NamedPolicy]] = [], sessionPolicies: [NamedPolicy]? = nil) {
         self.identityPolicies = identityPolicies
         self.scpLevels = scpLevels
+        self.sessionPolicies = sessionPolicies
     }
 }
 
@@ -42,6 +47,14 @@ public enum DecisionReason: String, Sendable, Hashable {
     case allowed = "allowed"
     /// No identity policy allows the request.
     case noIdentityAllow = "no_identity_allow"
+    /// A session was given session policies and none of them allows the request (SPEC §10).
+    case sessionNoAllow = "session_no_allow"
+    /// Assuming an agency: a `Deny` of its trust policy matched.
+    case trustDenied = "trust_denied"
+    /// Assuming an agency: no `Allow` of its trust policy matched.
+    case notTrusted = "not_trusted"
+    /// A request made through a session that could not be assumed.
+    case assumeDenied = "assume_denied"
 }
 
 /// A statement that decided a request.
@@ -51,15 +64,23 @@ public struct DeterminingStatement: Sendable, Hashable {
     public let statementIndex: Int
     public let sid: String?
     public let effect: Effect
-    /// The SCP level the policy is attached at; nil for identity policies.
+    /// The SCP level the policy is attached at; nil for identity and session policies.
     public let scpLevel: Int?
+    /// A session policy's statement (SPEC §10), not an identity policy's.
+    public let isSessionPolicy: Bool
 
-    public init(policyID: String, statementIndex: Int, sid: String?, effect: Effect, scpLevel: Int?) {
+    public init(policyID: String, statementIndex: Int, sid: String?, effect: Effect, scpLevel: Int?, isSessionPolicy: Bool = false) {
         self.policyID = policyID
         self.statementIndex = statementIndex
         self.sid = sid
         self.effect = effect
         self.scpLevel = scpLevel
+        self.isSessionPolicy = isSessionPolicy
+    }
+
+    /// The same statement, marked as a session policy's.
+    public var inSessionPolicy: DeterminingStatement {
+        DeterminingStatement(policyID: policyID, statementIndex: statementIndex, sid: sid, effect: effect, scpLevel: nil, isSessionPolicy: true)
     }
 }
 
@@ -71,6 +92,13 @@ public struct AuthorizationResult: Sendable, Hashable {
     public let matched: [DeterminingStatement]
     /// For `scp_no_allow`: the first level without a matching `Allow`.
     public let scpLevel: Int?
+
+    public init(decision: Decision, reason: DecisionReason, matched: [DeterminingStatement], scpLevel: Int?) {
+        self.decision = decision
+        self.reason = reason
+        self.matched = matched
+        self.scpLevel = scpLevel
+    }
 }
 
 /// What one statement did with a request, for explanations.
@@ -126,6 +154,9 @@ public struct ReferenceAuthorizer: Sendable {
     private let identityAllows: [Entry]
     private let scpDenies: [Entry]
     private let scpAllowsByLevel: [[Entry]]
+    private let sessionDenies: [Entry]
+    /// Nil when the set has no session policies.
+    private let sessionAllows: [Entry]?
 
     /// A statement with what identifies it in results.
     private struct Entry: Sendable {
@@ -136,12 +167,13 @@ public struct ReferenceAuthorizer: Sendable {
     public init(policies: PolicySet, scope: VariableScope = .none) {
         self.policies = policies
         self.scope = scope
-        func entries(_ policy: NamedPolicy, level: Int?) -> [Entry] {
+        func entries(_ policy: NamedPolicy, level: Int?, session: Bool = false) -> [Entry] {
             policy.policy.statements.map {
                 Entry(
                     statement: $0,
                     reference: DeterminingStatement(
-                        policyID: policy.id, statementIndex: $0.index, sid: $0.sid, effect: $0.effect, scpLevel: level))
+                        policyID: policy.id, statementIndex: $0.index, sid: $0.sid, effect: $0.effect, scpLevel: level,
+                        isSessionPolicy: session))
             }
         }
         let identity = policies.identityPolicies.flatMap { entries($0, level: nil) }
@@ -156,19 +188,26 @@ public struct ReferenceAuthorizer: Sendable {
         }
         scpDenies = denies
         scpAllowsByLevel = allows
+        let session = policies.sessionPolicies.map { $0.flatMap { entries($0, level: nil, session: true) } }
+        sessionDenies = session?.filter { $0.statement.effect == .deny } ?? []
+        sessionAllows = session?.filter { $0.statement.effect == .allow }
     }
 
-    /// Decides one request (SPEC §3): explicit deny, then each SCP level needs an allow,
-    /// then an identity allow.
+    /// Decides one request (SPEC §3, §10): explicit deny, then each SCP level needs an allow,
+    /// then a session policy allow (when the set has session policies), then an identity allow.
     public func authorize(_ request: AuthorizationRequest) -> AuthorizationResult {
         var denies: [DeterminingStatement] = []
         for entry in identityDenies where entry.statement.matches(request, scope: scope) { denies.append(entry.reference) }
         for entry in scpDenies where entry.statement.matches(request, scope: scope) { denies.append(entry.reference) }
+        for entry in sessionDenies where entry.statement.matches(request, scope: scope) { denies.append(entry.reference) }
         if !denies.isEmpty {
             return AuthorizationResult(decision: .deny, reason: .explicitDeny, matched: denies, scpLevel: nil)
         }
         for (k, allows) in scpAllowsByLevel.enumerated() where !allows.contains(where: { $0.statement.matches(request, scope: scope) }) {
             return AuthorizationResult(decision: .deny, reason: .scpNoAllow, matched: [], scpLevel: k)
+        }
+        if let sessionAllows, !sessionAllows.contains(where: { $0.statement.matches(request, scope: scope) }) {
+            return AuthorizationResult(decision: .deny, reason: .sessionNoAllow, matched: [], scpLevel: nil)
         }
         let allows = identityAllows.filter { $0.statement.matches(request, scope: scope) }.map(\.reference)
         if allows.isEmpty {
@@ -177,15 +216,15 @@ public struct ReferenceAuthorizer: Sendable {
         return AuthorizationResult(decision: .allow, reason: .allowed, matched: allows, scpLevel: nil)
     }
 
-    /// Every statement (identity policies, then SCP levels in order), whether it matched
+    /// Every statement (identity policies, SCP levels in order, then session policies), whether it matched
     /// and, if not, the first element that failed.
     public func explain(_ request: AuthorizationRequest) -> [StatementExplanation] {
         var out: [StatementExplanation] = []
-        func add(_ policy: NamedPolicy, level: Int?) {
+        func add(_ policy: NamedPolicy, level: Int?, session: Bool = false) {
             for statement in policy.policy.statements {
                 let reference = DeterminingStatement(
                     policyID: policy.id, statementIndex: statement.index, sid: statement.sid, effect: statement.effect,
-                    scpLevel: level)
+                    scpLevel: level, isSessionPolicy: session)
                 let variables = statement.substitutions(in: request.context, scope: scope).map { use in
                     StatementExplanation.VariableUse(
                         span: use.span, written: use.written, value: use.result.unresolved == nil ? use.result.glob.text : nil,
@@ -205,6 +244,7 @@ public struct ReferenceAuthorizer: Sendable {
         for (k, level) in policies.scpLevels.enumerated() {
             for policy in level { add(policy, level: k) }
         }
+        for policy in policies.sessionPolicies ?? [] { add(policy, level: nil, session: true) }
         return out
     }
 }

@@ -9,9 +9,12 @@ public import BulwarkPolicy
 /// Pure: no I/O, no shared mutable state.
 public struct Authorizer: Sendable {
     public let policies: PolicySet
+    /// Decides explanations (every statement, reference order).
     private let reference: ReferenceAuthorizer
-    /// The compiled form, behind one reference so passing an authorizer around copies nothing.
-    private let compiled: CompiledPolicySet
+    /// Identity policies and SCP levels.
+    private let base: CompiledEvaluator
+    /// Session policies as a set of their own, composed with `base` (SPEC §10); nil without them.
+    private let session: CompiledEvaluator?
 
     /// Compiles the policy set. The action universe is the catalog's actions (when given)
     /// plus every literal action the policies name; other actions take a slower full scan.
@@ -19,12 +22,73 @@ public struct Authorizer: Sendable {
         self.policies = policies
         let scope = catalog.map(VariableScope.init(catalog:)) ?? .none
         self.reference = ReferenceAuthorizer(policies: policies, scope: scope)
-        self.compiled = CompiledPolicySet(policies: policies, catalog: catalog, scope: scope)
+        self.base = CompiledEvaluator(
+            policies: PolicySet(identityPolicies: policies.identityPolicies, scpLevels: policies.scpLevels), catalog: catalog,
+            scope: scope)
+        self.session = policies.sessionPolicies.map {
+            CompiledEvaluator(policies: PolicySet(identityPolicies: $0), catalog: catalog, scope: scope)
+        }
     }
 
     /// Decides one request (SPEC §3); same answer as `ReferenceAuthorizer.authorize`, with every
     /// determining statement in `matched`.
     public func authorize(_ request: AuthorizationRequest) -> AuthorizationResult {
+        let result = base.authorize(request)
+        guard let session else { return result }
+        // Session policies are decided as identity policies of their own: their Deny joins the
+        // explicit denies, their missing Allow comes after the SCP levels.
+        let bounded = session.authorize(request)
+        if result.reason == .explicitDeny || bounded.reason == .explicitDeny {
+            let denies =
+                (result.reason == .explicitDeny ? result.matched : [])
+                + (bounded.reason == .explicitDeny ? bounded.matched.map(\.inSessionPolicy) : [])
+            return AuthorizationResult(decision: .deny, reason: .explicitDeny, matched: denies, scpLevel: nil)
+        }
+        if result.reason == .scpNoAllow { return result }
+        if bounded.reason != .allowed { return AuthorizationResult(decision: .deny, reason: .sessionNoAllow, matched: [], scpLevel: nil) }
+        return result
+    }
+
+    /// Decides one request without listing every determining statement: evaluation stops at the
+    /// first matching `Deny`, and at the first matching identity `Allow` once no `Deny` matches and
+    /// every SCP level allows. Decision, reason and SCP level equal `authorize`'s; `determining`
+    /// is one of `authorize`'s `matched` statements (nil when that list is empty).
+    /// This is what a gateway or any allow/deny check needs, and it costs the same however many
+    /// statements allow the request.
+    public func decide(_ request: AuthorizationRequest) -> AuthorizationVerdict {
+        let verdict = base.decide(request)
+        guard let session else { return verdict }
+        if verdict.reason == .explicitDeny { return verdict }
+        let bounded = session.decide(request)
+        if bounded.reason == .explicitDeny {
+            return AuthorizationVerdict(decision: .deny, reason: .explicitDeny, scpLevel: nil, determining: bounded.determining?.inSessionPolicy)
+        }
+        if verdict.reason == .scpNoAllow { return verdict }
+        if bounded.reason != .allowed {
+            return AuthorizationVerdict(decision: .deny, reason: .sessionNoAllow, scpLevel: nil, determining: nil)
+        }
+        return verdict
+    }
+
+    /// Every statement, whether it matched and the first element that failed (reference evaluator).
+    public func explain(_ request: AuthorizationRequest) -> [StatementExplanation] {
+        reference.explain(request)
+    }
+}
+
+/// One policy set without session policies, compiled, with the reference evaluator for the
+/// requests the compiled path cannot decide (an action outside its universe).
+private struct CompiledEvaluator: Sendable {
+    let reference: ReferenceAuthorizer
+    /// The compiled form, behind one reference so passing an authorizer around copies nothing.
+    let compiled: CompiledPolicySet
+
+    init(policies: PolicySet, catalog: Catalog?, scope: VariableScope) {
+        reference = ReferenceAuthorizer(policies: policies, scope: scope)
+        compiled = CompiledPolicySet(policies: policies, catalog: catalog, scope: scope)
+    }
+
+    func authorize(_ request: AuthorizationRequest) -> AuthorizationResult {
         guard let action = compiled.actionID(request) else { return reference.authorize(request) }
         // Matches are gathered on the stack; the result's array is the one allocation.
         return withUnsafeTemporaryAllocation(of: Int32.self, capacity: 32) { stack in
@@ -35,19 +99,13 @@ public struct Authorizer: Sendable {
                 return AuthorizationResult(
                     decision: outcome.reason == .allowed ? .allow : .deny, reason: outcome.reason,
                     matched: compiled.references(&ordinals), scpLevel: nil)
-            case .scpNoAllow, .noIdentityAllow:
+            default:
                 return AuthorizationResult(decision: .deny, reason: outcome.reason, matched: [], scpLevel: outcome.scpLevel)
             }
         }
     }
 
-    /// Decides one request without listing every determining statement: evaluation stops at the
-    /// first matching `Deny`, and at the first matching identity `Allow` once no `Deny` matches and
-    /// every SCP level allows. Decision, reason and SCP level equal `authorize`'s; `determining`
-    /// is one of `authorize`'s `matched` statements (nil when that list is empty).
-    /// This is what a gateway or any allow/deny check needs, and it costs the same however many
-    /// statements allow the request.
-    public func decide(_ request: AuthorizationRequest) -> AuthorizationVerdict {
+    func decide(_ request: AuthorizationRequest) -> AuthorizationVerdict {
         guard let action = compiled.actionID(request) else {
             let result = reference.authorize(request)
             return AuthorizationVerdict(
@@ -58,11 +116,6 @@ public struct Authorizer: Sendable {
         return AuthorizationVerdict(
             decision: outcome.reason == .allowed ? .allow : .deny, reason: outcome.reason, scpLevel: outcome.scpLevel,
             determining: outcome.first >= 0 ? compiled.references[Int(outcome.first)] : nil)
-    }
-
-    /// Every statement, whether it matched and the first element that failed (reference evaluator).
-    public func explain(_ request: AuthorizationRequest) -> [StatementExplanation] {
-        reference.explain(request)
     }
 }
 

@@ -280,7 +280,7 @@ public final class Gateway: Sendable {
                     policyVersions: compiled.policyVersions, revision: snapshot.revision)
             } catch {
                 switch error.kind {
-                case .notFound:
+                case .notFound, .invalidSession:
                     let failure = RequestSignature.Failure(
                         "access key \(header.accessKey) stands for \(credential.principal), which the store does not have")
                     throw EarlyAnswer(response: unauthenticated(failure, target: target, decisionID: decisionID))
@@ -408,6 +408,10 @@ public final class Gateway: Sendable {
             why = "denied by an SCP: no SCP of level \(result.scpLevel ?? 0) allows it"
         case .noIdentityAllow:
             why = "no identity policy of \(principal) allows it"
+        case .sessionNoAllow:
+            why = "no session policy of \(principal) allows it"
+        case .trustDenied, .notTrusted, .assumeDenied:
+            why = "the session of \(principal) could not be assumed"
         case .allowed:
             why = "allowed"
         }

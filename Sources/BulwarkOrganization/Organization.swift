@@ -30,15 +30,30 @@ public struct Principal: Sendable, Hashable {
     public let policies: [String]
     /// Groups (users only).
     public let groups: [String]
+    /// Tags: `g:PrincipalTag/KEY` of its requests (an agency's are the defaults of its sessions).
+    public let tags: [String: String]
+    /// Agencies: the name of the trust policy that says who may assume it (nil: nobody may).
+    public let trustPolicy: String?
+    /// Agencies: the longest session, 3,600–43,200 seconds (nil: Huawei's default, 3,600).
+    public let maxSessionDuration: Int?
 
-    public init(kind: Kind, name: String, id: String, account: String, policies: [String], groups: [String]) {
+    public init(
+        kind: Kind, name: String, id: String, account: String, policies: [String], groups: [String],
+        tags: [String: String] = [:], trustPolicy: String? = nil, maxSessionDuration: Int? = nil
+    ) {
         self.kind = kind
         self.name = name
         self.id = id
         self.account = account
         self.policies = policies
         self.groups = groups
+        self.tags = tags
+        self.trustPolicy = trustPolicy
+        self.maxSessionDuration = maxSessionDuration
     }
+
+    /// The range Huawei allows for an agency's maximum session duration, in seconds.
+    public static let sessionDurationRange = 3_600...43_200
 
     /// `iam::ACCOUNT-ID:user:NAME`.
     public func urn(accountID: String) -> String { "iam::\(accountID):\(kind.rawValue):\(name)" }
@@ -52,6 +67,8 @@ public struct AccountIAM: Sendable {
     public var groups: [String: [String]] = [:]
     /// Policy name → policy (its id is the file path in the workspace).
     public var policies: [String: NamedPolicy] = [:]
+    /// Trust policy name → trust policy, for the account's agencies.
+    public var trustPolicies: [String: NamedPolicy] = [:]
 
     public init(name: String) { self.name = name }
 }

@@ -12,14 +12,28 @@ public struct ResolvedPrincipal: Sendable {
     public let principalContext: [String: String]
     /// The same keys as a request context, parsed once.
     public let defaultContext: RequestContext
+    /// For a session of an agency: what it was assumed with; nil for users and agencies.
+    public let session: SessionIdentity?
 
-    init(principal: Principal, account: OrganizationNode?, urn: String, policies: PolicySet, principalContext: [String: String]) {
+    init(
+        principal: Principal, account: OrganizationNode?, urn: String, policies: PolicySet, principalContext: [String: String],
+        session: SessionIdentity? = nil
+    ) {
         self.principal = principal
         self.account = account
         self.urn = urn
         self.policies = policies
         self.principalContext = principalContext
         self.defaultContext = RequestContext(principalContext.mapValues { [.string($0)] })
+        self.session = session
+    }
+
+    /// The principal as a trust policy's `Principal` sees it: its account, its own URN, and for
+    /// a session also its agency's URN.
+    public var trustCaller: TrustCaller {
+        let accountID = account?.id ?? principalContext["g:PrincipalAccount"] ?? ""
+        guard let session else { return TrustCaller(accountID: accountID, urns: [urn]) }
+        return TrustCaller(accountID: accountID, urns: [session.agencyURN, urn])
     }
 }
 
@@ -31,6 +45,8 @@ public struct PrincipalError: Error, Sendable, CustomStringConvertible {
         /// The principal exists, but a policy, group or SCP it needs cannot be found or read:
         /// it must be refused, never decided without what is missing.
         case unavailable
+        /// A session request breaks Huawei's rules (a name, a tag, a transitive key, a source identity).
+        case invalidSession
     }
 
     public let message: String
@@ -106,6 +122,7 @@ extension Organization {
             context["g:UserName"] = principal.name
             context["g:UserId"] = principal.id
         }
+        for (key, value) in principal.tags { context["g:PrincipalTag/\(key)"] = value }
         // An agency named as a principal decides as a session of it would; IAM users are never the root user.
         context["g:PrincipalType"] = kind == .user ? "User" : "AssumedAgency"
         context["g:PrincipalIsRootUser"] = "false"

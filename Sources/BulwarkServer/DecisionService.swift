@@ -202,6 +202,8 @@ public struct DecisionService: Sendable {
                 throw APIError(status: 404, code: "unknown_principal", message: error.message, path: path, location: location)
             case .unavailable:
                 throw APIError(status: 503, code: "principal_unavailable", message: "\(error.message) (see /readyz)", path: path, location: location)
+            case .invalidSession:
+                throw APIError(status: 400, code: "invalid_session", message: error.message, path: path, location: location)
             }
         }
     }

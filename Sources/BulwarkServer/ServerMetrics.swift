@@ -25,7 +25,7 @@ final class ServerMetrics: Sendable {
                 .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(25),
             ])
         var counters: [String: Counter] = [:]
-        for reason in [DecisionReason.allowed, .explicitDeny, .scpNoAllow, .noIdentityAllow] {
+        for reason in [DecisionReason.allowed, .explicitDeny, .scpNoAllow, .noIdentityAllow, .sessionNoAllow, .assumeDenied] {
             let decision = reason == .allowed ? "allow" : "deny"
             counters[reason.rawValue] = registry.makeCounter(
                 descriptor: Self.name("decisions", "total", "Decisions made, by outcome."),

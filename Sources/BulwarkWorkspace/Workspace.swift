@@ -44,7 +44,8 @@ extension Workspace {
     /// Loads a workspace directory, collecting every problem instead of stopping at the first.
     ///
     /// Layout: `organization.yaml` (or `.json`), `scps/NAME.json|yaml`,
-    /// `accounts/ACCOUNT/account.yaml` and `accounts/ACCOUNT/policies/NAME.json|yaml`.
+    /// `accounts/ACCOUNT/account.yaml`, `accounts/ACCOUNT/policies/NAME.json|yaml` and
+    /// `accounts/ACCOUNT/trust-policies/NAME.json|yaml` (agencies' trust policies).
     public static func load(directory: String, catalog: Catalog) -> Workspace {
         var loader = WorkspaceLoader(root: directory, validator: PolicyValidator(catalog: catalog))
         return loader.load()
@@ -113,7 +114,7 @@ private struct WorkspaceLoader {
             }
         }
         do {
-            return NamedPolicy(id: file, policy: try PolicyParser.parse(node: node))
+            return NamedPolicy(id: file, policy: try PolicyParser.parse(node: node, grammar: type == .trust ? .trust : .identity))
         } catch {
             if !file.hasSuffix(".json") { problem(file, error.location, "\(error.code.rawValue): \(error.message) [\(error.path)]") }
             return nil
@@ -203,6 +204,36 @@ private struct WorkspaceLoader {
         }
     }
 
+    /// A principal's `tags: {KEY: VALUE}`, with Huawei's bounds on keys and values.
+    mutating func tags(_ f: Fields, owner: String, file: String) -> [String: String] {
+        guard let node = f["tags"] else { return [:] }
+        guard case .object(let members) = node.value else {
+            problem(file, node.location, "tags of \(owner) must be a map of KEY: VALUE")
+            return [:]
+        }
+        var tags: [String: String] = [:]
+        var seen: Set<String> = []
+        for member in members {
+            guard let value = Fields.stringValue(member.value) else {
+                problem(file, member.value.location, "tag \"\(member.key)\" of \(owner) must have a string value")
+                continue
+            }
+            if member.key.isEmpty || member.key.count > SessionRequest.maxTagKeyLength || value.count > SessionRequest.maxTagValueLength {
+                problem(
+                    file, member.value.location,
+                    "tag \"\(member.key)\" of \(owner): a key has 1 to \(SessionRequest.maxTagKeyLength) characters, a value at most \(SessionRequest.maxTagValueLength)"
+                )
+                continue
+            }
+            if !seen.insert(member.key.lowercased()).inserted {
+                problem(file, member.value.location, "duplicate tag \"\(member.key)\" of \(owner) (tag keys ignore case)")
+                continue
+            }
+            tags[member.key] = value
+        }
+        return tags
+    }
+
     var nodeLocations: [String: SourceLocation] = [:]
     var orgFileName = "organization.yaml"
 
@@ -256,6 +287,9 @@ private struct WorkspaceLoader {
             }
             if let p = policy(file, type: .identity) { iam.policies[name] = p }
         }
+        for file in documents(in: "accounts/\(directory)/trust-policies") {
+            if let p = policy(file, type: .trust) { iam.trustPolicies[stem(file)] = p }
+        }
         guard let file = documents(in: "accounts/\(directory)").first(where: { stem($0) == "account" }),
             let (node, _) = read(file)
         else {
@@ -299,10 +333,36 @@ private struct WorkspaceLoader {
                     if iam.groups[group] == nil { problem(file, g.location, "\(kind.rawValue) \(name) is in unknown group \"\(group)\"") }
                     return group
                 }
+                let trustPolicy = f.string("trustPolicy")
+                if let trustPolicy {
+                    if kind != .agency {
+                        problem(file, f.location("trustPolicy"), "trustPolicy belongs to agencies; user \(name) is assumed by nobody")
+                    } else if iam.trustPolicies[trustPolicy] == nil {
+                        problem(
+                            file, f.location("trustPolicy"),
+                            "agency \(name) names unknown trust policy \"\(trustPolicy)\" (trust policies live in accounts/\(directory)/trust-policies/)"
+                        )
+                    }
+                }
+                var maxSessionDuration: Int?
+                if f["maxSessionDuration"] != nil {
+                    let seconds = f.string("maxSessionDuration").flatMap { Int($0) }
+                    if kind != .agency {
+                        problem(file, f.location("maxSessionDuration"), "maxSessionDuration belongs to agencies")
+                    } else if let seconds, Principal.sessionDurationRange.contains(seconds) {
+                        maxSessionDuration = seconds
+                    } else {
+                        problem(
+                            file, f.location("maxSessionDuration"),
+                            "maxSessionDuration of agency \(name) must be a number of seconds from 3600 to 43200")
+                    }
+                }
                 iam.principals.append(
                     Principal(
                         kind: kind, name: name, id: f.string("id") ?? name, account: directory,
-                        policies: policyNames(f, owner: "\(kind.rawValue) \(name)"), groups: groups))
+                        policies: policyNames(f, owner: "\(kind.rawValue) \(name)"), groups: groups,
+                        tags: tags(f, owner: "\(kind.rawValue) \(name)", file: file), trustPolicy: trustPolicy,
+                        maxSessionDuration: maxSessionDuration))
             }
         }
         if workspace.nodes[directory] == nil && !workspace.nodes.isEmpty {

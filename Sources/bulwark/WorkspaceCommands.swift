@@ -26,9 +26,14 @@ struct PrincipalFlags: ParsableArguments {
     @Option(name: .long, help: "iam::ACCOUNT:user:NAME or iam::ACCOUNT:agency:NAME.") var principal: String
 
     func resolve() throws(CLIError) -> (catalog: Catalog, principal: ResolvedPrincipal) {
+        let (catalog, _, resolved) = try resolveInWorkspace()
+        return (catalog, resolved)
+    }
+
+    func resolveInWorkspace() throws(CLIError) -> (catalog: Catalog, workspace: Workspace, principal: ResolvedPrincipal) {
         let catalog = try CatalogCommand.load()
         let ws = try loadWorkspace(workspace, catalog: catalog)
-        do { return (catalog, try ws.organization.resolve(principal: principal)) } catch { throw CLIError.invalidInput(error.message) }
+        do { return (catalog, ws, try ws.organization.resolve(principal: principal)) } catch { throw CLIError.invalidInput(error.message) }
     }
 }
 
@@ -48,18 +53,37 @@ struct SimulateCommand: ParsableCommand {
     @Option(name: .long, help: "API form: region.") var region: String = ""
     @Option(name: .customLong("case"), help: "API form: a qualified row's case id (repeatable).") var cases: [String] = []
     @OptionGroup var context: ContextFlags
+    @OptionGroup var sessionFlags: SessionFlags
     @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
 
     func validate() throws {
         if action == nil && (service == nil || method == nil || path == nil) {
             throw ValidationError("give --action, or --service, --method and --path")
         }
+        try sessionFlags.validate()
     }
 
     func run() throws {
-        let (catalog, resolved) = try who.resolve()
+        let (catalog, ws, caller) = try who.resolveInWorkspace()
+        let given = try context.load()
+        // With --assume, the request is made by the session at the end of the chain.
+        var resolved = caller
+        var steps: [AssumeStep] = []
+        if !sessionFlags.assume.isEmpty {
+            let requests = try sessionFlags.requests()
+            let chain: (steps: [AssumeStep], session: ResolvedPrincipal?)
+            do { chain = try ws.organization.assume(chain: requests, by: caller, context: given, catalog: catalog) } catch {
+                throw CLIError.invalidInput(error.message)
+            }
+            steps = chain.steps
+            guard let session = chain.session else {
+                try printRefused(steps)
+                return
+            }
+            resolved = session
+        }
         let authorizer = Authorizer(policies: resolved.policies, catalog: catalog)
-        let requestContext = resolved.context(adding: try context.load())
+        let requestContext = resolved.context(adding: given)
         if let service, let method, let path {
             let request = APIRequest(
                 service: service, method: method, path: path, region: region, accountID: resolved.account?.id ?? "",
@@ -71,6 +95,7 @@ struct SimulateCommand: ParsableCommand {
             switch format {
             case .json: Console.write(APIAuthorizationOutput.json(result))
             case .text:
+                printSteps(steps)
                 Console.print("principal: \(resolved.urn)")
                 Console.write(Array(APIAuthorizationOutput.text(result, request: request).utf8))
                 for check in result.checks where check.result.decision == .deny {
@@ -86,14 +111,106 @@ struct SimulateCommand: ParsableCommand {
         switch format {
         case .json:
             var json = JSONWriter()
-            AuthorizationOutput.write(result, explanation: explanation, into: &json)
+            if steps.isEmpty {
+                AuthorizationOutput.write(result, explanation: explanation, into: &json)
+            } else {
+                json.beginObject()
+                writeSteps(steps, into: &json)
+                json.field("principal", resolved.urn)
+                AuthorizationOutput.writeFields(result, into: &json)
+                AuthorizationOutput.writeExplanation(explanation, into: &json)
+                json.endObject()
+            }
             json.newline()
             Console.write(json.bytes)
         case .text:
+            printSteps(steps)
             Console.print("principal: \(resolved.urn)")
             Console.print(
                 "context: " + requestContext.keys.map { k in "\(k)=\(requestContext[k]!.map(\.text).joined(separator: ","))" }.joined(separator: " "))
             Console.print(AuthorizationOutput.text(result, request: request, explanation: explanation))
+        }
+    }
+
+    /// `"assume"`: one object, or an array for a chain (SPEC §10).
+    private func writeSteps(_ steps: [AssumeStep], into json: inout JSONWriter) {
+        json.key("assume")
+        if steps.count > 1 || sessionFlags.assume.count > 1 { json.beginArray() }
+        for step in steps { AuthorizationOutput.write(step.result, explanation: nil, into: &json) }
+        if steps.count > 1 || sessionFlags.assume.count > 1 { json.endArray() }
+    }
+
+    private func printSteps(_ steps: [AssumeStep]) {
+        for step in steps {
+            let statements = step.result.matched.map { "\($0.policyID)#\($0.statementIndex)\($0.sid.map { " (\($0))" } ?? "")" }
+            Console.print(
+                "assume \(step.agency) as \(step.session): \(step.result.decision.rawValue) (\(step.result.reason.rawValue))"
+                    + (statements.isEmpty ? "" : " by " + statements.joined(separator: ", ")))
+        }
+    }
+
+    /// The chain stopped: the request is denied with `assume_denied`, decided by nobody.
+    private func printRefused(_ steps: [AssumeStep]) throws {
+        let refused = AuthorizationResult(decision: .deny, reason: .assumeDenied, matched: [], scpLevel: nil)
+        switch format {
+        case .json:
+            var json = JSONWriter()
+            json.beginObject()
+            writeSteps(steps, into: &json)
+            json.field("principal", steps.last?.session ?? "")
+            AuthorizationOutput.writeFields(refused, into: &json)
+            json.endObject()
+            json.newline()
+            Console.write(json.bytes)
+        case .text:
+            printSteps(steps)
+            Console.print("principal: \(steps.last?.session ?? "")")
+            Console.print("DENY (assume_denied)\n  the agency could not be assumed, so nothing is done with the session")
+        }
+    }
+}
+
+/// `--assume` and what a session is asked for with (SPEC §10).
+struct SessionFlags: ParsableArguments {
+    @Option(name: .long, help: "Assume this agency (iam::ACCOUNT:agency:NAME) first; repeat for a chain.") var assume: [String] = []
+    @Option(name: .long, help: "The session name: once for every step, or once per --assume.") var sessionName: [String] = []
+    @Option(name: .long, help: "A session policy file for the last session (repeatable).") var sessionPolicy: [String] = []
+    @Option(name: .long, help: "A session tag KEY=VALUE, set by the first assume (repeatable).") var sessionTag: [String] = []
+    @Option(name: .long, help: "A session tag key that later sessions of the chain inherit (repeatable).") var transitiveTagKey: [String] = []
+    @Option(name: .long, help: "The source identity, set by the first assume and carried through the chain.") var sourceIdentity: String?
+    @Option(name: .long, help: "The external id, given to every assume of the chain.") var externalId: String?
+
+    func validate() throws {
+        let used =
+            !sessionName.isEmpty || !sessionPolicy.isEmpty || !sessionTag.isEmpty || !transitiveTagKey.isEmpty
+            || sourceIdentity != nil || externalId != nil
+        if assume.isEmpty {
+            if used { throw ValidationError("session options need --assume") }
+            return
+        }
+        if sessionName.count != 1 && sessionName.count != assume.count {
+            throw ValidationError("give --session-name once, or once per --assume (\(assume.count))")
+        }
+    }
+
+    /// One request per `--assume`: tags, transitive keys and the source identity on the first,
+    /// session policies on the last, the external id on each.
+    func requests() throws(CLIError) -> [SessionRequest] {
+        var tags: [SessionTag] = []
+        for item in sessionTag {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+                throw CLIError.invalidInput("--session-tag \(item): expected KEY=VALUE")
+            }
+            tags.append(SessionTag(key: String(item[..<eq]), value: String(item[item.index(after: eq)...])))
+        }
+        var policies: [NamedPolicy] = []
+        for path in sessionPolicy { policies.append(try PolicyFlags.loadPolicy(path)) }
+        return assume.enumerated().map { i, agency in
+            let first = i == 0
+            return SessionRequest(
+                agency: agency, sessionName: sessionName.count == 1 ? sessionName[0] : sessionName[i],
+                sessionPolicies: i == assume.count - 1 && !policies.isEmpty ? policies : nil, tags: first ? tags : [],
+                transitiveTagKeys: first ? transitiveTagKey : [], sourceIdentity: first ? sourceIdentity : nil, externalID: externalId)
         }
     }
 }

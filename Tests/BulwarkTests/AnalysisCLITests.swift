@@ -20,7 +20,7 @@ struct AnalysisCLITests {
         let workspaces = try runCLI(["diff", "--workspace", "examples/workspace", "examples/workspace", "--format", "json"])
         #expect(workspaces.code == 0 && workspaces.stdout.hasPrefix("{\"result\":\"equivalent\",\"principals\":[{\"principal\":\"iam::"))
         let workspacesText = try runCLI(["diff", "--workspace", "examples/workspace", "examples/workspace"])
-        #expect(workspacesText.code == 0 && workspacesText.stdout.hasSuffix("equivalent: 0 of 5 principal(s) differ\n"))
+        #expect(workspacesText.code == 0 && workspacesText.stdout.hasSuffix("equivalent: 0 of 6 principal(s) differ\n"))
     }
 
     @Test func checksExitZeroOnPassOneOnFail() throws {

@@ -126,7 +126,7 @@ struct CLITests {
     @Test func versionNamesTheCatalog() throws {
         let run = try runCLI(["--version"])
         #expect(run.code == 0)
-        #expect(run.stdout.contains("catalog ims@2025-02-25 swr@2024-12-02"))
+        #expect(run.stdout.contains("catalog ims@2025-02-25 sts@2026-11-30 swr@2024-12-02"))
     }
 
     @Test func catalogForPeople() throws {

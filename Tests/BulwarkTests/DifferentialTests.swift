@@ -16,6 +16,7 @@ struct DifferentialTests {
             var g = ScenarioGenerator(seed: seed &* 7919)
             g.awkwardURNs = seed % 3 != 0
             g.variables = seed % 4 != 1
+            g.sessions = seed % 5 == 2
             let set = try g.policySet()
             let compiled = Authorizer(policies: set, catalog: seed % 2 == 0 ? catalog : nil)
             let reference = ReferenceAuthorizer(policies: set, scope: seed % 2 == 0 ? VariableScope(catalog: catalog) : .none)

@@ -56,6 +56,7 @@ struct PropertyTests {
         await propertyCheck(count: 300, input: Gen.uint64()) { seed in
             var g = ScenarioGenerator(seed: seed)
             g.variables = true
+            g.sessions = true
             let set = try! g.policySet()
             let request = try! g.request()
             let authorizer = Authorizer(policies: set)
@@ -66,10 +67,14 @@ struct PropertyTests {
             case .explicitDeny: #expect(result.matched == matchedDenies)
             case .allowed:
                 #expect(matchedDenies.isEmpty)
-                #expect(result.matched == explanation.filter { $0.matched && $0.statement.scpLevel == nil }.map(\.statement))
-            case .noIdentityAllow, .scpNoAllow:
+                #expect(
+                    result.matched
+                        == explanation.filter { $0.matched && $0.statement.scpLevel == nil && !$0.statement.isSessionPolicy }.map(\.statement))
+            case .noIdentityAllow, .scpNoAllow, .sessionNoAllow:
                 #expect(matchedDenies.isEmpty)
                 #expect(result.matched.isEmpty)
+            case .trustDenied, .notTrusted, .assumeDenied:
+                Issue.record("a policy set alone never gives \(result.reason)")
             }
             #expect(explanation.allSatisfy { $0.matched == ($0.failure == nil) })
         }

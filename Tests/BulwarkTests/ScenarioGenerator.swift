@@ -47,6 +47,8 @@ struct ScenarioGenerator {
     /// Policy variables in Resource patterns and condition values (the analysis answers
     /// `unknown` for most of them, so its tests leave them out).
     var variables = false
+    /// Policy sets may carry session policies (SPEC §10).
+    var sessions = false
 
     static let conditions = [
         #"{"StringEquals":{"g:UserName":"alice"}}"#,
@@ -118,7 +120,11 @@ struct ScenarioGenerator {
                 levels.append(level)
             }
         }
-        return PolicySet(identityPolicies: identity, scpLevels: levels)
+        var sessionPolicies: [NamedPolicy]?
+        if sessions && chance(0.5) {
+            sessionPolicies = try (0..<Int.random(in: 0...2, using: &rng)).map { i in try named("session[\(i)]", policyText()) }
+        }
+        return PolicySet(identityPolicies: identity, scpLevels: levels, sessionPolicies: sessionPolicies)
     }
 
     mutating func request() throws -> AuthorizationRequest {

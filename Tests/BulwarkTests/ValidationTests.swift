@@ -216,7 +216,7 @@ struct ValidationTests {
         let f = try #require(Self.findings(stmt(#""Effect":"Allow","Action":"ims:images:*""#)).first { $0.code == .overlyPermissive })
         #expect(f.message.contains("ims:images:share"))
         let star = try #require(Self.findings(stmt(#""Effect":"Allow","Action":"*""#)).first { $0.code == .overlyPermissive })
-        #expect(star.message.contains("ims (26 actions), swr (54 actions)"))
+        #expect(star.message.contains("ims (26 actions), sts (4 actions), swr (54 actions)"))
     }
 
     @Test func typosGetSuggestions() {
