@@ -74,6 +74,20 @@ public enum AuthorizationOutput {
         json.endObject()
     }
 
+    /// A rendered JSON object with `fields` written first: `{FIELDS, ...the object's own}`.
+    public static func prefixing(_ object: [UInt8], with fields: (inout JSONWriter) -> Void) -> [UInt8] {
+        guard object.first == UInt8(ascii: "{") else { return object }
+        var json = JSONWriter()
+        json.beginObject()
+        fields(&json)
+        var out = json.bytes
+        // The object's own members follow after a comma, unless it has none.
+        let rest = object.dropFirst()
+        if rest.first != UInt8(ascii: "}") && out.count > 1 { out.append(UInt8(ascii: ",")) }
+        out.append(contentsOf: rest)
+        return out
+    }
+
     /// Writes the fields `"decision", "reason", ["scpLevel"], "matched"` into an open object.
     public static func writeFields(_ result: AuthorizationResult, into json: inout JSONWriter) {
         json.field("decision", result.decision.rawValue)

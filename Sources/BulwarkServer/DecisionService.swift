@@ -54,7 +54,8 @@ public struct DecisionService: Sendable {
                 "the batch endpoint takes requests (an array); send one request to /v1/authorize", path: .root.appending(key: "request"),
                 location: input.fields.locations["request"])
         }
-        let stored = try storedPrincipal(input.fields, snapshot: snapshot)
+        let caller = try storedCaller(input.fields, snapshot: snapshot, context: input.requests.first?.context ?? RequestContext())
+        let stored = caller?.compiled
         let authorizer = stored?.authorizer ?? Authorizer(policies: input.policies, catalog: catalog)
         var requests = input.requests
         if let stored { requests = requests.map { $0.withContext(stored.resolved.context(adding: $0.context)) } }
@@ -65,21 +66,26 @@ public struct DecisionService: Sendable {
         records.reserveCapacity(requests.count)
         json.beginObject()
         json.field("decisionId", decisionID)
+        if let step = caller?.assume {
+            json.key("assume")
+            AuthorizationOutput.write(step.result, explanation: nil, into: &json)
+        }
         if isBatch {
             json.key("results")
             json.beginArray()
         }
         for (i, request) in requests.enumerated() {
-            let result = authorizer.authorize(request)
+            // A refused assume decides nothing: every request is denied for it.
+            let result = caller?.isRefused == true ? Self.assumeDenied : authorizer.authorize(request)
             if isBatch { json.beginObject() }
             AuthorizationOutput.writeFields(result, into: &json)
-            if explain { AuthorizationOutput.writeExplanation(authorizer.explain(request), into: &json) }
+            if explain, caller?.isRefused != true { AuthorizationOutput.writeExplanation(authorizer.explain(request), into: &json) }
             if isBatch { json.endObject() }
             records.append(
                 DecisionRecord(
-                    decisionID: isBatch ? "\(decisionID)/\(i)" : decisionID, endpoint: "authorize", principal: stored?.resolved.urn,
+                    decisionID: isBatch ? "\(decisionID)/\(i)" : decisionID, endpoint: "authorize", principal: caller?.urn,
                     request: request, result: result, policyVersions: stored?.policyVersions ?? [],
-                    revision: stored == nil ? nil : snapshot.revision))
+                    revision: caller == nil ? nil : snapshot.revision))
         }
         if isBatch { json.endArray() }
         json.endObject()
@@ -92,8 +98,24 @@ public struct DecisionService: Sendable {
     public func authorizeAPI(_ bytes: [UInt8], snapshot: DecisionSnapshot, decisionID: String) throws(APIError) -> Reply {
         let input: APIAuthorizationInput
         do { input = try APIAuthorizationInput.decode(bytes: bytes, options: contractOptions) } catch { throw APIError.input(error) }
-        let stored = try storedPrincipal(input.fields, snapshot: snapshot)
         var request = input.request
+        let caller = try storedCaller(input.fields, snapshot: snapshot, context: request.context)
+        if let caller, caller.isRefused, let step = caller.assume {
+            let result = Self.assumeDenied
+            let body = AuthorizationOutput.prefixing(Array("{\"checks\":[],\"notApplied\":[]}\n".utf8)) { json in
+                json.field("decisionId", decisionID)
+                json.key("assume")
+                AuthorizationOutput.write(step.result, explanation: nil, into: &json)
+                json.field("decision", result.decision.rawValue)
+                json.field("reason", result.reason.rawValue)
+            }
+            let record = DecisionRecord(
+                decisionID: decisionID, endpoint: "authorize-api", principal: caller.urn,
+                request: AuthorizationRequest(action: Organization.assumeAction, resource: step.agency, context: request.context),
+                result: result, policyVersions: [], revision: snapshot.revision)
+            return Reply(body: body, records: [record])
+        }
+        let stored = caller?.compiled
         let authorizer: Authorizer
         if let stored {
             authorizer = stored.authorizer
@@ -110,11 +132,18 @@ public struct DecisionService: Sendable {
         }
         let records = result.checks.enumerated().map { i, check in
             DecisionRecord(
-                decisionID: "\(decisionID)/\(i)", endpoint: "authorize-api", principal: stored?.resolved.urn,
+                decisionID: "\(decisionID)/\(i)", endpoint: "authorize-api", principal: caller?.urn,
                 request: AuthorizationRequest(action: check.action, resource: check.resource, context: request.context),
                 result: check.result, policyVersions: stored?.policyVersions ?? [], revision: stored == nil ? nil : snapshot.revision)
         }
-        return Reply(body: Self.prefixed(APIAuthorizationOutput.json(result), decisionID: decisionID), records: records)
+        let body = AuthorizationOutput.prefixing(APIAuthorizationOutput.json(result)) { json in
+            json.field("decisionId", decisionID)
+            if let step = caller?.assume {
+                json.key("assume")
+                AuthorizationOutput.write(step.result, explanation: nil, into: &json)
+            }
+        }
+        return Reply(body: body, records: records)
     }
 
     /// `POST /v1/validate`: `{"policy": object | text, "type": "identity" | "scp"}` →
@@ -135,11 +164,11 @@ public struct DecisionService: Sendable {
     /// `POST /v1/simulate`: `{"principal", "request" | "apiRequest"}` for a stored principal,
     /// answered with the decision, the context used and every statement's explanation.
     public func simulate(_ bytes: [UInt8], snapshot: DecisionSnapshot, decisionID: String) throws(APIError) -> Reply {
-        let body = try RequestBody(bytes, allowed: ["principal", "request", "apiRequest"])
+        let body = try RequestBody(bytes, allowed: ["principal", "session", "request", "apiRequest"])
         guard let urn = try body.string("principal") else {
             throw APIError.badRequest("missing principal", path: .root, location: body.root.location)
         }
-        let stored = try principal(urn, snapshot: snapshot, path: .root.appending(key: "principal"), location: body["principal"]?.location)
+        var stored = try principal(urn, snapshot: snapshot, path: .root.appending(key: "principal"), location: body["principal"]?.location)
         if body.has("apiRequest") {
             if body.has("request") {
                 throw APIError.badRequest("give either request or apiRequest, not both", path: .root, location: body.root.location)
@@ -153,11 +182,36 @@ public struct DecisionService: Sendable {
         do { request = try RequestDecoding.request(node, path: .root.appending(key: "request")) } catch {
             throw APIError.invalidBody(error)
         }
+        var step: AssumeStep?
+        if let node = body["session"] {
+            let assumed = try session(node, by: stored, context: request.context, snapshot: snapshot)
+            step = assumed.step
+            guard let session = assumed.session else {
+                var json = JSONWriter()
+                json.beginObject()
+                json.field("decisionId", decisionID)
+                json.key("assume")
+                AuthorizationOutput.write(assumed.step.result, explanation: nil, into: &json)
+                json.field("principal", assumed.step.session)
+                AuthorizationOutput.writeFields(Self.assumeDenied, into: &json)
+                json.endObject()
+                json.newline()
+                let record = DecisionRecord(
+                    decisionID: decisionID, endpoint: "simulate", principal: assumed.step.session, request: request,
+                    result: Self.assumeDenied, policyVersions: [], revision: snapshot.revision)
+                return Reply(body: json.bytes, records: [record])
+            }
+            stored = session
+        }
         request = request.withContext(stored.resolved.context(adding: request.context))
         let result = stored.authorizer.authorize(request)
         var json = JSONWriter()
         json.beginObject()
         json.field("decisionId", decisionID)
+        if let step {
+            json.key("assume")
+            AuthorizationOutput.write(step.result, explanation: nil, into: &json)
+        }
         json.field("principal", stored.resolved.urn)
         json.key("context")
         AuthorizationOutput.writeContext(request.context, into: &json)
@@ -175,7 +229,53 @@ public struct DecisionService: Sendable {
 
     /// The contract with the server's `principal`, read up to the server's limits.
     private var contractOptions: ContractOptions {
-        ContractOptions(extraFields: ["principal"], maxRequests: limits.maxBatchRequests, maxInlineStatements: limits.maxInlineStatements)
+        ContractOptions(extraFields: ["principal", "session"], maxRequests: limits.maxBatchRequests, maxInlineStatements: limits.maxInlineStatements)
+    }
+
+    /// The answer for every request of a session whose assume was refused.
+    static let assumeDenied = AuthorizationResult(decision: .deny, reason: .assumeDenied, matched: [], scpLevel: nil)
+
+    /// Who a body with `"principal"` decides for: that principal, or the session it assumes
+    /// with `"session"` (SPEC §10). `compiled` is nil when the assume was refused.
+    struct StoredCaller {
+        let compiled: CompiledPrincipal?
+        /// The principal's URN, or the session's (also when refused).
+        let urn: String
+        let assume: AssumeStep?
+        var isRefused: Bool { compiled == nil }
+    }
+
+    private func storedCaller(_ fields: ContractFields, snapshot: DecisionSnapshot, context: RequestContext) throws(APIError) -> StoredCaller? {
+        let stored = try storedPrincipal(fields, snapshot: snapshot)
+        guard let node = fields.extras["session"] else { return stored.map { StoredCaller(compiled: $0, urn: $0.resolved.urn, assume: nil) } }
+        guard let stored else {
+            throw APIError.badRequest(
+                "session needs principal: the stored principal that assumes the agency", path: .root.appending(key: "session"),
+                location: node.location)
+        }
+        let (step, session) = try self.session(node, by: stored, context: context, snapshot: snapshot)
+        return StoredCaller(compiled: session, urn: step.session, assume: step)
+    }
+
+    /// Reads `"session": {"agency", "sessionName", "sessionPolicies", "tags", "transitiveTagKeys",
+    /// "sourceIdentity", "externalId"}` and decides the assume.
+    private func session(_ node: JSONNode, by caller: CompiledPrincipal, context: RequestContext, snapshot: DecisionSnapshot) throws(APIError)
+        -> (step: AssumeStep, session: CompiledPrincipal?)
+    {
+        let request = try SessionRequestDecoding.decode(node, maxStatements: limits.maxInlineStatements)
+        do { return try snapshot.session(request, by: caller, context: context) } catch {
+            let path = JSONPath.root.appending(key: "session")
+            switch error.kind {
+            case .notFound:
+                throw APIError(
+                    status: 404, code: "unknown_principal", message: error.message, path: path.appending(key: "agency"), location: node.location)
+            case .unavailable:
+                throw APIError(
+                    status: 503, code: "principal_unavailable", message: "\(error.message) (see /readyz)", path: path, location: node.location)
+            case .invalidSession:
+                throw APIError(status: 400, code: "invalid_session", message: error.message, path: path, location: node.location)
+            }
+        }
     }
 
     private func storedPrincipal(_ fields: ContractFields, snapshot: DecisionSnapshot) throws(APIError) -> CompiledPrincipal? {
@@ -206,14 +306,6 @@ public struct DecisionService: Sendable {
                 throw APIError(status: 400, code: "invalid_session", message: error.message, path: path, location: location)
             }
         }
-    }
-
-    /// Puts `"decisionId"` first in a rendered JSON object.
-    static func prefixed(_ object: [UInt8], decisionID: String) -> [UInt8] {
-        guard object.first == UInt8(ascii: "{") else { return object }
-        var out = Array("{\"decisionId\":\(JSONWriter.quoted(decisionID)),".utf8)
-        out.append(contentsOf: object.dropFirst())
-        return out
     }
 }
 

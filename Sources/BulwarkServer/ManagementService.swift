@@ -64,7 +64,7 @@ public enum ManagementService {
     }
 
     public static func addPrincipal(_ bytes: [UInt8]) throws(APIError) -> ManagementCommand {
-        let body = try RequestBody(bytes, allowed: ["kind", "account", "name", "id", "groups"])
+        let body = try RequestBody(bytes, allowed: ["kind", "account", "name", "id", "groups"] + Self.settingsFields)
         let kindName = try body.requiredString("kind")
         guard let kind = StoredPrincipal.Kind(rawValue: kindName) else {
             throw APIError.badRequest(
@@ -74,7 +74,20 @@ public enum ManagementService {
         let generated = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         return .addPrincipal(
             kind: kind, account: try body.requiredString("account"), name: try body.requiredString("name"),
-            id: try body.string("id") ?? generated, groups: try body.strings("groups") ?? [])
+            id: try body.string("id") ?? generated, groups: try body.strings("groups") ?? [], settings: try settings(body))
+    }
+
+    static let settingsFields = ["tags", "trustPolicy", "maxSessionDuration"]
+
+    private static func settings(_ body: RequestBody) throws(APIError) -> PrincipalSettings {
+        PrincipalSettings(
+            tags: try body.stringMap("tags") ?? [:], trustPolicy: try body.document("trustPolicy"),
+            maxSessionDuration: try body.int("maxSessionDuration"))
+    }
+
+    /// `PUT /v1/principals/{urn}/settings`: replaces tags, trust policy and session duration.
+    public static func setSettings(_ urn: String, _ bytes: [UInt8]) throws(APIError) -> ManagementCommand {
+        .setSettings(principal: urn, settings: try settings(try RequestBody(bytes, allowed: Self.settingsFields)))
     }
 
     public static func setGroups(_ urn: String, _ bytes: [UInt8]) throws(APIError) -> ManagementCommand {
@@ -288,6 +301,17 @@ public enum ManagementService {
         json.field("name", principal.name)
         json.field("id", principal.id)
         if principal.kind == .user { json.field("groups", principal.groups) }
+        if let tags = principal.tags {
+            json.key("tags")
+            json.beginObject()
+            for (key, value) in tags.sorted(by: { $0.key < $1.key }) { json.field(key, value) }
+            json.endObject()
+        }
+        if let trust = principal.trustPolicy {
+            json.key("trustPolicy")
+            json.raw(trust)
+        }
+        if let seconds = principal.maxSessionDuration { json.field("maxSessionDuration", seconds) }
         json.field("policies", state.attachments.filter { $0.target == principal.urn }.map(\.policy).sorted())
         json.endObject()
     }

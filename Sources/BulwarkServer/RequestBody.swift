@@ -74,6 +74,38 @@ struct RequestBody {
         return out
     }
 
+    func int(_ key: String) throws(APIError) -> Int? {
+        guard let node = self[key] else { return nil }
+        guard case .number(let text) = node.value, let n = Int(text) else {
+            throw APIError.badRequest(
+                "\(key) must be a whole number, found \(node.typeName)", path: .root.appending(key: key), location: node.location)
+        }
+        return n
+    }
+
+    /// An object of string values (`{"team": "web"}`).
+    func stringMap(_ key: String) throws(APIError) -> [String: String]? {
+        guard let node = self[key] else { return nil }
+        guard case .object(let items) = node.value else {
+            throw APIError.badRequest(
+                "\(key) must be an object of strings, found \(node.typeName)", path: .root.appending(key: key), location: node.location)
+        }
+        var out: [String: String] = [:]
+        for item in items {
+            guard case .string(let s) = item.value.value else {
+                throw APIError.badRequest(
+                    "\(key).\(item.key) must be a string, found \(item.value.typeName)", path: .root.appending(key: key).appending(key: item.key),
+                    location: item.value.location)
+            }
+            guard out.updateValue(s, forKey: item.key) == nil else {
+                throw APIError.badRequest(
+                    "duplicate key \(Excerpt.quoted(item.key)) in \(key)", path: .root.appending(key: key).appending(key: item.key),
+                    location: item.keyLocation)
+            }
+        }
+        return out
+    }
+
     /// A policy document: an object (validated as the exact bytes sent, findings located in
     /// this body) or a string holding the policy text (Huawei's API sends it that way).
     func document(_ key: String) throws(APIError) -> SubmittedDocument? {

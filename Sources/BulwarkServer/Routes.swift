@@ -121,6 +121,9 @@ extension PDPServer {
         manage.put("principals/:urn/groups") { request, context in
             try await self.write(ManagementService.setGroups(try Self.parameter(context, "urn"), try await self.body(request)))
         }
+        manage.put("principals/:urn/settings") { request, context in
+            try await self.write(ManagementService.setSettings(try Self.parameter(context, "urn"), try await self.body(request)))
+        }
 
         manage.get("attachments") { request, _ in
             Self.json(

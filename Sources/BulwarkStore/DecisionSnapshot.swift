@@ -1,7 +1,7 @@
 public import BulwarkCatalog
 public import BulwarkEngine
 public import BulwarkOrganization
-import BulwarkPolicy
+public import BulwarkPolicy
 
 /// A principal of the store, resolved and compiled: what its requests are decided against.
 public struct CompiledPrincipal: Sendable {
@@ -75,6 +75,15 @@ public struct DecisionSnapshot: Sendable {
         return principals[resolved.urn] ?? Self.compile(resolved, state: state, catalog: catalog)
     }
 
+    /// `caller` assumes an agency (SPEC §10): the assume's step and, when allowed, the session
+    /// compiled. Sessions are compiled per call, not kept: they live as long as a request.
+    public func session(_ request: SessionRequest, by caller: CompiledPrincipal, context: RequestContext) throws(PrincipalError) -> (
+        step: AssumeStep, session: CompiledPrincipal?
+    ) {
+        let (step, session) = try organization.assume(request, by: caller.resolved, context: context, catalog: catalog)
+        return (step, session.map { Self.compile($0, state: state, catalog: catalog) })
+    }
+
     /// The number of principals compiled ahead of requests.
     public var principalCount: Int { principals.count }
 
@@ -142,10 +151,22 @@ public struct DecisionSnapshot: Sendable {
                 case .group:
                     iam.groups[principal.name] = attached
                 case .user, .agency:
+                    // A trust policy that does not parse is left out of `trustPolicies` but still
+                    // named, so assuming the agency is refused as unreadable, never decided without it.
+                    if let text = principal.trustPolicy {
+                        do {
+                            iam.trustPolicies[principal.name] = NamedPolicy(
+                                id: "trust:\(principal.urn)", policy: try PolicyParser.parse(text, grammar: .trust))
+                        } catch {
+                            unreadable.append(UnreadablePolicy(id: "trust:\(principal.urn)", isSCP: false, reason: "\(error)"))
+                        }
+                    }
                     iam.principals.append(
                         Principal(
                             kind: principal.kind == .user ? .user : .agency, name: principal.name, id: principal.id,
-                            account: node.name, policies: attached, groups: principal.groups))
+                            account: node.name, policies: attached, groups: principal.groups, tags: principal.tags ?? [:],
+                            trustPolicy: principal.trustPolicy == nil ? nil : principal.name,
+                            maxSessionDuration: principal.maxSessionDuration))
                 }
             }
             accounts[node.name] = iam

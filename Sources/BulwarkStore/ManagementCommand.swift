@@ -47,11 +47,30 @@ public enum ManagementCommand: Sendable {
     case createSCP(id: String, description: String, document: SubmittedDocument)
     case updateSCP(id: String, description: String?, document: SubmittedDocument?)
     case deleteSCP(id: String)
-    case addPrincipal(kind: StoredPrincipal.Kind, account: String, name: String, id: String, groups: [String])
+    case addPrincipal(kind: StoredPrincipal.Kind, account: String, name: String, id: String, groups: [String], settings: PrincipalSettings = .init())
     case setGroups(principal: String, groups: [String])
+    /// Replaces a user's or agency's tags, and an agency's trust policy and maximum session duration.
+    case setSettings(principal: String, settings: PrincipalSettings)
     case removePrincipal(urn: String)
     case attach(policy: String, target: String)
     case detach(policy: String, target: String)
+}
+
+/// What a user or an agency carries beyond its policies (SPEC §10).
+public struct PrincipalSettings: Sendable {
+    public var tags: [String: String]
+    /// Agencies only: who may assume it.
+    public var trustPolicy: SubmittedDocument?
+    /// Agencies only: 3,600–43,200 seconds.
+    public var maxSessionDuration: Int?
+
+    public init(tags: [String: String] = [:], trustPolicy: SubmittedDocument? = nil, maxSessionDuration: Int? = nil) {
+        self.tags = tags
+        self.trustPolicy = trustPolicy
+        self.maxSessionDuration = maxSessionDuration
+    }
+
+    var isEmpty: Bool { tags.isEmpty && trustPolicy == nil && maxSessionDuration == nil }
 }
 
 /// Why a command was refused. Nothing is changed when a command throws.
@@ -296,7 +315,7 @@ extension OrganizationState {
             scps[id] = nil
             return CommandOutcome(entity: .deleted, created: false, warnings: [])
 
-        case .addPrincipal(let kind, let account, let name, let id, let groups):
+        case .addPrincipal(let kind, let account, let name, let id, let groups, let settings):
             try Identifier.check(name, "name")
             try Identifier.check(id, "id")
             guard accountNode(id: account) != nil else {
@@ -310,7 +329,47 @@ extension OrganizationState {
             if !groups.isEmpty || kind == .user {
                 _ = try apply(.setGroups(principal: principal.urn, groups: groups), context: context)
             }
-            return CommandOutcome(entity: .principal(principals[principal.urn]!), created: true, warnings: [])
+            var warnings: [Finding] = []
+            if !settings.isEmpty { warnings = try apply(.setSettings(principal: principal.urn, settings: settings), context: context).warnings }
+            return CommandOutcome(entity: .principal(principals[principal.urn]!), created: true, warnings: warnings)
+
+        case .setSettings(let urn, let settings):
+            guard var principal = principals[urn] else { throw notFound("principal", urn) }
+            if principal.kind == .group, !settings.isEmpty {
+                throw ManagementError(.invalid, "groups have no tags, trust policy or session duration", path: .root.appending(key: "tags"))
+            }
+            if principal.kind != .agency {
+                if settings.trustPolicy != nil {
+                    throw ManagementError(.invalid, "only agencies have a trust policy", path: .root.appending(key: "trustPolicy"))
+                }
+                if settings.maxSessionDuration != nil {
+                    throw ManagementError(.invalid, "only agencies have a maximum session duration", path: .root.appending(key: "maxSessionDuration"))
+                }
+            }
+            if let seconds = settings.maxSessionDuration, !Principal.sessionDurationRange.contains(seconds) {
+                throw ManagementError(
+                    .invalid, "maxSessionDuration must be from 3600 to 43200 seconds, not \(seconds)",
+                    path: .root.appending(key: "maxSessionDuration"))
+            }
+            for (key, value) in settings.tags.sorted(by: { $0.key < $1.key }) {
+                if key.isEmpty || key.count > SessionRequest.maxTagKeyLength || value.count > SessionRequest.maxTagValueLength {
+                    throw ManagementError(
+                        .invalid,
+                        "tag \"\(key)\": a key has 1 to \(SessionRequest.maxTagKeyLength) characters, a value at most \(SessionRequest.maxTagValueLength)",
+                        path: .root.appending(key: "tags").appending(key: key))
+                }
+            }
+            let folded = Set(settings.tags.keys.map { $0.lowercased() })
+            if folded.count != settings.tags.count {
+                throw ManagementError(.invalid, "two tags differ only in case; tag keys ignore case", path: .root.appending(key: "tags"))
+            }
+            var warnings: [Finding] = []
+            if let document = settings.trustPolicy { warnings = try Self.validate(document, type: .trust, context: context) }
+            principal.tags = settings.tags.isEmpty ? nil : settings.tags
+            principal.trustPolicy = settings.trustPolicy?.text
+            principal.maxSessionDuration = settings.maxSessionDuration
+            principals[urn] = principal
+            return CommandOutcome(entity: .principal(principal), created: false, warnings: warnings)
 
         case .setGroups(let urn, let groups):
             guard var principal = principals[urn] else { throw notFound("principal", urn) }

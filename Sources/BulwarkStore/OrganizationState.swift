@@ -65,6 +65,12 @@ public struct StoredPrincipal: Sendable, Hashable, Codable {
     public var id: String
     /// Group names (users only).
     public var groups: [String]
+    /// Tags of a user or agency (`g:PrincipalTag/KEY`); nil when it has none.
+    public var tags: [String: String]? = nil
+    /// An agency's trust policy, as the client wrote it; nil: nobody may assume it.
+    public var trustPolicy: String? = nil
+    /// An agency's longest session in seconds (3,600–43,200); nil: Huawei's default.
+    public var maxSessionDuration: Int? = nil
 
     /// `iam::ACCOUNT:KIND:NAME`, the principal's key in the store and the API.
     public var urn: String { "iam::\(account):\(kind.rawValue):\(name)" }

@@ -93,7 +93,15 @@ struct SimulateCommand: ParsableCommand {
                 throw CLIError.invalidInput(error.message)
             }
             switch format {
-            case .json: Console.write(APIAuthorizationOutput.json(result))
+            case .json:
+                let body = APIAuthorizationOutput.json(result)
+                Console.write(
+                    steps.isEmpty
+                        ? body
+                        : AuthorizationOutput.prefixing(body) { json in
+                            writeSteps(steps, into: &json)
+                            json.field("principal", resolved.urn)
+                        })
             case .text:
                 printSteps(steps)
                 Console.print("principal: \(resolved.urn)")

@@ -105,6 +105,13 @@ import Testing
             try await call(.get, "/v1/principals", "/v1/principals")
             try await call(.post, "/v1/principals", "/v1/principals", #"{"kind":"agency","account":"0a1b2c","name":"ops"}"#)
             try await call(.get, "/v1/principals/{urn}", "/v1/principals/iam::0a1b2c:agency:ops")
+            let trust = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"sts:agencies:assume","Principal":"*"}]}"#
+            try await call(
+                .put, "/v1/principals/{urn}/settings", "/v1/principals/iam::0a1b2c:agency:ops/settings",
+                #"{"trustPolicy":\#(trust),"tags":{"team":"ops"},"maxSessionDuration":3600}"#)
+            try await call(
+                .post, "/v1/authorize", "/v1/authorize",
+                #"{"principal":"\#(alice)","session":{"agency":"iam::0a1b2c:agency:ops","sessionName":"s1"},"request":{"action":"ims:images:get"}}"#)
             try await call(.put, "/v1/principals/{urn}/groups", "/v1/principals/\(alice)/groups", #"{"groups":["readers"]}"#)
             try await call(.delete, "/v1/principals/{urn}", "/v1/principals/iam::0a1b2c:agency:ops")
             try await call(.get, "/v1/attachments", "/v1/attachments")

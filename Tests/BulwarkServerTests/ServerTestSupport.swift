@@ -81,6 +81,7 @@ struct HTTP: Sendable {
         var json: Any? { try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) }
         var object: [String: Any] { json as? [String: Any] ?? [:] }
         var errorCode: String? { (object["error"] as? [String: Any])?["code"] as? String }
+        var errorPath: String? { (object["error"] as? [String: Any])?["path"] as? String }
     }
 
     func send(_ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil, token: String? = TestServer.adminToken) async throws -> Reply {
