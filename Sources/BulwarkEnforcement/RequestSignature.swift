@@ -107,7 +107,30 @@ public enum RequestSignature {
             throw Failure("unknown access key \(Excerpt.of(header.accessKey))")
         }
         try checkHeaders(header, headers: headers, now: now)
+        try checkSecurityToken(header, credential: credential, headers: headers)
         return (header, credential)
+    }
+
+    /// Temporary credentials need their security token, once, signed and equal (in constant
+    /// time); permanent ones must not carry one.
+    static func checkSecurityToken(_ header: Header, credential: CredentialStore.Entry, headers: [(String, String)]) throws(Failure) {
+        let tokens = headers.filter { $0.0.lowercased() == "x-security-token" }
+        guard let expected = credential.securityToken else {
+            if !tokens.isEmpty { throw Failure("X-Security-Token was sent with \(credential.accessKey), which is not a temporary access key") }
+            return
+        }
+        guard tokens.count == 1 else {
+            throw Failure(
+                tokens.isEmpty
+                    ? "access key \(credential.accessKey) is temporary: the X-Security-Token header is missing"
+                    : "X-Security-Token is given \(tokens.count) times; give it once")
+        }
+        guard header.signedHeaders.contains("x-security-token") else {
+            throw Failure("SignedHeaders must include x-security-token for a temporary access key")
+        }
+        guard ConstantTime.equal(Array(tokens[0].1.utf8), Array(expected.utf8)) else {
+            throw Failure("the security token is not the one of access key \(credential.accessKey)")
+        }
     }
 
     /// What can be checked before the body is read: the signed headers named, the date

@@ -1,5 +1,8 @@
 public import BulwarkEnforcement
+import BulwarkEngine
 import BulwarkJSON
+import BulwarkOrganization
+import BulwarkPolicy
 import BulwarkWorkspace
 import Foundation
 
@@ -49,18 +52,85 @@ extension CredentialStore {
                 }
                 return s
             }
-            for unknown in fields where !["accessKey", "secretKey", "principal"].contains(unknown.key) {
+            let known = ["accessKey", "secretKey", "principal", "securityToken", "session"]
+            for unknown in fields where !known.contains(unknown.key) {
                 throw LoadError(
                     description:
-                        "\(path):\(unknown.keyLocation.line):\(unknown.keyLocation.column): unknown field \"\(unknown.key)\"; expected accessKey, secretKey and principal"
+                        "\(path):\(unknown.keyLocation.line):\(unknown.keyLocation.column): unknown field \"\(unknown.key)\"; expected \(known.joined(separator: ", "))"
                 )
             }
-            let entry = Entry(accessKey: try field("accessKey"), secretKey: try field("secretKey"), principal: try field("principal"))
+            // Temporary credentials: a token and the session it belongs to, both or neither.
+            let sessionNode = fields.first { $0.key == "session" }?.value
+            let hasToken = fields.contains { $0.key == "securityToken" }
+            if hasToken != (sessionNode != nil) {
+                throw LoadError(
+                    description:
+                        "\(path):\(item.location.line):\(item.location.column): temporary credentials need both securityToken and session")
+            }
+            let session = try sessionNode.map { node throws(LoadError) in try Self.session(node, path: path) }
+            let entry = Entry(
+                accessKey: try field("accessKey"), secretKey: try field("secretKey"), principal: try field("principal"),
+                securityToken: hasToken ? try field("securityToken") : nil, session: session)
             if entries.contains(where: { $0.accessKey == entry.accessKey }) {
                 throw LoadError(description: "\(path):\(item.location.line):\(item.location.column): access key \(entry.accessKey) appears twice")
             }
             entries.append(entry)
         }
         return CredentialStore(entries)
+    }
+
+    /// `session: {agency, sessionName, sessionPolicies: [policy objects], tags: {K: V},
+    /// transitiveTagKeys, sourceIdentity, externalId}`.
+    private static func session(_ node: JSONNode, path: String) throws(LoadError) -> SessionRequest {
+        func fail(_ at: SourceLocation, _ message: String) -> LoadError {
+            LoadError(description: "\(path):\(at.line):\(at.column): \(message)")
+        }
+        guard case .object(let fields) = node.value else { throw fail(node.location, "session must be an object") }
+        let known = ["agency", "sessionName", "sessionPolicies", "tags", "transitiveTagKeys", "sourceIdentity", "externalId"]
+        for field in fields where !known.contains(field.key) {
+            throw fail(field.keyLocation, "unknown session field \"\(field.key)\"; expected \(known.joined(separator: ", "))")
+        }
+        func string(_ key: String) throws(LoadError) -> String? {
+            guard let value = fields.first(where: { $0.key == key })?.value else { return nil }
+            guard case .string(let s) = value.value else { throw fail(value.location, "session \(key) must be a string") }
+            return s
+        }
+        func list(_ key: String) throws(LoadError) -> [JSONNode] {
+            guard let value = fields.first(where: { $0.key == key })?.value else { return [] }
+            guard case .array(let items) = value.value else { throw fail(value.location, "session \(key) must be a list") }
+            return items
+        }
+        guard let agency = try string("agency"), let name = try string("sessionName") else {
+            throw fail(node.location, "a session needs agency and sessionName")
+        }
+        var request = SessionRequest(agency: agency, sessionName: name)
+        request.sourceIdentity = try string("sourceIdentity")
+        request.externalID = try string("externalId")
+        request.transitiveTagKeys = try list("transitiveTagKeys").map { item throws(LoadError) in
+            guard case .string(let s) = item.value else { throw fail(item.location, "session transitiveTagKeys are strings") }
+            return s
+        }
+        if let tags = fields.first(where: { $0.key == "tags" })?.value {
+            guard case .object(let members) = tags.value else { throw fail(tags.location, "session tags must be a map of KEY: VALUE") }
+            request.tags = try members.map { member throws(LoadError) in
+                guard case .string(let value) = member.value.value else {
+                    throw fail(member.value.location, "tag \"\(member.key)\" must be a string")
+                }
+                return SessionTag(key: member.key, value: value)
+            }
+        }
+        if fields.contains(where: { $0.key == "sessionPolicies" }) {
+            var policies: [NamedPolicy] = []
+            for (i, item) in try list("sessionPolicies").enumerated() {
+                do throws(PolicyParseError) {
+                    policies.append(NamedPolicy(id: "session[\(i)]", policy: try PolicyParser.parse(node: item)))
+                } catch {
+                    throw fail(error.location, "session policy \(i): \(error.message) [\(error.path)]")
+                }
+            }
+            request.sessionPolicies = policies
+        }
+        do { try request.check() } catch { throw fail(node.location, "session: \(error.message)") }
+        return request
     }
 }

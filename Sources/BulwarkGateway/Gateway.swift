@@ -78,6 +78,8 @@ public final class Gateway: Sendable {
     private let metrics: GatewayMetrics
     private let logger: Logger
     private let bodyBudget: BodyBudget
+    /// With --store: temporary access key → its session, compiled for one store revision.
+    private let sessions = Mutex<[String: (revision: Int64, session: CompiledPrincipal)]>([:])
 
     /// Problems that stop the gateway from starting.
     public struct StartError: Error, CustomStringConvertible {
@@ -104,9 +106,17 @@ public final class Gateway: Sendable {
             // A credential naming nobody is a mistake to catch at start, not at the first call.
             for entry in credentials.all {
                 do {
-                    let resolved = try organization.resolve(principal: entry.principal)
+                    var resolved = try organization.resolve(principal: entry.principal)
+                    if let session = entry.session {
+                        // A session the workspace does not let its caller assume is a start error.
+                        let (step, assumed) = try organization.assume(session, by: resolved, catalog: catalog)
+                        guard let assumed else {
+                            throw StartError(description: "credential \(entry.accessKey): \(Self.refusedAssume(step, caller: resolved.urn))")
+                        }
+                        resolved = assumed
+                    }
                     principals[entry.accessKey] = (resolved, Authorizer(policies: resolved.policies, catalog: catalog))
-                } catch {
+                } catch let error as PrincipalError {
                     throw StartError(description: "credential \(entry.accessKey): \(error.message)")
                 }
             }
@@ -274,11 +284,14 @@ public final class Gateway: Sendable {
                 throw EarlyAnswer(response: Self.huaweiError(503, "BWK.0503", "the policy store has not been loaded yet", decisionID))
             }
             do {
-                let compiled = try snapshot.principal(credential.principal)
+                var compiled = try snapshot.principal(credential.principal)
+                if let session = credential.session {
+                    compiled = try self.session(session, by: compiled, accessKey: header.accessKey, snapshot: snapshot, decisionID: decisionID)
+                }
                 return Caller(
                     resolved: compiled.resolved, authorizer: compiled.authorizer, organization: snapshot.organization,
                     policyVersions: compiled.policyVersions, revision: snapshot.revision)
-            } catch {
+            } catch let error as PrincipalError {
                 switch error.kind {
                 case .notFound, .invalidSession:
                     let failure = RequestSignature.Failure(
@@ -292,6 +305,25 @@ public final class Gateway: Sendable {
                 }
             }
         }
+    }
+
+    /// A temporary access key's session, decided again against each snapshot (a session whose
+    /// caller may no longer assume the agency stops working) and compiled once per revision.
+    private func session(
+        _ request: SessionRequest, by caller: CompiledPrincipal, accessKey: String, snapshot: DecisionSnapshot, decisionID: String
+    ) throws -> CompiledPrincipal {
+        if let hit = sessions.withLock({ $0[accessKey] }), hit.revision == snapshot.revision { return hit.session }
+        // The assume was decided when the credentials were issued: with the caller's keys, not this call's.
+        let (step, assumed) = try snapshot.session(request, by: caller, context: RequestContext())
+        guard let assumed else {
+            throw EarlyAnswer(response: Self.huaweiError(403, "BWK.0403", Self.refusedAssume(step, caller: caller.resolved.urn), decisionID))
+        }
+        sessions.withLock { $0[accessKey] = (snapshot.revision, assumed) }
+        return assumed
+    }
+
+    static func refusedAssume(_ step: AssumeStep, caller: String) -> String {
+        "\(caller) may not assume \(step.agency) for the session \(step.session) (\(step.result.reason.rawValue))"
     }
 
     /// Step 6's record: one decision-log line per check.

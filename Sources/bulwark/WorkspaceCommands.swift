@@ -293,7 +293,10 @@ struct LintCommand: ParsableCommand {
         var reports: [FileReport] = []
         let base = URL(fileURLWithPath: workspace)
         var files: [(String, PolicyType)] = ws.scps.values.filter { $0.id != "FullAccess" }.map { ($0.id, .scp) }
-        for account in ws.accounts.values { files += account.policies.values.map { ($0.id, .identity) } }
+        for account in ws.accounts.values {
+            files += account.policies.values.map { ($0.id, .identity) }
+            files += account.trustPolicies.values.map { ($0.id, .trust) }
+        }
         for (file, type) in files.sorted(by: { $0.0 < $1.0 }) where file.hasSuffix(".json") {
             let bytes = try readInput(base.appendingPathComponent(file).path)
             reports.append(FileReport(file: file, findings: validator.validate(bytes: bytes, type: type)))

@@ -2,6 +2,7 @@ import BulwarkCatalog
 import BulwarkEmulator
 import BulwarkEnforcement
 import BulwarkGateway
+import BulwarkOrganization
 import BulwarkRuntime
 import BulwarkServer
 import BulwarkStore
@@ -21,16 +22,25 @@ import Testing
     static let secretKey = "alice-secret"
 
     /// Signs like huaweicloudsdkcore: host, x-sdk-date and content-type signed.
-    static func signed(_ method: String, _ path: String, body: String, host: String, secret: String = secretKey, date: Date = Date()) -> HTTPFields {
+    static func signed(
+        _ method: String, _ path: String, body: String, host: String, accessKey: String = accessKey, secret: String = secretKey,
+        token: String? = nil, date: Date = Date()
+    ) -> HTTPFields {
         let stamp = Self.stamp(date)
-        let headers = [("Content-Type", "application/json"), ("Host", host), ("X-Sdk-Date", stamp)]
-        let signedNames = ["content-type", "host", "x-sdk-date"]
+        var headers = [("Content-Type", "application/json"), ("Host", host), ("X-Sdk-Date", stamp)]
+        var signedNames = ["content-type", "host", "x-sdk-date"]
+        if let token {
+            // As the SDK does for temporary credentials: the token is a header, and signed.
+            headers.append(("X-Security-Token", token))
+            signedNames.append("x-security-token")
+        }
         let canonical = try! RequestSignature.canonicalRequest(
             method: method, path: path, query: "", headers: headers, signedHeaders: signedNames, body: Array(body.utf8))
         let signature = RequestSignature.signature(canonicalRequest: canonical, date: stamp, secretKey: secret)
         var fields = HTTPFields()
         fields[.contentType] = "application/json"
         fields[HTTPField.Name("X-Sdk-Date")!] = stamp
+        if let token { fields[HTTPField.Name("X-Security-Token")!] = token }
         fields[.authorization] = "SDK-HMAC-SHA256 Access=\(accessKey), SignedHeaders=\(signedNames.joined(separator: ";")), Signature=\(signature)"
         return fields
     }
@@ -145,6 +155,80 @@ import Testing
             }
             #expect(message == "the policies of iam::0a1b2c:user:alice cannot be read; nothing is decided without them")
             #expect(try gateway.configuration.emulator!.received().isEmpty)
+        }
+    }
+
+    /// Temporary credentials with --store: the session is decided against each revision, so a
+    /// trust policy that stops naming the caller stops the session.
+    @Test func aSessionsAccessKeyFollowsTheStore() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-gw-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: folder + "/store.sqlite")
+        @Sendable func trust(_ principal: String) -> SubmittedDocument {
+            StoreTests.document(
+                #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"sts:agencies:assume","Principal":{"IAM":["\#(principal)"]}}]}"#)
+        }
+        let assume = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"sts:agencies:assume","Resource":"iam::0a1b2c:agency:ops"}]}"#
+        var state = try StoreTests.sampleState()
+        for command: ManagementCommand in [
+            .createPolicy(id: "assume-ops", account: "0a1b2c", description: "", document: StoreTests.document(assume)),
+            .addPrincipal(kind: .user, account: "0a1b2c", name: "ci", id: "u-ci", groups: []),
+            .addPrincipal(
+                kind: .agency, account: "0a1b2c", name: "ops", id: "a-ops", groups: [],
+                settings: PrincipalSettings(trustPolicy: trust("iam::0a1b2c:user:ci"))),
+            .attach(policy: "assume-ops", target: "iam::0a1b2c:user:ci"),
+            .attach(policy: "read-images", target: "iam::0a1b2c:agency:ops"),
+        ] {
+            state = try state.applying(command, context: StoreTests.context).0
+        }
+        let initial = state
+        _ = try await store.update(base: try await store.load()) { _ in (initial, ()) }
+
+        var configuration = GatewayConfiguration()
+        configuration.port = 0
+        configuration.upstreams = ["ims": .emulator]
+        configuration.emulator = try Emulator(path: folder + "/emulator.sqlite", account: Emulator.defaultAccount).upstream
+        let catalog = try Catalog.bundled()
+        var logger = Logger(label: "gateway-test")
+        logger.logLevel = .critical
+        let keeper = try StateKeeper(location: .sqlite(path: folder + "/store.sqlite"), catalog: catalog, logger: logger)
+        let session = SessionRequest(agency: "iam::0a1b2c:agency:ops", sessionName: "run-1")
+        let credentials = CredentialStore([
+            .init(accessKey: "AKCI", secretKey: "ci-secret", principal: "iam::0a1b2c:user:ci", securityToken: "tok-1", session: session)
+        ])
+        let gateway = try Gateway(configuration: configuration, catalog: catalog, source: .store(keeper), credentials: credentials, logger: logger)
+        try await gateway.application().test(.live) { client in
+            func call(_ method: HTTPRequest.Method, _ path: String, _ body: String = "", token: String? = "tok-1") async throws -> (Int, String) {
+                let headers = Self.signed(method.rawValue, path, body: body, host: "localhost", accessKey: "AKCI", secret: "ci-secret", token: token)
+                let response = try await client.execute(
+                    uri: path, method: method, headers: headers, body: body.isEmpty ? nil : ByteBuffer(string: body))
+                let json = (try? JSONSerialization.jsonObject(with: Data(String(buffer: response.body).utf8))) as? [String: Any] ?? [:]
+                return (Int(response.status.code), json["error_msg"] as? String ?? "")
+            }
+            var status = 503
+            for _ in 0..<100 where status == 503 {
+                status = try await call(.get, "/v2/cloudimages").0
+                if status == 503 { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(status == 200)
+            let created = try await call(.post, "/v2/cloudimages/action", #"{"name":"web","instance_id":"i-1"}"#)
+            #expect(created.0 == 403 && created.1.contains("no identity policy of sts::0a1b2c:assumed-agency:ops/run-1 allows it"), "\(created)")
+            let missing = try await call(.get, "/v2/cloudimages", token: nil)
+            #expect(missing.0 == 401 && missing.1.contains("X-Security-Token header is missing"))
+
+            // The trust policy now names someone else: the session stops working.
+            let changed = try initial.applying(
+                .setSettings(principal: "iam::0a1b2c:agency:ops", settings: PrincipalSettings(trustPolicy: trust("iam::0a1b2c:user:alice"))),
+                context: StoreTests.context
+            ).0
+            _ = try await store.update(base: try await store.load()) { _ in (changed, ()) }
+            try await keeper.refresh()  // another connection wrote: SQLite keepers follow only their own writes
+            let refused = try await call(.get, "/v2/cloudimages")
+            #expect(refused.0 == 403)
+            #expect(
+                refused.1
+                    == "iam::0a1b2c:user:ci may not assume iam::0a1b2c:agency:ops for the session sts::0a1b2c:assumed-agency:ops/run-1 (not_trusted)")
         }
     }
 }

@@ -2,6 +2,7 @@ import BulwarkCatalog
 import BulwarkEnforcement
 import BulwarkGateway
 import BulwarkJSON
+import BulwarkOrganization
 import BulwarkPolicy
 import BulwarkWorkspace
 import Foundation
@@ -104,7 +105,40 @@ import Testing
             _ = try CredentialStore.load(path: write("typo.yaml", good + "    secret: x\n", mode: 0o600))
             Issue.record("an unknown field was accepted")
         } catch {
-            #expect(error.description.hasSuffix("typo.yaml:5:5: unknown field \"secret\"; expected accessKey, secretKey and principal"))
+            #expect(
+                error.description.hasSuffix(
+                    "typo.yaml:5:5: unknown field \"secret\"; expected accessKey, secretKey, principal, securityToken, session"))
+        }
+        // Temporary credentials: a token and a session, both, with a session that is well formed.
+        let temporary = """
+            credentials:
+              - accessKey: AKT
+                secretKey: s
+                principal: iam::0a1b2c:user:ci
+                securityToken: tok
+                session:
+                  agency: iam::0a1b2c:agency:ops
+                  sessionName: run-1
+                  tags: {team: web}
+                  sessionPolicies:
+                    - {Version: "5.0", Statement: [{Effect: Allow, Action: "ims:images:list"}]}
+
+            """
+        let session = try #require(try CredentialStore.load(path: write("temporary.yaml", temporary, mode: 0o600))["AKT"])
+        #expect(session.securityToken == "tok" && session.session?.sessionName == "run-1")
+        #expect(session.session?.tags == [SessionTag(key: "team", value: "web")] && session.session?.sessionPolicies?.count == 1)
+        for (name, text, message) in [
+            ("no-session.yaml", temporary.replacingOccurrences(of: "    session:", with: "    sessionx:"), "unknown field \"sessionx\""),
+            ("no-token.yaml", temporary.replacingOccurrences(of: "    securityToken: tok\n", with: ""), "need both securityToken and session"),
+            ("bad-name.yaml", temporary.replacingOccurrences(of: "run-1", with: "r"), "session: sessionName: must have 2 to 64 characters"),
+            ("bad-policy.yaml", temporary.replacingOccurrences(of: "Version: \"5.0\"", with: "Version: \"4.0\""), "session policy 0:"),
+        ] {
+            do {
+                _ = try CredentialStore.load(path: write(name, text, mode: 0o600))
+                Issue.record("\(name) was accepted")
+            } catch {
+                #expect(error.description.contains(message), "\(name): \(error.description)")
+            }
         }
         #expect(throws: CredentialStore.LoadError.self) {
             try CredentialStore.load(

@@ -36,6 +36,10 @@ PROJECT = "0a1b2c-project"
 ALICE = ("ALICEACCESSKEY000001", "alice-secret-key-for-the-example-only")
 BOB = ("BOBACCESSKEY00000002", "bob-secret-key-for-the-example-only")
 DAVE = ("DAVEACCESSKEY0000003", "dave-secret-key-for-the-example-only")
+# Temporary credentials: a session of the agency deployer, assumed by the user ci.
+CI_SESSION = ("CISESSIONKEY00000004", "ci-session-secret-for-the-example-only")
+CI_TOKEN = "ci-session-token-for-the-example-only"
+SESSION_URN = "sts::0a1b2c:assumed-agency:deployer/pipeline-1"
 
 
 def ims(keys, endpoint=None):
@@ -43,6 +47,14 @@ def ims(keys, endpoint=None):
     config.ignore_ssl_verification = True  # the TLS gateway's certificate is self-signed
     return ImsClient.new_builder().with_http_config(config).with_credentials(BasicCredentials(*keys, PROJECT)) \
         .with_endpoints([endpoint or GATEWAY]).build()
+
+
+def ims_session(token=CI_TOKEN):
+    """An IMS client with the session's temporary credentials (the SDK sends X-Security-Token)."""
+    credentials = BasicCredentials(*CI_SESSION, PROJECT)
+    if token is not None:
+        credentials = credentials.with_security_token(token)
+    return ImsClient.new_builder().with_credentials(credentials).with_endpoints([GATEWAY]).build()
 
 
 def swr(keys):
@@ -278,6 +290,37 @@ def signed_bytes(method, path, body, keys=ALICE, extra=None):
                          query_params=[], header_params=headers, body=body)
     Signer(BasicCredentials(*keys, PROJECT)).sign(request)
     return GATEWAY + request.uri, request.header_params, request.body
+
+
+class TemporaryCredentials(unittest.TestCase):
+    """SPEC §10: the access key of a session and its security token, through the SDK."""
+
+    def test_a_session_calls_with_the_agencys_policies(self):
+        # ci itself may only assume the agency; its session lists images with the agency's policy.
+        listed = ims_session().list_images(ListImagesRequest())
+        self.assertIsNotNone(listed.images)
+
+    def test_the_session_policy_narrows_the_agency(self):
+        # The agency may create images (image-team); the session policy keeps the session to reading.
+        with self.assertRaises(ClientRequestException) as caught:
+            ims_session().create_image(CreateImageRequest(body=CreateImageRequestBody(name="from-ci", instance_id="i-9")))
+        self.assertEqual(caught.exception.status_code, 403)
+        self.assertIn(f"no session policy of {SESSION_URN} allows it", caught.exception.error_msg)
+
+    def test_the_token_is_required_and_must_match(self):
+        for token, expected in [(None, "X-Security-Token header is missing"), ("a-guess", "security token is not the one")]:
+            with self.assertRaises(ClientRequestException) as caught:
+                ims_session(token).list_images(ListImagesRequest())
+            self.assertEqual(caught.exception.status_code, 401)
+            self.assertIn(expected, caught.exception.error_msg)
+
+    def test_a_permanent_key_with_a_token_is_401(self):
+        credentials = BasicCredentials(*ALICE, PROJECT).with_security_token(CI_TOKEN)
+        client = ImsClient.new_builder().with_credentials(credentials).with_endpoints([GATEWAY]).build()
+        with self.assertRaises(ClientRequestException) as caught:
+            client.list_images(ListImagesRequest())
+        self.assertEqual(caught.exception.status_code, 401)
+        self.assertIn("not a temporary access key", caught.exception.error_msg)
 
 
 if __name__ == "__main__":
