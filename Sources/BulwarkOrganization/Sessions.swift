@@ -213,7 +213,7 @@ extension Organization {
     /// The session principal: the agency's policies and SCP path bounded by the session
     /// policies, its keys those of the agency's account, its tags the agency's overridden by the
     /// session's, then the caller's transitive tags.
-    private func session(of agency: ResolvedPrincipal, urn: String, request: SessionRequest, caller: ResolvedPrincipal) -> ResolvedPrincipal {
+    func session(of agency: ResolvedPrincipal, urn: String, request: SessionRequest, caller: ResolvedPrincipal) -> ResolvedPrincipal {
         var context = agency.principalContext.filter { !$0.key.hasPrefix("g:PrincipalTag/") }
         context["g:PrincipalUrn"] = urn
         context["g:PrincipalId"] = "\(agency.principal.id):\(request.sessionName)"

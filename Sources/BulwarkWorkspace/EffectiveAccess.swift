@@ -1,6 +1,6 @@
 public import BulwarkCatalog
 public import BulwarkEngine
-import BulwarkJSON
+public import BulwarkJSON
 import BulwarkPolicy
 
 /// What a principal may do with one action: on which resources, under which conditions,
@@ -31,15 +31,18 @@ public enum EffectiveAccess {
                 let folded = CaseFolding.lowercase(action.name)
                 func covers(_ s: Statement) -> Bool { (s.actions.firstMatch(folded) != nil) != s.actions.isNegated }
                 // Every SCP level needs an Allow for the action.
-                let gated = policies.scpLevels.allSatisfy { level in
+                func allows(_ level: [NamedPolicy]) -> Bool {
                     level.contains { p in p.policy.statements.contains { $0.effect == .allow && covers($0) } }
                 }
+                // A session's policies bound it like one more level (SPEC §10).
+                let gated = policies.scpLevels.allSatisfy(allows) && (policies.sessionPolicies.map(allows) ?? true)
                 guard gated else { continue }
                 var denies: [ActionAccess.Grant] = []
                 var fullyDenied = false
                 let all =
                     policies.identityPolicies.map { ($0, nil as Int?) }
                     + policies.scpLevels.enumerated().flatMap { k, level in level.map { ($0, k as Int?) } }
+                    + (policies.sessionPolicies ?? []).map { ($0, nil as Int?) }
                 for (policy, level) in all {
                     for s in policy.policy.statements where s.effect == .deny && covers(s) {
                         let grant = Self.grant(s, policy: policy, level: level)
@@ -116,6 +119,14 @@ public enum EffectiveAccess {
     public static func json(_ access: [ActionAccess]) -> [UInt8] {
         var json = JSONWriter()
         json.beginObject()
+        writeActions(access, into: &json)
+        json.endObject()
+        json.newline()
+        return json.bytes
+    }
+
+    /// Writes `"actions": [...]` into an open object.
+    public static func writeActions(_ access: [ActionAccess], into json: inout JSONWriter) {
         json.key("actions")
         json.beginArray()
         func write(_ g: ActionAccess.Grant) {
@@ -142,8 +153,5 @@ public enum EffectiveAccess {
             json.endObject()
         }
         json.endArray()
-        json.endObject()
-        json.newline()
-        return json.bytes
     }
 }

@@ -142,13 +142,15 @@ struct CheckOutcome {
     enum Reason {
         case region(description: String, principal: String?, region: AccessRegion, path: [DeterminingStatement]?)
         case undecided(UndecidedAction)
+        /// An agency a principal outside the organization can assume (FAIL).
+        case trust(agency: String, outsider: String, statement: DeterminingStatement)
     }
 
     let reasons: [Reason]
     let passMessage: String
 
     var result: Result {
-        if reasons.contains(where: { if case .region = $0 { true } else { false } }) { return .fail }
+        if reasons.contains(where: { if case .undecided = $0 { false } else { true } }) { return .fail }
         return reasons.isEmpty ? .pass : .unknown
     }
 
@@ -172,6 +174,14 @@ struct CheckOutcome {
                         json.field("description", "cannot decide \(u.action) exactly: \(u.reason)")
                         json.field("action", u.action)
                         json.field("reason", u.reason)
+                    case .trust(let agency, let outsider, let statement):
+                        json.field("description", "an agency can be assumed from outside the organization")
+                        json.field("agency", agency)
+                        json.field("outsider", outsider)
+                        json.key("path")
+                        json.beginArray()
+                        AuthorizationOutput.write(statement, into: &json)
+                        json.endArray()
                     }
                 })
         case .text:
@@ -185,6 +195,11 @@ struct CheckOutcome {
                     if let path { lines += path.map { "      via: " + AnalysisOutput.statementText($0) } }
                 case .undecided(let u):
                     lines.append("  ? \(u.action): \(u.reason)")
+                case .trust(let agency, let outsider, let statement):
+                    lines.append("")
+                    lines.append("  agency \(agency) can be assumed from outside the organization")
+                    lines.append("      by: \(outsider)")
+                    lines.append("      via: trust " + AnalysisOutput.statementText(statement))
                 }
             }
             Console.print(lines.joined(separator: "\n"))
@@ -270,12 +285,16 @@ struct ExternalAccessCheck: ParsableCommand {
         let catalog = try CatalogCommand.load()
         let ws = try loadWorkspace(workspace, catalog: catalog)
         let (findings, undecided) = ExternalAccess.check(ws.organization, analyzer: PolicyAnalyzer(catalog: catalog))
-        let reasons = findings.map {
-            CheckOutcome.Reason.region(description: "access outside the organization", principal: $0.principal, region: $0.region, path: $0.path)
-        }
+        let (exposures, undecidedTrust) = ExternalAccess.trustExposures(ws.organization)
+        let reasons =
+            findings.map {
+                CheckOutcome.Reason.region(description: "access outside the organization", principal: $0.principal, region: $0.region, path: $0.path)
+            }
+            + exposures.map { CheckOutcome.Reason.trust(agency: $0.agency, outsider: $0.outsider, statement: $0.statement) }
+        let failed = !findings.isEmpty || !exposures.isEmpty
         try CheckOutcome(
-            reasons: reasons + (findings.isEmpty ? undecided.map(CheckOutcome.Reason.undecided) : []),
-            passMessage: "no principal can share outside organization \(ws.organizationID)"
+            reasons: reasons + (failed ? [] : (undecided + undecidedTrust).map(CheckOutcome.Reason.undecided)),
+            passMessage: "no principal can share outside organization \(ws.organizationID), and no agency can be assumed from outside it"
         ).emit(format: format)
     }
 }

@@ -321,16 +321,56 @@ struct AccessCommand: ParsableCommand {
     )
 
     @OptionGroup var who: PrincipalFlags
+    @Flag(name: .long, help: "Also what the principal can do through every agency it can assume, transitively, with the chain.")
+    var viaAgencies = false
     @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
 
     func run() throws {
-        let (catalog, resolved) = try who.resolve()
+        let (catalog, ws, resolved) = try who.resolveInWorkspace()
         let access = EffectiveAccess.compute(resolved.policies, catalog: catalog)
+        guard viaAgencies else {
+            switch format {
+            case .json: Console.write(EffectiveAccess.json(access))
+            case .text:
+                Console.print("principal: \(resolved.urn)")
+                Console.write(Array(EffectiveAccess.text(access).utf8))
+            }
+            return
+        }
+        let (reached, problems) = ws.organization.reachableAgencies(from: resolved, catalog: catalog)
+        // An agency whose trust policy cannot be read is not shown as unreachable.
+        guard problems.isEmpty else { throw CLIError.invalidInput(problems.joined(separator: "; ")) }
         switch format {
-        case .json: Console.write(EffectiveAccess.json(access))
+        case .json:
+            var json = JSONWriter()
+            json.beginObject()
+            json.field("principal", resolved.urn)
+            EffectiveAccess.writeActions(access, into: &json)
+            json.key("agencies")
+            json.beginArray()
+            for reach in reached {
+                json.beginObject()
+                json.field("agency", reach.chain.last!)
+                json.field("chain", reach.chain)
+                json.field("session", reach.session.urn)
+                json.field("conditional", reach.conditional)
+                EffectiveAccess.writeActions(EffectiveAccess.compute(reach.session.policies, catalog: catalog), into: &json)
+                json.endObject()
+            }
+            json.endArray()
+            json.endObject()
+            json.newline()
+            Console.write(json.bytes)
         case .text:
             Console.print("principal: \(resolved.urn)")
             Console.write(Array(EffectiveAccess.text(access).utf8))
+            for reach in reached {
+                Console.print("")
+                Console.print(
+                    "via \(reach.chain.joined(separator: " -> "))\(reach.conditional ? " (conditional: only under some conditions)" : "")")
+                Console.write(Array(EffectiveAccess.text(EffectiveAccess.compute(reach.session.policies, catalog: catalog)).utf8))
+            }
+            if reached.isEmpty { Console.print("no agency can be assumed") }
         }
     }
 }

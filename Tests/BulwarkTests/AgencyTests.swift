@@ -1,3 +1,4 @@
+import BulwarkAnalysis
 import BulwarkCatalog
 import BulwarkEngine
 import BulwarkOrganization
@@ -196,6 +197,101 @@ struct AgencyTests {
         var changed = second
         changed.sourceIdentity = "someone-else"
         #expect(throws: PrincipalError.self) { try org.assume(changed, by: session, catalog: Self.catalog) }
+    }
+
+    /// A workspace of `files` (plus an organization with account dev = 0a1b2c), loaded cleanly.
+    func organization(_ files: [String: String]) throws -> Organization {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-agencies-\(UUID().uuidString)")
+        var all = files
+        all["organization.yaml"] = all["organization.yaml"] ?? "organization: {id: o-1}\naccounts:\n  - {name: dev, id: \"0a1b2c\"}\n"
+        for (path, text) in all {
+            let url = dir.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        let ws = Workspace.load(directory: dir.path, catalog: Self.catalog)
+        #expect(ws.problems.isEmpty, "\(ws.problems)")
+        return ws.organization
+    }
+
+    static func allow(_ action: String, _ resource: String) -> String {
+        #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["\#(action)"],"Resource":["\#(resource)"]}]}"#
+    }
+
+    static func trusting(_ principal: String, condition: String? = nil) -> String {
+        let when = condition.map { #","Condition":"# + $0 } ?? ""
+        return #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["sts:agencies:assume"],"Principal":\#(principal)\#(when)}]}"#
+    }
+
+    @Test func reachableAgenciesFollowChainsAndStopAtCycles() throws {
+        let org = try organization([
+            "accounts/dev/account.yaml": """
+            users: [{name: u, policies: [assume-a1-a3]}]
+            agencies:
+              - {name: a1, policies: [assume-a2], trustPolicy: from-u}
+              - {name: a2, policies: [assume-a1, read], trustPolicy: from-a1}
+              - {name: a3, policies: [read], trustPolicy: with-external-id}
+              - {name: a4, policies: [read], trustPolicy: from-u}
+            """,
+            "accounts/dev/policies/assume-a1-a3.json": Self.allow("sts:agencies:assume", #"iam::0a1b2c:agency:a1","iam::0a1b2c:agency:a3"#),
+            "accounts/dev/policies/assume-a2.json": Self.allow("sts:agencies:assume", "iam::0a1b2c:agency:a2"),
+            "accounts/dev/policies/assume-a1.json": Self.allow("sts:agencies:assume", "iam::0a1b2c:agency:a1"),
+            "accounts/dev/policies/read.json": Self.allow("ims:images:get", "*"),
+            "accounts/dev/trust-policies/from-u.json": Self.trusting(#"{"IAM":["iam::0a1b2c:user:u"]}"#),
+            "accounts/dev/trust-policies/from-a1.json": Self.trusting(#"{"IAM":["iam::0a1b2c:agency:a1"]}"#),
+            "accounts/dev/trust-policies/with-external-id.json": Self.trusting(
+                #""*""#, condition: #"{"StringEquals":{"sts:ExternalId":"k-1"}}"#),
+        ])
+        let u = try org.resolve(principal: "iam::0a1b2c:user:u")
+        let (reached, problems) = org.reachableAgencies(from: u, catalog: Self.catalog)
+        #expect(problems.isEmpty)
+        // a4 trusts u, but u may not assume it: not reached. a2 only through a1; its way back to a1 ends.
+        #expect(
+            reached.map { "\($0.chain.joined(separator: " > "))\($0.conditional ? " (conditional)" : "")" } == [
+                "iam::0a1b2c:agency:a1", "iam::0a1b2c:agency:a3 (conditional)", "iam::0a1b2c:agency:a1 > iam::0a1b2c:agency:a2",
+            ])
+        #expect(reached[2].session.urn == "sts::0a1b2c:assumed-agency:a2/bulwark-access")
+    }
+
+    @Test func trustPoliciesThatLetOutsidersInAreFound() throws {
+        let agencies = ["outside-account", "org-pinned", "external-id", "denied-outside", "inside", "outside-urn"]
+        var files: [String: String] = [
+            "accounts/dev/account.yaml": "agencies:\n" + agencies.map { "  - {name: \($0), trustPolicy: \($0)}\n" }.joined(),
+            "accounts/dev/trust-policies/outside-account.json": Self.trusting(#"{"IAM":["9z9z9z"]}"#),
+            "accounts/dev/trust-policies/org-pinned.json": Self.trusting(#""*""#, condition: #"{"StringEquals":{"g:PrincipalOrgId":"o-1"}}"#),
+            "accounts/dev/trust-policies/external-id.json": Self.trusting(#""*""#, condition: #"{"StringEquals":{"sts:ExternalId":"k"}}"#),
+            "accounts/dev/trust-policies/inside.json": Self.trusting(#"{"IAM":["0a1b2c"]}"#),
+            "accounts/dev/trust-policies/outside-urn.json": Self.trusting(#"{"IAM":["iam::9z9z9z:user:partner"]}"#),
+        ]
+        files["accounts/dev/trust-policies/denied-outside.json"] = #"""
+            {"Version":"5.0","Statement":[
+              {"Effect":"Allow","Action":"sts:agencies:assume","Principal":"*","Condition":{"StringEquals":{"sts:ExternalId":"k"}}},
+              {"Effect":"Deny","Action":"sts:agencies:assume","Principal":"*","Condition":{"StringNotEquals":{"g:PrincipalOrgId":"o-1"}}}]}
+            """#
+        let (exposures, undecided) = ExternalAccess.trustExposures(try organization(files))
+        #expect(undecided.isEmpty)
+        #expect(
+            exposures.map { "\($0.agency) by \($0.outsider)" } == [
+                "iam::0a1b2c:agency:outside-account by any principal of account 9z9z9z, outside the organization",
+                "iam::0a1b2c:agency:external-id by any principal of an account outside every organization",
+                "iam::0a1b2c:agency:outside-urn by iam::9z9z9z:user:partner (account 9z9z9z is outside the organization)",
+            ])
+    }
+
+    @Test func accessViaAgenciesAndExternalAccessFromTheCLI() throws {
+        let access = try runCLI(["access", "--workspace", "examples/workspace", "--principal", "iam::0a1b2c:user:ci", "--via-agencies"])
+        #expect(access.code == 0)
+        try expectGolden("access-via-agencies.txt", access.stdout)
+        let json = try runCLI([
+            "access", "--workspace", "examples/workspace", "--principal", "iam::0a1b2c:user:ci", "--via-agencies", "--format", "json",
+        ])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let agencies = try #require(object["agencies"] as? [[String: Any]])
+        #expect(agencies.map { $0["chain"] as? [String] } == [["iam::0a1b2c:agency:ci-deployer"]])
+        #expect(agencies.first?["conditional"] as? Bool == false)
+        // The example's only agency is assumed from inside: the external-access check is as before.
+        let check = try runCLI(["check", "external-access", "--workspace", "examples/workspace"])
+        #expect(!check.stdout.contains("can be assumed from outside"))
     }
 
     /// CI user → deploy (tags, source identity) → release: a chain in one account.
