@@ -63,7 +63,7 @@ let package = Package(
         .target(name: "BulwarkAPI", dependencies: ["BulwarkEngine", "BulwarkContract", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON"]),
         // An organization: tree, SCPs and attachments, accounts with principals, groups and
         // identity policies; principals resolved to their policy sets, SCP paths and keys.
-        .target(name: "BulwarkOrganization", dependencies: ["BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy"]),
+        .target(name: "BulwarkOrganization", dependencies: ["BulwarkEngine", "BulwarkCatalog", "BulwarkJSON", "BulwarkPolicy"]),
         // What an enforcement point does with a call up to the decision, with no I/O: the call
         // read strictly (path, query, body), SDK-HMAC-SHA256, credentials, context, decision.
         .target(

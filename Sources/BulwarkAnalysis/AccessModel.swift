@@ -30,7 +30,8 @@ public struct AccessModel: Sendable {
     let reference: ReferenceAuthorizer
     /// Keys whose values the side fixes (a workspace principal's `g:Principal*`); nil for none.
     public let fixedContext: RequestContext
-    /// Identity Allows, then each SCP level's Allows: a request needs a match in every group.
+    /// Identity Allows, then each SCP level's Allows, then the session policies' Allows (when
+    /// given): a request needs a match in every group.
     let allowGroups: [[Entry]]
     let denies: [Entry]
     /// Allows a person would name as granting access (not the stand-in identity policy of an SCP check).
@@ -58,6 +59,12 @@ public struct AccessModel: Sendable {
         var denies = identity.filter { $0.statement.effect == .deny }
         for (k, level) in policies.scpLevels.enumerated() {
             let all = level.flatMap { entries($0, level: k) }
+            groups.append(all.filter { $0.statement.effect == .allow })
+            denies += all.filter { $0.statement.effect == .deny }
+        }
+        // Session policies (SPEC §10) are one more group a request needs an Allow in.
+        if let session = policies.sessionPolicies {
+            let all = session.flatMap { entries($0, level: nil) }
             groups.append(all.filter { $0.statement.effect == .allow })
             denies += all.filter { $0.statement.effect == .deny }
         }

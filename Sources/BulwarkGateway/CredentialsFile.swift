@@ -1,8 +1,6 @@
 public import BulwarkEnforcement
-import BulwarkEngine
 import BulwarkJSON
 import BulwarkOrganization
-import BulwarkPolicy
 import BulwarkWorkspace
 import Foundation
 
@@ -79,58 +77,15 @@ extension CredentialStore {
         return CredentialStore(entries)
     }
 
-    /// `session: {agency, sessionName, sessionPolicies: [policy objects], tags: {K: V},
-    /// transitiveTagKeys, sourceIdentity, externalId}`.
+    /// A session object (`SessionRequest.read`), checked against Huawei's rules at load.
     private static func session(_ node: JSONNode, path: String) throws(LoadError) -> SessionRequest {
-        func fail(_ at: SourceLocation, _ message: String) -> LoadError {
-            LoadError(description: "\(path):\(at.line):\(at.column): \(message)")
+        let request: SessionRequest
+        do { request = try SessionRequest.read(node, path: .root) } catch {
+            throw LoadError(description: "\(path):\(error.location.line):\(error.location.column): session: \(error.message)")
         }
-        guard case .object(let fields) = node.value else { throw fail(node.location, "session must be an object") }
-        let known = ["agency", "sessionName", "sessionPolicies", "tags", "transitiveTagKeys", "sourceIdentity", "externalId"]
-        for field in fields where !known.contains(field.key) {
-            throw fail(field.keyLocation, "unknown session field \"\(field.key)\"; expected \(known.joined(separator: ", "))")
+        do { try request.check() } catch {
+            throw LoadError(description: "\(path):\(node.location.line):\(node.location.column): session: \(error.message)")
         }
-        func string(_ key: String) throws(LoadError) -> String? {
-            guard let value = fields.first(where: { $0.key == key })?.value else { return nil }
-            guard case .string(let s) = value.value else { throw fail(value.location, "session \(key) must be a string") }
-            return s
-        }
-        func list(_ key: String) throws(LoadError) -> [JSONNode] {
-            guard let value = fields.first(where: { $0.key == key })?.value else { return [] }
-            guard case .array(let items) = value.value else { throw fail(value.location, "session \(key) must be a list") }
-            return items
-        }
-        guard let agency = try string("agency"), let name = try string("sessionName") else {
-            throw fail(node.location, "a session needs agency and sessionName")
-        }
-        var request = SessionRequest(agency: agency, sessionName: name)
-        request.sourceIdentity = try string("sourceIdentity")
-        request.externalID = try string("externalId")
-        request.transitiveTagKeys = try list("transitiveTagKeys").map { item throws(LoadError) in
-            guard case .string(let s) = item.value else { throw fail(item.location, "session transitiveTagKeys are strings") }
-            return s
-        }
-        if let tags = fields.first(where: { $0.key == "tags" })?.value {
-            guard case .object(let members) = tags.value else { throw fail(tags.location, "session tags must be a map of KEY: VALUE") }
-            request.tags = try members.map { member throws(LoadError) in
-                guard case .string(let value) = member.value.value else {
-                    throw fail(member.value.location, "tag \"\(member.key)\" must be a string")
-                }
-                return SessionTag(key: member.key, value: value)
-            }
-        }
-        if fields.contains(where: { $0.key == "sessionPolicies" }) {
-            var policies: [NamedPolicy] = []
-            for (i, item) in try list("sessionPolicies").enumerated() {
-                do throws(PolicyParseError) {
-                    policies.append(NamedPolicy(id: "session[\(i)]", policy: try PolicyParser.parse(node: item)))
-                } catch {
-                    throw fail(error.location, "session policy \(i): \(error.message) [\(error.path)]")
-                }
-            }
-            request.sessionPolicies = policies
-        }
-        do { try request.check() } catch { throw fail(node.location, "session: \(error.message)") }
         return request
     }
 }

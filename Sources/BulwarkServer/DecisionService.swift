@@ -262,7 +262,15 @@ public struct DecisionService: Sendable {
     private func session(_ node: JSONNode, by caller: CompiledPrincipal, context: RequestContext, snapshot: DecisionSnapshot) throws(APIError)
         -> (step: AssumeStep, session: CompiledPrincipal?)
     {
-        let request = try SessionRequestDecoding.decode(node, maxStatements: limits.maxInlineStatements)
+        let request: SessionRequest
+        do { request = try SessionRequest.read(node, path: .root.appending(key: "session"), maxStatements: limits.maxInlineStatements) } catch {
+            if error.isTooLarge {
+                throw APIError(
+                    status: 413, code: "too_many_statements", message: "\(error.message) (--max-inline-statements)", path: error.path,
+                    location: error.location)
+            }
+            throw APIError.badRequest(error.message, path: error.path, location: error.location)
+        }
         do { return try snapshot.session(request, by: caller, context: context) } catch {
             let path = JSONPath.root.appending(key: "session")
             switch error.kind {

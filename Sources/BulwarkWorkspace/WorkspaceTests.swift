@@ -3,7 +3,7 @@ public import BulwarkCatalog
 import BulwarkContract
 public import BulwarkEngine
 public import BulwarkJSON
-import BulwarkOrganization
+public import BulwarkOrganization
 public import BulwarkPolicy
 import Foundation
 
@@ -20,6 +20,8 @@ public struct WorkspaceTestCase: Sendable {
     public let context: RequestContext
     public let expect: Decision
     public let reason: DecisionReason?
+    /// Decide as the session `principal` gets by assuming an agency (SPEC §10).
+    public let session: SessionRequest?
 }
 
 /// The outcome of one test: passed, or what happened instead and why.
@@ -32,7 +34,7 @@ public struct WorkspaceTestOutcome: Sendable {
 
 /// Reads test files and runs them against a workspace.
 public enum WorkspaceTestRunner {
-    /// Parses a test file: `tests: [{name, principal, action, resource, context, expect, reason} | {..., api: {...}}]`.
+    /// Parses a test file: `tests: [{name, principal, [session], action, resource, context, expect, reason} | {..., api: {...}}]`.
     public static func cases(file: String, text: String) throws(WorkspaceProblemError) -> [WorkspaceTestCase] {
         let node: JSONNode
         do { node = try DocumentReader.read(text, fileName: file) } catch {
@@ -70,21 +72,45 @@ public enum WorkspaceTestRunner {
                     service: service, method: method, path: path, region: af.string("region") ?? "", accountID: af.string("accountId") ?? "",
                     context: context, cases: af.array("cases").compactMap(Fields.stringValue), resource: af.string("resource"))
             }
+            var session: SessionRequest?
+            if let node = f["session"] {
+                do {
+                    session = try SessionRequest.read(node, path: JSONPath.root.appending(key: "tests").appending(index: i).appending(key: "session"))
+                } catch {
+                    throw WorkspaceProblemError(
+                        problem: WorkspaceProblem(file: file, location: error.location, message: "test \(i): \(error.message)"))
+                }
+            }
             let action = f.string("action")
             if action == nil && api == nil { throw fail("needs action (or api)") }
             out.append(
                 WorkspaceTestCase(
                     file: file, name: f.string("name") ?? "test \(i)", location: item.location, principal: principal, action: action,
-                    resource: f.string("resource") ?? "*", api: api, context: context, expect: expect, reason: reason))
+                    resource: f.string("resource") ?? "*", api: api, context: context, expect: expect, reason: reason, session: session))
         }
         return out
     }
 
     /// Runs one test.
     public static func run(_ test: WorkspaceTestCase, workspace: Workspace, catalog: Catalog) -> WorkspaceTestOutcome {
-        let resolved: ResolvedPrincipal
+        var resolved: ResolvedPrincipal
         do { resolved = try workspace.organization.resolve(principal: test.principal) } catch {
             return WorkspaceTestOutcome(test: test, passed: false, details: error.message)
+        }
+        if let session = test.session {
+            let assumed: (step: AssumeStep, session: ResolvedPrincipal?)
+            do { assumed = try workspace.organization.assume(session, by: resolved, context: test.context, catalog: catalog) } catch {
+                return WorkspaceTestOutcome(test: test, passed: false, details: error.message)
+            }
+            guard let granted = assumed.session else {
+                // Refused: the request is denied for it (assume_denied).
+                let passed = test.expect == .deny && (test.reason == nil || test.reason == .assumeDenied)
+                let step = assumed.step.result
+                return WorkspaceTestOutcome(
+                    test: test, passed: passed,
+                    details: passed ? "" : "DENY (assume_denied): assuming \(assumed.step.agency) was refused (\(step.reason.rawValue))")
+            }
+            resolved = granted
         }
         let authorizer = Authorizer(policies: resolved.policies, catalog: catalog)
         let context = resolved.context(adding: test.context)

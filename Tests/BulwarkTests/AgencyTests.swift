@@ -56,6 +56,22 @@ struct AgencyTests {
         #expect(levels.authorize(request).reason == .scpNoAllow)
     }
 
+    @Test func exactAnalysisSeesTheSessionPolicies() throws {
+        let analyzer = PolicyAnalyzer(catalog: Self.catalog)
+        let identity = try named("id", statementPolicy("Allow", "swr:repo:*"))
+        let narrow = try named("narrow", statementPolicy("Allow", "swr:repo:upload", resource: Self.pushWeb))
+        let agency = AccessModel(policies: PolicySet(identityPolicies: [identity]))
+        let session = AccessModel(policies: PolicySet(identityPolicies: [identity], sessionPolicies: [narrow]))
+        let diff = analyzer.difference(old: agency, new: session)
+        #expect(diff.added.isEmpty && !diff.removed.isEmpty && diff.undecided.isEmpty)
+        let reference = ReferenceAuthorizer(policies: session.policies)
+        for region in diff.removed { #expect(reference.authorize(region.example).decision == .deny) }
+        // Uploading to team/web is in both: no region removes it.
+        let web = AuthorizationRequest(action: "swr:repo:upload", resource: Self.pushWeb)
+        #expect(reference.authorize(web).decision == .allow)
+        #expect(!diff.removed.contains { region in region.actions == ["swr:repo:upload"] && region.example.resource == Self.pushWeb })
+    }
+
     // MARK: Trust policies
 
     func trust(_ principal: String, effect: String = "Allow", action: String = "sts:agencies:assume", condition: String? = nil) throws
@@ -387,6 +403,28 @@ struct AgencyTests {
                 "accounts/dev/account.yaml:7:25: maxSessionDuration of agency a must be a number of seconds from 3600 to 43200",
                 "accounts/dev/account.yaml:8:15: tag \"k\" of agency a must have a string value",
             ])
+    }
+
+    @Test func workspaceTestsDecideAsSessions() throws {
+        let ws = Workspace.load(directory: Self.example, catalog: Self.catalog)
+        let file = "tests/sessions.yaml"
+        let text = """
+            tests:
+              - name: refused, but expected to pass
+                principal: iam::0a1b2c:user:alice
+                session: {agency: "iam::0a1b2c:agency:ci-deployer", sessionName: s1}
+                action: swr:repo:upload
+                expect: allow
+            """
+        let cases = try WorkspaceTestRunner.cases(file: file, text: text)
+        let outcome = WorkspaceTestRunner.run(cases[0], workspace: ws, catalog: Self.catalog)
+        #expect(!outcome.passed)
+        #expect(outcome.details == "DENY (assume_denied): assuming iam::0a1b2c:agency:ci-deployer was refused (no_identity_allow)")
+        let typo = text.replacingOccurrences(of: "sessionName: s1", with: "sessionName: s1, colour: red")
+        #expect(throws: WorkspaceProblemError.self) { try WorkspaceTestRunner.cases(file: file, text: typo) }
+        do { _ = try WorkspaceTestRunner.cases(file: file, text: typo) } catch {
+            #expect(error.description.hasPrefix("tests/sessions.yaml:4:74: test 0: unknown field \"colour\" in the session"), "\(error.description)")
+        }
     }
 
     // MARK: CLI

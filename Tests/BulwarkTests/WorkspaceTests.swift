@@ -113,7 +113,7 @@ struct WorkspaceTests {
         let ws = Workspace.load(directory: Self.example, catalog: Self.catalog)
         let file = Self.example + "/tests/developers.yaml"
         let cases = try WorkspaceTestRunner.cases(file: file, text: try String(contentsOfFile: file, encoding: .utf8))
-        #expect(cases.count == 10)
+        #expect(cases.count == 14)
         let outcomes = cases.map { WorkspaceTestRunner.run($0, workspace: ws, catalog: Self.catalog) }
         let failures = outcomes.filter { !$0.passed }.map { "\($0.test.name): \($0.details)" }
         #expect(failures.isEmpty, "\(failures)")
@@ -174,7 +174,7 @@ struct WorkspaceCLITests {
     @Test func testCommandEndsWithTheCount() throws {
         let run = try runCLI(["test", "--workspace", Self.example])
         #expect(run.code == 0)
-        #expect(run.stdout.hasSuffix("10 passed, 0 failed\n"))
+        #expect(run.stdout.hasSuffix("14 passed, 0 failed\n"))
     }
 
     @Test func failingTestFileExitsOne() throws {
