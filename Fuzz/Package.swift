@@ -16,7 +16,8 @@ let package = Package(
         .executableTarget(name: "fuzz-policy", dependencies: ["FuzzDriver", .product(name: "BulwarkPolicy", package: "bulwark")]),
         .executableTarget(name: "fuzz-authorize-input", dependencies: [
             "FuzzDriver", .product(name: "BulwarkEngine", package: "bulwark"), .product(name: "BulwarkContract", package: "bulwark"),
-            .product(name: "BulwarkCatalog", package: "bulwark"),
+            .product(name: "BulwarkCatalog", package: "bulwark"), .product(name: "BulwarkJSON", package: "bulwark"),
+            .product(name: "BulwarkOrganization", package: "bulwark"), .product(name: "BulwarkPolicy", package: "bulwark"),
         ]),
         .executableTarget(name: "fuzz-gateway-call", dependencies: [
             "FuzzDriver", .product(name: "BulwarkEnforcement", package: "bulwark"), .product(name: "BulwarkEngine", package: "bulwark"),
