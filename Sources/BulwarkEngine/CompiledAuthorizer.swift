@@ -259,53 +259,73 @@ final class CompiledPolicySet: Sendable {
         let context = request.context
         return resource.withUTF8 { utf8 in
             index.withVisitedNodes(action: action, resource: utf8, context: context, scope: scope) { visited, colons in
-                let bound = Int16(clamping: colons)
-                var first: Int32 = -1
-                // Calls `found` for each entry of the class that holds; stops when it returns false.
-                func scan(_ entryClass: StatementIndex.EntryClass, _ found: (Int32) -> Bool) {
-                    index.nodes.withUnsafeBufferPointer { nodes in
-                        index.entries.withUnsafeBufferPointer { entries in
-                            for n in visited {
-                                let node = nodes[Int(n)]
-                                var i: Int
-                                let end: Int
-                                switch entryClass {
-                                case .deny: (i, end) = (Int(node.entryStart), Int(node.denyEnd))
-                                case .scpAllow: (i, end) = (Int(node.denyEnd), Int(node.scpAllowEnd))
-                                case .identityAllow: (i, end) = (Int(node.scpAllowEnd), Int(node.entryEnd))
-                                }
-                                while i < end {
-                                    let entry = entries[i]
-                                    if entry.colonBound >= bound { break }
-                                    if holds(Int(entry.statement), proven: entry.proven, utf8, context) && !found(entry.statement) {
-                                        return
-                                    }
-                                    i += 1
+                // The scans take their state as inout values, not through closures: a closure that
+                // captures mutable state costs a dynamic exclusivity check per candidate.
+                var state = ScanState(bound: Int16(clamping: colons), everyMatch: everyMatch)
+                scan(.deny, visited, utf8, context, &state, &ordinals)
+                if state.first >= 0 { return (.explicitDeny, nil, state.first) }
+                if levelCount > 0 {
+                    scan(.scpAllow, visited, utf8, context, &state, &ordinals)
+                    if state.allowed != allLevels { return (.scpNoAllow, (~state.allowed).trailingZeroBitCount, -1) }
+                }
+                scan(.identityAllow, visited, utf8, context, &state, &ordinals)
+                return state.first >= 0 ? (.allowed, nil, state.first) : (.noIdentityAllow, nil, -1)
+            }
+        }
+    }
+
+    /// What the scans of one request have found so far.
+    private struct ScanState {
+        /// Entries whose `colonBound` is at least this are for resources with fewer colons.
+        let bound: Int16
+        let everyMatch: Bool
+        /// The first determining statement (Deny or identity Allow); -1 for none.
+        var first: Int32 = -1
+        /// The SCP levels with a matching Allow, one bit each.
+        var allowed: UInt64 = 0
+
+        init(bound: Int16, everyMatch: Bool) {
+            self.bound = bound
+            self.everyMatch = everyMatch
+        }
+    }
+
+    /// Visits the entries of one class at the visited nodes and records those that hold: the
+    /// first (and with `everyMatch` all) Deny or identity Allow, or the SCP levels allowed. Stops
+    /// as soon as nothing more is needed.
+    private func scan(
+        _ entryClass: StatementIndex.EntryClass, _ visited: UnsafeBufferPointer<Int32>, _ utf8: UnsafeBufferPointer<UInt8>,
+        _ context: RequestContext, _ state: inout ScanState, _ ordinals: inout OrdinalBuffer
+    ) {
+        index.nodes.withUnsafeBufferPointer { nodes in
+            index.entries.withUnsafeBufferPointer { entries in
+                levelBits.withUnsafeBufferPointer { bits in
+                    for n in visited {
+                        let node = nodes[Int(n)]
+                        var i: Int
+                        let end: Int
+                        switch entryClass {
+                        case .deny: (i, end) = (Int(node.entryStart), Int(node.denyEnd))
+                        case .scpAllow: (i, end) = (Int(node.denyEnd), Int(node.scpAllowEnd))
+                        case .identityAllow: (i, end) = (Int(node.scpAllowEnd), Int(node.entryEnd))
+                        }
+                        while i < end {
+                            let entry = entries[i]
+                            if entry.colonBound >= state.bound { break }
+                            if holds(Int(entry.statement), proven: entry.proven, utf8, context) {
+                                if entryClass == .scpAllow {
+                                    state.allowed |= bits[Int(entry.statement)]
+                                    if state.allowed == allLevels { return }
+                                } else {
+                                    if state.first < 0 { state.first = entry.statement }
+                                    guard state.everyMatch else { return }
+                                    ordinals.append(entry.statement)
                                 }
                             }
+                            i += 1
                         }
                     }
                 }
-                // Denies and identity Allows alike: note the first, keep all only when asked, go on only then.
-                func determining(_ s: Int32) -> Bool {
-                    if first < 0 { first = s }
-                    if everyMatch { ordinals.append(s) }
-                    return everyMatch
-                }
-                scan(.deny, determining)
-                if first >= 0 { return (.explicitDeny, nil, first) }
-                if levelCount > 0 {
-                    var allowed: UInt64 = 0
-                    levelBits.withUnsafeBufferPointer { bits in
-                        scan(.scpAllow) { s in
-                            allowed |= bits[Int(s)]
-                            return allowed != allLevels
-                        }
-                    }
-                    if allowed != allLevels { return (.scpNoAllow, (~allowed).trailingZeroBitCount, -1) }
-                }
-                scan(.identityAllow, determining)
-                return first >= 0 ? (.allowed, nil, first) : (.noIdentityAllow, nil, -1)
             }
         }
     }

@@ -115,7 +115,15 @@ final class StatementIndex: Sendable {
     struct Group: Sendable {
         /// The root of the group's trie.
         let node: Int32
-        let variable: PolicyVariable
+        /// The variable's folded key, its `KeyHash` and its default: what a walk reads, kept apart
+        /// so reading them retains no more than it uses.
+        let normalizedKey: String
+        let keyHash: UInt64
+        let defaultText: String?
+        /// In an aligned trie: only a value without `:` can match (the resource has exactly the
+        /// skeleton's colons, and each literal `:` of a pattern needs one), and then the fields
+        /// stay aligned, so its entries can be proven.
+        let aligned: Bool
     }
 
     let nodes: [Node]
@@ -133,7 +141,10 @@ final class StatementIndex: Sendable {
     /// Per action id and colon count (`action * (alignedColonLimit + 1) + colons`): aligned root or -1.
     private let alignedRoots: [Int32]
     /// Per colon count: the order aligned keys list the fields in (empty: no aligned trie).
-    private let fieldOrders: [[Int]]
+    /// Per colon count, the order of the fields in aligned keys: `fieldOrder[fieldOrderStart[c]...]`
+    /// (flat, so a walk reads it without retaining an inner array).
+    private let fieldOrder: [Int]
+    private let fieldOrderStart: [Int]
     private let maxAlignedColons: Int
 
     /// Aligned tries are built for patterns with at most this many literal `:`.
@@ -202,13 +213,15 @@ final class StatementIndex: Sendable {
                             let rest = Array(key[(prefix.count + 1)...])
                             let then = Self.literalPrefix(rest)
                             // Proven as a literal prefix pattern is: only `*` after the text that follows the
-                            // variable. Never in an aligned trie, whose field order a value holding a `:`
-                            // would shift.
+                            // variable (in an aligned trie, `*` fields: the walk takes the group only for a
+                            // value without `:`, so the fields stay aligned).
                             let tail = rest[then.count...]
-                            let proven = !aligned && filed.provableInGroup && tail.first == Wildcard.star && tail.allSatisfy { $0 == Wildcard.star }
+                            let proven =
+                                filed.provableInGroup && tail.first == Wildcard.star
+                                && tail.allSatisfy { $0 == Wildcard.star || (aligned && $0 == UInt8(ascii: ":")) }
                             builder.addToGroup(
                                 Entry(statement: item.statement, colonBound: colonBound, proven: proven), item.entryClass, variable: variable,
-                                key: prefix, then: then, root: root)
+                                key: prefix, then: then, root: root, aligned: aligned)
                         } else {
                             builder.add(entry, item.entryClass, key: prefix, root: root)
                         }
@@ -253,7 +266,8 @@ final class StatementIndex: Sendable {
         self.entries = flat.entries
         self.plainRoots = plainRoots.map { flat.nodeFor[Int($0)] }
         self.alignedRoots = alignedRoots.map { $0 < 0 ? -1 : flat.nodeFor[Int($0)] }
-        self.fieldOrders = orders
+        self.fieldOrder = orders.flatMap { $0 }
+        self.fieldOrderStart = orders.reduce(into: [0]) { starts, order in starts.append(starts.last! + order.count) }
         self.maxAlignedColons = usedColons
     }
 
@@ -307,15 +321,20 @@ final class StatementIndex: Sendable {
     ) -> Int {
         var count = count
         for g in Int(node.groupStart)..<Int(node.groupStart + node.groupCount) {
-            // Read in place: copying a group would retain every string of its variable.
+            // Read in place: copying a group would retain each of its strings.
             let length: Int? = groups.withUnsafeBufferPointer { groups in
                 // A variable that does not resolve and has no default matches no resource.
-                guard var value = scope.value(of: groups[g].variable, in: context) ?? groups[g].variable.defaultText else { return nil }
+                let name = groups[g].normalizedKey
+                guard var value = scope.value(normalizedKey: name, keyHash: groups[g].keyHash, in: context) ?? groups[g].defaultText else {
+                    return nil
+                }
+                let aligned = groups[g].aligned
                 return value.withUTF8 { v in
                     guard position + v.count <= key.count else { return nil }
                     var i = 0
                     while i < v.count {
-                        if key[position + i] != v[i] { return nil }
+                        // In an aligned trie a value with a `:` matches no resource of this colon count.
+                        if key[position + i] != v[i] || (aligned && v[i] == UInt8(ascii: ":")) { return nil }
                         i += 1
                     }
                     return v.count
@@ -345,14 +364,17 @@ final class StatementIndex: Sendable {
             bounds[colons + 1] = resource.count + 1
             return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: resource.count) { key in
                 var out = 0
-                for (k, field) in fieldOrders[colons].enumerated() {
-                    if k > 0 {
-                        key[out] = UInt8(ascii: ":")
-                        out += 1
-                    }
-                    for i in bounds[field]..<(bounds[field + 1] - 1) {
-                        key[out] = resource[i]
-                        out += 1
+                fieldOrder.withUnsafeBufferPointer { order in
+                    for k in fieldOrderStart[colons]..<fieldOrderStart[colons + 1] {
+                        if k > fieldOrderStart[colons] {
+                            key[out] = UInt8(ascii: ":")
+                            out += 1
+                        }
+                        let field = order[k]
+                        for i in bounds[field]..<(bounds[field + 1] - 1) {
+                            key[out] = resource[i]
+                            out += 1
+                        }
                     }
                 }
                 return body(UnsafeBufferPointer(rebasing: key[0..<out]))
@@ -421,7 +443,7 @@ private struct TrieBuilder {
     var pending: [[(StatementIndex.Entry, StatementIndex.EntryClass)]] = []
     /// Per node: its variable groups, one per distinct variable (key and default), each with the
     /// root of its own trie.
-    var groups: [[(variable: PolicyVariable, root: Int32)]] = []
+    var groups: [[(variable: PolicyVariable, root: Int32, aligned: Bool)]] = []
     var maxGroupKeyLength = 0
     /// A group is one variable (key and default) at one node.
     private struct GroupIdentity: Hashable {
@@ -441,7 +463,7 @@ private struct TrieBuilder {
     /// Files an entry under `key`, then `variable`, then `then` (the literal text after it).
     mutating func addToGroup(
         _ entry: StatementIndex.Entry, _ entryClass: StatementIndex.EntryClass, variable: PolicyVariable, key: [UInt8], then: [UInt8],
-        root: Int32
+        root: Int32, aligned: Bool
     ) {
         maxGroupKeyLength = max(maxGroupKeyLength, then.count)
         let node = Int(self.node(for: key, from: root))
@@ -453,7 +475,7 @@ private struct TrieBuilder {
             groupRoot = known
         } else {
             groupRoot = newNode()
-            groups[node].append((variable, groupRoot))
+            groups[node].append((variable, groupRoot, aligned))
             groupRoots[identity] = groupRoot
         }
         add(entry, entryClass, key: then, root: groupRoot)
@@ -533,7 +555,10 @@ private struct TrieBuilder {
             n.groupStart = Int32(flat.groups.count)
             n.groupCount = Int32(groups[Int(node)].count)
             for group in groups[Int(node)] {
-                flat.groups.append(StatementIndex.Group(node: flat.nodeFor[Int(group.root)], variable: group.variable))
+                flat.groups.append(
+                    StatementIndex.Group(
+                        node: flat.nodeFor[Int(group.root)], normalizedKey: group.variable.normalizedKey, keyHash: group.variable.keyHash,
+                        defaultText: group.variable.defaultText, aligned: group.aligned))
             }
             let groupsHere = groupsAbove + groups[Int(node)].count
             flat.maxGroupsOnAPath = max(flat.maxGroupsOnAPath, groupsHere)

@@ -200,14 +200,16 @@ public struct RequestContext: Sendable {
 
     /// The parsed values of a case-folded key whose `KeyHash` the caller knows.
     public func typedValues(normalizedKey: String, hash: UInt64) -> [TypedValue]? {
-        live(hash: hash, normalizedKey: normalizedKey)?.typed
+        // Read in place: copying the slot would retain its strings too.
+        guard let i = position(hash: hash, normalizedKey: normalizedKey), !slots[i].typed.isEmpty else { return nil }
+        return slots[i].typed
     }
 
     /// The key's value when it was given as one scalar (not a list): what a policy variable
     /// resolves to. Nil when the key is missing or a list.
     public func scalar(normalizedKey: String, hash: UInt64) -> ScalarValue? {
-        guard let slot = live(hash: hash, normalizedKey: normalizedKey), !slot.isList, slot.typed.count == 1 else { return nil }
-        return slot.typed[0].scalar
+        guard let i = position(hash: hash, normalizedKey: normalizedKey), !slots[i].isList, slots[i].typed.count == 1 else { return nil }
+        return slots[i].typed[0].scalar
     }
 
     /// Whether the key is present as a list (of any length, even one).

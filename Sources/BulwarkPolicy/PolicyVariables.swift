@@ -219,8 +219,14 @@ public struct VariableScope: Sendable, Hashable {
     /// The text a variable resolves to: the key's one scalar value (a number as its JSON text,
     /// a boolean as `true`/`false`), unless it is missing, a list or multi-valued by the catalog.
     public func value(of variable: PolicyVariable, in context: RequestContext) -> String? {
-        guard let scalar = context.scalar(normalizedKey: variable.normalizedKey, hash: variable.keyHash) else { return nil }
-        if hashes.contains(variable.keyHash) || !multiValuedPrefixes.isEmpty, isMultiValued(variable.normalizedKey) { return nil }
+        value(normalizedKey: variable.normalizedKey, keyHash: variable.keyHash, in: context)
+    }
+
+    /// `value(of:in:)` by the variable's folded key and its `KeyHash`, for callers that keep
+    /// them apart from the variable (copying a variable retains each of its strings).
+    public func value(normalizedKey: String, keyHash: UInt64, in context: RequestContext) -> String? {
+        guard let scalar = context.scalar(normalizedKey: normalizedKey, hash: keyHash) else { return nil }
+        if hashes.contains(keyHash) || !multiValuedPrefixes.isEmpty, isMultiValued(normalizedKey) { return nil }
         return scalar.text
     }
 }

@@ -329,6 +329,19 @@ if which == "replay", CommandLine.arguments.count > 2 {
     )
 }
 
+if which == "decide-once" {
+    // `decide-once N [variables]`: every request of the N-policy workload decided ROUNDS times
+    // (environment, default 10), for instruction counts under callgrind: the difference of two
+    // ROUNDS values is the decisions' own cost (machines here are too noisy for time ratios).
+    let count = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 1000 : 1000
+    let (set, requests) = try authorizeWorkload(count: count, variables: CommandLine.arguments.contains("variables"))
+    let authorizer = Authorizer(policies: set, catalog: try Catalog.bundled())
+    var allowed = 0
+    let rounds = Int(ProcessInfo.processInfo.environment["ROUNDS"] ?? "") ?? 10
+    for _ in 0..<rounds { for r in requests where authorizer.decide(r).decision == .allow { allowed += 1 } }
+    print("decide-once: \(requests.count * rounds) decisions, \(allowed) allowed")
+}
+
 if which == "hot" {
     // A steady loop for profilers: `hot N [authorize]`, the benchmark's workload with N policies, 5 s.
     let count = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 100 : 100
