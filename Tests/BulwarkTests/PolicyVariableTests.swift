@@ -41,6 +41,30 @@ struct PolicyVariableTests {
         #expect(try !allowed(resource: Self.own, "swr:r:a:repo:${g:UserName}/app", "{}"))
     }
 
+    /// An aligned trie's variable group: a value without `:` proves the entry, a value with one
+    /// cannot match a resource of that colon count; compiled and reference agree either way.
+    @Test func valuesWithColonsInAlignedGroups() throws {
+        let text = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":"swr:repo:upload","Resource":["swr:*:${g:DomainId}:repo:team/*"]}]}"#
+        let set = PolicySet(identityPolicies: [try named("p", text)])
+        let compiled = Authorizer(policies: set, catalog: try Catalog.bundled())
+        let reference = ReferenceAuthorizer(policies: set, scope: VariableScope(catalog: try Catalog.bundled()))
+        let cases: [(domain: String, resource: String, allowed: Bool)] = [
+            ("0a1b2c", "swr:cn-north-4:0a1b2c:repo:team/web", true),
+            ("0a1b2c", "swr:cn-north-4:0a1b2c:repo:ops/web", false),
+            ("0a1b2c", "swr:cn-north-4:9z9z9z:repo:team/web", false),
+            // The value's `:` makes the substituted pattern one colon longer than the resource.
+            ("0a:1b", "swr:cn-north-4:0a:1b:repo:team/web", true),
+            ("0a:1b", "swr:cn-north-4:0a:repo:team/web", false),
+            ("0a", "swr:cn-north-4:0a:1b:repo:team/web", false),
+        ]
+        for c in cases {
+            let request = AuthorizationRequest(
+                action: "swr:repo:upload", resource: c.resource, context: RequestContext(["g:DomainId": [.string(c.domain)]]))
+            #expect(compiled.authorize(request) == reference.authorize(request), "\(c)")
+            #expect(compiled.decide(request).decision == (c.allowed ? .allow : .deny), "\(c)")
+        }
+    }
+
     @Test func keyNamesAreCaseInsensitiveAndSpacesIgnored() throws {
         #expect(try allowed(resource: "swr:*:*:repo:${ G:USERNAME }/*", "swr:r:a:repo:alice/app", #"{"g:username":"alice"}"#))
     }
