@@ -53,6 +53,20 @@ import Testing
         return formatter.string(from: date)
     }
 
+    /// A gateway on the SQLite store in `folder`, IMS answered by the emulator.
+    static func storeGateway(folder: String, credentials: CredentialStore) throws -> (Gateway, StateKeeper) {
+        var configuration = GatewayConfiguration()
+        configuration.port = 0
+        configuration.upstreams = ["ims": .emulator]
+        configuration.emulator = try Emulator(path: folder + "/emulator.sqlite", account: Emulator.defaultAccount).upstream
+        let catalog = try Catalog.bundled()
+        var logger = Logger(label: "gateway-test")
+        logger.logLevel = .critical
+        let keeper = try StateKeeper(location: .sqlite(path: folder + "/store.sqlite"), catalog: catalog, logger: logger)
+        let gateway = try Gateway(configuration: configuration, catalog: catalog, source: .store(keeper), credentials: credentials, logger: logger)
+        return (gateway, keeper)
+    }
+
     @Test func decidesFromTheStoreAndForwardsOnlyWhatIsAllowed() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-gw-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -132,16 +146,8 @@ import Testing
             try db.execute(sql: "UPDATE bulwark_entities SET body = replace(body, 'Allow', 'Allo') WHERE kind = 'policy' AND key = 'read-images'")
             #expect(db.changesCount == 1)
         }
-        var configuration = GatewayConfiguration()
-        configuration.port = 0
-        configuration.upstreams = ["ims": .emulator]
-        configuration.emulator = try Emulator(path: folder + "/emulator.sqlite", account: Emulator.defaultAccount).upstream
-        let catalog = try Catalog.bundled()
-        var logger = Logger(label: "gateway-test")
-        logger.logLevel = .critical
-        let keeper = try StateKeeper(location: .sqlite(path: folder + "/store.sqlite"), catalog: catalog, logger: logger)
         let credentials = CredentialStore([.init(accessKey: Self.accessKey, secretKey: Self.secretKey, principal: "iam::0a1b2c:user:alice")])
-        let gateway = try Gateway(configuration: configuration, catalog: catalog, source: .store(keeper), credentials: credentials, logger: logger)
+        let (gateway, _) = try Self.storeGateway(folder: folder, credentials: credentials)
         try await gateway.application().test(.live) { client in
             var message = ""
             for _ in 0..<100 {
@@ -185,19 +191,11 @@ import Testing
         let initial = state
         _ = try await store.update(base: try await store.load()) { _ in (initial, ()) }
 
-        var configuration = GatewayConfiguration()
-        configuration.port = 0
-        configuration.upstreams = ["ims": .emulator]
-        configuration.emulator = try Emulator(path: folder + "/emulator.sqlite", account: Emulator.defaultAccount).upstream
-        let catalog = try Catalog.bundled()
-        var logger = Logger(label: "gateway-test")
-        logger.logLevel = .critical
-        let keeper = try StateKeeper(location: .sqlite(path: folder + "/store.sqlite"), catalog: catalog, logger: logger)
         let session = SessionRequest(agency: "iam::0a1b2c:agency:ops", sessionName: "run-1")
         let credentials = CredentialStore([
             .init(accessKey: "AKCI", secretKey: "ci-secret", principal: "iam::0a1b2c:user:ci", securityToken: "tok-1", session: session)
         ])
-        let gateway = try Gateway(configuration: configuration, catalog: catalog, source: .store(keeper), credentials: credentials, logger: logger)
+        let (gateway, keeper) = try Self.storeGateway(folder: folder, credentials: credentials)
         try await gateway.application().test(.live) { client in
             func call(_ method: HTTPRequest.Method, _ path: String, _ body: String = "", token: String? = "tok-1") async throws -> (Int, String) {
                 let headers = Self.signed(method.rawValue, path, body: body, host: "localhost", accessKey: "AKCI", secret: "ci-secret", token: token)

@@ -215,17 +215,22 @@ struct AgencyTests {
         #expect(throws: PrincipalError.self) { try org.assume(changed, by: session, catalog: Self.catalog) }
     }
 
-    /// A workspace of `files` (plus an organization with account dev = 0a1b2c), loaded cleanly.
-    func organization(_ files: [String: String]) throws -> Organization {
+    /// A fresh temporary folder holding `files`.
+    func writeWorkspace(_ files: [String: String]) throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-agencies-\(UUID().uuidString)")
-        var all = files
-        all["organization.yaml"] = all["organization.yaml"] ?? "organization: {id: o-1}\naccounts:\n  - {name: dev, id: \"0a1b2c\"}\n"
-        for (path, text) in all {
+        for (path, text) in files {
             let url = dir.appendingPathComponent(path)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try text.write(to: url, atomically: true, encoding: .utf8)
         }
-        let ws = Workspace.load(directory: dir.path, catalog: Self.catalog)
+        return dir.path
+    }
+
+    /// A workspace of `files` (plus an organization with account dev = 0a1b2c), loaded cleanly.
+    func organization(_ files: [String: String]) throws -> Organization {
+        var all = files
+        all["organization.yaml"] = all["organization.yaml"] ?? "organization: {id: o-1}\naccounts:\n  - {name: dev, id: \"0a1b2c\"}\n"
+        let ws = Workspace.load(directory: try writeWorkspace(all), catalog: Self.catalog)
         #expect(ws.problems.isEmpty, "\(ws.problems)")
         return ws.organization
     }
@@ -312,8 +317,7 @@ struct AgencyTests {
 
     /// CI user → deploy (tags, source identity) → release: a chain in one account.
     func chainOrganization() throws -> Organization {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-chain-\(UUID().uuidString)")
-        let files: [String: String] = [
+        try organization([
             "accounts/dev/account.yaml": """
             users:
               - name: ci
@@ -337,20 +341,7 @@ struct AgencyTests {
                 #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["sts:*"],"Resource":["iam::0a1b2c:agency:*"]}]}"#,
             "accounts/dev/trust-policies/any-in-account.json":
                 #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["sts:*"],"Principal":{"IAM":["0a1b2c"]}}]}"#,
-            "organization.yaml": """
-            organization: {id: o-1}
-            accounts:
-              - {name: dev, id: "0a1b2c"}
-            """,
-        ]
-        for (path, text) in files {
-            let url = dir.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try text.write(to: url, atomically: true, encoding: .utf8)
-        }
-        let ws = Workspace.load(directory: dir.path, catalog: Self.catalog)
-        #expect(ws.problems.isEmpty, "\(ws.problems)")
-        return ws.organization
+        ])
     }
 
     @Test func malformedSessionRequestsAreRefusedWithTheField() throws {
@@ -389,13 +380,7 @@ struct AgencyTests {
                 tags: {k: [1]}
             """
         ]
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-agency-\(UUID().uuidString)")
-        for (path, text) in files {
-            let url = dir.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try text.write(to: url, atomically: true, encoding: .utf8)
-        }
-        let problems = Workspace.load(directory: dir.path, catalog: Self.catalog).problems.map(\.description)
+        let problems = Workspace.load(directory: try writeWorkspace(files), catalog: Self.catalog).problems.map(\.description)
         #expect(
             problems == [
                 "accounts/dev/account.yaml:3:18: trustPolicy belongs to agencies; user u is assumed by nobody",
