@@ -48,10 +48,16 @@ public struct DecisionSnapshot: Sendable {
         self.unreadable = unreadable
         var compiled: [String: CompiledPrincipal] = [:]
         var refused: [String: PrincipalError] = [:]
+        // Principals with the same policies in the same account (1,000 users of one group) decide
+        // with one compiled set: compiling is per distinct set, not per principal.
+        var shared: [PolicySetKey: Authorizer] = [:]
         for principal in state.principals.values where principal.kind != .group {
             do {
                 let resolved = try organization.resolve(principal: principal.urn)
-                compiled[resolved.urn] = Self.compile(resolved, state: state, catalog: catalog)
+                let key = PolicySetKey(resolved)
+                let authorizer = shared[key] ?? Authorizer(policies: resolved.policies, catalog: catalog)
+                shared[key] = authorizer
+                compiled[resolved.urn] = Self.compile(resolved, authorizer: authorizer, state: state)
             } catch {
                 refused[principal.urn] = PrincipalError(message: error.message, kind: .unavailable)
             }
@@ -75,6 +81,19 @@ public struct DecisionSnapshot: Sendable {
         return principals[resolved.urn] ?? Self.compile(resolved, state: state, catalog: catalog)
     }
 
+    /// What makes two principals' policy sets the same within one snapshot: the identity
+    /// policies by id, in order (an id names one document per revision), and the account,
+    /// whose path fixes the SCP levels. Sessions are never shared.
+    private struct PolicySetKey: Hashable {
+        let policies: [String]
+        let account: String?
+
+        init(_ resolved: ResolvedPrincipal) {
+            policies = resolved.policies.identityPolicies.map(\.id)
+            account = resolved.account?.name
+        }
+    }
+
     /// `caller` assumes an agency (SPEC §10): the assume's step and, when allowed, the session
     /// compiled. Sessions are compiled per call, not kept: they live as long as a request.
     public func session(_ request: SessionRequest, by caller: CompiledPrincipal, context: RequestContext) throws(PrincipalError) -> (
@@ -91,11 +110,14 @@ public struct DecisionSnapshot: Sendable {
     public var refusedPrincipalCount: Int { refused.count }
 
     private static func compile(_ resolved: ResolvedPrincipal, state: OrganizationState, catalog: Catalog) -> CompiledPrincipal {
+        compile(resolved, authorizer: Authorizer(policies: resolved.policies, catalog: catalog), state: state)
+    }
+
+    private static func compile(_ resolved: ResolvedPrincipal, authorizer: Authorizer, state: OrganizationState) -> CompiledPrincipal {
         let versions = resolved.policies.identityPolicies.compactMap { named in
             state.policies[named.id].map { (policy: $0.id, version: $0.defaultVersion) }
         }
-        return CompiledPrincipal(
-            resolved: resolved, authorizer: Authorizer(policies: resolved.policies, catalog: catalog), policyVersions: versions)
+        return CompiledPrincipal(resolved: resolved, authorizer: authorizer, policyVersions: versions)
     }
 
     /// The state as an organization: nodes by name, SCP attachments per node, and per account its

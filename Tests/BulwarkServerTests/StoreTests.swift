@@ -37,6 +37,43 @@ import Testing
         return state
     }
 
+    /// Principals with the same policies in the same account share one compiled set; every
+    /// principal still decides exactly as its own freshly compiled set does.
+    @Test func sharedCompiledSetsDecideLikeTheirOwn() throws {
+        var state = try Self.sampleState()
+        let share = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:images:share"],"Resource":["ims:*:${g:DomainId}:image:*"]}]}"#
+        var commands: [ManagementCommand] = [
+            .addNode(kind: .account, name: "prod", id: "9p9p9p", parent: "root"),
+            .createPolicy(id: "share", account: "0a1b2c", description: "", document: Self.document(share)),
+            .createPolicy(id: "read-prod", account: "9p9p9p", description: "", document: Self.document(Self.readImages)),
+            .addPrincipal(kind: .group, account: "9p9p9p", name: "readers", id: "g2", groups: []),
+            .attach(policy: "read-prod", target: "iam::9p9p9p:group:readers"),
+            .createSCP(id: "deny-share", description: "", document: Self.document(Self.denyShare)),
+            .attach(policy: "deny-share", target: "engineering"),
+        ]
+        for i in 0..<6 {
+            commands.append(.addPrincipal(kind: .user, account: "0a1b2c", name: "u\(i)", id: "u\(i)", groups: i % 2 == 0 ? ["readers"] : []))
+            commands.append(.addPrincipal(kind: .user, account: "9p9p9p", name: "p\(i)", id: "p\(i)", groups: ["readers"]))
+            if i % 3 == 0 { commands.append(.attach(policy: "share", target: "iam::0a1b2c:user:u\(i)")) }
+        }
+        for command in commands { state = try state.applying(command, context: Self.context).0 }
+        let snapshot = DecisionSnapshot(state: state, revision: 1, catalog: Self.catalog)
+        let requests = ["ims:images:get", "ims:images:share", "ims:images:list", "swr:repo:upload"].flatMap { action in
+            ["*", "ims:cn-north-4:0a1b2c:image:i-1", "ims:cn-north-4:9p9p9p:image:i-1"].map { (action, $0) }
+        }
+        var decided = 0
+        for principal in state.principals.values where principal.kind == .user {
+            let compiled = try snapshot.principal(principal.urn)
+            let own = Authorizer(policies: compiled.resolved.policies, catalog: Self.catalog)
+            for (action, resource) in requests {
+                let request = AuthorizationRequest(action: action, resource: resource, context: compiled.resolved.defaultContext)
+                #expect(compiled.authorizer.authorize(request) == own.authorize(request), "\(principal.urn) \(action) \(resource)")
+                decided += 1
+            }
+        }
+        #expect(decided == 13 * requests.count)
+    }
+
     @Test func aSnapshotDecidesForStoredPrincipalsThroughGroupsAndSCPs() throws {
         var state = try Self.sampleState()
         var snapshot = DecisionSnapshot(state: state, revision: 1, catalog: Self.catalog)
