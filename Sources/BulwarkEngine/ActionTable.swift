@@ -64,4 +64,15 @@ struct ActionTable: Sendable {
             }
         }
     }
+
+    /// Whether `id` is the id of `name` here: a byte comparison, no hashing, so a part of an
+    /// authorizer can check the id another part found (the same catalog numbers actions alike).
+    func has(_ id: Int, for name: String) -> Bool {
+        guard id >= 0, id < offsets.count - 1 else { return false }
+        var name = name
+        return name.withUTF8 { key in
+            let start = Int(offsets[id])
+            return Int(offsets[id + 1]) - start == key.count && Self.equal(bytes, start, key)
+        }
+    }
 }

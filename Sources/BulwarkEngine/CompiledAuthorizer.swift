@@ -6,38 +6,77 @@ public import BulwarkPolicy
 /// that can match it. Decisions and `matched` lists are identical to `ReferenceAuthorizer`'s
 /// (a differential test checks it on generated policy sets).
 ///
+/// A set is compiled in parts — identity policies, SCP path, session policies — composed at
+/// decision time, so a server can share one compiled part among many principals and recompile
+/// only the part a change touches (`init(identity:scpPath:sessionPolicies:catalog:)`).
+///
 /// Pure: no I/O, no shared mutable state.
 public struct Authorizer: Sendable {
     public let policies: PolicySet
-    /// Decides explanations (every statement, reference order).
-    private let reference: ReferenceAuthorizer
-    /// Identity policies and SCP levels.
+    private let scope: VariableScope
+    /// Identity policies, with the SCP levels when they were compiled together.
     private let base: CompiledEvaluator
-    /// Session policies as a set of their own, composed with `base` (SPEC §10); nil without them.
+    /// The SCP levels when compiled as a part of their own; nil otherwise.
+    private let scpPath: CompiledEvaluator?
+    /// Session policies as a set of their own (SPEC §10); nil without them.
     private let session: CompiledEvaluator?
 
     /// Compiles the policy set. The action universe is the catalog's actions (when given)
     /// plus every literal action the policies name; other actions take a slower full scan.
     public init(policies: PolicySet, catalog: Catalog? = nil) {
-        self.policies = policies
         let scope = catalog.map(VariableScope.init(catalog:)) ?? .none
-        self.reference = ReferenceAuthorizer(policies: policies, scope: scope)
-        self.base = CompiledEvaluator(
-            policies: PolicySet(identityPolicies: policies.identityPolicies, scpLevels: policies.scpLevels), catalog: catalog,
-            scope: scope)
-        self.session = policies.sessionPolicies.map {
-            CompiledEvaluator(policies: PolicySet(identityPolicies: $0), catalog: catalog, scope: scope)
-        }
+        // Compiled together, identity policies and SCP levels take one walk of one index.
+        let whole = CompiledEvaluator(
+            policies: PolicySet(identityPolicies: policies.identityPolicies, scpLevels: policies.scpLevels), catalog: catalog, scope: scope)
+        self.init(base: whole, scpPath: nil, policies: policies, catalog: catalog, scope: scope)
+    }
+
+    /// Composes parts compiled ahead (and possibly shared with other authorizers): `identity`
+    /// from `CompiledPolicies(identityPolicies:catalog:)`, `scpPath` from
+    /// `CompiledPolicies(scpLevels:catalog:)` (nil: no SCP applies). Session policies, which live
+    /// as long as a session, are compiled here. Decides exactly as `init(policies:catalog:)` over
+    /// the same policies.
+    public init(identity: CompiledPolicies, scpPath: CompiledPolicies?, sessionPolicies: [NamedPolicy]? = nil, catalog: Catalog? = nil) {
+        self.init(
+            identity: identity, scpPath: scpPath, sessionPolicies: sessionPolicies, catalog: catalog,
+            scope: catalog.map(VariableScope.init(catalog:)) ?? .none)
+    }
+
+    private init(identity: CompiledPolicies, scpPath: CompiledPolicies?, sessionPolicies: [NamedPolicy]?, catalog: Catalog?, scope: VariableScope) {
+        let scpPath = scpPath.flatMap { $0.scpLevels.isEmpty ? nil : $0 }
+        self.init(
+            base: identity.evaluator, scpPath: scpPath?.evaluator,
+            policies: PolicySet(identityPolicies: identity.identityPolicies, scpLevels: scpPath?.scpLevels ?? [], sessionPolicies: sessionPolicies),
+            catalog: catalog, scope: scope)
+    }
+
+    private init(base: CompiledEvaluator, scpPath: CompiledEvaluator?, policies: PolicySet, catalog: Catalog?, scope: VariableScope) {
+        self.policies = policies
+        self.scope = scope
+        self.base = base
+        self.scpPath = scpPath
+        self.session = policies.sessionPolicies.map { CompiledEvaluator(policies: PolicySet(identityPolicies: $0), catalog: catalog, scope: scope) }
     }
 
     /// Decides one request (SPEC §3); same answer as `ReferenceAuthorizer.authorize`, with every
     /// determining statement in `matched`.
     public func authorize(_ request: AuthorizationRequest) -> AuthorizationResult {
-        let result = base.authorize(request)
+        let action = base.compiled.actionID(request)
+        var result = base.authorize(request, action: action)
+        if let scpPath {
+            // Identity statements come first in reference order, so denies are listed identity first.
+            let bounded = scpPath.authorize(request, action: scpPath.actionID(request, known: action))
+            if result.reason == .explicitDeny || bounded.reason == .explicitDeny {
+                let denies = (result.reason == .explicitDeny ? result.matched : []) + (bounded.reason == .explicitDeny ? bounded.matched : [])
+                result = AuthorizationResult(decision: .deny, reason: .explicitDeny, matched: denies, scpLevel: nil)
+            } else if bounded.reason == .scpNoAllow {
+                result = bounded
+            }
+        }
         guard let session else { return result }
         // Session policies are decided as identity policies of their own: their Deny joins the
         // explicit denies, their missing Allow comes after the SCP levels.
-        let bounded = session.authorize(request)
+        let bounded = session.authorize(request, action: session.actionID(request, known: action))
         if result.reason == .explicitDeny || bounded.reason == .explicitDeny {
             let denies =
                 (result.reason == .explicitDeny ? result.matched : [])
@@ -56,10 +95,16 @@ public struct Authorizer: Sendable {
     /// This is what a gateway or any allow/deny check needs, and it costs the same however many
     /// statements allow the request.
     public func decide(_ request: AuthorizationRequest) -> AuthorizationVerdict {
-        let verdict = base.decide(request)
-        guard let session else { return verdict }
+        let action = base.compiled.actionID(request)
+        var verdict = base.decide(request, action: action)
         if verdict.reason == .explicitDeny { return verdict }
-        let bounded = session.decide(request)
+        if let scpPath {
+            let bounded = scpPath.decide(request, action: scpPath.actionID(request, known: action))
+            if bounded.reason == .explicitDeny { return bounded }
+            if bounded.reason == .scpNoAllow { verdict = bounded }
+        }
+        guard let session else { return verdict }
+        let bounded = session.decide(request, action: session.actionID(request, known: action))
         if bounded.reason == .explicitDeny {
             return AuthorizationVerdict(decision: .deny, reason: .explicitDeny, scpLevel: nil, determining: bounded.determining?.inSessionPolicy)
         }
@@ -72,15 +117,48 @@ public struct Authorizer: Sendable {
 
     /// Every statement, whether it matched and the first element that failed (reference evaluator).
     public func explain(_ request: AuthorizationRequest) -> [StatementExplanation] {
-        reference.explain(request)
+        ReferenceAuthorizer(policies: policies, scope: scope).explain(request)
+    }
+}
+
+/// One part of a policy set compiled on its own — identity policies, or the SCP levels of an
+/// account's path — to be composed into `Authorizer`s. A reference type underneath: copies share
+/// the compiled form, so a thousand principals with the same policies cost one.
+public struct CompiledPolicies: Sendable {
+    /// The identity policies compiled (empty for an SCP path).
+    public let identityPolicies: [NamedPolicy]
+    /// The SCP levels compiled, root first (empty for identity policies).
+    public let scpLevels: [[NamedPolicy]]
+    fileprivate let evaluator: CompiledEvaluator
+
+    /// Compiles identity policies (or session policies) as one part.
+    public init(identityPolicies: [NamedPolicy], catalog: Catalog? = nil) {
+        self.init(identityPolicies: identityPolicies, catalog: catalog, scope: catalog.map(VariableScope.init(catalog:)) ?? .none)
+    }
+
+    /// Compiles an account's SCP path, one level per node from the root down.
+    public init(scpLevels: [[NamedPolicy]], catalog: Catalog? = nil) {
+        self.init(scpLevels: scpLevels, catalog: catalog, scope: catalog.map(VariableScope.init(catalog:)) ?? .none)
+    }
+
+    fileprivate init(identityPolicies: [NamedPolicy], catalog: Catalog?, scope: VariableScope) {
+        self.identityPolicies = identityPolicies
+        self.scpLevels = []
+        evaluator = CompiledEvaluator(policies: PolicySet(identityPolicies: identityPolicies), catalog: catalog, scope: scope)
+    }
+
+    fileprivate init(scpLevels: [[NamedPolicy]], catalog: Catalog?, scope: VariableScope) {
+        self.identityPolicies = []
+        self.scpLevels = scpLevels
+        evaluator = CompiledEvaluator(policies: PolicySet(identityPolicies: [], scpLevels: scpLevels), catalog: catalog, scope: scope)
     }
 }
 
 /// One policy set without session policies, compiled, with the reference evaluator for the
-/// requests the compiled path cannot decide (an action outside its universe).
-private struct CompiledEvaluator: Sendable {
+/// requests the compiled path cannot decide (an action outside its universe). A class: the
+/// parts of an authorizer are reached without copying or retaining on every decision.
+private final class CompiledEvaluator: Sendable {
     let reference: ReferenceAuthorizer
-    /// The compiled form, behind one reference so passing an authorizer around copies nothing.
     let compiled: CompiledPolicySet
 
     init(policies: PolicySet, catalog: Catalog?, scope: VariableScope) {
@@ -88,8 +166,16 @@ private struct CompiledEvaluator: Sendable {
         compiled = CompiledPolicySet(policies: policies, catalog: catalog, scope: scope)
     }
 
-    func authorize(_ request: AuthorizationRequest) -> AuthorizationResult {
-        guard let action = compiled.actionID(request) else { return reference.authorize(request) }
+    /// The request's action id in this part, reusing `known` (another part's id) when it names
+    /// the same action here, as it does for catalog actions when both parts have the same catalog.
+    @inline(__always)
+    func actionID(_ request: AuthorizationRequest, known: Int?) -> Int? {
+        if let known, !compiled.fallbackOnly, compiled.actionIDs.has(known, for: request.foldedAction) { return known }
+        return compiled.actionID(request)
+    }
+
+    func authorize(_ request: AuthorizationRequest, action: Int?) -> AuthorizationResult {
+        guard let action else { return reference.authorize(request) }
         // Matches are gathered on the stack; the result's array is the one allocation.
         return withUnsafeTemporaryAllocation(of: Int32.self, capacity: 32) { stack in
             var ordinals = OrdinalBuffer(stack: stack)
@@ -105,8 +191,8 @@ private struct CompiledEvaluator: Sendable {
         }
     }
 
-    func decide(_ request: AuthorizationRequest) -> AuthorizationVerdict {
-        guard let action = compiled.actionID(request) else {
+    func decide(_ request: AuthorizationRequest, action: Int?) -> AuthorizationVerdict {
+        guard let action else {
             let result = reference.authorize(request)
             return AuthorizationVerdict(
                 decision: result.decision, reason: result.reason, scpLevel: result.scpLevel, determining: result.matched.first)

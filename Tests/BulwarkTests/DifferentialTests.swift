@@ -6,6 +6,8 @@ import Testing
 /// The compiled authorizer against the reference evaluator: same decision, reason,
 /// SCP level and matched statements, on 100,000 generated policy-set/request pairs; and
 /// `decide` gives the same decision, reason and level with one of the matched statements.
+/// Every other seed composes the authorizer from parts compiled apart (identity policies, SCP
+/// path), as the server's snapshots do.
 @Suite("Compiled authorizer = reference evaluator")
 struct DifferentialTests {
     @Test func agreeOnGeneratedPairs() throws {
@@ -18,7 +20,13 @@ struct DifferentialTests {
             g.variables = seed % 4 != 1
             g.sessions = seed % 5 == 2
             let set = try g.policySet()
-            let compiled = Authorizer(policies: set, catalog: seed % 2 == 0 ? catalog : nil)
+            let chosen = seed % 2 == 0 ? catalog : nil
+            let compiled =
+                seed % 4 < 2
+                ? Authorizer(policies: set, catalog: chosen)
+                : Authorizer(
+                    identity: CompiledPolicies(identityPolicies: set.identityPolicies, catalog: chosen),
+                    scpPath: CompiledPolicies(scpLevels: set.scpLevels, catalog: chosen), sessionPolicies: set.sessionPolicies, catalog: chosen)
             let reference = ReferenceAuthorizer(policies: set, scope: seed % 2 == 0 ? VariableScope(catalog: catalog) : .none)
             for _ in 0..<100 {
                 let request = try g.request()
