@@ -24,6 +24,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -63,7 +64,13 @@ let package = Package(
         .target(name: "BulwarkAPI", dependencies: ["BulwarkEngine", "BulwarkContract", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON"]),
         // An organization: tree, SCPs and attachments, accounts with principals, groups and
         // identity policies; principals resolved to their policy sets, SCP paths and keys.
-        .target(name: "BulwarkOrganization", dependencies: ["BulwarkEngine", "BulwarkCatalog", "BulwarkJSON", "BulwarkPolicy"]),
+        .target(
+            name: "BulwarkOrganization",
+            dependencies: [
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkJSON", "BulwarkPolicy",
+                .product(name: "HashTreeCollections", package: "swift-collections"),
+            ]
+        ),
         // What an enforcement point does with a call up to the decision, with no I/O: the call
         // read strictly (path, query, body), SDK-HMAC-SHA256, credentials, context, decision.
         .target(
@@ -96,6 +103,7 @@ let package = Package(
             name: "BulwarkStore",
             dependencies: [
                 "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkOrganization",
+                .product(name: "HashTreeCollections", package: "swift-collections"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),

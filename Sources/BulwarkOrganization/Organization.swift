@@ -1,4 +1,5 @@
 public import BulwarkEngine
+public import HashTreeCollections
 public import BulwarkPolicy
 
 /// A node of the organization tree: the root, an OU or an account.
@@ -60,17 +61,62 @@ public struct Principal: Sendable, Hashable {
 }
 
 /// One account's IAM: principals, groups and identity policies.
+///
+/// Principals and policies are kept in persistent maps, so an organization that changes one
+/// principal (the server's snapshots) shares the rest with the organization before.
 public struct AccountIAM: Sendable {
     public let name: String
-    public var principals: [Principal] = []
+    /// Kind and name → the principal and the order it was added in.
+    private var byName: TreeDictionary<PrincipalKey, Entry> = [:]
+    private var added = 0
     /// Group name → policy names.
     public var groups: [String: [String]] = [:]
     /// Policy name → policy (its id is the file path in the workspace).
-    public var policies: [String: NamedPolicy] = [:]
+    public var policies: TreeDictionary<String, NamedPolicy> = [:]
     /// Trust policy name → trust policy, for the account's agencies.
     public var trustPolicies: [String: NamedPolicy] = [:]
 
+    /// A principal's kind and name: what names it within its account.
+    public struct PrincipalKey: Hashable, Sendable {
+        public let kind: Principal.Kind
+        public let name: String
+
+        public init(kind: Principal.Kind, name: String) {
+            self.kind = kind
+            self.name = name
+        }
+    }
+
+    private struct Entry: Sendable {
+        let principal: Principal
+        let order: Int
+    }
+
     public init(name: String) { self.name = name }
+
+    /// The principals in the order they were added.
+    public var principals: [Principal] { byName.values.sorted { $0.order < $1.order }.map(\.principal) }
+
+    /// The number of principals.
+    public var principalCount: Int { byName.count }
+
+    /// The principal of that kind and name.
+    public func principal(_ kind: Principal.Kind, named name: String) -> Principal? {
+        byName[PrincipalKey(kind: kind, name: name)]?.principal
+    }
+
+    /// Adds `principal`, or replaces the one of the same kind and name (keeping its place).
+    public mutating func put(_ principal: Principal) {
+        let key = PrincipalKey(kind: principal.kind, name: principal.name)
+        let order = byName[key]?.order ?? added
+        if order == added { added += 1 }
+        byName[key] = Entry(principal: principal, order: order)
+    }
+
+    /// Removes the principal of that kind and name.
+    public mutating func remove(_ kind: Principal.Kind, named name: String) {
+        byName[PrincipalKey(kind: kind, name: name)] = nil
+    }
 }
 
 /// An organization: its tree, its SCPs and where they attach, and per account its IAM

@@ -91,7 +91,7 @@ extension Organization {
         guard let iam = accounts[accountName] else {
             throw PrincipalError(message: "unknown account \"\(accountKey)\"; known: \(accounts.keys.sorted().joined(separator: ", "))")
         }
-        guard let principal = iam.principals.first(where: { $0.kind == kind && $0.name == name.name }) else {
+        guard let principal = iam.principal(kind, named: name.name) else {
             let known = iam.principals.filter { $0.kind == kind }.map(\.name).sorted()
             throw PrincipalError(message: "no \(kind.rawValue) \"\(name.name)\" in account \(accountName); known: \(known.joined(separator: ", "))")
         }

@@ -15,14 +15,27 @@ import Synchronization
 /// `unreadable` names the policies (for `/readyz` and the metrics). With no good snapshot to
 /// fall back on, it is installed with every principal that needs those policies refused.
 /// Writes always build on the latest stored state, so an administrator can repair it.
+///
+/// Snapshots advance incrementally: each committed write carries the entities it changed, and
+/// the snapshot of its revision is the one before updated with them (one compile per
+/// revision, whoever wrote it; writers that commit close together are applied in order).
+/// Replicas read the rows other writers changed (`PolicyStore.changes(since:)`) the same way.
 public final class StateKeeper: Sendable {
     private struct Current: Sendable {
         /// The newest state read from or written to the store.
         let stored: StoredState
-        /// What decisions use: the snapshot of `stored`, or the last good one.
+        /// The snapshot of `stored`, whatever it holds.
+        let compiled: DecisionSnapshot
+        /// What decisions use: `compiled`, or the last good one.
         let snapshot: DecisionSnapshot
         /// Policies of `stored` that do not parse (empty when `snapshot` is of `stored`).
         let unreadable: [UnreadablePolicy]
+    }
+
+    /// A committed revision waiting to be compiled: its state and what changed since the one before.
+    private struct Committed: Sendable {
+        let stored: StoredState
+        let changed: Set<EntityKey>
     }
 
     let store: any PolicyStore
@@ -30,6 +43,10 @@ public final class StateKeeper: Sendable {
     private let catalog: Catalog
     private let validator: PolicyValidator
     private let current = Mutex<Current?>(nil)
+    /// Revisions committed here and not compiled yet, by revision.
+    private let committed = Mutex<[Int64: Committed]>([:])
+    /// Held while a snapshot is compiled: one compile at a time, each revision once.
+    private let compiling = Mutex<Void>(())
     private let onInstall: @Sendable (DecisionSnapshot, [UnreadablePolicy]) -> Void
     private let logger: Logger
     private let pollInterval: Duration
@@ -119,31 +136,86 @@ public final class StateKeeper: Sendable {
         }
     }
 
-    /// Reads the whole store and installs it if it is newer than what is held.
+    /// Brings the snapshot up to the store's latest revision: the rows changed since the held
+    /// revision when the store can list them (PostgreSQL), else the whole store.
     public func refresh() async throws {
-        install(try await store.load())
+        if let held = current.withLock({ $0?.stored }), let changes = try await store.changes(since: held.revision) {
+            guard changes.revision > held.revision else { return }
+            var state = held.state
+            try state.apply(rows: changes.rows)
+            advance(to: StoredState(state: state, revision: changes.revision), from: held.revision, changed: changes.keys)
+            return
+        }
+        let stored = try await store.load()
+        compiling.withLock { _ in
+            if let held = revision, held >= stored.revision { return }
+            publish(stored, DecisionSnapshot(state: stored.state, revision: stored.revision, catalog: catalog))
+        }
     }
 
-    /// Compiles `stored` and makes it current, unless something newer is in place already.
+    /// Installs `stored`, whose changes since revision `base` are `changed`: incrementally when
+    /// the held snapshot is at `base`, from scratch otherwise.
+    private func advance(to stored: StoredState, from base: Int64, changed: Set<EntityKey>) {
+        compiling.withLock { _ in
+            guard let held = current.withLock({ $0?.compiled }) else {
+                publish(stored, DecisionSnapshot(state: stored.state, revision: stored.revision, catalog: catalog))
+                return
+            }
+            if held.revision >= stored.revision { return }
+            let next =
+                held.revision == base
+                ? held.applying(stored.state, changed: changed, revision: stored.revision)
+                : DecisionSnapshot(state: stored.state, revision: stored.revision, catalog: catalog)
+            publish(stored, next)
+        }
+    }
+
+    /// Compiles the revisions committed here up to `revision`, in order, each from the one
+    /// before. A writer whose predecessor has committed but not yet handed its change over
+    /// waits for it briefly; one that never arrives (another replica wrote it) is read from the store.
+    private func installCommitted(upTo revision: Int64) async {
+        for _ in 0..<200 {
+            let held = self.revision ?? -1
+            if held >= revision { return }
+            let ready = committed.withLock { pending in (held + 1...revision).allSatisfy { pending[$0] != nil } }
+            if ready { break }
+            try? await Task.sleep(for: .milliseconds(1))  // cancelled: compiled below with what is there
+        }
+        compiling.withLock { _ in
+            while let held = current.withLock({ $0?.compiled }), held.revision < revision {
+                guard let next = committed.withLock({ $0.removeValue(forKey: held.revision + 1) }) else { break }
+                publish(next.stored, held.applying(next.stored.state, changed: next.changed, revision: next.stored.revision))
+            }
+            committed.withLock { pending in
+                let held = current.withLock { $0?.compiled.revision } ?? -1
+                pending = pending.filter { $0.key > held }
+            }
+        }
+        if (self.revision ?? -1) < revision {
+            // A gap no local writer fills: another replica's write, read from the store.
+            do { try await refresh() } catch { logger.warning("reloading after a write failed: \(error)") }
+        }
+    }
+
+    /// Makes `compiled` (the snapshot of `stored`) current, unless something newer is in place.
     /// A snapshot with unreadable policies replaces only a snapshot that is no better.
-    private func install(_ stored: StoredState) {
-        if let held = revision, held >= stored.revision { return }
-        let compiled = DecisionSnapshot(state: stored.state, revision: stored.revision, catalog: catalog)
+    private func publish(_ stored: StoredState, _ compiled: DecisionSnapshot) {
         let installed = current.withLock { current -> DecisionSnapshot? in
             if let held = current, held.stored.revision >= stored.revision { return nil }
             let keepServing = !compiled.unreadable.isEmpty && current.map { $0.snapshot.unreadable.isEmpty } == true
             let snapshot = keepServing ? current!.snapshot : compiled
-            current = Current(stored: stored, snapshot: snapshot, unreadable: compiled.unreadable)
+            current = Current(stored: stored, compiled: compiled, snapshot: snapshot, unreadable: compiled.unreadable)
             return snapshot
         }
         guard let installed else { return }  // something newer is in place already
-        if !compiled.unreadable.isEmpty {
-            let names = compiled.unreadable.map { "\($0.isSCP ? "SCP" : "policy") \($0.id): \($0.reason)" }.joined(separator: "; ")
+        let unreadable = compiled.unreadable
+        if !unreadable.isEmpty {
+            let names = unreadable.map { "\($0.isSCP ? "SCP" : "policy") \($0.id): \($0.reason)" }.joined(separator: "; ")
             let effect =
                 installed.revision == stored.revision ? "principals that need them are refused" : "decisions stay on revision \(installed.revision)"
             logger.error("revision \(stored.revision) has policies that do not parse; \(effect): \(names)")
         }
-        onInstall(installed, compiled.unreadable)
+        onInstall(installed, unreadable)
     }
 
     /// Why a management write did not happen.
@@ -161,11 +233,12 @@ public final class StateKeeper: Sendable {
         guard let base = current.withLock({ $0?.stored }) else { throw .notReady }
         let context = CommandContext(validator: validator, now: Date().formatted(.iso8601), maxPoliciesPerPrincipal: maxPoliciesPerPrincipal)
         do {
-            let (stored, outcome) = try await store.update(base: base) { state in
+            let write = try await store.update(base: base) { state in
                 do { return try state.applying(command, context: context) } catch { throw error }
             }
-            install(stored)
-            return (outcome, stored.state)
+            committed.withLock { $0[write.stored.revision] = Committed(stored: write.stored, changed: write.changed) }
+            await installCommitted(upTo: write.stored.revision)
+            return (write.result, write.stored.state)
         } catch let error as ManagementError {
             throw .refused(error)
         } catch {

@@ -139,13 +139,17 @@ public struct CommandOutcome: Sendable {
 extension OrganizationState {
     /// The state after `command`, or the reason it is refused. Pure: the same state and
     /// command always give the same answer.
-    public func applying(_ command: ManagementCommand, context: CommandContext) throws(ManagementError) -> (OrganizationState, CommandOutcome) {
+    public func applying(_ command: ManagementCommand, context: CommandContext) throws(ManagementError) -> StateChange<CommandOutcome> {
         var next = self
-        let outcome = try next.apply(command, context: context)
-        return (next, outcome)
+        var changed: Set<EntityKey> = []
+        let outcome = try next.apply(command, context: context, changed: &changed)
+        return StateChange(state: next, changed: changed, result: outcome)
     }
 
-    private mutating func apply(_ command: ManagementCommand, context: CommandContext) throws(ManagementError) -> CommandOutcome {
+    /// Applies `command`, adding the key of every entity it writes or removes to `changed`.
+    private mutating func apply(_ command: ManagementCommand, context: CommandContext, changed: inout Set<EntityKey>) throws(ManagementError)
+        -> CommandOutcome
+    {
         switch command {
         case .setOrganization(let id, let rootID, let management, let scpsEnabled):
             try Identifier.check(id, "id")
@@ -161,9 +165,11 @@ extension OrganizationState {
             if nodes["root"] == nil {
                 nodes["root"] = StoredNode(kind: .root, name: "root", id: rootID, parent: nil)
                 attachments.insert(StoredAttachment(policy: Self.fullAccessID, target: "root"))
+                changed.formUnion([.node("root"), .attachment(StoredAttachment(policy: Self.fullAccessID, target: "root"))])
             }
             let settings = OrganizationSettings(id: id, managementAccount: management, scpsEnabled: scpsEnabled)
             organization = settings
+            changed.insert(.organization)
             return CommandOutcome(entity: .organization(settings), created: created, warnings: [])
 
         case .addNode(let kind, let name, let id, let parent):
@@ -182,6 +188,7 @@ extension OrganizationState {
             nodes[name] = node
             try checkDepth(of: name)
             attachments.insert(StoredAttachment(policy: Self.fullAccessID, target: name))
+            changed.formUnion([.node(name), .attachment(StoredAttachment(policy: Self.fullAccessID, target: name))])
             return CommandOutcome(entity: .node(node), created: true, warnings: [])
 
         case .moveNode(let name, let parent):
@@ -199,6 +206,7 @@ extension OrganizationState {
             node.parent = parent
             nodes[name] = node
             try checkDepth(of: name)
+            changed.insert(.node(name))
             return CommandOutcome(entity: .node(node), created: false, warnings: [])
 
         case .removeNode(let name):
@@ -216,7 +224,11 @@ extension OrganizationState {
                 if organization?.managementAccount == name { throw ManagementError(.conflict, "\"\(name)\" is the management account") }
             }
             nodes[name] = nil
-            attachments = attachments.filter { $0.target != name }
+            changed.insert(.node(name))
+            for attachment in attachments where attachment.target == name {
+                attachments.remove(attachment)
+                changed.insert(.attachment(attachment))
+            }
             return CommandOutcome(entity: .deleted, created: false, warnings: [])
 
         case .createPolicy(let id, let account, let description, let document):
@@ -233,6 +245,7 @@ extension OrganizationState {
                 versions: [PolicyVersion(id: "v1", document: document.text, createdAt: context.now)],
                 defaultVersion: "v1", nextVersion: 2)
             policies[id] = policy
+            changed.insert(.policy(id))
             return CommandOutcome(entity: .policy(policy), created: true, warnings: warnings)
 
         case .createPolicyVersion(let id, let document, let setAsDefault, let dropOldest):
@@ -253,6 +266,7 @@ extension OrganizationState {
             policy.versions.append(version)
             if setAsDefault { policy.defaultVersion = version.id }
             policies[id] = policy
+            changed.insert(.policy(id))
             return CommandOutcome(entity: .policy(policy), created: true, warnings: warnings)
 
         case .setDefaultVersion(let id, let version):
@@ -264,6 +278,7 @@ extension OrganizationState {
             }
             policy.defaultVersion = version
             policies[id] = policy
+            changed.insert(.policy(id))
             return CommandOutcome(entity: .policy(policy), created: false, warnings: [])
 
         case .deletePolicyVersion(let id, let version):
@@ -277,12 +292,14 @@ extension OrganizationState {
             }
             policy.versions.removeAll { $0.id == version }
             policies[id] = policy
+            changed.insert(.policy(id))
             return CommandOutcome(entity: .policy(policy), created: false, warnings: [])
 
         case .deletePolicy(let id):
             guard policies[id] != nil else { throw notFound("policy", id) }
             try checkDetached(id)
             policies[id] = nil
+            changed.insert(.policy(id))
             return CommandOutcome(entity: .deleted, created: false, warnings: [])
 
         case .createSCP(let id, let description, let document):
@@ -293,6 +310,7 @@ extension OrganizationState {
             let warnings = try Self.validate(document, type: .scp, context: context)
             let scp = StoredSCP(id: id, description: description, document: document.text, updatedAt: context.now)
             scps[id] = scp
+            changed.insert(.scp(id))
             return CommandOutcome(entity: .scp(scp), created: true, warnings: warnings)
 
         case .updateSCP(let id, let description, let document):
@@ -306,6 +324,7 @@ extension OrganizationState {
             if let description { scp.description = description }
             scp.updatedAt = context.now
             scps[id] = scp
+            changed.insert(.scp(id))
             return CommandOutcome(entity: .scp(scp), created: false, warnings: warnings)
 
         case .deleteSCP(let id):
@@ -313,6 +332,7 @@ extension OrganizationState {
             guard scps[id] != nil else { throw notFound("SCP", id) }
             try checkDetached(id)
             scps[id] = nil
+            changed.insert(.scp(id))
             return CommandOutcome(entity: .deleted, created: false, warnings: [])
 
         case .addPrincipal(let kind, let account, let name, let id, let groups, let settings):
@@ -326,11 +346,14 @@ extension OrganizationState {
                 throw ManagementError(.conflict, "\(principal.urn) exists already", path: .root.appending(key: "name"))
             }
             principals[principal.urn] = principal
+            changed.insert(.principal(principal.urn))
             if !groups.isEmpty || kind == .user {
-                _ = try apply(.setGroups(principal: principal.urn, groups: groups), context: context)
+                _ = try apply(.setGroups(principal: principal.urn, groups: groups), context: context, changed: &changed)
             }
             var warnings: [Finding] = []
-            if !settings.isEmpty { warnings = try apply(.setSettings(principal: principal.urn, settings: settings), context: context).warnings }
+            if !settings.isEmpty {
+                warnings = try apply(.setSettings(principal: principal.urn, settings: settings), context: context, changed: &changed).warnings
+            }
             return CommandOutcome(entity: .principal(principals[principal.urn]!), created: true, warnings: warnings)
 
         case .setSettings(let urn, let settings):
@@ -369,6 +392,7 @@ extension OrganizationState {
             principal.trustPolicy = settings.trustPolicy?.text
             principal.maxSessionDuration = settings.maxSessionDuration
             principals[urn] = principal
+            changed.insert(.principal(urn))
             return CommandOutcome(entity: .principal(principal), created: false, warnings: warnings)
 
         case .setGroups(let urn, let groups):
@@ -383,6 +407,7 @@ extension OrganizationState {
             var seen: Set<String> = []
             principal.groups = groups.filter { seen.insert($0).inserted }
             principals[urn] = principal
+            changed.insert(.principal(urn))
             return CommandOutcome(entity: .principal(principal), created: false, warnings: [])
 
         case .removePrincipal(let urn):
@@ -394,6 +419,7 @@ extension OrganizationState {
                 if !members.isEmpty { throw ManagementError(.conflict, "group \(urn) still has members: \(members.joined(separator: ", "))") }
             }
             principals[urn] = nil
+            changed.insert(.principal(urn))
             return CommandOutcome(entity: .deleted, created: false, warnings: [])
 
         case .attach(let policy, let target):
@@ -401,6 +427,7 @@ extension OrganizationState {
             try checkAttachable(attachment)
             if !attachments.contains(attachment) { try checkAttachmentLimits(attachment, context: context) }
             let created = attachments.insert(attachment).inserted
+            changed.insert(.attachment(attachment))
             return CommandOutcome(entity: .attachment(attachment), created: created, warnings: [])
 
         case .detach(let policy, let target):
@@ -414,6 +441,7 @@ extension OrganizationState {
                     "\"\(policy)\" is the last SCP attached to \"\(target)\", and a node must keep at least one; attach another first")
             }
             attachments.remove(attachment)
+            changed.insert(.attachment(attachment))
             return CommandOutcome(entity: .deleted, created: false, warnings: [])
         }
     }

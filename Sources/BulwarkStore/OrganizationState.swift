@@ -1,4 +1,5 @@
 import Foundation
+public import HashTreeCollections
 
 /// One saved version of an identity policy: the document exactly as the client wrote it.
 public struct PolicyVersion: Sendable, Hashable, Codable {
@@ -95,17 +96,21 @@ public struct OrganizationSettings: Sendable, Hashable, Codable {
 
 /// Everything a Bulwark server manages, as one value. Commands turn one state into the
 /// next (`OrganizationState.applying(_:)`); stores keep it as one row per entity.
+///
+/// The collections are persistent (hash array mapped tries): the next state shares all but
+/// the changed paths with the last, so a write to an organization of 20,000 principals copies
+/// a few nodes, not 20,000 entries.
 public struct OrganizationState: Sendable, Equatable {
     public var organization: OrganizationSettings?
     /// Node name → node.
-    public var nodes: [String: StoredNode] = [:]
+    public var nodes: TreeDictionary<String, StoredNode> = [:]
     /// Identity policy id → policy.
-    public var policies: [String: StoredPolicy] = [:]
+    public var policies: TreeDictionary<String, StoredPolicy> = [:]
     /// SCP id → SCP (without the built-in `FullAccess`).
-    public var scps: [String: StoredSCP] = [:]
+    public var scps: TreeDictionary<String, StoredSCP> = [:]
     /// Principal URN → principal.
-    public var principals: [String: StoredPrincipal] = [:]
-    public var attachments: Set<StoredAttachment> = []
+    public var principals: TreeDictionary<String, StoredPrincipal> = [:]
+    public var attachments: TreeSet<StoredAttachment> = []
 
     public init() {}
 
@@ -126,6 +131,13 @@ public struct EntityKey: Sendable, Hashable, Comparable {
     }
 
     public static func < (a: EntityKey, b: EntityKey) -> Bool { (a.kind, a.key) < (b.kind, b.key) }
+
+    public static let organization = EntityKey(kind: "organization", key: "organization")
+    public static func node(_ name: String) -> EntityKey { EntityKey(kind: "node", key: name) }
+    public static func policy(_ id: String) -> EntityKey { EntityKey(kind: "policy", key: id) }
+    public static func scp(_ id: String) -> EntityKey { EntityKey(kind: "scp", key: id) }
+    public static func principal(_ urn: String) -> EntityKey { EntityKey(kind: "principal", key: urn) }
+    public static func attachment(_ a: StoredAttachment) -> EntityKey { EntityKey(kind: "attachment", key: a.policy + "\n" + a.target) }
 }
 
 /// Why stored rows could not be read back into a state.
@@ -134,29 +146,62 @@ public struct StoreCorruptionError: Error, Sendable, CustomStringConvertible {
 }
 
 extension OrganizationState {
-    /// One row per entity, bodies as canonical JSON (sorted keys), so equal entities give equal rows.
-    public func entities() -> [EntityKey: String] {
+    /// Bodies are canonical JSON (sorted keys), so equal entities give equal rows.
+    private static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    /// The row of one entity as it is in this state; nil when the state has no such entity.
+    public func row(_ key: EntityKey) -> String? {
+        let encoder = Self.encoder()
         // Plain structs of strings, numbers and arrays: JSONEncoder cannot fail on them.
-        func body(_ value: some Encodable) -> String { String(decoding: try! encoder.encode(value), as: UTF8.self) }
+        func body(_ value: (some Encodable)?) -> String? { value.map { String(decoding: try! encoder.encode($0), as: UTF8.self) } }
+        switch key.kind {
+        case "organization": return body(organization)
+        case "node": return body(nodes[key.key])
+        case "policy": return body(policies[key.key])
+        case "scp": return body(scps[key.key])
+        case "principal": return body(principals[key.key])
+        case "attachment":
+            guard let newline = key.key.firstIndex(of: "\n") else { return nil }
+            let a = StoredAttachment(policy: String(key.key[..<newline]), target: String(key.key[key.key.index(after: newline)...]))
+            return attachments.contains(a) ? body(a) : nil
+        default: return nil
+        }
+    }
+
+    /// Every entity's key.
+    public var entityKeys: [EntityKey] {
+        (organization == nil ? [] : [EntityKey.organization]) + nodes.keys.map(EntityKey.node) + policies.keys.map(EntityKey.policy)
+            + scps.keys.map(EntityKey.scp) + principals.keys.map(EntityKey.principal) + attachments.map(EntityKey.attachment)
+    }
+
+    /// One row per entity.
+    public func entities() -> [EntityKey: String] {
         var rows: [EntityKey: String] = [:]
-        if let organization { rows[EntityKey(kind: "organization", key: "organization")] = body(organization) }
-        for (name, node) in nodes { rows[EntityKey(kind: "node", key: name)] = body(node) }
-        for (id, policy) in policies { rows[EntityKey(kind: "policy", key: id)] = body(policy) }
-        for (id, scp) in scps { rows[EntityKey(kind: "scp", key: id)] = body(scp) }
-        for (urn, principal) in principals { rows[EntityKey(kind: "principal", key: urn)] = body(principal) }
-        for a in attachments { rows[EntityKey(kind: "attachment", key: a.policy + "\n" + a.target)] = body(a) }
+        for key in entityKeys { rows[key] = row(key) }
         return rows
     }
 
     /// Rebuilds a state from its rows.
     public init(entities rows: [(kind: String, key: String, body: String)]) throws(StoreCorruptionError) {
         self.init()
+        try apply(rows: rows.map { ($0.kind, $0.key, Optional($0.body)) })
+    }
+
+    /// Writes rows into the state: a body replaces the entity, nil removes it (a replica
+    /// catching up on what other writers changed).
+    public mutating func apply(rows: [(kind: String, key: String, body: String?)]) throws(StoreCorruptionError) {
         let decoder = JSONDecoder()
         for row in rows {
-            let data = Data(row.body.utf8)
             do {
+                guard let text = row.body else {
+                    try remove(EntityKey(kind: row.kind, key: row.key))
+                    continue
+                }
+                let data = Data(text.utf8)
                 switch row.kind {
                 case "organization": organization = try decoder.decode(OrganizationSettings.self, from: data)
                 case "node": nodes[row.key] = try decoder.decode(StoredNode.self, from: data)
@@ -174,12 +219,55 @@ extension OrganizationState {
         }
     }
 
-    /// The rows to write and delete to go from `old` to `self`.
+    private mutating func remove(_ key: EntityKey) throws(StoreCorruptionError) {
+        switch key.kind {
+        case "organization": organization = nil
+        case "node": nodes[key.key] = nil
+        case "policy": policies[key.key] = nil
+        case "scp": scps[key.key] = nil
+        case "principal": principals[key.key] = nil
+        case "attachment":
+            guard let newline = key.key.firstIndex(of: "\n") else {
+                throw StoreCorruptionError(description: "attachment key \"\(key.key)\" has no policy and target")
+            }
+            attachments.remove(StoredAttachment(policy: String(key.key[..<newline]), target: String(key.key[key.key.index(after: newline)...])))
+        default: throw StoreCorruptionError(description: "unknown entity kind \"\(key.kind)\"")
+        }
+    }
+
+    /// The rows to write and delete to go from `old` to `self`, comparing every entity. Commands
+    /// know what they change (`StateChange.changed`); this is for checks and whole replacements.
     public func changes(from old: OrganizationState) -> (upserts: [(EntityKey, String)], deletions: [EntityKey]) {
         let before = old.entities()
         let after = entities()
         let upserts = after.filter { before[$0.key] != $0.value }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let deletions = before.keys.filter { after[$0] == nil }.sorted()
         return (upserts, deletions)
+    }
+
+    /// `next` in place of this state, every entity that differs named: a whole replacement
+    /// (an import, a test that writes a state it built).
+    public func replaced<Result: Sendable>(by next: OrganizationState, result: Result) -> StateChange<Result> {
+        let (upserts, deletions) = next.changes(from: self)
+        return StateChange(state: next, changed: Set(upserts.map(\.0) + deletions), result: result)
+    }
+
+    /// The rows of `changed` as they are in this state: a body to write, or nil to delete.
+    public func rows(of changed: Set<EntityKey>) -> [(key: EntityKey, body: String?)] {
+        changed.sorted().map { ($0, row($0)) }
+    }
+}
+
+/// A state after a write, with the keys of the entities the write changed (every one of them:
+/// stores write exactly these rows, and snapshots recompile from them).
+public struct StateChange<Result: Sendable>: Sendable {
+    public let state: OrganizationState
+    public let changed: Set<EntityKey>
+    public let result: Result
+
+    public init(state: OrganizationState, changed: Set<EntityKey>, result: Result) {
+        self.state = state
+        self.changed = changed
+        self.result = result
     }
 }

@@ -16,7 +16,7 @@ public struct StoredState: Sendable {
 
 /// Where the managed organization is kept. Every write is one transaction: it reads the
 /// current revision under a write lock, applies a pure change to the current state, writes
-/// the rows that differ and bumps the revision, or changes nothing.
+/// the rows of the entities the change names and bumps the revision, or changes nothing.
 public protocol PolicyStore: Sendable {
     /// The whole state and its revision.
     func load() async throws -> StoredState
@@ -24,17 +24,51 @@ public protocol PolicyStore: Sendable {
     /// The current revision, cheaply (replicas poll it).
     func currentRevision() async throws -> Int64
 
-    /// Runs `change` on the current state in one transaction and commits its result.
-    /// `base` is the caller's latest state: when the store is still at that revision it is
-    /// used as is, otherwise the state is read again inside the transaction.
+    /// Runs `change` on the current state in one transaction and commits its result, writing
+    /// exactly the rows of `StateChange.changed`. `base` is the caller's latest state: when the
+    /// store is still at that revision it is used as is, otherwise the state is read again
+    /// inside the transaction. Either way the answer's `changed` is relative to the revision
+    /// before the write's.
     func update<Result: Sendable>(
         base: StoredState,
-        _ change: @Sendable (OrganizationState) throws -> (OrganizationState, Result)
-    ) async throws -> (StoredState, Result)
+        _ change: @Sendable (OrganizationState) throws -> StateChange<Result>
+    ) async throws -> StoreWrite<Result>
+
+    /// The rows written since `revision` (a body, or nil for a deleted entity) and the revision
+    /// they bring the state to; nil when the store cannot tell and the state must be loaded whole.
+    func changes(since revision: Int64) async throws -> StoredChanges?
 
     /// Calls `onChange` with each revision other writers commit, until the task is cancelled.
     /// Stores that only one process can open never call it.
     func watch(_ onChange: @escaping @Sendable (Int64) async -> Void) async throws
+}
+
+/// A committed write: the new state, the entities changed since the revision before it, and
+/// the command's result.
+public struct StoreWrite<Result: Sendable>: Sendable {
+    public let stored: StoredState
+    public let changed: Set<EntityKey>
+    public let result: Result
+
+    public init(stored: StoredState, changed: Set<EntityKey>, result: Result) {
+        self.stored = stored
+        self.changed = changed
+        self.result = result
+    }
+}
+
+/// What other writers changed: rows to apply to a state at an older revision.
+public struct StoredChanges: Sendable {
+    public let rows: [(kind: String, key: String, body: String?)]
+    public let revision: Int64
+
+    public init(rows: [(kind: String, key: String, body: String?)], revision: Int64) {
+        self.rows = rows
+        self.revision = revision
+    }
+
+    /// The entity keys the rows name.
+    public var keys: Set<EntityKey> { Set(rows.map { EntityKey(kind: $0.kind, key: $0.key) }) }
 }
 
 /// The store could not be reached or gave an unexpected answer.

@@ -5,7 +5,8 @@ import PostgresNIO
 /// The store for several replicas: PostgreSQL through postgres-nio. A write locks the
 /// revision row (`SELECT … FOR UPDATE`), so writers on any replica are serialized, and
 /// publishes the new revision with `NOTIFY bulwark_changes` in the same transaction, so
-/// every replica listening hears of it as soon as it commits.
+/// every replica listening hears of it as soon as it commits. Each row carries the revision
+/// that last wrote it and deletions leave a tombstone, so a replica reads only what changed.
 public final class PostgresStore: PolicyStore {
     private let client: PostgresClient
     private let logger: Logger
@@ -35,6 +36,13 @@ public final class PostgresStore: PolicyStore {
                 CREATE TABLE IF NOT EXISTS bulwark_entities (
                     kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, key))
                 """, logger: logger)
+            // Stores created before incremental replicas: their rows count as revision 0.
+            try await connection.query("ALTER TABLE bulwark_entities ADD COLUMN IF NOT EXISTS revision BIGINT NOT NULL DEFAULT 0", logger: logger)
+            try await connection.query("CREATE INDEX IF NOT EXISTS bulwark_entities_revision ON bulwark_entities (revision)", logger: logger)
+            try await connection.query(
+                "CREATE TABLE IF NOT EXISTS bulwark_deleted (kind TEXT NOT NULL, key TEXT NOT NULL, revision BIGINT NOT NULL, PRIMARY KEY (kind, key))",
+                logger: logger)
+            try await connection.query("CREATE INDEX IF NOT EXISTS bulwark_deleted_revision ON bulwark_deleted (revision)", logger: logger)
         }
     }
 
@@ -53,8 +61,8 @@ public final class PostgresStore: PolicyStore {
 
     public func update<Result: Sendable>(
         base: StoredState,
-        _ change: @Sendable (OrganizationState) throws -> (OrganizationState, Result)
-    ) async throws -> (StoredState, Result) {
+        _ change: @Sendable (OrganizationState) throws -> StateChange<Result>
+    ) async throws -> StoreWrite<Result> {
         let logger = self.logger
         do {
             return try await transaction(base: base, change, logger: logger)
@@ -68,31 +76,60 @@ public final class PostgresStore: PolicyStore {
 
     private func transaction<Result: Sendable>(
         base: StoredState,
-        _ change: @Sendable (OrganizationState) throws -> (OrganizationState, Result),
+        _ change: @Sendable (OrganizationState) throws -> StateChange<Result>,
         logger: Logger
-    ) async throws -> (StoredState, Result) {
+    ) async throws -> StoreWrite<Result> {
         try await client.withTransaction(logger: logger) { connection in
             var revision: Int64 = -1
             let locked = try await connection.query("SELECT value FROM bulwark_meta WHERE name = 'revision' FOR UPDATE", logger: logger)
             for try await value in locked.decode(Int64.self) { revision = value }
             guard revision >= 0 else { throw StoreError("bulwark_meta has no revision row") }
             let current = revision == base.revision ? base.state : try await Self.read(connection, logger: logger).state
-            let (next, result) = try change(current)
-            let (upserts, deletions) = next.changes(from: current)
-            for key in deletions {
-                try await connection.query("DELETE FROM bulwark_entities WHERE kind = \(key.kind) AND key = \(key.key)", logger: logger)
+            let outcome = try change(current)
+            let next = revision + 1
+            for (key, body) in outcome.state.rows(of: outcome.changed) {
+                if let body {
+                    try await connection.query(
+                        """
+                        INSERT INTO bulwark_entities (kind, key, body, revision) VALUES (\(key.kind), \(key.key), \(body), \(next))
+                        ON CONFLICT (kind, key) DO UPDATE SET body = EXCLUDED.body, revision = EXCLUDED.revision
+                        """, logger: logger)
+                } else {
+                    try await connection.query("DELETE FROM bulwark_entities WHERE kind = \(key.kind) AND key = \(key.key)", logger: logger)
+                    try await connection.query(
+                        """
+                        INSERT INTO bulwark_deleted (kind, key, revision) VALUES (\(key.kind), \(key.key), \(next))
+                        ON CONFLICT (kind, key) DO UPDATE SET revision = EXCLUDED.revision
+                        """, logger: logger)
+                }
             }
-            for (key, body) in upserts {
-                try await connection.query(
-                    """
-                    INSERT INTO bulwark_entities (kind, key, body) VALUES (\(key.kind), \(key.key), \(body))
-                    ON CONFLICT (kind, key) DO UPDATE SET body = EXCLUDED.body
-                    """, logger: logger)
+            try await connection.query("UPDATE bulwark_meta SET value = \(next) WHERE name = 'revision'", logger: logger)
+            try await connection.query("SELECT pg_notify(\(Self.channel), \(String(next)))", logger: logger)
+            return StoreWrite(
+                stored: StoredState(state: outcome.state, revision: next), changed: outcome.changed,
+                result: outcome.result)
+        }
+    }
+
+    /// Rows written after `revision`, deletions first (a key deleted and written again since
+    /// ends written), read in one consistent snapshot of the database.
+    public func changes(since revision: Int64) async throws -> StoredChanges? {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            var current: Int64 = 0
+            for try await value in try await connection.query("SELECT value FROM bulwark_meta WHERE name = 'revision'", logger: logger)
+                .decode(Int64.self)
+            {
+                current = value
             }
-            let next64 = revision + 1
-            try await connection.query("UPDATE bulwark_meta SET value = \(next64) WHERE name = 'revision'", logger: logger)
-            try await connection.query("SELECT pg_notify(\(Self.channel), \(String(next64)))", logger: logger)
-            return (StoredState(state: next, revision: next64), result)
+            var rows: [(kind: String, key: String, body: String?)] = []
+            let deleted = try await connection.query(
+                "SELECT kind, key FROM bulwark_deleted WHERE revision > \(revision) ORDER BY kind, key", logger: logger)
+            for try await (kind, key) in deleted.decode((String, String).self) { rows.append((kind, key, nil)) }
+            let written = try await connection.query(
+                "SELECT kind, key, body FROM bulwark_entities WHERE revision > \(revision) ORDER BY kind, key", logger: logger)
+            for try await (kind, key, body) in written.decode((String, String, String).self) { rows.append((kind, key, body)) }
+            return StoredChanges(rows: rows, revision: current)
         }
     }
 

@@ -38,25 +38,30 @@ public final class SQLiteStore: PolicyStore {
 
     public func update<Result: Sendable>(
         base: StoredState,
-        _ change: @Sendable (OrganizationState) throws -> (OrganizationState, Result)
-    ) async throws -> (StoredState, Result) {
+        _ change: @Sendable (OrganizationState) throws -> StateChange<Result>
+    ) async throws -> StoreWrite<Result> {
         try await queue.write { db in
             let revision = try Self.revision(db)
             let current = revision == base.revision ? base.state : try Self.read(db).state
-            let (next, result) = try change(current)
-            let (upserts, deletions) = next.changes(from: current)
-            for key in deletions {
-                try db.execute(sql: "DELETE FROM bulwark_entities WHERE kind = ? AND key = ?", arguments: [key.kind, key.key])
-            }
-            for (key, body) in upserts {
-                try db.execute(
-                    sql: "INSERT INTO bulwark_entities (kind, key, body) VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body",
-                    arguments: [key.kind, key.key, body])
+            let outcome = try change(current)
+            for (key, body) in outcome.state.rows(of: outcome.changed) {
+                if let body {
+                    try db.execute(
+                        sql: "INSERT INTO bulwark_entities (kind, key, body) VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body",
+                        arguments: [key.kind, key.key, body])
+                } else {
+                    try db.execute(sql: "DELETE FROM bulwark_entities WHERE kind = ? AND key = ?", arguments: [key.kind, key.key])
+                }
             }
             try db.execute(sql: "UPDATE bulwark_meta SET value = ? WHERE name = 'revision'", arguments: [revision + 1])
-            return (StoredState(state: next, revision: revision + 1), result)
+            return StoreWrite(
+                stored: StoredState(state: outcome.state, revision: revision + 1),
+                changed: outcome.changed, result: outcome.result)
         }
     }
+
+    /// One process owns a SQLite store: a reader that is behind reloads it whole.
+    public func changes(since revision: Int64) async throws -> StoredChanges? { nil }
 
     /// One process owns a SQLite store, so there is nobody else to hear from.
     public func watch(_ onChange: @escaping @Sendable (Int64) async -> Void) async throws {}

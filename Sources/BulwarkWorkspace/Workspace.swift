@@ -357,7 +357,7 @@ private struct WorkspaceLoader {
                             "maxSessionDuration of agency \(name) must be a number of seconds from 3600 to 43200")
                     }
                 }
-                iam.principals.append(
+                iam.put(
                     Principal(
                         kind: kind, name: name, id: f.string("id") ?? name, account: directory,
                         policies: policyNames(f, owner: "\(kind.rawValue) \(name)"), groups: groups,

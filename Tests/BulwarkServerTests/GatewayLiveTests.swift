@@ -74,7 +74,7 @@ import Testing
         // The store: alice in dev (0a1b2c) may list and read images; an SCP on the OU denies listing from 10.0.0.0/8.
         let store = try SQLiteStore(path: folder + "/store.sqlite")
         let state = try StoreTests.sampleState()
-        _ = try await store.update(base: try await store.load()) { _ in (state, ()) }
+        _ = try await store.update(base: try await store.load()) { old in old.replaced(by: state, result: ()) }
 
         var configuration = GatewayConfiguration()
         configuration.port = 0
@@ -140,7 +140,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let store = try SQLiteStore(path: folder + "/store.sqlite")
-        _ = try await store.update(base: try await store.load()) { _ in (try StoreTests.sampleState(), ()) }
+        _ = try await store.update(base: try await store.load()) { old in old.replaced(by: try StoreTests.sampleState(), result: ()) }
         // A hand edit: alice's only policy no longer parses.
         try await DatabaseQueue(path: folder + "/store.sqlite").write { db in
             try db.execute(sql: "UPDATE bulwark_entities SET body = replace(body, 'Allow', 'Allo') WHERE kind = 'policy' AND key = 'read-images'")
@@ -186,10 +186,10 @@ import Testing
             .attach(policy: "assume-ops", target: "iam::0a1b2c:user:ci"),
             .attach(policy: "read-images", target: "iam::0a1b2c:agency:ops"),
         ] {
-            state = try state.applying(command, context: StoreTests.context).0
+            state = try state.applying(command, context: StoreTests.context).state
         }
         let initial = state
-        _ = try await store.update(base: try await store.load()) { _ in (initial, ()) }
+        _ = try await store.update(base: try await store.load()) { old in old.replaced(by: initial, result: ()) }
 
         let session = SessionRequest(agency: "iam::0a1b2c:agency:ops", sessionName: "run-1")
         let credentials = CredentialStore([
@@ -219,8 +219,8 @@ import Testing
             let changed = try initial.applying(
                 .setSettings(principal: "iam::0a1b2c:agency:ops", settings: PrincipalSettings(trustPolicy: trust("iam::0a1b2c:user:alice"))),
                 context: StoreTests.context
-            ).0
-            _ = try await store.update(base: try await store.load()) { _ in (changed, ()) }
+            ).state
+            _ = try await store.update(base: try await store.load()) { old in old.replaced(by: changed, result: ()) }
             try await keeper.refresh()  // another connection wrote: SQLite keepers follow only their own writes
             let refused = try await call(.get, "/v2/cloudimages")
             #expect(refused.0 == 403)

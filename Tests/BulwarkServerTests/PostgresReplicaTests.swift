@@ -94,10 +94,10 @@ import Testing
             try await store.prepare()
             var held = try await store.load()
             let target = try StoreTests.sampleState()
-            (held, _) = try await store.update(base: held) { _ in (target, ()) }
+            held = try await store.update(base: held) { old in old.replaced(by: target, result: ()) }.stored
             struct Boom: Error {}
             await #expect(throws: Boom.self) {
-                _ = try await store.update(base: held) { state -> (OrganizationState, Void) in
+                _ = try await store.update(base: held) { state -> StateChange<Void> in
                     _ = state
                     throw Boom()
                 }

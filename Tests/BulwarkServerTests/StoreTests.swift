@@ -33,7 +33,7 @@ import Testing
             .addPrincipal(kind: .user, account: "0a1b2c", name: "alice", id: "u1", groups: ["readers"]),
             .attach(policy: "read-images", target: "iam::0a1b2c:group:readers"),
         ]
-        for command in commands { state = try state.applying(command, context: context).0 }
+        for command in commands { state = try state.applying(command, context: context).state }
         return state
     }
 
@@ -56,7 +56,7 @@ import Testing
             commands.append(.addPrincipal(kind: .user, account: "9p9p9p", name: "p\(i)", id: "p\(i)", groups: ["readers"]))
             if i % 3 == 0 { commands.append(.attach(policy: "share", target: "iam::0a1b2c:user:u\(i)")) }
         }
-        for command in commands { state = try state.applying(command, context: Self.context).0 }
+        for command in commands { state = try state.applying(command, context: Self.context).state }
         let snapshot = DecisionSnapshot(state: state, revision: 1, catalog: Self.catalog)
         let requests = ["ims:images:get", "ims:images:share", "ims:images:list", "swr:repo:upload"].flatMap { action in
             ["*", "ims:cn-north-4:0a1b2c:image:i-1", "ims:cn-north-4:9p9p9p:image:i-1"].map { (action, $0) }
@@ -85,9 +85,9 @@ import Testing
         #expect(try snapshot.principal("iam::dev:user:alice").resolved.urn == "iam::0a1b2c:user:alice")
 
         // Detaching FullAccess from the OU, beside a Deny-only SCP, leaves a level without an Allow.
-        state = try state.applying(.createSCP(id: "deny-share", description: "", document: Self.document(Self.denyShare)), context: Self.context).0
-        state = try state.applying(.attach(policy: "deny-share", target: "engineering"), context: Self.context).0
-        state = try state.applying(.detach(policy: "FullAccess", target: "engineering"), context: Self.context).0
+        state = try state.applying(.createSCP(id: "deny-share", description: "", document: Self.document(Self.denyShare)), context: Self.context).state
+        state = try state.applying(.attach(policy: "deny-share", target: "engineering"), context: Self.context).state
+        state = try state.applying(.detach(policy: "FullAccess", target: "engineering"), context: Self.context).state
         snapshot = DecisionSnapshot(state: state, revision: 2, catalog: Self.catalog)
         let result = try snapshot.principal("iam::0a1b2c:user:alice").authorizer.authorize(
             AuthorizationRequest(action: "ims:images:get", resource: "*"))
@@ -108,9 +108,9 @@ import Testing
         for i in 1...10 {
             state = try state.applying(
                 .createPolicy(id: "p\(i)", account: "0a1b2c", description: "", document: Self.document(Self.readImages)), context: Self.context
-            ).0
+            ).state
         }
-        for i in 1...9 { state = try state.applying(.attach(policy: "p\(i)", target: "iam::0a1b2c:group:readers"), context: Self.context).0 }
+        for i in 1...9 { state = try state.applying(.attach(policy: "p\(i)", target: "iam::0a1b2c:group:readers"), context: Self.context).state }
         // read-images plus nine: ten, the most.
         let eleventh = refusal(.attach(policy: "p10", target: "iam::0a1b2c:group:readers"))
         #expect(eleventh?.kind == .limitExceeded)
@@ -124,9 +124,9 @@ import Testing
 
         // Five SCPs per node: FullAccess and four more.
         for i in 1...5 {
-            state = try state.applying(.createSCP(id: "s\(i)", description: "", document: Self.document(Self.denyShare)), context: Self.context).0
+            state = try state.applying(.createSCP(id: "s\(i)", description: "", document: Self.document(Self.denyShare)), context: Self.context).state
         }
-        for i in 1...4 { state = try state.applying(.attach(policy: "s\(i)", target: "dev"), context: Self.context).0 }
+        for i in 1...4 { state = try state.applying(.attach(policy: "s\(i)", target: "dev"), context: Self.context).state }
         let sixth = refusal(.attach(policy: "s5", target: "dev"))
         #expect(sixth?.kind == .limitExceeded)
         #expect(sixth?.message.contains("5 SCPs") == true)
@@ -140,8 +140,8 @@ import Testing
 
     @Test func aSnapshotNeverDecidesWithoutAPolicyItCannotRead() throws {
         var state = try Self.sampleState()
-        state = try state.applying(.createSCP(id: "deny-share", description: "", document: Self.document(Self.denyShare)), context: Self.context).0
-        state = try state.applying(.attach(policy: "deny-share", target: "engineering"), context: Self.context).0
+        state = try state.applying(.createSCP(id: "deny-share", description: "", document: Self.document(Self.denyShare)), context: Self.context).state
+        state = try state.applying(.attach(policy: "deny-share", target: "engineering"), context: Self.context).state
         #expect(DecisionSnapshot(state: state, revision: 1, catalog: Self.catalog).unreadable.isEmpty)
 
         // The identity policy of alice's group stops parsing: alice is refused, by URN or by account name.
@@ -175,7 +175,7 @@ import Testing
             state = try state.applying(
                 .createPolicyVersion(policy: "read-images", document: Self.document(Self.readImages), setAsDefault: false, dropOldest: false),
                 context: Self.context
-            ).0
+            ).state
         }
         #expect(state.policies["read-images"]!.versions.map(\.id) == ["v1", "v2", "v3", "v4", "v5"])
         // A sixth is refused unless the oldest non-default may go.
@@ -187,7 +187,7 @@ import Testing
         state = try state.applying(
             .createPolicyVersion(policy: "read-images", document: Self.document(Self.denyShare), setAsDefault: true, dropOldest: true),
             context: Self.context
-        ).0
+        ).state
         let policy = state.policies["read-images"]!
         // v1 was the default then, so v2 (the oldest non-default) went.
         #expect(policy.versions.map(\.id) == ["v1", "v3", "v4", "v5", "v6"])
@@ -197,8 +197,8 @@ import Testing
         #expect(throws: ManagementError.self) {
             try state.applying(.deletePolicyVersion(policy: "read-images", version: "v6"), context: Self.context)
         }
-        state = try state.applying(.deletePolicyVersion(policy: "read-images", version: "v3"), context: Self.context).0
-        state = try state.applying(.setDefaultVersion(policy: "read-images", version: "v1"), context: Self.context).0
+        state = try state.applying(.deletePolicyVersion(policy: "read-images", version: "v3"), context: Self.context).state
+        state = try state.applying(.setDefaultVersion(policy: "read-images", version: "v1"), context: Self.context).state
         #expect(state.policies["read-images"]!.defaultDocument == Self.readImages)
     }
 
@@ -250,7 +250,7 @@ import Testing
         var deep = state
         var parent = "engineering"
         for i in 2...5 {
-            deep = try deep.applying(.addNode(kind: .ou, name: "ou\(i)", id: "ou-\(i)", parent: parent), context: Self.context).0
+            deep = try deep.applying(.addNode(kind: .ou, name: "ou\(i)", id: "ou-\(i)", parent: parent), context: Self.context).state
             parent = "ou\(i)"
         }
         #expect(throws: ManagementError.self) {
@@ -262,7 +262,7 @@ import Testing
         let state = try Self.sampleState()
         let rows = state.entities().map { (kind: $0.key.kind, key: $0.key.key, body: $0.value) }
         #expect(try OrganizationState(entities: rows) == state)
-        let next = try state.applying(.addPrincipal(kind: .agency, account: "0a1b2c", name: "ops", id: "a1", groups: []), context: Self.context).0
+        let next = try state.applying(.addPrincipal(kind: .agency, account: "0a1b2c", name: "ops", id: "a1", groups: []), context: Self.context).state
         let (upserts, deletions) = next.changes(from: state)
         #expect(upserts.map(\.0) == [EntityKey(kind: "principal", key: "iam::0a1b2c:agency:ops")])
         #expect(deletions.isEmpty)
@@ -276,17 +276,17 @@ import Testing
         var held = try await store.load()
         #expect(held.revision == 0)
         let target = try Self.sampleState()
-        (held, _) = try await store.update(base: held) { _ in (target, ()) }
+        held = try await store.update(base: held) { old in old.replaced(by: target, result: ()) }.stored
         #expect(held.revision == 1)
         // A failing change leaves the store as it was.
         struct Boom: Error {}
         await #expect(throws: Boom.self) {
-            _ = try await store.update(base: held) { _ -> (OrganizationState, Void) in throw Boom() }
+            _ = try await store.update(base: held) { _ -> StateChange<Void> in throw Boom() }
         }
         // A stale base is replaced by the stored state inside the transaction.
-        let (afterStale, sawState) = try await store.update(base: StoredState.empty) { state in (state, state) }
-        #expect(sawState == target)
-        #expect(afterStale.revision == 2)
+        let afterStale = try await store.update(base: StoredState.empty) { state in StateChange(state: state, changed: [], result: state) }
+        #expect(afterStale.result == target)
+        #expect(afterStale.stored.revision == 2)
         let reopened = try SQLiteStore(path: path)
         let loaded = try await reopened.load()
         #expect(loaded.revision == 2)

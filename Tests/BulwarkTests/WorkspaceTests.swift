@@ -230,7 +230,7 @@ struct WorkspaceCLITests {
         var iam = AccountIAM(name: "dev")
         iam.policies["read"] = NamedPolicy(
             id: "read", policy: try! PolicyParser.parse(#"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:images:get"]}]}"#))
-        iam.principals = [Principal(kind: .user, name: "alice", id: "u1", account: "dev", policies: policies, groups: groups)]
+        iam.put(Principal(kind: .user, name: "alice", id: "u1", account: "dev", policies: policies, groups: groups))
         ws.accounts["dev"] = iam
         return ws
     }
