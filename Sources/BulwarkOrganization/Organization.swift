@@ -1,6 +1,6 @@
 public import BulwarkEngine
-public import HashTreeCollections
 public import BulwarkPolicy
+public import HashTreeCollections
 
 /// A node of the organization tree: the root, an OU or an account.
 public struct OrganizationNode: Sendable, Hashable {

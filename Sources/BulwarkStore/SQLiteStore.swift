@@ -47,7 +47,8 @@ public final class SQLiteStore: PolicyStore {
             for (key, body) in outcome.state.rows(of: outcome.changed) {
                 if let body {
                     try db.execute(
-                        sql: "INSERT INTO bulwark_entities (kind, key, body) VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body",
+                        sql:
+                            "INSERT INTO bulwark_entities (kind, key, body) VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body",
                         arguments: [key.kind, key.key, body])
                 } else {
                     try db.execute(sql: "DELETE FROM bulwark_entities WHERE kind = ? AND key = ?", arguments: [key.kind, key.key])

@@ -44,7 +44,8 @@ struct IncrementalSnapshotTests {
         #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:*"]}]}"#,
         #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["*"]},{"Effect":"Deny","Action":["*"],"Condition":{"NotIpAddress":{"g:SourceIp":"10.0.0.0/8"}}}]}"#,
     ]
-    static let trust = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Principal":{"IAM":["iam::0a1b2c:user:alice"]},"Action":["sts:agencies:assume"]}]}"#
+    static let trust =
+        #"{"Version":"5.0","Statement":[{"Effect":"Allow","Principal":{"IAM":["iam::0a1b2c:user:alice"]},"Action":["sts:agencies:assume"]}]}"#
 
     /// A populated base — tree, SCPs, and per account groups, users in them, an agency, policies
     /// attached — so that random commands find something to change.
@@ -95,7 +96,9 @@ struct IncrementalSnapshotTests {
                 settings: PrincipalSettings(trustPolicy: StoreTests.document(trust)))
         case 3: return .setGroups(principal: user, groups: dice.pick([[], ["readers"], ["writers"], groups]))
         case 4: return .createPolicy(id: dice.pick(policyIDs) + "-" + account, account: account, description: "", document: document)
-        case 5: return .createPolicyVersion(policy: dice.pick(policyIDs) + "-" + account, document: document, setAsDefault: dice.below(2) == 0, dropOldest: true)
+        case 5:
+            return .createPolicyVersion(
+                policy: dice.pick(policyIDs) + "-" + account, document: document, setAsDefault: dice.below(2) == 0, dropOldest: true)
         case 6: return .setDefaultVersion(policy: dice.pick(policyIDs) + "-" + account, version: "v\(1 + dice.below(3))")
         case 7, 8: return .attach(policy: dice.pick(policyIDs) + "-" + account, target: dice.pick([user, group, agency]))
         case 9: return .detach(policy: dice.pick(policyIDs) + "-" + account, target: dice.pick([user, group, agency]))

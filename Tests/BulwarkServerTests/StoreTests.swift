@@ -85,7 +85,8 @@ import Testing
         #expect(try snapshot.principal("iam::dev:user:alice").resolved.urn == "iam::0a1b2c:user:alice")
 
         // Detaching FullAccess from the OU, beside a Deny-only SCP, leaves a level without an Allow.
-        state = try state.applying(.createSCP(id: "deny-share", description: "", document: Self.document(Self.denyShare)), context: Self.context).state
+        state = try state.applying(.createSCP(id: "deny-share", description: "", document: Self.document(Self.denyShare)), context: Self.context)
+            .state
         state = try state.applying(.attach(policy: "deny-share", target: "engineering"), context: Self.context).state
         state = try state.applying(.detach(policy: "FullAccess", target: "engineering"), context: Self.context).state
         snapshot = DecisionSnapshot(state: state, revision: 2, catalog: Self.catalog)
@@ -140,7 +141,8 @@ import Testing
 
     @Test func aSnapshotNeverDecidesWithoutAPolicyItCannotRead() throws {
         var state = try Self.sampleState()
-        state = try state.applying(.createSCP(id: "deny-share", description: "", document: Self.document(Self.denyShare)), context: Self.context).state
+        state = try state.applying(.createSCP(id: "deny-share", description: "", document: Self.document(Self.denyShare)), context: Self.context)
+            .state
         state = try state.applying(.attach(policy: "deny-share", target: "engineering"), context: Self.context).state
         #expect(DecisionSnapshot(state: state, revision: 1, catalog: Self.catalog).unreadable.isEmpty)
 
