@@ -42,13 +42,13 @@ public struct DecisionSnapshot: Sendable {
     public let organization: Organization
     /// Stored policies and SCPs that do not parse, sorted by id.
     public var unreadable: [UnreadablePolicy] { unreadableByID.values.sorted { $0.id < $1.id } }
-    private let unreadableByID: [String: UnreadablePolicy]
+    fileprivate let unreadableByID: [String: UnreadablePolicy]
     /// Canonical principal URN (`iam::ACCOUNT-ID:user:NAME`) → compiled principal.
-    private let principals: TreeDictionary<String, CompiledPrincipal>
+    fileprivate let principals: TreeDictionary<String, CompiledPrincipal>
     /// Canonical principal URN → why it cannot be decided (a policy it needs is unreadable).
-    private let refused: TreeDictionary<String, PrincipalError>
-    private let parts: SharedParts
-    private let catalog: Catalog
+    fileprivate let refused: TreeDictionary<String, PrincipalError>
+    fileprivate let parts: SharedParts
+    fileprivate let catalog: Catalog
 
     /// Compiles `state` from scratch.
     public init(state: OrganizationState, revision: Int64, catalog: Catalog) {
@@ -187,9 +187,8 @@ private struct Builder {
 
     init(_ snapshot: DecisionSnapshot) {
         self.init(
-            catalog: snapshot.catalogForBuilder, organization: snapshot.organization, unreadable: snapshot.unreadableForBuilder,
-            principals: snapshot.principalsForBuilder, refused: snapshot.refusedForBuilder, parts: snapshot.partsForBuilder,
-            state: snapshot.state)
+            catalog: snapshot.catalog, organization: snapshot.organization, unreadable: snapshot.unreadableByID,
+            principals: snapshot.principals, refused: snapshot.refused, parts: snapshot.parts, state: snapshot.state)
     }
 
     private init(
@@ -321,9 +320,7 @@ private struct Builder {
 
     private func isSCP(_ id: String) -> Bool { id == OrganizationState.fullAccessID || (state.scps[id] != nil && state.policies[id] == nil) }
 
-    private func accountName(id: String) -> String? {
-        organization.nodes.values.first { $0.kind == .account && $0.id == id }?.name
-    }
+    private func accountName(id: String) -> String? { state.accountNode(id: id)?.name }
 
     /// Account node names at or below `name`.
     private func accounts(under name: String, in organization: Organization) -> [String] {
@@ -465,12 +462,4 @@ private struct Builder {
             resolved: resolved, authorizer: Authorizer(identity: identity, scpPath: path, catalog: catalog),
             policyVersions: DecisionSnapshot.versions(of: resolved, in: state), identityKey: identityKey, pathKey: pathKey)
     }
-}
-
-extension DecisionSnapshot {
-    fileprivate var catalogForBuilder: Catalog { catalog }
-    fileprivate var unreadableForBuilder: [String: UnreadablePolicy] { unreadableByID }
-    fileprivate var principalsForBuilder: TreeDictionary<String, CompiledPrincipal> { principals }
-    fileprivate var refusedForBuilder: TreeDictionary<String, PrincipalError> { refused }
-    fileprivate var partsForBuilder: SharedParts { parts }
 }
