@@ -31,7 +31,7 @@ public protocol PolicyStore: Sendable {
     /// before the write's.
     func update<Result: Sendable>(
         base: StoredState,
-        _ change: @Sendable (OrganizationState) throws -> StateChange<Result>
+        _ change: @escaping @Sendable (OrganizationState) throws -> StateChange<Result>
     ) async throws -> StoreWrite<Result>
 
     /// The rows written since `revision` (a body, or nil for a deleted entity) and the revision

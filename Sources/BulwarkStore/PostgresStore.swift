@@ -61,7 +61,7 @@ public final class PostgresStore: PolicyStore {
 
     public func update<Result: Sendable>(
         base: StoredState,
-        _ change: @Sendable (OrganizationState) throws -> StateChange<Result>
+        _ change: @escaping @Sendable (OrganizationState) throws -> StateChange<Result>
     ) async throws -> StoreWrite<Result> {
         let logger = self.logger
         do {
@@ -76,7 +76,7 @@ public final class PostgresStore: PolicyStore {
 
     private func transaction<Result: Sendable>(
         base: StoredState,
-        _ change: @Sendable (OrganizationState) throws -> StateChange<Result>,
+        _ change: @escaping @Sendable (OrganizationState) throws -> StateChange<Result>,
         logger: Logger
     ) async throws -> StoreWrite<Result> {
         try await client.withTransaction(logger: logger) { connection in

@@ -1,11 +1,19 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The default store: one SQLite file (GRDB), no setup. Writes are IMMEDIATE transactions
 /// with `synchronous = FULL`, so an acknowledged write survives a crash of the process or
-/// the machine, and a crash mid-write leaves the previous state.
+/// the machine, and a crash mid-write leaves the previous state. Writers that arrive while a
+/// transaction commits are committed together in the next one (group commit), each with its
+/// own revision.
 public final class SQLiteStore: PolicyStore {
     private let queue: DatabaseQueue
+    /// Writes waiting for the next group commit.
+    private let queued = Mutex(WriteQueue())
+    /// The state as last committed or loaded here: this process is the file's only writer, so
+    /// a write at that revision starts from it instead of reading every row again.
+    private let latest = Mutex<StoredState?>(nil)
 
     /// Opens (creating if needed) the database at `path`, and its folder.
     public init(path: String) throws {
@@ -29,7 +37,11 @@ public final class SQLiteStore: PolicyStore {
     }
 
     public func load() async throws -> StoredState {
-        try await queue.read { db in try Self.read(db) }
+        let stored = try await queue.read { db in try Self.read(db) }
+        latest.withLock { held in
+            if (held?.revision ?? -1) < stored.revision { held = stored }
+        }
+        return stored
     }
 
     public func currentRevision() async throws -> Int64 {
@@ -38,26 +50,100 @@ public final class SQLiteStore: PolicyStore {
 
     public func update<Result: Sendable>(
         base: StoredState,
-        _ change: @Sendable (OrganizationState) throws -> StateChange<Result>
+        _ change: @escaping @Sendable (OrganizationState) throws -> StateChange<Result>
     ) async throws -> StoreWrite<Result> {
-        try await queue.write { db in
-            let revision = try Self.revision(db)
-            let current = revision == base.revision ? base.state : try Self.read(db).state
-            let outcome = try change(current)
-            for (key, body) in outcome.state.rows(of: outcome.changed) {
-                if let body {
-                    try db.execute(
-                        sql:
-                            "INSERT INTO bulwark_entities (kind, key, body) VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body",
-                        arguments: [key.kind, key.key, body])
-                } else {
-                    try db.execute(sql: "DELETE FROM bulwark_entities WHERE kind = ? AND key = ?", arguments: [key.kind, key.key])
-                }
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<StoreWrite<Result>, any Error>) in
+            let write = QueuedWrite(
+                base: base,
+                apply: { state in
+                    let outcome = try change(state)
+                    return (outcome.state, outcome.changed, { stored in
+                        continuation.resume(returning: StoreWrite(stored: stored, changed: outcome.changed, result: outcome.result))
+                    })
+                },
+                fail: { continuation.resume(throwing: $0) })
+            let lead = queued.withLock { queue in
+                queue.writes.append(write)
+                defer { queue.committing = true }
+                return !queue.committing
             }
-            try db.execute(sql: "UPDATE bulwark_meta SET value = ? WHERE name = 'revision'", arguments: [revision + 1])
-            return StoreWrite(
-                stored: StoredState(state: outcome.state, revision: revision + 1),
-                changed: outcome.changed, result: outcome.result)
+            if lead { Task { await self.commitQueued() } }
+        }
+    }
+
+    /// A write waiting for the next group commit: its change, and how to answer its caller.
+    private struct QueuedWrite: Sendable {
+        let base: StoredState
+        /// Applies the change; on success, the new state, the keys it changed, and the answer to
+        /// give once the transaction holding it has committed.
+        let apply:
+            @Sendable (OrganizationState) throws -> (OrganizationState, Set<EntityKey>, @Sendable (StoredState) -> Void)
+        let fail: @Sendable (any Error) -> Void
+    }
+
+    private struct WriteQueue {
+        var writes: [QueuedWrite] = []
+        /// A task is committing: new writes join its next batch.
+        var committing = false
+    }
+
+    /// Group commit: the writes that queued while the previous transaction was committing go
+    /// in one transaction — one fsync for all of them — each applied to the state the one
+    /// before left and given its own revision. A refused command writes nothing and does not
+    /// affect the others; if the transaction fails, every write in it fails.
+    private func commitQueued() async {
+        while true {
+            let batch = queued.withLock { queue in
+                let batch = queue.writes
+                queue.writes = []
+                if batch.isEmpty { queue.committing = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            let latest = self.latest.withLock { $0 }
+            do {
+                let answers = try await queue.write { db in
+                    var revision = try Self.revision(db)
+                    let known = [latest, batch[0].base].compactMap { $0 }.first { $0.revision == revision }
+                    var state = try known?.state ?? Self.read(db).state
+                    var answers: [@Sendable () -> Void] = []
+                    for write in batch {
+                        let applied: (OrganizationState, Set<EntityKey>, @Sendable (StoredState) -> Void)
+                        do {
+                            applied = try write.apply(state)
+                        } catch {
+                            answers.append { write.fail(error) }
+                            continue
+                        }
+                        let (next, changed, answer) = applied
+                        try Self.write(next.rows(of: changed), db)
+                        revision += 1
+                        state = next
+                        let stored = StoredState(state: next, revision: revision)
+                        answers.append { answer(stored) }
+                    }
+                    try db.execute(sql: "UPDATE bulwark_meta SET value = ? WHERE name = 'revision'", arguments: [revision])
+                    self.latest.withLock { $0 = StoredState(state: state, revision: revision) }
+                    return answers
+                }
+                for answer in answers { answer() }
+            } catch {
+                self.latest.withLock { $0 = nil }  // the transaction rolled back: read again next time
+                for write in batch { write.fail(error) }
+            }
+        }
+    }
+
+    private static func write(_ rows: [(key: EntityKey, body: String?)], _ db: Database) throws {
+        for (key, body) in rows {
+            if let body {
+                try db.execute(
+                    sql:
+                        "INSERT INTO bulwark_entities (kind, key, body) VALUES (?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET body = excluded.body",
+                    arguments: [key.kind, key.key, body])
+            } else {
+                try db.execute(sql: "DELETE FROM bulwark_entities WHERE kind = ? AND key = ?", arguments: [key.kind, key.key])
+            }
         }
     }
 
