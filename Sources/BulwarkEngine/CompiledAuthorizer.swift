@@ -36,10 +36,10 @@ public struct Authorizer: Sendable {
     /// `CompiledPolicies(scpLevels:catalog:)` (nil: no SCP applies). Session policies, which live
     /// as long as a session, are compiled here. Decides exactly as `init(policies:catalog:)` over
     /// the same policies.
+    /// Composing costs no compilation without session policies: the parts keep the variable
+    /// scope of the catalog they were compiled with.
     public init(identity: CompiledPolicies, scpPath: CompiledPolicies?, sessionPolicies: [NamedPolicy]? = nil, catalog: Catalog? = nil) {
-        self.init(
-            identity: identity, scpPath: scpPath, sessionPolicies: sessionPolicies, catalog: catalog,
-            scope: catalog.map(VariableScope.init(catalog:)) ?? .none)
+        self.init(identity: identity, scpPath: scpPath, sessionPolicies: sessionPolicies, catalog: catalog, scope: identity.scope)
     }
 
     private init(identity: CompiledPolicies, scpPath: CompiledPolicies?, sessionPolicies: [NamedPolicy]?, catalog: Catalog?, scope: VariableScope) {
@@ -130,6 +130,8 @@ public struct CompiledPolicies: Sendable {
     /// The SCP levels compiled, root first (empty for identity policies).
     public let scpLevels: [[NamedPolicy]]
     fileprivate let evaluator: CompiledEvaluator
+    /// The catalog's variable scope the part was compiled with.
+    fileprivate let scope: VariableScope
 
     /// Compiles identity policies (or session policies) as one part.
     public init(identityPolicies: [NamedPolicy], catalog: Catalog? = nil) {
@@ -144,12 +146,14 @@ public struct CompiledPolicies: Sendable {
     fileprivate init(identityPolicies: [NamedPolicy], catalog: Catalog?, scope: VariableScope) {
         self.identityPolicies = identityPolicies
         self.scpLevels = []
+        self.scope = scope
         evaluator = CompiledEvaluator(policies: PolicySet(identityPolicies: identityPolicies), catalog: catalog, scope: scope)
     }
 
     fileprivate init(scpLevels: [[NamedPolicy]], catalog: Catalog?, scope: VariableScope) {
         self.identityPolicies = []
         self.scpLevels = scpLevels
+        self.scope = scope
         evaluator = CompiledEvaluator(policies: PolicySet(identityPolicies: [], scpLevels: scpLevels), catalog: catalog, scope: scope)
     }
 }

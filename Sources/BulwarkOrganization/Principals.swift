@@ -7,7 +7,7 @@ public struct ResolvedPrincipal: Sendable {
     public let account: OrganizationNode?
     public let urn: String
     /// Its own policies and its groups' policies, then the SCP path of its account.
-    public let policies: PolicySet
+    public private(set) var policies: PolicySet
     /// Keys the gateway or IAM would fill for this principal (g:PrincipalUrn, g:PrincipalOrgPath, ...).
     public let principalContext: [String: String]
     /// The same keys as a request context, parsed once.
@@ -81,7 +81,11 @@ extension Organization {
     }
 
     /// Resolves `iam::ACCOUNT:user:NAME` or `iam::ACCOUNT:agency:NAME` (ACCOUNT: id or name).
-    public func resolve(principal urn: String) throws(PrincipalError) -> ResolvedPrincipal {
+    ///
+    /// With `scps: false` the SCP levels are left empty (and an unreadable SCP is not an
+    /// error): for a caller that keeps each account's SCP path apart and adds it with
+    /// `ResolvedPrincipal.with(scpLevels:)`.
+    public func resolve(principal urn: String, scps: Bool = true) throws(PrincipalError) -> ResolvedPrincipal {
         guard let name = PrincipalURN(urn), let kind = Principal.Kind(rawValue: name.kind) else {
             throw PrincipalError(message: "\(urn) is not a principal URN; write iam::ACCOUNT:user:NAME or iam::ACCOUNT:agency:NAME")
         }
@@ -133,7 +137,7 @@ extension Organization {
                 context["g:PrincipalOrgManagementAccountId"] = m.id
             }
         }
-        let levels = try node.map { node throws(PrincipalError) in try scpLevels(for: node) } ?? []
+        let levels = scps ? try node.map { node throws(PrincipalError) in try scpLevels(for: node) } ?? [] : []
         return ResolvedPrincipal(
             principal: principal, account: node, urn: canonical,
             policies: PolicySet(identityPolicies: identity, scpLevels: levels), principalContext: context)
@@ -141,6 +145,13 @@ extension Organization {
 }
 
 extension ResolvedPrincipal {
+    /// The same principal deciding under the SCP levels `levels` (its account's path).
+    public func with(scpLevels levels: [[NamedPolicy]]) -> ResolvedPrincipal {
+        var copy = self
+        copy.policies.scpLevels = levels
+        return copy
+    }
+
     /// The request context with the principal's keys filled in where the caller gave none.
     public func context(adding given: RequestContext) -> RequestContext {
         given.filling(from: defaultContext)

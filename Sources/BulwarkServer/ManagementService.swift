@@ -251,7 +251,7 @@ public enum ManagementService {
         json.field("name", node.name)
         json.field("id", node.id)
         json.field("parent", node.parent)
-        json.field("scps", state.attachments.filter { $0.target == node.name }.map(\.policy).sorted())
+        json.field("scps", state.attachments.policies(on: node.name))
         json.endObject()
     }
 
@@ -262,7 +262,7 @@ public enum ManagementService {
         json.field("description", policy.description)
         json.field("defaultVersion", policy.defaultVersion)
         json.field("versions", policy.versions.map(\.id))
-        json.field("attachedTo", state.attachments.filter { $0.policy == policy.id }.map(\.target).sorted())
+        json.field("attachedTo", state.attachments.targets(of: policy.id))
         if document {
             json.key("document")
             json.raw(policy.defaultDocument)
@@ -287,7 +287,7 @@ public enum ManagementService {
         json.field("id", scp.id)
         json.field("description", scp.description)
         json.field("updatedAt", scp.updatedAt)
-        json.field("attachedTo", state.attachments.filter { $0.policy == scp.id }.map(\.target).sorted())
+        json.field("attachedTo", state.attachments.targets(of: scp.id))
         json.key("document")
         json.raw(scp.document)
         json.endObject()
@@ -312,7 +312,7 @@ public enum ManagementService {
             json.raw(trust)
         }
         if let seconds = principal.maxSessionDuration { json.field("maxSessionDuration", seconds) }
-        json.field("policies", state.attachments.filter { $0.target == principal.urn }.map(\.policy).sorted())
+        json.field("policies", state.attachments.policies(on: principal.urn))
         json.endObject()
     }
 

@@ -10,9 +10,29 @@ public struct CompiledPrincipal: Sendable {
     public let authorizer: Authorizer
     /// The identity policies deciding for it, each with the version in force (SCPs have none).
     public let policyVersions: [(policy: String, version: String)]
-    /// The shared parts it decides with (nil for principals compiled on their own).
-    fileprivate var identityKey: SharedParts.IdentityKey? = nil
-    fileprivate var pathKey: SharedParts.PathKey? = nil
+}
+
+/// The identity side of a stored principal, compiled: its account's SCP path is kept apart
+/// (`AccountPath`) and added when it is looked up, so an SCP change recompiles paths, not principals.
+private struct CompiledIdentity: Sendable {
+    /// Resolved without SCP levels.
+    let resolved: ResolvedPrincipal
+    let identity: CompiledPolicies
+    let policyVersions: [(policy: String, version: String)]
+    let identityKey: SharedParts.IdentityKey
+}
+
+/// The SCP path of one account, compiled and shared, or why its principals are refused.
+private enum AccountPath: Sendable {
+    /// No levels (SCPs off, the management account): no part and no key.
+    case ready(levels: [[NamedPolicy]], part: CompiledPolicies?, key: SharedParts.PathKey?)
+    /// An SCP on the path does not parse or cannot be found.
+    case refused(PrincipalError)
+
+    var key: SharedParts.PathKey? {
+        if case .ready(_, _, let key) = self { return key }
+        return nil
+    }
 }
 
 /// A stored policy or SCP that does not parse (an upgrade, a hand edit of the database).
@@ -43,10 +63,12 @@ public struct DecisionSnapshot: Sendable {
     /// Stored policies and SCPs that do not parse, sorted by id.
     public var unreadable: [UnreadablePolicy] { unreadableByID.values.sorted { $0.id < $1.id } }
     fileprivate let unreadableByID: [String: UnreadablePolicy]
-    /// Canonical principal URN (`iam::ACCOUNT-ID:user:NAME`) → compiled principal.
-    fileprivate let principals: TreeDictionary<String, CompiledPrincipal>
-    /// Canonical principal URN → why it cannot be decided (a policy it needs is unreadable).
+    /// Canonical principal URN (`iam::ACCOUNT-ID:user:NAME`) → compiled identity side.
+    fileprivate let principals: TreeDictionary<String, CompiledIdentity>
+    /// Canonical principal URN → why it cannot be decided (an identity policy it needs is unreadable).
     fileprivate let refused: TreeDictionary<String, PrincipalError>
+    /// Account node name → its SCP path.
+    fileprivate let accountPaths: TreeDictionary<String, AccountPath>
     fileprivate let parts: SharedParts
     fileprivate let catalog: Catalog
 
@@ -64,6 +86,7 @@ public struct DecisionSnapshot: Sendable {
         self.unreadableByID = builder.unreadable
         self.principals = builder.principals
         self.refused = builder.refused
+        self.accountPaths = builder.accountPaths
         self.parts = builder.parts
         self.catalog = builder.catalog
     }
@@ -80,7 +103,7 @@ public struct DecisionSnapshot: Sendable {
     /// principal the store does not have and `.unavailable` for one whose policies cannot be
     /// read.
     public func principal(_ urn: String) throws(PrincipalError) -> CompiledPrincipal {
-        if let hit = principals[urn] { return hit }
+        if let hit = principals[urn] { return try withPath(hit) }
         if let refusal = refused[urn] { throw refusal }
         let resolved: ResolvedPrincipal
         do { resolved = try organization.resolve(principal: urn) } catch {
@@ -88,7 +111,25 @@ public struct DecisionSnapshot: Sendable {
             if let canonical = organization.canonicalURN(of: urn), let refusal = refused[canonical] { throw refusal }
             throw error
         }
-        return principals[resolved.urn] ?? Self.compile(resolved, state: state, catalog: catalog)
+        if let hit = principals[resolved.urn] { return try withPath(hit) }
+        return Self.compile(resolved, state: state, catalog: catalog)
+    }
+
+    /// The principal deciding under its account's SCP path (composed: nothing is compiled).
+    private func withPath(_ compiled: CompiledIdentity) throws(PrincipalError) -> CompiledPrincipal {
+        var levels: [[NamedPolicy]] = []
+        var part: CompiledPolicies?
+        if let account = compiled.resolved.account {
+            // Fail closed: an account without a path entry is not decided without one.
+            switch accountPaths[account.name] {
+            case .ready(let l, let p, _)?: (levels, part) = (l, p)
+            case .refused(let error)?: throw error
+            case nil: throw PrincipalError(message: "the SCP path of account \(account.name) is not compiled", kind: .unavailable)
+            }
+        }
+        return CompiledPrincipal(
+            resolved: compiled.resolved.with(scpLevels: levels),
+            authorizer: Authorizer(identity: compiled.identity, scpPath: part, catalog: catalog), policyVersions: compiled.policyVersions)
     }
 
     /// `caller` assumes an agency (SPEC §10): the assume's step and, when allowed, the session
@@ -101,10 +142,20 @@ public struct DecisionSnapshot: Sendable {
     }
 
     /// The number of principals compiled ahead of requests.
-    public var principalCount: Int { principals.count }
+    public var principalCount: Int { principals.count - refusedByPath }
 
-    /// The number of principals refused because a policy they need is unreadable.
-    public var refusedPrincipalCount: Int { refused.count }
+    /// The number of principals refused because a policy or SCP they need is unreadable.
+    public var refusedPrincipalCount: Int { refused.count + refusedByPath }
+
+    /// Principals whose identity compiled but whose account's SCP path is refused.
+    private var refusedByPath: Int {
+        accountPaths.reduce(0) { sum, entry in
+            guard case .refused = entry.value, let node = organization.nodes[entry.key], let iam = organization.accounts[entry.key] else {
+                return sum
+            }
+            return sum + iam.principals.count { principals[$0.urn(accountID: node.id)] != nil }
+        }
+    }
 
     /// Distinct compiled identity policy sets and SCP paths (shared by the principals).
     public var compiledPartCounts: (identitySets: Int, scpPaths: Int) { (parts.identity.count, parts.scpPaths.count) }
@@ -143,10 +194,11 @@ private struct SharedParts: Sendable {
         var users: Int
     }
 
-    var identity: [IdentityKey: Counted<CompiledPolicies>] = [:]
-    var scpPaths: [PathKey: Counted<CompiledPolicies>] = [:]
+    // Persistent maps: a snapshot and the next share them, so a write copies a path, not the map.
+    var identity: TreeDictionary<IdentityKey, Counted<CompiledPolicies>> = [:]
+    var scpPaths: TreeDictionary<PathKey, Counted<CompiledPolicies>> = [:]
     /// Policy or SCP id → the stamp of its current document (`policy:ID`, `scp:ID`).
-    var stamps: [String: Int] = [:]
+    var stamps: TreeDictionary<String, Int> = [:]
     var nextStamp = 1
 
     mutating func restamp(_ name: String) {
@@ -155,6 +207,19 @@ private struct SharedParts: Sendable {
     }
 
     func stamp(_ name: String) -> Int { stamps[name] ?? 0 }
+
+    /// The part for `key`, compiled by `compile` when no principal uses one yet; counts one more user.
+    mutating func acquire(identity key: IdentityKey, compile: () -> CompiledPolicies) -> CompiledPolicies {
+        let entry = identity[key].map { Counted(part: $0.part, users: $0.users + 1) } ?? Counted(part: compile(), users: 1)
+        identity[key] = entry
+        return entry.part
+    }
+
+    mutating func acquire(path key: PathKey, compile: () -> CompiledPolicies) -> CompiledPolicies {
+        let entry = scpPaths[key].map { Counted(part: $0.part, users: $0.users + 1) } ?? Counted(part: compile(), users: 1)
+        scpPaths[key] = entry
+        return entry.part
+    }
 
     mutating func release(identity key: IdentityKey) {
         guard var entry = identity[key] else { return }
@@ -175,8 +240,9 @@ private struct Builder {
     let scope: VariableScope
     var organization = Organization()
     var unreadable: [String: UnreadablePolicy] = [:]
-    var principals: TreeDictionary<String, CompiledPrincipal> = [:]
+    var principals: TreeDictionary<String, CompiledIdentity> = [:]
     var refused: TreeDictionary<String, PrincipalError> = [:]
+    var accountPaths: TreeDictionary<String, AccountPath> = [:]
     var parts = SharedParts()
     var state = OrganizationState()
 
@@ -188,19 +254,21 @@ private struct Builder {
     init(_ snapshot: DecisionSnapshot) {
         self.init(
             catalog: snapshot.catalog, organization: snapshot.organization, unreadable: snapshot.unreadableByID,
-            principals: snapshot.principals, refused: snapshot.refused, parts: snapshot.parts, state: snapshot.state)
+            principals: snapshot.principals, refused: snapshot.refused, accountPaths: snapshot.accountPaths, parts: snapshot.parts,
+            state: snapshot.state)
     }
 
     private init(
         catalog: Catalog, organization: Organization, unreadable: [String: UnreadablePolicy],
-        principals: TreeDictionary<String, CompiledPrincipal>, refused: TreeDictionary<String, PrincipalError>, parts: SharedParts,
-        state: OrganizationState
+        principals: TreeDictionary<String, CompiledIdentity>, refused: TreeDictionary<String, PrincipalError>,
+        accountPaths: TreeDictionary<String, AccountPath>, parts: SharedParts, state: OrganizationState
     ) {
         self.init(catalog: catalog)
         self.organization = organization
         self.unreadable = unreadable
         self.principals = principals
         self.refused = refused
+        self.accountPaths = accountPaths
         self.parts = parts
         self.state = state
     }
@@ -213,6 +281,7 @@ private struct Builder {
         unreadable = [:]
         principals = [:]
         refused = [:]
+        accountPaths = [:]
         let stamps = parts
         parts = SharedParts()
         parts.nextStamp = stamps.nextStamp
@@ -220,18 +289,17 @@ private struct Builder {
         for node in state.nodes.values { putNode(node) }
         organization.scps[OrganizationState.fullAccessID] = NamedPolicy(id: OrganizationState.fullAccessID, policy: Organization.fullAccess)
         for scp in state.scps.values { parseSCP(scp.id) }
-        var attachedTo: [String: [String]] = [:]
-        for attachment in state.attachments { attachedTo[attachment.target, default: []].append(attachment.policy) }
         for node in state.nodes.values {
-            organization.attachments[node.name] = (attachedTo[node.name] ?? []).filter(isSCP).sorted()
+            organization.attachments[node.name] = state.attachments.policies(on: node.name).filter(isSCP)
         }
         for node in state.nodes.values where node.kind == .account {
             organization.accounts[node.name] = AccountIAM(name: node.name)
         }
         for policy in state.policies.values { parsePolicy(policy.id) }
         for principal in state.principals.values {
-            putPrincipal(principal, attached: (attachedTo[principal.urn] ?? []).filter { !isSCP($0) }.sorted())
+            putPrincipal(principal, attached: state.attachments.policies(on: principal.urn).filter { !isSCP($0) })
         }
+        for node in state.nodes.values where node.kind == .account { recomputePath(node.name) }
         for principal in state.principals.values where principal.kind != .group { recompile(principal.urn) }
     }
 
@@ -244,13 +312,14 @@ private struct Builder {
             return
         }
         state = next
-        var affectedAccounts: Set<String> = []  // account node names whose SCP path or tree keys change
+        var affectedAccounts: Set<String> = []  // account node names whose SCP path changes
+        var movedAccounts: Set<String> = []  // account node names whose principals' keys change (org path)
         var affectedPrincipals: Set<String> = []  // stored URNs
         var touchedTargets: Set<String> = []  // attachment targets whose lists change
         // Nodes first (accounts must exist before their principals), then SCPs and policies, then the rest.
         for key in changed where key.kind == "node" {
             let name = key.key
-            affectedAccounts.formUnion(accounts(under: name, in: organization))
+            movedAccounts.formUnion(accounts(under: name))
             if let node = next.nodes[name] {
                 putNode(node)
                 if node.kind == .account, organization.accounts[node.name] == nil { organization.accounts[node.name] = AccountIAM(name: node.name) }
@@ -259,8 +328,9 @@ private struct Builder {
                 organization.nodes[name] = nil
                 organization.attachments[name] = nil
             }
-            affectedAccounts.formUnion(accounts(under: name, in: organization))
+            movedAccounts.formUnion(accounts(under: name))
         }
+        affectedAccounts.formUnion(movedAccounts)
         for key in changed where key.kind == "scp" {
             parts.restamp("scp:\(key.key)")
             if next.scps[key.key] != nil {
@@ -269,8 +339,8 @@ private struct Builder {
                 organization.scps[key.key] = nil
                 unreadable["scp:\(key.key)"] = nil
             }
-            for node in organization.attachments.filter({ $0.value.contains(key.key) }).map(\.key) {
-                affectedAccounts.formUnion(accounts(under: node, in: organization))
+            for node in next.attachments.targets(of: key.key) + old.attachments.targets(of: key.key) {
+                affectedAccounts.formUnion(accounts(under: node))
             }
         }
         for key in changed where key.kind == "policy" {
@@ -282,7 +352,7 @@ private struct Builder {
                 organization.accounts[account]?.policies[key.key] = nil
                 unreadable["policy:\(key.key)"] = nil
             }
-            for attachment in next.attachments where attachment.policy == key.key { touchedTargets.insert(attachment.target) }
+            touchedTargets.formUnion(next.attachments.targets(of: key.key))
         }
         for key in changed where key.kind == "attachment" {
             guard let newline = key.key.firstIndex(of: "\n") else { continue }
@@ -293,25 +363,23 @@ private struct Builder {
             if next.principals[key.key] == nil, let gone = old.principals[key.key] { removePrincipal(gone) }
         }
         for target in touchedTargets {
-            let attached = next.attachments.filter { $0.target == target }.map(\.policy)
+            let attached = next.attachments.policies(on: target)
             if let node = next.nodes[target] {
-                organization.attachments[node.name] = attached.filter(isSCP).sorted()
-                affectedAccounts.formUnion(accounts(under: node.name, in: organization))
+                organization.attachments[node.name] = attached.filter(isSCP)
+                affectedAccounts.formUnion(accounts(under: node.name))
             } else if let principal = next.principals[target] {
-                putPrincipal(principal, attached: attached.filter { !isSCP($0) }.sorted())
+                putPrincipal(principal, attached: attached.filter { !isSCP($0) })
                 if principal.kind == .group {
-                    affectedPrincipals.formUnion(
-                        next.principals.values.filter { $0.account == principal.account && $0.groups.contains(principal.name) }.map(\.urn))
+                    affectedPrincipals.formUnion(next.principals.members(of: principal.urn))
                 } else {
                     affectedPrincipals.insert(principal.urn)
                 }
             }
         }
-        if !affectedAccounts.isEmpty {
-            let ids = Set(affectedAccounts.compactMap { organization.nodes[$0]?.id })
-            for principal in next.principals.values where principal.kind != .group && ids.contains(principal.account) {
-                affectedPrincipals.insert(principal.urn)
-            }
+        for account in affectedAccounts { recomputePath(account) }
+        for account in movedAccounts {
+            guard let id = organization.nodes[account]?.id else { continue }
+            affectedPrincipals.formUnion(next.principals.urns(inAccount: id))
         }
         for urn in affectedPrincipals { recompile(urn) }
     }
@@ -323,7 +391,7 @@ private struct Builder {
     private func accountName(id: String) -> String? { state.accountNode(id: id)?.name }
 
     /// Account node names at or below `name`.
-    private func accounts(under name: String, in organization: Organization) -> [String] {
+    private func accounts(under name: String) -> [String] {
         organization.nodes.values.filter { $0.kind == .account && organization.path(to: $0.name).contains { $0.name == name } }.map(\.name)
     }
 
@@ -412,54 +480,56 @@ private struct Builder {
     // MARK: Compiling principals
 
     private mutating func forget(_ urn: String) {
-        if let old = principals[urn] {
-            if let key = old.identityKey { parts.release(identity: key) }
-            if let key = old.pathKey { parts.release(path: key) }
-        }
+        if let old = principals[urn] { parts.release(identity: old.identityKey) }
         principals[urn] = nil
         refused[urn] = nil
     }
 
-    /// Resolves and compiles the stored principal `urn` (canonical: its account by id), or
-    /// records why it is refused; forgets it when the state no longer has it.
+    /// Resolves and compiles the identity side of the stored principal `urn` (canonical: its
+    /// account by id), or records why it is refused; forgets it when the state no longer has it.
+    /// The part it used is released only after the new one is taken, so an unchanged policy set
+    /// is never compiled again.
     mutating func recompile(_ urn: String) {
-        forget(urn)
+        let previous = principals[urn]?.identityKey
+        defer { if let previous { parts.release(identity: previous) } }
+        principals[urn] = nil
+        refused[urn] = nil
         guard let stored = state.principals[urn], stored.kind != .group else { return }
         let resolved: ResolvedPrincipal
-        do { resolved = try organization.resolve(principal: urn) } catch {
+        do { resolved = try organization.resolve(principal: urn, scps: false) } catch {
             refused[urn] = PrincipalError(message: error.message, kind: .unavailable)
             return
         }
-        let account = resolved.account?.name ?? ""
-        let identityKey = SharedParts.IdentityKey(
-            account: account, policies: resolved.policies.identityPolicies.map { .init(id: $0.id, stamp: parts.stamp("policy:\($0.id)")) })
-        let identity: CompiledPolicies
-        if var entry = parts.identity[identityKey] {
-            entry.users += 1
-            parts.identity[identityKey] = entry
-            identity = entry.part
-        } else {
-            identity = CompiledPolicies(identityPolicies: resolved.policies.identityPolicies, catalog: catalog)
-            parts.identity[identityKey] = .init(part: identity, users: 1)
+        let key = SharedParts.IdentityKey(
+            account: resolved.account?.name ?? "",
+            policies: resolved.policies.identityPolicies.map { .init(id: $0.id, stamp: parts.stamp("policy:\($0.id)")) })
+        let identity = parts.acquire(identity: key) {
+            CompiledPolicies(identityPolicies: resolved.policies.identityPolicies, catalog: catalog)
         }
-        var pathKey: SharedParts.PathKey?
-        var path: CompiledPolicies?
-        if !resolved.policies.scpLevels.isEmpty {
-            let key = SharedParts.PathKey(
-                levels: resolved.policies.scpLevels.map { level in level.map { .init(id: $0.id, stamp: parts.stamp("scp:\($0.id)")) } })
-            if var entry = parts.scpPaths[key] {
-                entry.users += 1
-                parts.scpPaths[key] = entry
-                path = entry.part
-            } else {
-                let part = CompiledPolicies(scpLevels: resolved.policies.scpLevels, catalog: catalog)
-                parts.scpPaths[key] = .init(part: part, users: 1)
-                path = part
-            }
-            pathKey = key
+        principals[urn] = CompiledIdentity(
+            resolved: resolved, identity: identity, policyVersions: DecisionSnapshot.versions(of: resolved, in: state), identityKey: key)
+    }
+
+    /// Resolves and compiles the SCP path of the account node `name`, shared with every account
+    /// whose levels hold the same SCPs; forgets it when the node is no longer an account.
+    mutating func recomputePath(_ name: String) {
+        let previous = accountPaths[name]?.key
+        defer { if let previous { parts.release(path: previous) } }
+        guard let node = organization.nodes[name], node.kind == .account else {
+            accountPaths[name] = nil
+            return
         }
-        principals[urn] = CompiledPrincipal(
-            resolved: resolved, authorizer: Authorizer(identity: identity, scpPath: path, catalog: catalog),
-            policyVersions: DecisionSnapshot.versions(of: resolved, in: state), identityKey: identityKey, pathKey: pathKey)
+        let levels: [[NamedPolicy]]
+        do { levels = try organization.scpLevels(for: node) } catch {
+            accountPaths[name] = .refused(PrincipalError(message: error.message, kind: .unavailable))
+            return
+        }
+        guard !levels.isEmpty else {
+            accountPaths[name] = .ready(levels: [], part: nil, key: nil)
+            return
+        }
+        let key = SharedParts.PathKey(levels: levels.map { level in level.map { .init(id: $0.id, stamp: parts.stamp("scp:\($0.id)")) } })
+        let part = parts.acquire(path: key) { CompiledPolicies(scpLevels: levels, catalog: catalog) }
+        accountPaths[name] = .ready(levels: levels, part: part, key: key)
     }
 }

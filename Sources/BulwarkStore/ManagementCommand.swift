@@ -215,8 +215,7 @@ extension OrganizationState {
             let children = nodes.values.filter { $0.parent == name }.map(\.name).sorted()
             if !children.isEmpty { throw ManagementError(.conflict, "\"\(name)\" still has children: \(children.joined(separator: ", "))") }
             if node.kind == .account {
-                let holders =
-                    principals.values.filter { $0.account == node.id }.map(\.urn) + policies.values.filter { $0.account == node.id }.map(\.id)
+                let holders = principals.urns(inAccount: node.id) + policies.values.filter { $0.account == node.id }.map(\.id)
                 if !holders.isEmpty {
                     throw ManagementError(
                         .conflict, "account \"\(name)\" still has principals or policies: \(holders.sorted().joined(separator: ", "))")
@@ -225,7 +224,8 @@ extension OrganizationState {
             }
             nodes[name] = nil
             changed.insert(.node(name))
-            for attachment in attachments where attachment.target == name {
+            for policy in attachments.policies(on: name) {
+                let attachment = StoredAttachment(policy: policy, target: name)
                 attachments.remove(attachment)
                 changed.insert(.attachment(attachment))
             }
@@ -412,10 +412,10 @@ extension OrganizationState {
 
         case .removePrincipal(let urn):
             guard let principal = principals[urn] else { throw notFound("principal", urn) }
-            let attached = attachments.filter { $0.target == urn }.map(\.policy).sorted()
+            let attached = attachments.policies(on: urn)
             if !attached.isEmpty { throw ManagementError(.conflict, "\(urn) still has policies attached: \(attached.joined(separator: ", "))") }
             if principal.kind == .group {
-                let members = principals.values.filter { $0.account == principal.account && $0.groups.contains(principal.name) }.map(\.urn).sorted()
+                let members = principals.members(of: urn)
                 if !members.isEmpty { throw ManagementError(.conflict, "group \(urn) still has members: \(members.joined(separator: ", "))") }
             }
             principals[urn] = nil
@@ -504,7 +504,7 @@ extension OrganizationState {
 
     func isSCP(_ policy: String) -> Bool { policy == Self.fullAccessID || scps[policy] != nil }
 
-    func scpCount(on node: String) -> Int { attachments.count { $0.target == node && isSCP($0.policy) } }
+    func scpCount(on node: String) -> Int { attachments.count(on: node, where: isSCP) }
 
     /// 10 (or the configured number of) identity policies per principal, 5 SCPs per node.
     private func checkAttachmentLimits(_ a: StoredAttachment, context: CommandContext) throws(ManagementError) {
@@ -516,7 +516,7 @@ extension OrganizationState {
                     path: .root.appending(key: "target"))
             }
         } else {
-            let count = attachments.count { $0.target == a.target && policies[$0.policy] != nil }
+            let count = attachments.count(on: a.target) { policies[$0] != nil }
             if count >= context.maxPoliciesPerPrincipal {
                 throw ManagementError(
                     .limitExceeded,
@@ -527,7 +527,7 @@ extension OrganizationState {
     }
 
     private func checkDetached(_ policy: String) throws(ManagementError) {
-        let targets = attachments.filter { $0.policy == policy }.map(\.target).sorted()
+        let targets = attachments.targets(of: policy)
         if !targets.isEmpty {
             throw ManagementError(.conflict, "\"\(policy)\" is still attached to \(targets.joined(separator: ", ")); detach it first")
         }

@@ -108,9 +108,9 @@ public struct OrganizationState: Sendable, Equatable {
     public var policies: TreeDictionary<String, StoredPolicy> = [:]
     /// SCP id → SCP (without the built-in `FullAccess`).
     public var scps: TreeDictionary<String, StoredSCP> = [:]
-    /// Principal URN → principal.
-    public var principals: TreeDictionary<String, StoredPrincipal> = [:]
-    public var attachments: TreeSet<StoredAttachment> = []
+    /// Principal URN → principal (with indexes of group members and account principals).
+    public var principals: Principals = [:]
+    public var attachments: Attachments = []
 
     public init() {}
 

@@ -3,7 +3,7 @@ import GRDB
 import Synchronization
 
 /// The default store: one SQLite file (GRDB), no setup. Writes are IMMEDIATE transactions
-/// with `synchronous = FULL`, so an acknowledged write survives a crash of the process or
+/// in write-ahead-log mode with `synchronous = FULL`, so an acknowledged write survives a crash of the process or
 /// the machine, and a crash mid-write leaves the previous state. Writers that arrive while a
 /// transaction commits are committed together in the next one (group commit), each with its
 /// own revision.
@@ -25,6 +25,9 @@ public final class SQLiteStore: PolicyStore {
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         queue = try DatabaseQueue(path: path, configuration: configuration)
+        // Write-ahead log: a commit appends to the log and syncs it once (a rollback journal
+        // syncs the journal, the database and the journal's removal). Still durable at FULL.
+        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
         try queue.write { db in
             try db.execute(
                 sql: """
@@ -57,9 +60,12 @@ public final class SQLiteStore: PolicyStore {
                 base: base,
                 apply: { state in
                     let outcome = try change(state)
-                    return (outcome.state, outcome.changed, { stored in
-                        continuation.resume(returning: StoreWrite(stored: stored, changed: outcome.changed, result: outcome.result))
-                    })
+                    return (
+                        outcome.state, outcome.changed,
+                        { stored in
+                            continuation.resume(returning: StoreWrite(stored: stored, changed: outcome.changed, result: outcome.result))
+                        }
+                    )
                 },
                 fail: { continuation.resume(throwing: $0) })
             let lead = queued.withLock { queue in
@@ -76,8 +82,7 @@ public final class SQLiteStore: PolicyStore {
         let base: StoredState
         /// Applies the change; on success, the new state, the keys it changed, and the answer to
         /// give once the transaction holding it has committed.
-        let apply:
-            @Sendable (OrganizationState) throws -> (OrganizationState, Set<EntityKey>, @Sendable (StoredState) -> Void)
+        let apply: @Sendable (OrganizationState) throws -> (OrganizationState, Set<EntityKey>, @Sendable (StoredState) -> Void)
         let fail: @Sendable (any Error) -> Void
     }
 
