@@ -115,6 +115,7 @@ let package = Package(
             name: "BulwarkRuntime",
             dependencies: [
                 "BulwarkEngine", "BulwarkContract", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkStore",
+                "BulwarkWorkspace", "BulwarkOrganization",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

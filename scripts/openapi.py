@@ -16,7 +16,8 @@ NS = {"type": ["string", "null"]}; NI = {"type": ["integer", "null"]}
 
 schemas = {
     "Error": obj({"error": obj({
-        "code": S, "message": S, "path": NS, "line": I, "column": I, "findings": arr(ref("Finding"))},
+        "code": S, "message": S, "path": NS, "line": I, "column": I, "findings": arr(ref("Finding")),
+        "problems": arr(S)},
         ["code", "message", "path"])}, ["error"]),
     "Finding": obj({"severity": {"type": "string", "enum": ["error", "security_warning", "warning", "suggestion"]},
                     "code": S, "message": S, "path": S, "line": I, "column": I},
@@ -64,6 +65,15 @@ schemas = {
                          "properties": {"decisionId": S, "assume": ref("Assume"), "principal": S, "context": {"type": "object"}, "decision": S,
                                         "reason": S, "matched": arr(ref("Statement")), "explanation": arr(ref("Explanation"))}},
     "OrganizationBody": obj({"id": S, "rootId": S, "managementAccount": S, "scpsEnabled": B}, ["id"]),
+    "ImportBody": obj({"files": {"type": "object", "additionalProperties": S,
+                                 "description": "A workspace (docs/workspaces.md): relative path (organization.yaml, scps/NAME.json, accounts/ACCOUNT/account.yaml, accounts/ACCOUNT/policies/NAME.json, accounts/ACCOUNT/trust-policies/NAME.json) → the file's text"}},
+                      ["files"]),
+    "Imported": obj({"revision": I,
+                     "imported": obj({"nodes": I, "scps": I, "policies": I, "principals": I, "attachments": I},
+                                     ["nodes", "scps", "policies", "principals", "attachments"]),
+                     "renamed": {"type": "object", "additionalProperties": S,
+                                 "description": "Policy file → store id, for names used in several accounts (NAME.ACCOUNT)"}},
+                    ["revision", "imported", "renamed"]),
     "Organization": obj({"id": NS, "managementAccount": NS, "scpsEnabled": B, "revision": I, "nodes": arr(ref("Node")),
                          "warnings": arr(ref("Finding"))}, ["id", "managementAccount", "scpsEnabled", "nodes"]),
     "NodeBody": obj({"kind": {"type": "string", "enum": ["ou", "account"]}, "name": S, "id": S, "parent": S}, ["kind", "name"]),
@@ -140,6 +150,8 @@ paths = {
     "/v1/organization": {
         "get": op("The organization and its tree", "organization", resp("Organization")),
         "put": op("Create or update the organization (creates the root)", "organization", resp("Organization") | resp("Organization", "201", "Created"), "OrganizationBody")},
+    "/v1/organization/import": {
+        "put": op("Replace the whole organization with a workspace, validated first, in one transaction (one revision); 400 invalid_workspace lists every problem in error.problems", "organization", resp("Imported"), "ImportBody")},
     "/v1/organization/nodes": {
         "get": op("OUs and accounts, root first", "organization", resp("NodeList")),
         "post": op("Add an OU or account (FullAccess is attached to it)", "organization", resp("Node", "201", "Created"), "NodeBody")},

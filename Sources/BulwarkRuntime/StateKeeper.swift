@@ -51,14 +51,17 @@ public final class StateKeeper: Sendable {
     private let logger: Logger
     private let pollInterval: Duration
     private let maxPoliciesPerPrincipal: Int
+    /// `serve --import`: written as the first revision of an empty store before serving.
+    private let initialImport: OrganizationState?
 
     /// Opens the store at `location`; nothing is read until `run()`.
     public init(
         location: StoreLocation, catalog: Catalog, logger: Logger, pollInterval: Duration = .seconds(1),
-        maxPoliciesPerPrincipal: Int = OrganizationState.defaultMaxPoliciesPerPrincipal,
+        maxPoliciesPerPrincipal: Int = OrganizationState.defaultMaxPoliciesPerPrincipal, initialImport: OrganizationState? = nil,
         onInstall: @escaping @Sendable (DecisionSnapshot, [UnreadablePolicy]) -> Void = { _, _ in }
     ) throws {
         self.maxPoliciesPerPrincipal = maxPoliciesPerPrincipal
+        self.initialImport = initialImport
         switch location {
         case .sqlite(let path):
             store = try SQLiteStore(path: path)
@@ -102,6 +105,13 @@ public final class StateKeeper: Sendable {
         while !Task.isCancelled {
             do {
                 if let postgres { try await postgres.prepare() }
+                if let initialImport {
+                    if try await importIfEmpty(initialImport) {
+                        logger.info("--import: the workspace is the store's first revision")
+                    } else {
+                        logger.warning("--import skipped: the store already holds an organization (use PUT /v1/organization/import to replace it)")
+                    }
+                }
                 try await refresh()
                 break
             } catch {
@@ -226,6 +236,38 @@ public final class StateKeeper: Sendable {
         case refused(ManagementError)
         /// The store did not take the write.
         case storeUnavailable(String)
+    }
+
+    /// Replaces the whole organization with `next` in one store transaction (one revision),
+    /// then installs it: an import. Returns the revision written.
+    public func replace(with next: OrganizationState) async throws(WriteError) -> Int64 {
+        guard let base = current.withLock({ $0?.stored }) else { throw .notReady }
+        do {
+            let write = try await store.update(base: base) { state in state.replaced(by: next, result: ()) }
+            committed.withLock { $0[write.stored.revision] = Committed(stored: write.stored, changed: write.changed) }
+            await installCommitted(upTo: write.stored.revision)
+            return write.stored.revision
+        } catch {
+            throw .storeUnavailable("\(error)")
+        }
+    }
+
+    /// Writes `state` as the first revision when the store holds no organization yet
+    /// (`serve --import`); a store that already has one is left alone, so a restart never
+    /// overwrites what was managed since. Returns whether it imported.
+    private func importIfEmpty(_ state: OrganizationState) async throws -> Bool {
+        struct NotEmpty: Error {}
+        let stored = try await store.load()
+        guard stored.state.isEmpty else { return false }
+        do {
+            _ = try await store.update(base: stored) { current in
+                guard current.isEmpty else { throw NotEmpty() }
+                return current.replaced(by: state, result: ())
+            }
+            return true
+        } catch is NotEmpty {
+            return false
+        }
     }
 
     /// Applies one management command in one store transaction, then installs the result.

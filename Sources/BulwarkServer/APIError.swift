@@ -21,6 +21,8 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     public let findings: [Finding]
     /// For a 405: the methods the path allows (the `Allow` header).
     public var allowedMethods: [String] = []
+    /// For a refused import: every problem, `FILE:LINE:COL: message`.
+    public var problems: [String] = []
 
     public init(
         status: Int, code: String, message: String, path: JSONPath? = nil, location: SourceLocation? = nil,
@@ -54,6 +56,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
             json.key("findings")
             ValidationReport.writeFindings(findings, into: &json)
         }
+        if !problems.isEmpty { json.field("problems", problems) }
         json.endObject()
         json.endObject()
         json.newline()
@@ -103,6 +106,13 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     }
 
     /// A management write the state keeper did not make.
+    /// 400 `invalid_workspace`: the first problem in the message, all of them in `problems`.
+    static func invalidWorkspace(_ failure: OrganizationImport.Failure) -> APIError {
+        var error = APIError(status: 400, code: "invalid_workspace", message: failure.description)
+        error.problems = Array(failure.problems.prefix(1000))
+        return error
+    }
+
     static func write(_ error: StateKeeper.WriteError) -> APIError {
         switch error {
         case .notReady: APIError(status: 503, code: "not_ready", message: "the store has not been loaded yet")

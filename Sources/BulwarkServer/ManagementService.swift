@@ -28,6 +28,53 @@ public enum ManagementService {
             kind: kind, name: name, id: try body.string("id") ?? (kind == .ou ? "ou-\(name)" : name), parent: try body.string("parent") ?? "root")
     }
 
+    /// The body of `PUT /v1/organization/import`: `{"files": {"PATH": "CONTENTS", …}}`.
+    public static func importFiles(_ bytes: [UInt8]) throws(APIError) -> [String: [UInt8]] {
+        let body = try RequestBody(bytes, allowed: ["files"])
+        guard let node = body["files"] else { throw APIError.badRequest("missing files", path: .root, location: body.root.location) }
+        guard case .object(let members) = node.value else {
+            throw APIError.badRequest(
+                "files must be an object of workspace path → file contents, found \(node.typeName)", path: .root.appending(key: "files"),
+                location: node.location)
+        }
+        var files: [String: [UInt8]] = [:]
+        for member in members {
+            let path = JSONPath.root.appending(key: "files").appending(key: member.key)
+            guard case .string(let text) = member.value.value else {
+                throw APIError.badRequest(
+                    "the contents of \(Excerpt.quoted(member.key)) must be a string, found \(member.value.typeName)", path: path,
+                    location: member.value.location)
+            }
+            guard files.updateValue(Array(text.utf8), forKey: member.key) == nil else {
+                throw APIError.badRequest("\(Excerpt.quoted(member.key)) is given twice", path: path, location: member.keyLocation)
+            }
+        }
+        return files
+    }
+
+    /// The answer to an import: the revision written, what the organization now holds, and
+    /// the policies whose store id is not their name.
+    public static func imported(_ result: OrganizationImport.Result, revision: Int64) -> [UInt8] {
+        var json = JSONWriter()
+        json.beginObject()
+        json.field("revision", Int(revision))
+        json.key("imported")
+        json.beginObject()
+        json.field("nodes", result.state.nodes.count)
+        json.field("scps", result.state.scps.count)
+        json.field("policies", result.state.policies.count)
+        json.field("principals", result.state.principals.count)
+        json.field("attachments", result.state.attachments.count)
+        json.endObject()
+        json.key("renamed")
+        json.beginObject()
+        for (file, id) in result.renamed.sorted(by: { $0.key < $1.key }) { json.field(file, id) }
+        json.endObject()
+        json.endObject()
+        json.newline()
+        return json.bytes
+    }
+
     public static func moveNode(_ name: String, _ bytes: [UInt8]) throws(APIError) -> ManagementCommand {
         let body = try RequestBody(bytes, allowed: ["parent"])
         return .moveNode(name: name, parent: try body.requiredString("parent"))

@@ -16,18 +16,20 @@ public final class PDPServer: Sendable {
     let metrics: ServerMetrics
     let decisions: DecisionService
     let decisionLog: DecisionLog?
+    let catalog: Catalog
 
     /// Opens the store and the decision log. Call `configuration.prepare()` first.
     public init(configuration: ServerConfiguration, catalog: Catalog, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
+        self.catalog = catalog
         let metrics = ServerMetrics()
         self.metrics = metrics
         self.decisions = DecisionService(catalog: catalog, limits: configuration.decisionLimits)
         keeper = try StateKeeper(
             location: configuration.store ?? .sqlite(path: (configuration.dataDirectory ?? ".") + "/bulwark.sqlite"),
             catalog: catalog, logger: logger, pollInterval: configuration.pollInterval,
-            maxPoliciesPerPrincipal: configuration.maxPoliciesPerPrincipal
+            maxPoliciesPerPrincipal: configuration.maxPoliciesPerPrincipal, initialImport: configuration.initialImport
         ) { snapshot, unreadable in
             metrics.recordSnapshot(revision: snapshot.revision, principals: snapshot.principalCount)
             metrics.recordUnreadable(unreadable)

@@ -1,6 +1,8 @@
 import BulwarkEnforcement
 import BulwarkJSON
 import BulwarkStore
+import BulwarkValidation
+import BulwarkWorkspace
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -70,6 +72,7 @@ extension PDPServer {
             return Self.json(ManagementService.organization(state, revision: revision))
         }
         manage.put("organization") { request, _ in try await self.write(ManagementService.setOrganization(try await self.body(request))) }
+        manage.put("organization/import") { request, _ in try await self.importOrganization(request) }
         manage.get("organization/nodes") { _, _ in Self.json(ManagementService.nodes(try self.state().0)) }
         manage.post("organization/nodes") { request, _ in try await self.write(ManagementService.addNode(try await self.body(request))) }
         manage.get("organization/nodes/:name") { _, context in
@@ -165,6 +168,30 @@ extension PDPServer {
         let rendered = ManagementService.render(outcome, in: state)
         logger.info("management write", metadata: ["revision": "\(keeper.revision ?? 0)", "command": "\(Self.name(of: command))"])
         return Self.json(rendered, status: outcome.created ? .created : .ok)
+    }
+
+    /// `PUT /v1/organization/import`: the workspace in the body replaces the organization, as one revision.
+    private func importOrganization(_ request: Request) async throws -> Response {
+        let bytes: [UInt8]
+        do {
+            bytes = Array(try await request.body.collect(upTo: configuration.maxImportBytes).readableBytesView)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw APIError(
+                status: 413, code: "body_too_large",
+                message: "the body is larger than the limit of \(configuration.maxImportBytes) bytes (--max-import-bytes)")
+        }
+        let files = try ManagementService.importFiles(bytes)
+        let context = CommandContext(
+            validator: PolicyValidator(catalog: catalog), now: Date().formatted(.iso8601),
+            maxPoliciesPerPrincipal: configuration.maxPoliciesPerPrincipal)
+        let imported: OrganizationImport.Result
+        do { imported = try OrganizationImport.state(of: Workspace.load(files: files, catalog: catalog), context: context) } catch {
+            throw APIError.invalidWorkspace(error)
+        }
+        let revision: Int64
+        do { revision = try await keeper.replace(with: imported.state) } catch { throw APIError.write(error) }
+        logger.info("management write", metadata: ["revision": "\(revision)", "command": "import"])
+        return Self.json(ManagementService.imported(imported, revision: revision))
     }
 
     /// The newest stored state (not the snapshot decisions use, which may be an older good one).

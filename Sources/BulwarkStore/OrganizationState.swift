@@ -114,6 +114,11 @@ public struct OrganizationState: Sendable, Equatable {
 
     public init() {}
 
+    /// No organization, node, policy, SCP, principal or attachment.
+    public var isEmpty: Bool {
+        organization == nil && nodes.isEmpty && policies.isEmpty && scps.isEmpty && principals.count == 0 && attachments.count == 0
+    }
+
     /// The id of the SCP every node gets when it is created (Huawei's default).
     public static let fullAccessID = "FullAccess"
 }

@@ -15,6 +15,9 @@ public struct Workspace: Sendable {
     public let root: String
     public var organization = Organization()
     public var problems: [WorkspaceProblem] = []
+    /// Every policy file read (identity, SCP and trust policies), path → its document as JSON
+    /// text: a JSON file exactly as written, a YAML file rewritten as JSON. What a store keeps.
+    public var documents: [String: String] = [:]
 
     /// An empty workspace.
     public init(root: String) { self.root = root }
@@ -47,20 +50,41 @@ extension Workspace {
     /// `accounts/ACCOUNT/account.yaml`, `accounts/ACCOUNT/policies/NAME.json|yaml` and
     /// `accounts/ACCOUNT/trust-policies/NAME.json|yaml` (agencies' trust policies).
     public static func load(directory: String, catalog: Catalog) -> Workspace {
-        var loader = WorkspaceLoader(root: directory, validator: PolicyValidator(catalog: catalog))
+        var loader = WorkspaceLoader(source: .directory(directory), validator: PolicyValidator(catalog: catalog))
+        return loader.load()
+    }
+
+    /// Loads a workspace given as files in memory: relative path (`organization.yaml`,
+    /// `accounts/dev/account.yaml`, …) → contents, the layout of `load(directory:)`. A path
+    /// that is absolute, has an empty, `.` or `..` component, or is not in the layout is a problem.
+    public static func load(files: [String: [UInt8]], catalog: Catalog) -> Workspace {
+        var loader = WorkspaceLoader(source: .files(files), validator: PolicyValidator(catalog: catalog))
         return loader.load()
     }
 }
 
+/// Where a workspace's files come from.
+private enum WorkspaceSource {
+    case directory(String)
+    case files([String: [UInt8]])
+
+    var name: String {
+        switch self {
+        case .directory(let root): root
+        case .files: "(request body)"
+        }
+    }
+}
+
 private struct WorkspaceLoader {
-    let root: String
+    let source: WorkspaceSource
     let validator: PolicyValidator
     var workspace: Workspace
 
-    init(root: String, validator: PolicyValidator) {
-        self.root = root
+    init(source: WorkspaceSource, validator: PolicyValidator) {
+        self.source = source
         self.validator = validator
-        self.workspace = Workspace(root: root)
+        self.workspace = Workspace(root: source.name)
     }
 
     mutating func problem(_ file: String, _ location: SourceLocation, _ message: String) {
@@ -70,6 +94,16 @@ private struct WorkspaceLoader {
     /// The entries of a folder of the workspace: none when it does not exist; a problem
     /// (never a quiet "none") when it exists but cannot be read.
     mutating func entries(of folder: String) -> [String] {
+        let root: String
+        switch source {
+        case .directory(let directory): root = directory
+        case .files(let files):
+            // The next path component of every file below `folder`, once each.
+            let prefix = folder.isEmpty ? "" : folder + "/"
+            return Array(
+                Set(files.keys.filter { $0.hasPrefix(prefix) }.compactMap { $0.dropFirst(prefix.count).split(separator: "/").first.map(String.init) })
+            )
+        }
         let path = URL(fileURLWithPath: root).appendingPathComponent(folder).path
         guard FileManager.default.fileExists(atPath: path) else { return [] }
         do { return try FileManager.default.contentsOfDirectory(atPath: path) } catch {
@@ -85,15 +119,40 @@ private struct WorkspaceLoader {
             .map { folder.isEmpty ? $0 : folder + "/" + $0 }
     }
 
+    /// A relative path of the layout (`tests/` files are accepted and not read).
+    static func inLayout(_ path: String) -> Bool {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard !path.hasPrefix("/"), parts.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }),
+            let last = parts.last, last.hasSuffix(".json") || last.hasSuffix(".yaml") || last.hasSuffix(".yml")
+        else { return false }
+        switch parts.count {
+        case 1: return true
+        case 2: return parts[0] == "scps" || parts[0] == "tests"
+        case 3: return parts[0] == "accounts"
+        case 4: return parts[0] == "accounts" && (parts[2] == "policies" || parts[2] == "trust-policies")
+        default: return false
+        }
+    }
+
     func stem(_ file: String) -> String {
         URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
     }
 
     mutating func read(_ file: String) -> (node: JSONNode, bytes: [UInt8])? {
-        let url = URL(fileURLWithPath: root).appendingPathComponent(file)
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            problem(file, SourceLocation(line: 1, column: 1), "cannot read the file")
-            return nil
+        let data: [UInt8]
+        switch source {
+        case .directory(let root):
+            guard let contents = FileManager.default.contents(atPath: URL(fileURLWithPath: root).appendingPathComponent(file).path) else {
+                problem(file, SourceLocation(line: 1, column: 1), "cannot read the file")
+                return nil
+            }
+            data = Array(contents)
+        case .files(let files):
+            guard let contents = files[file] else {
+                problem(file, SourceLocation(line: 1, column: 1), "cannot read the file")
+                return nil
+            }
+            data = contents
         }
         let text = String(decoding: data, as: UTF8.self)
         do {
@@ -113,6 +172,13 @@ private struct WorkspaceLoader {
                 problem(file, finding.location, "\(finding.code.rawValue): \(finding.message) [\(finding.path)]")
             }
         }
+        if file.hasSuffix(".json") {
+            workspace.documents[file] = String(decoding: bytes, as: UTF8.self)
+        } else {
+            var writer = JSONWriter()
+            writer.value(node.value)
+            workspace.documents[file] = writer.text
+        }
         do {
             return NamedPolicy(id: file, policy: try PolicyParser.parse(node: node, grammar: type == .trust ? .trust : .identity))
         } catch {
@@ -122,10 +188,20 @@ private struct WorkspaceLoader {
     }
 
     mutating func load() -> Workspace {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
-            problem(".", SourceLocation(line: 1, column: 1), "\(root) is not a directory")
-            return workspace
+        switch source {
+        case .directory(let root):
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
+                problem(".", SourceLocation(line: 1, column: 1), "\(root) is not a directory")
+                return workspace
+            }
+        case .files(let files):
+            for path in files.keys.sorted() where !Self.inLayout(path) {
+                problem(
+                    path, SourceLocation(line: 1, column: 1),
+                    "not a file of the workspace layout (organization.yaml, scps/NAME, accounts/ACCOUNT/account.yaml, accounts/ACCOUNT/policies/NAME, accounts/ACCOUNT/trust-policies/NAME; .json, .yaml or .yml)"
+                )
+            }
         }
         loadSCPs()
         let orgFile = documents(in: "").first { stem($0) == "organization" }

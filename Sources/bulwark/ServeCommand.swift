@@ -3,6 +3,8 @@ import BulwarkCatalog
 import BulwarkRuntime
 import BulwarkServer
 import BulwarkStore
+import BulwarkValidation
+import BulwarkWorkspace
 import Foundation
 import Logging
 import NIOCore
@@ -16,8 +18,9 @@ struct ServeCommand: ParsableCommand {
         discussion: """
             With no flags it listens on 127.0.0.1:8181 with a SQLite store in the data directory and \
             prints where the generated admin token is. Stops on SIGTERM or SIGINT after finishing \
-            requests in flight. Exit codes: 0 after a clean stop, 2 for bad flags or a store that \
-            cannot be opened.
+            requests in flight. --import DIR writes a workspace as the first revision of an empty store \
+            (a store that already holds an organization is left as it is). Exit codes: 0 after a clean \
+            stop, 2 for bad flags, a workspace to import with problems, or a store that cannot be opened.
             """
     )
 
@@ -37,6 +40,10 @@ struct ServeCommand: ParsableCommand {
     var decisionLog: String?
     @Option(name: .long, help: "Largest request body in bytes (default 8388608).")
     var maxBodyBytes: Int = 8 << 20
+    @Option(name: .long, help: "Largest PUT /v1/organization/import body in bytes (default 268435456).")
+    var maxImportBytes: Int = 256 << 20
+    @Option(name: .customLong("import"), help: "A workspace folder written as the first revision when the store is empty.")
+    var importDirectory: String?
     @Option(name: .long, help: "Most requests in one batch (default 10000).")
     var maxBatchRequests: Int = 10_000
     @Option(name: .long, help: "Most statements in the inline policies of one decision request (default 10000).")
@@ -64,6 +71,8 @@ struct ServeCommand: ParsableCommand {
         configuration.dataDirectory = dataDir
         configuration.decisionLog = decisionLog
         configuration.maxBodyBytes = maxBodyBytes
+        guard maxImportBytes > 0 else { throw CLIError.invalidInput("--max-import-bytes must be positive") }
+        configuration.maxImportBytes = maxImportBytes
         guard maxBatchRequests > 0 else { throw CLIError.invalidInput("--max-batch-requests must be positive") }
         guard maxInlineStatements > 0 else { throw CLIError.invalidInput("--max-inline-statements must be positive") }
         configuration.decisionLimits.maxBatchRequests = maxBatchRequests
@@ -87,11 +96,16 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw CLIError.invalidInput("\(error)")
         }
+        let catalog: Catalog
+        do { catalog = try Catalog.bundled() } catch { throw CLIError.invalidInput("cannot load the catalog: \(error)") }
+        if let importDirectory {
+            configuration.initialImport = try Self.importState(importDirectory, catalog: catalog, maxPoliciesPerPrincipal: maxPoliciesPerPrincipal)
+        }
         ServerProcess.prepare(logLevel: level)
         let logger = Logger(label: "bulwark")
         let server: PDPServer
         do {
-            server = try PDPServer(configuration: configuration, catalog: try Catalog.bundled(), logger: logger)
+            server = try PDPServer(configuration: configuration, catalog: catalog, logger: logger)
         } catch {
             throw CLIError.invalidInput("cannot start: \(error)")
         }
@@ -110,6 +124,25 @@ struct ServeCommand: ParsableCommand {
             }.runService()
         } catch {
             throw CLIError(message: "server stopped: \(error)", exitCode: ExitCode.failure)
+        }
+    }
+
+    /// Loads and checks the workspace of `--import` before anything starts.
+    private static func importState(_ directory: String, catalog: Catalog, maxPoliciesPerPrincipal: Int) throws(CLIError) -> OrganizationState {
+        Console.error("--import: reading \(directory)")
+        let workspace = Workspace.load(directory: directory, catalog: catalog)
+        let context = CommandContext(
+            validator: PolicyValidator(catalog: catalog), now: Date().formatted(.iso8601), maxPoliciesPerPrincipal: maxPoliciesPerPrincipal)
+        do {
+            let result = try OrganizationImport.state(of: workspace, context: context)
+            Console.error(
+                "--import: \(result.state.principals.count) principals, \(result.state.policies.count) policies, \(result.state.scps.count) SCPs, \(result.state.nodes.count) nodes"
+            )
+            for (file, id) in result.renamed.sorted(by: { $0.key < $1.key }) { Console.error("--import: \(file) is stored as policy \"\(id)\"") }
+            return result.state
+        } catch {
+            let lines = error.problems.map { "\(directory)/\($0)" }
+            throw CLIError.invalidInput("--import: the workspace has \(lines.count) problem(s):\n" + lines.joined(separator: "\n"))
         }
     }
 }

@@ -117,7 +117,9 @@ import Testing
             try await call(.get, "/v1/attachments", "/v1/attachments")
             try await call(.post, "/v1/attachments", "/v1/attachments", #"{"policy":"read-images","target":"\#(alice)"}"#)
             try await call(.delete, "/v1/attachments", "/v1/attachments?policy=read-images&target=\(alice)")
+            try await call(.put, "/v1/organization/import", "/v1/organization/import", try ImportTests.body(try ImportTests.exampleFiles()))
             // Errors are described too.
+            try await call(.put, "/v1/organization/import", "/v1/organization/import", #"{"files":{"scps/x.json":"{"}}"#)
             try await call(.get, "/v1/policies/{id}", "/v1/policies/nothing")
             try await call(
                 .post, "/v1/scps", "/v1/scps", #"{"id":"bad","document":{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:nope"]}]}}"#)
