@@ -115,7 +115,6 @@ let package = Package(
             name: "BulwarkRuntime",
             dependencies: [
                 "BulwarkEngine", "BulwarkContract", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkStore",
-                "BulwarkWorkspace", "BulwarkOrganization",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -131,7 +130,7 @@ let package = Package(
             name: "BulwarkServer",
             dependencies: [
                 "BulwarkEngine", "BulwarkContract", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI",
-                "BulwarkOrganization", "BulwarkStore", "BulwarkEnforcement", "BulwarkRuntime",
+                "BulwarkOrganization", "BulwarkStore", "BulwarkEnforcement", "BulwarkRuntime", "BulwarkWorkspace",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// How much access an action grants, as the service documentation classifies it.
 public enum AccessLevel: String, Sendable, Hashable, Codable, CaseIterable {
     case list
@@ -111,6 +113,8 @@ public struct Catalog: Sendable {
     /// Tag-key templates (`g:resourcetag/`) with their definitions, folded once.
     private let templateKeys: [(prefix: String, key: ConditionKeyDefinition)]
     private let servicesByFoldedName: [String: Int]
+    /// Values other modules derive from this catalog, made once and shared by its copies.
+    private let derivedValues = DerivedValues()
 
     public init(services: [ServiceCatalog], globalKeys: [ConditionKeyDefinition], issues: [CatalogIssue] = []) {
         self.services = services.sorted { $0.name < $1.name }
@@ -137,6 +141,20 @@ public struct Catalog: Sendable {
             byName[Self.fold(service.name)] = i
         }
         self.servicesByFoldedName = byName
+    }
+
+    /// The value of type `T` derived from this catalog: made by `make` the first time it is
+    /// asked for, then shared by every copy of the catalog (e.g. the engine's table of action
+    /// names, which every compiled policy set would otherwise rebuild).
+    public func derived<T: Sendable>(_ type: T.Type, _ make: (Catalog) -> T) -> T {
+        if let known = derivedValues.values.withLock({ $0[ObjectIdentifier(type)] }) as? T { return known }
+        let made = make(self)
+        return derivedValues.values.withLock { values in
+            // Another thread may have made it meanwhile: keep the first, so every user shares one.
+            if let first = values[ObjectIdentifier(type)] as? T { return first }
+            values[ObjectIdentifier(type)] = made
+            return made
+        }
     }
 
     /// A version string naming each service's source date, e.g. `ims@2025-02-25 swr@2024-12-02`.
@@ -198,4 +216,9 @@ public struct CatalogIssue: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(file): \(severity.rawValue): \(message)" }
+}
+
+/// Storage for `Catalog.derived(_:_:)`: a reference, so copies of a catalog share it.
+private final class DerivedValues: Sendable {
+    let values = Mutex<[ObjectIdentifier: any Sendable]>([:])
 }

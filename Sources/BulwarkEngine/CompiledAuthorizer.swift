@@ -281,23 +281,18 @@ final class CompiledPolicySet: Sendable {
         self.clauseStart = clauseStart
         self.clauses = clauses
 
-        // The action universe; each distinct action pattern is matched against it once.
-        var universe: [String] = []
-        var seen: Set<String> = []
-        func note(_ name: String) {
-            let folded = CaseFolding.lowercase(name)
-            if seen.insert(folded).inserted { universe.append(folded) }
-        }
-        if let catalog {
-            for service in catalog.services {
-                for action in service.actions { note(action.name) }
-                for action in service.referencedActions { note(action) }
+        // The action universe: the catalog's actions (folded and tabled once per catalog, shared
+        // by every set compiled with it), then literal actions the statements name beyond them.
+        let shared = catalog?.derived(ActionUniverse.self, ActionUniverse.init(catalog:)) ?? ActionUniverse.empty
+        var universe = shared.names
+        var extra: Set<String> = []
+        for entry in statements {
+            for pattern in entry.statement.actions.patterns where pattern.glob.isLiteral {
+                let folded = CaseFolding.lowercase(pattern.text)
+                if shared.table.id(of: folded) == nil, extra.insert(folded).inserted { universe.append(folded) }
             }
         }
-        for entry in statements {
-            for pattern in entry.statement.actions.patterns where pattern.glob.isLiteral { note(pattern.text) }
-        }
-        self.actionIDs = ActionTable(universe)
+        self.actionIDs = extra.isEmpty ? shared.table : ActionTable(universe)
         var actionsOfPattern: [String: [Int]] = [:]
         var byAction = Array(
             repeating: [(statement: Int32, entryClass: StatementIndex.EntryClass, negated: Bool, hasResource: Bool)](), count: universe.count)
@@ -307,6 +302,12 @@ final class CompiledPolicySet: Sendable {
                 let ids: [Int]
                 if let known = actionsOfPattern[pattern.glob.text] {
                     ids = known
+                } else if pattern.glob.isLiteral, let id = actionIDs.id(of: CaseFolding.lowercase(pattern.text)),
+                    pattern.glob.matches(universe[id])
+                {
+                    // A literal names one action: found in the table, not by matching every name.
+                    ids = [id]
+                    actionsOfPattern[pattern.glob.text] = ids
                 } else {
                     ids = universe.indices.filter { pattern.glob.matches(universe[$0]) }
                     actionsOfPattern[pattern.glob.text] = ids
@@ -526,4 +527,30 @@ public struct AuthorizationVerdict: Sendable, Hashable {
     public let scpLevel: Int?
     /// A matching `Deny` (explicit_deny) or identity `Allow` (allowed); nil otherwise.
     public let determining: DeterminingStatement?
+}
+
+/// A catalog's actions and referenced actions, case-folded, deduplicated, with their table:
+/// the start of every action universe compiled with that catalog (`Catalog.derived`).
+final class ActionUniverse: Sendable {
+    let names: [String]
+    let table: ActionTable
+
+    static let empty = ActionUniverse(names: [])
+
+    private init(names: [String]) {
+        self.names = names
+        self.table = ActionTable(names)
+    }
+
+    convenience init(catalog: Catalog) {
+        var names: [String] = []
+        var seen: Set<String> = []
+        for service in catalog.services {
+            for name in service.actions.map(\.name) + service.referencedActions {
+                let folded = CaseFolding.lowercase(name)
+                if seen.insert(folded).inserted { names.append(folded) }
+            }
+        }
+        self.init(names: names)
+    }
 }

@@ -136,9 +136,12 @@ final class StatementIndex: Sendable {
     private let maxGroupsOnAPath: Int
     /// The longest key filed in any group's trie: a walk there visits at most one more node.
     private let maxGroupKeyLength: Int
-    /// Per action id: the root of its prefix trie.
+    /// Per action id: the root of its prefix trie (actions no statement names share one empty root).
     private let plainRoots: [Int32]
-    /// Per action id and colon count (`action * (alignedColonLimit + 1) + colons`): aligned root or -1.
+    /// Per action id: where its aligned roots start in `alignedRoots`, or -1 for none (most
+    /// actions: a set names a few of the catalog's, and its size should follow its statements).
+    private let alignedBase: [Int32]
+    /// Per action with aligned roots, per colon count (`base + colons`): aligned root or -1.
     private let alignedRoots: [Int32]
     /// Per colon count: the order aligned keys list the fields in (empty: no aligned trie).
     /// Per colon count, the order of the fields in aligned keys: `fieldOrder[fieldOrderStart[c]...]`
@@ -186,12 +189,19 @@ final class StatementIndex: Sendable {
 
         var builder = TrieBuilder()
         var plainRoots: [Int32] = []
-        var alignedRoots = Array(repeating: Int32(-1), count: actionCount * (Self.alignedColonLimit + 1))
+        var alignedBase = Array(repeating: Int32(-1), count: actionCount)
+        var alignedRoots: [Int32] = []
         var usedColons = -1
+        let emptyRoot = builder.newNode()
         for action in 0..<actionCount {
+            let items = statementsFor(action)
+            guard !items.isEmpty else {
+                plainRoots.append(emptyRoot)
+                continue
+            }
             let root = builder.newNode()
             plainRoots.append(root)
-            for item in statementsFor(action) {
+            for item in items {
                 guard item.hasResource, !item.negated else {
                     // No Resource holds for every resource; NotResource is checked in full.
                     builder.add(
@@ -240,7 +250,11 @@ final class StatementIndex: Sendable {
                     }
                     // For resources with exactly `colons` colons: the aligned trie (a value with a `:`
                     // cannot match those); with more: the prefix trie.
-                    let slot = action * (Self.alignedColonLimit + 1) + colons
+                    if alignedBase[action] < 0 {
+                        alignedBase[action] = Int32(alignedRoots.count)
+                        alignedRoots += Array(repeating: -1, count: Self.alignedColonLimit + 1)
+                    }
+                    let slot = Int(alignedBase[action]) + colons
                     if alignedRoots[slot] < 0 { alignedRoots[slot] = builder.newNode() }
                     let prefix = Self.literalPrefix(aligned)
                     let rest = aligned[prefix.count...]
@@ -265,6 +279,7 @@ final class StatementIndex: Sendable {
         self.childNodes = flat.childNodes
         self.entries = flat.entries
         self.plainRoots = plainRoots.map { flat.nodeFor[Int($0)] }
+        self.alignedBase = alignedBase
         self.alignedRoots = alignedRoots.map { $0 < 0 ? -1 : flat.nodeFor[Int($0)] }
         self.fieldOrder = orders.flatMap { $0 }
         self.fieldOrderStart = orders.reduce(into: [0]) { starts, order in starts.append(starts.last! + order.count) }
@@ -301,8 +316,9 @@ final class StatementIndex: Sendable {
         let capacity = 2 * ((resource.count + 1) + maxGroupsOnAPath * (min(resource.count, maxGroupKeyLength) + 1))
         return withUnsafeTemporaryAllocation(of: Int32.self, capacity: capacity) { visited in
             var count = walk(root: plainRoots[action], key: resource, into: visited, at: 0, context, scope)
-            if colons <= maxAlignedColons {
-                let root = alignedRoots[action * (Self.alignedColonLimit + 1) + colons]
+            let base = alignedBase[action]
+            if colons <= maxAlignedColons, base >= 0 {
+                let root = alignedRoots[Int(base) + colons]
                 if root >= 0 {
                     count = withAlignedKey(resource, colons: colons) { key in
                         walk(root: root, key: key, into: visited, at: count, context, scope)

@@ -2,6 +2,7 @@ public import BulwarkCatalog
 public import BulwarkEngine
 public import BulwarkOrganization
 public import BulwarkPolicy
+import Foundation
 import HashTreeCollections
 
 /// A principal of the store, resolved and compiled: what its requests are decided against.
@@ -295,12 +296,16 @@ private struct Builder {
         for node in state.nodes.values where node.kind == .account {
             organization.accounts[node.name] = AccountIAM(name: node.name)
         }
-        for policy in state.policies.values { parsePolicy(policy.id) }
+        // Parsing and compiling are pure: spread over every core, installed in one pass.
+        let parsed = concurrentMap(Array(state.policies.values)) { policy in
+            (policy.id, Result { () throws(PolicyParseError) in try PolicyParser.parse(policy.defaultDocument) })
+        }
+        for (id, result) in parsed { install(id, result) }
         for principal in state.principals.values {
             putPrincipal(principal, attached: state.attachments.policies(on: principal.urn).filter { !isSCP($0) })
         }
         for node in state.nodes.values where node.kind == .account { recomputePath(node.name) }
-        for principal in state.principals.values where principal.kind != .group { recompile(principal.urn) }
+        recompileAll(state.principals.values.filter { $0.kind != .group }.map(\.urn))
     }
 
     // MARK: Incremental
@@ -424,11 +429,18 @@ private struct Builder {
     }
 
     private mutating func parsePolicy(_ id: String) {
+        guard let policy = state.policies[id] else { return }
+        install(id, Result { () throws(PolicyParseError) in try PolicyParser.parse(policy.defaultDocument) })
+    }
+
+    /// Puts the parse of stored policy `id`'s default document in its account, or records it unreadable.
+    private mutating func install(_ id: String, _ parsed: Result<Policy, PolicyParseError>) {
         guard let policy = state.policies[id], let account = accountName(id: policy.account) else { return }
-        do {
-            organization.accounts[account]?.policies[id] = NamedPolicy(id: id, policy: try PolicyParser.parse(policy.defaultDocument))
+        switch parsed {
+        case .success(let parsed):
+            organization.accounts[account]?.policies[id] = NamedPolicy(id: id, policy: parsed)
             unreadable["policy:\(id)"] = nil
-        } catch {
+        case .failure(let error):
             organization.accounts[account]?.policies[id] = nil
             unreadable["policy:\(id)"] = UnreadablePolicy(id: id, isSCP: false, reason: "version \(policy.defaultVersion): \(error)")
         }
@@ -490,24 +502,55 @@ private struct Builder {
     /// The part it used is released only after the new one is taken, so an unchanged policy set
     /// is never compiled again.
     mutating func recompile(_ urn: String) {
+        let organization = self.organization
+        recompile(urn, resolved: Result { () throws(PrincipalError) in try organization.resolve(principal: urn, scps: false) })
+    }
+
+    /// `recompile` with the principal resolved already.
+    private mutating func recompile(_ urn: String, resolved result: Result<ResolvedPrincipal, PrincipalError>) {
         let previous = principals[urn]?.identityKey
         defer { if let previous { parts.release(identity: previous) } }
         principals[urn] = nil
         refused[urn] = nil
         guard let stored = state.principals[urn], stored.kind != .group else { return }
         let resolved: ResolvedPrincipal
-        do { resolved = try organization.resolve(principal: urn, scps: false) } catch {
+        switch result {
+        case .success(let principal): resolved = principal
+        case .failure(let error):
             refused[urn] = PrincipalError(message: error.message, kind: .unavailable)
             return
         }
-        let key = SharedParts.IdentityKey(
-            account: resolved.account?.name ?? "",
-            policies: resolved.policies.identityPolicies.map { .init(id: $0.id, stamp: parts.stamp("policy:\($0.id)")) })
+        let key = identityKey(of: resolved)
         let identity = parts.acquire(identity: key) {
             CompiledPolicies(identityPolicies: resolved.policies.identityPolicies, catalog: catalog)
         }
         principals[urn] = CompiledIdentity(
             resolved: resolved, identity: identity, policyVersions: DecisionSnapshot.versions(of: resolved, in: state), identityKey: key)
+    }
+
+    /// `recompile` for many principals at once (a rebuild): resolving and compiling the distinct
+    /// identity sets run on every core, then everything is installed in one pass.
+    mutating func recompileAll(_ urns: [String]) {
+        let organization = self.organization
+        let resolved = concurrentMap(urns) { urn in
+            (urn, Result { () throws(PrincipalError) in try organization.resolve(principal: urn, scps: false) })
+        }
+        var pending: [(key: SharedParts.IdentityKey, policies: [NamedPolicy])] = []
+        var seen: Set<SharedParts.IdentityKey> = []
+        for case (_, .success(let principal)) in resolved {
+            let key = identityKey(of: principal)
+            if parts.identity[key] == nil, seen.insert(key).inserted { pending.append((key, principal.policies.identityPolicies)) }
+        }
+        let catalog = self.catalog
+        let compiled = concurrentMap(pending) { CompiledPolicies(identityPolicies: $0.policies, catalog: catalog) }
+        for (entry, part) in zip(pending, compiled) { parts.identity[entry.key] = .init(part: part, users: 0) }
+        for (urn, result) in resolved { recompile(urn, resolved: result) }
+    }
+
+    private func identityKey(of resolved: ResolvedPrincipal) -> SharedParts.IdentityKey {
+        SharedParts.IdentityKey(
+            account: resolved.account?.name ?? "",
+            policies: resolved.policies.identityPolicies.map { .init(id: $0.id, stamp: parts.stamp("policy:\($0.id)")) })
     }
 
     /// Resolves and compiles the SCP path of the account node `name`, shared with every account

@@ -199,28 +199,47 @@ extension OrganizationState {
     /// Writes rows into the state: a body replaces the entity, nil removes it (a replica
     /// catching up on what other writers changed).
     public mutating func apply(rows: [(kind: String, key: String, body: String?)]) throws(StoreCorruptionError) {
-        let decoder = JSONDecoder()
-        for row in rows {
-            do {
-                guard let text = row.body else {
-                    try remove(EntityKey(kind: row.kind, key: row.key))
-                    continue
-                }
-                let data = Data(text.utf8)
-                switch row.kind {
-                case "organization": organization = try decoder.decode(OrganizationSettings.self, from: data)
-                case "node": nodes[row.key] = try decoder.decode(StoredNode.self, from: data)
-                case "policy": policies[row.key] = try decoder.decode(StoredPolicy.self, from: data)
-                case "scp": scps[row.key] = try decoder.decode(StoredSCP.self, from: data)
-                case "principal": principals[row.key] = try decoder.decode(StoredPrincipal.self, from: data)
-                case "attachment": attachments.insert(try decoder.decode(StoredAttachment.self, from: data))
-                default: throw StoreCorruptionError(description: "unknown entity kind \"\(row.kind)\"")
-                }
-            } catch let error as StoreCorruptionError {
-                throw error
-            } catch {
-                throw StoreCorruptionError(description: "stored \(row.kind) \"\(row.key)\" cannot be read: \(error)")
+        // Decoding is pure and most of a load's time: spread over every core, applied in order.
+        for decoded in concurrentMap(rows, Self.decode) {
+            switch try decoded.get() {
+            case .organization(let settings): organization = settings
+            case .node(let key, let node): nodes[key] = node
+            case .policy(let key, let policy): policies[key] = policy
+            case .scp(let key, let scp): scps[key] = scp
+            case .principal(let urn, let principal): principals[urn] = principal
+            case .attachment(let attachment): attachments.insert(attachment)
+            case .removed(let key): try remove(key)
             }
+        }
+    }
+
+    /// One row read back.
+    private enum DecodedRow: Sendable {
+        case organization(OrganizationSettings)
+        case node(String, StoredNode)
+        case policy(String, StoredPolicy)
+        case scp(String, StoredSCP)
+        case principal(String, StoredPrincipal)
+        case attachment(StoredAttachment)
+        case removed(EntityKey)
+    }
+
+    private static func decode(_ row: (kind: String, key: String, body: String?)) -> Result<DecodedRow, StoreCorruptionError> {
+        guard let text = row.body else { return .success(.removed(EntityKey(kind: row.kind, key: row.key))) }
+        let decoder = JSONDecoder()
+        let data = Data(text.utf8)
+        do {
+            switch row.kind {
+            case "organization": return .success(.organization(try decoder.decode(OrganizationSettings.self, from: data)))
+            case "node": return .success(.node(row.key, try decoder.decode(StoredNode.self, from: data)))
+            case "policy": return .success(.policy(row.key, try decoder.decode(StoredPolicy.self, from: data)))
+            case "scp": return .success(.scp(row.key, try decoder.decode(StoredSCP.self, from: data)))
+            case "principal": return .success(.principal(row.key, try decoder.decode(StoredPrincipal.self, from: data)))
+            case "attachment": return .success(.attachment(try decoder.decode(StoredAttachment.self, from: data)))
+            default: return .failure(StoreCorruptionError(description: "unknown entity kind \"\(row.kind)\""))
+            }
+        } catch {
+            return .failure(StoreCorruptionError(description: "stored \(row.kind) \"\(row.key)\" cannot be read: \(error)"))
         }
     }
 

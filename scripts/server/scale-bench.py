@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""The server at scale (issue 18): builds an organization of N users through the management
-API with 8 concurrent clients, then measures single writes, a root SCP change, memory per user
-and restart to ready. Half the users share their group's policy, half have a policy of their own.
+"""The server at scale (issue 18): builds an organization of N users, then measures single
+writes, a root SCP change, memory per user and restart to ready. Half the users share their
+group's policy, half have a policy of their own. Up to 2,000 users the organization is built
+through individual management API calls with 8 concurrent clients (and the write rate is
+reported); above that it is seeded with one PUT /v1/organization/import (and its time reported).
 
 Usage: scripts/server/scale-bench.py BULWARK_BINARY [USERS ...]   (e.g. 100 2000 20000)
 Prints one JSON object per size on stdout; progress on stderr. Needs only Python 3.
@@ -97,16 +99,30 @@ def run_parallel(port, token, calls, label):
     return total / (time.monotonic() - began)
 
 
-def measure(binary, users, port):
-    data = tempfile.mkdtemp(prefix="bulwark-scale-")
-    server = Server(binary, data, port)
-    server.start()
-    for _ in range(100):
-        if os.path.exists(os.path.join(data, "admin-token")):
-            break
-        time.sleep(0.05)
-    token = open(os.path.join(data, "admin-token")).read().strip()
-    admin = Client(port, token)
+def workspace_files(users):
+    """The same organization as the API build, as the files of an import body."""
+    accounts = "\n".join(f"  - {{name: acct{a}, id: \"{a:06x}\", parent: ou{a}}}" for a in range(ACCOUNTS))
+    ous = "\n".join(f"  - {{name: ou{a}, id: ou-{a}, parent: root}}" for a in range(ACCOUNTS))
+    files = {
+        "organization.yaml": f"organization: {{id: o-1, rootId: r-1, scpsEnabled: true}}\nous:\n{ous}\naccounts:\n{accounts}\n"
+                             "scpAttachments:\n  - {scp: guard, targets: [root]}\n",
+        "scps/guard.json": json.dumps({"Version": "5.0", "Statement": [
+            {"Effect": "Allow", "Action": ["*"]}, {"Effect": "Deny", "Action": ["ims:images:share"]}]}),
+    }
+    for a in range(ACCOUNTS):
+        lines = [f"groups: [{{name: staff, policies: [shared-{a}]}}]", "users:"]
+        files[f"accounts/acct{a}/policies/shared-{a}.json"] = json.dumps(policy(a))
+        for u in range(a, users, ACCOUNTS):
+            if u % 2 == 0:
+                lines.append(f"  - {{name: u{u}, groups: [staff]}}")
+            else:
+                lines.append(f"  - {{name: u{u}, policies: [own-{u}]}}")
+                files[f"accounts/acct{a}/policies/own-{u}.json"] = json.dumps(policy(u))
+        files[f"accounts/acct{a}/account.yaml"] = "\n".join(lines) + "\n"
+    return files
+
+
+def build_through_api(port, token, admin, users):
     admin.call("PUT", "/v1/organization", {"id": "o-1", "rootId": "r-1"})
     admin.call("POST", "/v1/scps", {"id": "guard", "document": {"Version": "5.0", "Statement": [
         {"Effect": "Allow", "Action": ["*"]}, {"Effect": "Deny", "Action": ["ims:images:share"]}]}})
@@ -130,6 +146,29 @@ def measure(binary, users, port):
     build_policies = run_parallel(port, token, calls, "policies")
     calls = [("POST", "/v1/attachments", {"policy": f"own-{u}", "target": f"iam::{u % ACCOUNTS:06x}:user:u{u}"}) for u in range(1, users, 2)]
     build_attach = run_parallel(port, token, calls, "attachments")
+    return {"buildWritesPerSecond": {"users": round(build_users), "policies": round(build_policies), "attachments": round(build_attach)}}
+
+
+def seed_through_import(admin, users):
+    print(f"users {users}: seeding with one import", file=sys.stderr)
+    files = workspace_files(users)
+    body = {"files": files}
+    seconds = admin.call("PUT", "/v1/organization/import", body)
+    return {"importSeconds": round(seconds, 2), "importBodyMB": round(len(json.dumps(body)) / 1e6, 1)}
+
+
+def measure(binary, users, port):
+    data = tempfile.mkdtemp(prefix="bulwark-scale-")
+    server = Server(binary, data, port)
+    server.start()
+    for _ in range(100):
+        if os.path.exists(os.path.join(data, "admin-token")):
+            break
+        time.sleep(0.05)
+    token = open(os.path.join(data, "admin-token")).read().strip()
+    admin = Client(port, token)
+    seeded = build_through_api(port, token, admin, users) if users <= 2000 else seed_through_import(admin, users)
+    rss_seeded = server.rss_kb()
 
     rounds = 50
     admin = Client(port, token)  # the first one idled through the build and was closed
@@ -149,8 +188,7 @@ def measure(binary, users, port):
     shutil.rmtree(data)
     ms = lambda xs: round(statistics.median(xs) * 1000, 2)
     return {
-        "users": users,
-        "buildWritesPerSecond": {"users": round(build_users), "policies": round(build_policies), "attachments": round(build_attach)},
+        "users": users, **seeded, "rssKBAfterSeeding": rss_seeded,
         "onePrincipalWriteP50ms": ms(one), "rootSCPChangeP50ms": ms(scp),
         "rssKBPerUserAfterRestart": round(rss_restart / users, 1),
         "rssKBAfterWrites": rss_after_writes, "rssKBAfter1000MoreWrites": rss_after_more, "extraWrites": len(more),
