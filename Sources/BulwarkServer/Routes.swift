@@ -233,7 +233,7 @@ extension PDPServer {
         return value == "" || value == "true" || value == "1"
     }
 
-    private static func decisionID() -> String { UUID().uuidString.lowercased() }
+    private static func decisionID() -> String { DecisionIDs.shared.next() }
 
     private static func name(of command: ManagementCommand) -> String {
         String(describing: command).split(separator: "(").first.map(String.init) ?? "command"

@@ -84,7 +84,16 @@ public final class PostgresStore: PolicyStore {
             let locked = try await connection.query("SELECT value FROM bulwark_meta WHERE name = 'revision' FOR UPDATE", logger: logger)
             for try await value in locked.decode(Int64.self) { revision = value }
             guard revision >= 0 else { throw StoreError("bulwark_meta has no revision row") }
-            let current = revision == base.revision ? base.state : try await Self.read(connection, logger: logger).state
+            // A stale base (another replica wrote since) catches up on the rows written after it,
+            // read under the lock: the same state a full read would give, for what changed.
+            var current = base.state
+            if revision != base.revision {
+                if base.revision < revision {
+                    try current.apply(rows: try await Self.rows(connection, since: base.revision, logger: logger))
+                } else {
+                    current = try await Self.read(connection, logger: logger).state
+                }
+            }
             let outcome = try change(current)
             let next = revision + 1
             for (key, body) in outcome.state.rows(of: outcome.changed) {
@@ -122,15 +131,23 @@ public final class PostgresStore: PolicyStore {
             {
                 current = value
             }
-            var rows: [(kind: String, key: String, body: String?)] = []
-            let deleted = try await connection.query(
-                "SELECT kind, key FROM bulwark_deleted WHERE revision > \(revision) ORDER BY kind, key", logger: logger)
-            for try await (kind, key) in deleted.decode((String, String).self) { rows.append((kind, key, nil)) }
-            let written = try await connection.query(
-                "SELECT kind, key, body FROM bulwark_entities WHERE revision > \(revision) ORDER BY kind, key", logger: logger)
-            for try await (kind, key, body) in written.decode((String, String, String).self) { rows.append((kind, key, body)) }
-            return StoredChanges(rows: rows, revision: current)
+            return StoredChanges(rows: try await Self.rows(connection, since: revision, logger: logger), revision: current)
         }
+    }
+
+    /// The rows written after `revision`: deletions first (a key deleted and written again since
+    /// ends written), then writes.
+    private static func rows(_ connection: PostgresConnection, since revision: Int64, logger: Logger) async throws -> [(
+        kind: String, key: String, body: String?
+    )] {
+        var rows: [(kind: String, key: String, body: String?)] = []
+        let deleted = try await connection.query(
+            "SELECT kind, key FROM bulwark_deleted WHERE revision > \(revision) ORDER BY kind, key", logger: logger)
+        for try await (kind, key) in deleted.decode((String, String).self) { rows.append((kind, key, nil)) }
+        let written = try await connection.query(
+            "SELECT kind, key, body FROM bulwark_entities WHERE revision > \(revision) ORDER BY kind, key", logger: logger)
+        for try await (kind, key, body) in written.decode((String, String, String).self) { rows.append((kind, key, body)) }
+        return rows
     }
 
     public func watch(_ onChange: @escaping @Sendable (Int64) async -> Void) async throws {

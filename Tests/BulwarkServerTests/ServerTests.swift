@@ -14,7 +14,12 @@ import Testing
             #expect(single.status == 200)
             #expect(single.object["decision"] as? String == "allow")
             #expect(single.object["reason"] as? String == "allowed")
-            #expect((single.object["decisionId"] as? String)?.count == 36)
+            // Decision ids: the UUID version-4 layout, distinct per decision.
+            let id = try #require(single.object["decisionId"] as? String)
+            #expect(id.wholeMatch(of: /[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/) != nil, "\(id)")
+            let again = try await http.post(
+                "/v1/authorize", inline + #""request":{"action":"ims:images:get","resource":"ims:cn-north-4:0a1b2c:image:img-1"}}"#, token: nil)
+            #expect(again.object["decisionId"] as? String != id)
             #expect(single.text.contains(#""matched":[{"policy":"p","statement":0,"sid":"Read","effect":"Allow","scpLevel":null}]"#))
 
             let batch = try await http.post(
