@@ -124,6 +124,10 @@ struct IncrementalSnapshotTests {
     /// Every principal's decisions (or refusal), and the unreadable policies.
     static func fingerprint(_ snapshot: DecisionSnapshot) throws -> [String] {
         var out = snapshot.unreadable.map { "unreadable \($0.id) \($0.isSCP)" }
+        // Counts too: a part kept alive by a miscounted reference, or a refusal counted twice, shows here.
+        let parts = snapshot.compiledPartCounts
+        out.append(
+            "principals \(snapshot.principalCount) refused \(snapshot.refusedPrincipalCount) identity sets \(parts.identitySets) SCP paths \(parts.scpPaths)")
         for urn in snapshot.state.principals.keys.sorted() where !urn.contains(":group:") {
             do {
                 let principal = try snapshot.principal(urn)
@@ -159,6 +163,11 @@ struct IncrementalSnapshotTests {
                     let version = broken.policies[id]!.versions.firstIndex { $0.id == broken.policies[id]!.defaultVersion }!
                     broken.policies[id]!.versions[version].document = #"{"Version":"5.0","Statement":[{"Effect":"Allow"}"#
                     (next, changed) = (broken, [.policy(id)])
+                } else if dice.below(25) == 0, let id = state.scps.keys.sorted().first {
+                    // The same for an SCP: every account below a node it is attached to is refused.
+                    var broken = state
+                    broken.scps[id]!.document = #"{"Version":"5.0","Statement":[{"Effect":"Deny"}"#
+                    (next, changed) = (broken, [.scp(id)])
                 } else {
                     guard let change = try? state.applying(Self.command(&dice), context: StoreTests.context) else { continue }
                     (next, changed) = (change.state, change.changed)
