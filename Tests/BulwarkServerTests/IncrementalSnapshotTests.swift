@@ -127,7 +127,8 @@ struct IncrementalSnapshotTests {
         // Counts too: a part kept alive by a miscounted reference, or a refusal counted twice, shows here.
         let parts = snapshot.compiledPartCounts
         out.append(
-            "principals \(snapshot.principalCount) refused \(snapshot.refusedPrincipalCount) identity sets \(parts.identitySets) SCP paths \(parts.scpPaths)")
+            "principals \(snapshot.principalCount) refused \(snapshot.refusedPrincipalCount) identity sets \(parts.identitySets) SCP paths \(parts.scpPaths)"
+        )
         for urn in snapshot.state.principals.keys.sorted() where !urn.contains(":group:") {
             do {
                 let principal = try snapshot.principal(urn)
