@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 runs=""
 if [ "${1:-}" = "--runs" ]; then runs="$2"; shift 2; fi
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz-json fuzz-policy fuzz-authorize-input fuzz-gateway-call)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz-json fuzz-policy fuzz-authorize-input fuzz-gateway-call fuzz-workspace)
 
 sanitize="${FUZZ_SANITIZE:-fuzzer,address}"
 scratch=.build-fuzz
@@ -35,6 +35,7 @@ for target in "${targets[@]}"; do
     fuzz-json|fuzz-policy) sources=(examples/policies/*.json Tests/BulwarkTests/Fixtures/*.json) ;;
     fuzz-authorize-input) sources=(examples/share-outside-org.json Tests/BulwarkTests/Fixtures/authorize-*.json) ;;
     fuzz-gateway-call) sources=(Fuzz/seeds/fuzz-gateway-call/*) ;;
+    fuzz-workspace) sources=(Fuzz/seeds/fuzz-workspace/*) ;;
   esac
   for file in "${sources[@]}"; do cp "$file" "$seeds/$(echo "$file" | tr / _)"; done
   if [ -n "$runs" ]; then limit=(-runs="$runs"); else limit=(-max_total_time="${FUZZ_SECONDS:-20}"); fi

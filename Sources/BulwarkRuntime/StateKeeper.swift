@@ -153,13 +153,16 @@ public final class StateKeeper: Sendable {
             guard changes.revision > held.revision else { return }
             var state = held.state
             try state.apply(rows: changes.rows)
-            advance(to: StoredState(state: state, revision: changes.revision), from: held.revision, changed: changes.keys)
+            let next = StoredState(state: state, revision: changes.revision)
+            await offloaded { self.advance(to: next, from: held.revision, changed: changes.keys) }
             return
         }
         let stored = try await store.load()
-        compiling.withLock { _ in
-            if let held = revision, held >= stored.revision { return }
-            publish(stored, DecisionSnapshot(state: stored.state, revision: stored.revision, catalog: catalog))
+        await offloaded {
+            self.compiling.withLock { _ in
+                if let held = self.revision, held >= stored.revision { return }
+                self.publish(stored, DecisionSnapshot(state: stored.state, revision: stored.revision, catalog: self.catalog))
+            }
         }
     }
 
@@ -191,6 +194,14 @@ public final class StateKeeper: Sendable {
             if ready { break }
             try? await Task.sleep(for: .milliseconds(1))  // cancelled: compiled below with what is there
         }
+        await offloaded { self.compileCommitted(upTo: revision) }
+        if (self.revision ?? -1) < revision {
+            // A gap no local writer fills: another replica's write, read from the store.
+            do { try await refresh() } catch { logger.warning("reloading after a write failed: \(error)") }
+        }
+    }
+
+    private func compileCommitted(upTo revision: Int64) {
         compiling.withLock { _ in
             while let held = current.withLock({ $0?.compiled }), held.revision < revision {
                 guard let next = committed.withLock({ $0.removeValue(forKey: held.revision + 1) }) else { break }
@@ -200,10 +211,6 @@ public final class StateKeeper: Sendable {
                 let held = current.withLock { $0?.compiled.revision } ?? -1
                 pending = pending.filter { $0.key > held }
             }
-        }
-        if (self.revision ?? -1) < revision {
-            // A gap no local writer fills: another replica's write, read from the store.
-            do { try await refresh() } catch { logger.warning("reloading after a write failed: \(error)") }
         }
     }
 

@@ -1,5 +1,6 @@
 import BulwarkEnforcement
 import BulwarkJSON
+import BulwarkRuntime
 import BulwarkStore
 import BulwarkValidation
 import BulwarkWorkspace
@@ -184,10 +185,14 @@ extension PDPServer {
         let context = CommandContext(
             validator: PolicyValidator(catalog: catalog), now: Date().formatted(.iso8601),
             maxPoliciesPerPrincipal: configuration.maxPoliciesPerPrincipal)
-        let imported: OrganizationImport.Result
-        do { imported = try OrganizationImport.state(of: Workspace.load(files: files, catalog: catalog), context: context) } catch {
-            throw APIError.invalidWorkspace(error)
+        let catalog = self.catalog
+        let built = await offloaded {
+            Result { () throws(OrganizationImport.Failure) in
+                try OrganizationImport.state(of: Workspace.load(files: files, catalog: catalog), context: context)
+            }
         }
+        let imported: OrganizationImport.Result
+        do { imported = try built.get() } catch { throw APIError.invalidWorkspace(error) }
         let revision: Int64
         do { revision = try await keeper.replace(with: imported.state) } catch { throw APIError.write(error) }
         logger.info("management write", metadata: ["revision": "\(revision)", "command": "import"])

@@ -198,7 +198,7 @@ private struct WorkspaceLoader {
         case .files(let files):
             for path in files.keys.sorted() where !Self.inLayout(path) {
                 problem(
-                    path, SourceLocation(line: 1, column: 1),
+                    path.isEmpty ? "\"\" (an empty path)" : path, SourceLocation(line: 1, column: 1),
                     "not a file of the workspace layout (organization.yaml, scps/NAME, accounts/ACCOUNT/account.yaml, accounts/ACCOUNT/policies/NAME, accounts/ACCOUNT/trust-policies/NAME; .json, .yaml or .yml)"
                 )
             }
