@@ -20,8 +20,8 @@ public struct ServerConfiguration: Sendable {
     public var decisionLog: String?
     /// Largest request body accepted (8 MiB); larger bodies get 413.
     public var maxBodyBytes = 8 << 20
-    /// Largest `PUT /v1/organization/import` body (256 MiB): a whole organization.
-    public var maxImportBytes = 256 << 20
+    /// Largest `PUT /v1/organization/import` body (64 MiB: a workspace of 20,000 users is about 4.4 MB).
+    public var maxImportBytes = 64 << 20
     /// `serve --import DIR`: the organization written as the first revision of an empty store.
     public var initialImport: OrganizationState?
     /// Limits on what one decision request may ask (requests per batch, inline statements).

@@ -40,8 +40,8 @@ struct ServeCommand: ParsableCommand {
     var decisionLog: String?
     @Option(name: .long, help: "Largest request body in bytes (default 8388608).")
     var maxBodyBytes: Int = 8 << 20
-    @Option(name: .long, help: "Largest PUT /v1/organization/import body in bytes (default 268435456).")
-    var maxImportBytes: Int = 256 << 20
+    @Option(name: .long, help: "Largest PUT /v1/organization/import body in bytes (default 67108864).")
+    var maxImportBytes: Int = 64 << 20
     @Option(name: .customLong("import"), help: "A workspace folder written as the first revision when the store is empty.")
     var importDirectory: String?
     @Option(name: .long, help: "Most requests in one batch (default 10000).")

@@ -136,6 +136,17 @@ import Testing
         }
     }
 
+    @Test func anImportBodyOverItsLimitIs413NamingTheFlag() async throws {
+        let server = try TestServer { $0.maxImportBytes = 1_000 }
+        let body = try Self.body(try Self.exampleFiles())
+        try await server.run { http in
+            let reply = try await http.put("/v1/organization/import", body)
+            #expect(reply.status == 413 && reply.errorCode == "body_too_large", "\(reply.text)")
+            #expect(reply.text.contains("--max-import-bytes"))
+            #expect(try await http.get("/readyz").object["revision"] as? Int == 0)
+        }
+    }
+
     @Test func serveImportWritesAnEmptyStoreOnceAndLeavesAManagedOneAlone() async throws {
         let catalog = try Catalog.bundled()
         let workspace = Workspace.load(directory: Self.exampleRoot, catalog: catalog)
