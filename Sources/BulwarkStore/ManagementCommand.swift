@@ -1,5 +1,6 @@
 public import BulwarkJSON
 import BulwarkOrganization
+import BulwarkPolicy
 public import BulwarkValidation
 
 /// A policy document submitted in a request body, with where it sits in that body so
@@ -382,7 +383,7 @@ extension OrganizationState {
                         path: .root.appending(key: "tags").appending(key: key))
                 }
             }
-            let folded = Set(settings.tags.keys.map { $0.lowercased() })
+            let folded = Set(settings.tags.keys.map(CaseFolding.lowercase))
             if folded.count != settings.tags.count {
                 throw ManagementError(.invalid, "two tags differ only in case; tag keys ignore case", path: .root.appending(key: "tags"))
             }

@@ -301,7 +301,7 @@ private struct WorkspaceLoader {
                 )
                 continue
             }
-            if !seen.insert(member.key.lowercased()).inserted {
+            if !seen.insert(CaseFolding.lowercase(member.key)).inserted {
                 problem(file, member.value.location, "duplicate tag \"\(member.key)\" of \(owner) (tag keys ignore case)")
                 continue
             }

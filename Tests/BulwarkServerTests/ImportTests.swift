@@ -136,6 +136,28 @@ import Testing
         }
     }
 
+    /// Tag keys ignore case the way condition keys do (simple one-to-one folding): "İd" and "id"
+    /// name one `g:PrincipalTag/id`, so they are duplicates in a workspace and in a command.
+    @Test func tagKeysThatFoldAlikeAreDuplicatesInWorkspacesAndCommands() throws {
+        let catalog = try Catalog.bundled()
+        var files = try Self.exampleFiles()
+        files["accounts/playground/account.yaml"] = "users:\n  - {name: carol, tags: {\"\u{130}d\": a, id: b}}\n"
+        let workspace = Workspace.load(files: files.mapValues { Array($0.utf8) }, catalog: catalog)
+        #expect(workspace.problems.map(\.description).contains { $0.contains("duplicate tag \"id\"") }, "\(workspace.problems)")
+
+        var state = try OrganizationImport.state(of: Workspace.load(directory: Self.exampleRoot, catalog: catalog), context: Self.context(catalog))
+            .state
+        state = try state.applying(.removePrincipal(urn: "iam::0a1b2c:user:alice"), context: Self.context(catalog)).state
+        let refusal = #expect(throws: ManagementError.self) {
+            try state.applying(
+                .addPrincipal(
+                    kind: .user, account: "0a1b2c", name: "dave", id: "dave", groups: [],
+                    settings: PrincipalSettings(tags: ["\u{130}d": "a", "id": "b"])),
+                context: Self.context(catalog))
+        }
+        #expect(refusal?.message.contains("differ only in case") == true, "\(String(describing: refusal))")
+    }
+
     @Test func anImportBodyOverItsLimitIs413NamingTheFlag() async throws {
         let server = try TestServer { $0.maxImportBytes = 1_000 }
         let body = try Self.body(try Self.exampleFiles())
