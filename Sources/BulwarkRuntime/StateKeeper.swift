@@ -245,6 +245,12 @@ public final class StateKeeper: Sendable {
         case storeUnavailable(String)
     }
 
+    /// What a management command is checked with now: this keeper's validator and limits, stamped
+    /// with the current time (the import builds its state with the same).
+    public func commandContext() -> CommandContext {
+        CommandContext(validator: validator, now: Date().formatted(.iso8601), maxPoliciesPerPrincipal: maxPoliciesPerPrincipal)
+    }
+
     /// Replaces the whole organization with `next` in one store transaction (one revision),
     /// then installs it: an import. Returns the revision written.
     public func replace(with next: OrganizationState) async throws(WriteError) -> Int64 {
@@ -280,7 +286,7 @@ public final class StateKeeper: Sendable {
     /// Applies one management command in one store transaction, then installs the result.
     public func apply(_ command: ManagementCommand) async throws(WriteError) -> (CommandOutcome, OrganizationState) {
         guard let base = current.withLock({ $0?.stored }) else { throw .notReady }
-        let context = CommandContext(validator: validator, now: Date().formatted(.iso8601), maxPoliciesPerPrincipal: maxPoliciesPerPrincipal)
+        let context = commandContext()
         do {
             let write = try await store.update(base: base) { state in
                 do { return try state.applying(command, context: context) } catch { throw error }

@@ -2,7 +2,6 @@ import BulwarkEnforcement
 import BulwarkJSON
 import BulwarkRuntime
 import BulwarkStore
-import BulwarkValidation
 import BulwarkWorkspace
 import Foundation
 import HTTPTypes
@@ -182,9 +181,7 @@ extension PDPServer {
                 message: "the body is larger than the limit of \(configuration.maxImportBytes) bytes (--max-import-bytes)")
         }
         let files = try ManagementService.importFiles(bytes)
-        let context = CommandContext(
-            validator: PolicyValidator(catalog: catalog), now: Date().formatted(.iso8601),
-            maxPoliciesPerPrincipal: configuration.maxPoliciesPerPrincipal)
+        let context = keeper.commandContext()
         let catalog = self.catalog
         let built = await offloaded {
             Result { () throws(OrganizationImport.Failure) in
