@@ -112,11 +112,22 @@ private struct WorkspaceLoader {
         }
     }
 
-    /// Files of a folder with one of the accepted extensions, sorted.
+    /// Files of a folder with one of the accepted extensions, sorted, one per name: a second
+    /// file with the same name and another extension (`p.json` and `p.yaml`) is a problem,
+    /// never silently read or left out.
     mutating func documents(in folder: String) -> [String] {
         let names = entries(of: folder)
-        return names.filter { $0.hasSuffix(".json") || $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+        let files = names.filter { $0.hasSuffix(".json") || $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
             .map { folder.isEmpty ? $0 : folder + "/" + $0 }
+        var first: [String: String] = [:]
+        return files.filter { file in
+            if let earlier = first[stem(file)] {
+                problem(file, SourceLocation(line: 1, column: 1), "duplicate name \"\(stem(file))\": \(earlier) has it too")
+                return false
+            }
+            first[stem(file)] = file
+            return true
+        }
     }
 
     /// A relative path of the layout (`tests/` files are accepted and not read).
@@ -356,12 +367,7 @@ private struct WorkspaceLoader {
     mutating func loadAccount(_ directory: String) {
         var iam = AccountIAM(name: directory)
         for file in documents(in: "accounts/\(directory)/policies") {
-            let name = stem(file)
-            if iam.policies[name] != nil {
-                problem(file, SourceLocation(line: 1, column: 1), "duplicate policy name \"\(name)\"")
-                continue
-            }
-            if let p = policy(file, type: .identity) { iam.policies[name] = p }
+            if let p = policy(file, type: .identity) { iam.policies[stem(file)] = p }
         }
         for file in documents(in: "accounts/\(directory)/trust-policies") {
             if let p = policy(file, type: .trust) { iam.trustPolicies[stem(file)] = p }

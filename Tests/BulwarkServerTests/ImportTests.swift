@@ -158,6 +158,25 @@ import Testing
         #expect(refusal?.message.contains("differ only in case") == true, "\(String(describing: refusal))")
     }
 
+    /// Two files for one name (`x.json` and `x.yaml`) are a problem wherever the layout reads
+    /// files: never one of them silently read and the other left out.
+    @Test func twoFilesForOneNameAreAProblem() throws {
+        var files = try Self.exampleFiles()
+        files["scps/sandbox-read-only.yaml"] = "Version: '5.0'\nStatement: [{Effect: Allow, Action: ['*']}]\n"
+        files["organization.json"] = "{}"
+        files["accounts/dev/account.json"] = "{}"
+        files["accounts/dev/policies/image-readers.yaml"] = "Version: '5.0'\nStatement: [{Effect: Allow, Action: ['*']}]\n"
+        let workspace = Workspace.load(files: files.mapValues { Array($0.utf8) }, catalog: try Catalog.bundled())
+        let problems = workspace.problems.map(\.description)
+        for (file, twin) in [
+            ("scps/sandbox-read-only.yaml", "scps/sandbox-read-only.json"), ("organization.yaml", "organization.json"),
+            ("accounts/dev/account.yaml", "accounts/dev/account.json"),
+            ("accounts/dev/policies/image-readers.yaml", "accounts/dev/policies/image-readers.json"),
+        ] {
+            #expect(problems.contains { $0.hasPrefix("\(file):1:1: duplicate name") && $0.hasSuffix("\(twin) has it too") }, "\(file): \(problems)")
+        }
+    }
+
     @Test func anImportBodyOverItsLimitIs413NamingTheFlag() async throws {
         let server = try TestServer { $0.maxImportBytes = 1_000 }
         let body = try Self.body(try Self.exampleFiles())
