@@ -15,14 +15,83 @@ public enum ConditionKeyType: String, Sendable, Hashable, Codable {
 }
 
 /// One action of a service, e.g. `ims:images:share`.
-public struct ActionDefinition: Sendable, Hashable, Codable {
+public struct ActionDefinition: Sendable, Hashable {
     public let name: String
     public let description: String
     public let accessLevel: AccessLevel
-    /// Resource types the action acts on (all required); empty means the resource must be `*`.
+    /// Resource types the action acts on (required or optional); empty means the resource must be `*`.
     public let resourceTypes: [String]
-    /// Condition keys the action supports, global ones included (e.g. `g:TagKeys`).
+    /// Condition keys the action supports, global ones included (e.g. `g:TagKeys`): the union of
+    /// its own keys and those of its resource types.
     public let conditionKeys: [String]
+    /// Each resource type with whether it is required and the keys that apply only with it.
+    /// Built-in catalogs mark every type required and keep every key on the action.
+    public let resources: [ActionResource]
+    /// Keys that apply whatever the resource (the schema's action-level `condition_keys`).
+    public let actionConditionKeys: [String]
+    /// A permission without an API of its own (Huawei's `permission_only`).
+    public let permissionOnly: Bool
+    /// Former or alternative names of the same permission: a statement that names an alias covers the action.
+    public let aliases: [String]
+
+    public init(
+        name: String, description: String, accessLevel: AccessLevel, resourceTypes: [String], conditionKeys: [String],
+        resources: [ActionResource]? = nil, permissionOnly: Bool = false, aliases: [String] = []
+    ) {
+        self.name = name
+        self.description = description
+        self.accessLevel = accessLevel
+        self.resourceTypes = resourceTypes
+        self.resources = resources ?? resourceTypes.map { ActionResource(type: $0, required: true, conditionKeys: []) }
+        let perResource = Set(self.resources.flatMap(\.conditionKeys).map { $0.lowercased() })
+        if resources == nil {
+            self.actionConditionKeys = conditionKeys
+        } else {
+            self.actionConditionKeys = conditionKeys.filter { !perResource.contains($0.lowercased()) }
+        }
+        var union = conditionKeys
+        var seen = Set(conditionKeys.map { $0.lowercased() })
+        for key in self.resources.flatMap(\.conditionKeys) where seen.insert(key.lowercased()).inserted { union.append(key) }
+        self.conditionKeys = union
+        self.permissionOnly = permissionOnly
+        self.aliases = aliases
+    }
+
+    /// The keys that apply to the action on a resource of `type` (nil: on a resource of no
+    /// particular type, e.g. `*`), case as catalogued.
+    public func conditionKeys(onResourceType type: String) -> [String] {
+        actionConditionKeys + (resources.first { $0.type == type }?.conditionKeys ?? [])
+    }
+}
+
+/// A resource type an action acts on, as Huawei's schema lists it per action.
+public struct ActionResource: Sendable, Hashable {
+    /// The resource type's name in its service.
+    public let type: String
+    /// Whether every call of the action acts on such a resource (else it may act on another type).
+    public let required: Bool
+    /// Condition keys that apply only when the action acts on this type.
+    public let conditionKeys: [String]
+
+    public init(type: String, required: Bool, conditionKeys: [String]) {
+        self.type = type
+        self.required = required
+        self.conditionKeys = conditionKeys
+    }
+}
+
+/// An API operation of Huawei's schema: its id (as in the service's API reference and CTS
+/// traces), the action it needs and the actions it may also need.
+public struct OperationDefinition: Sendable, Hashable {
+    public let id: String
+    public let action: String
+    public let dependentActions: [String]
+
+    public init(id: String, action: String, dependentActions: [String]) {
+        self.id = id
+        self.action = action
+        self.dependentActions = dependentActions
+    }
 }
 
 /// A case in which a qualified API row applies, e.g. "required only for quickly importing a data disk image".
@@ -65,6 +134,11 @@ public struct ResourceTypeDefinition: Sendable, Hashable, Codable {
     public let name: String
     /// e.g. `ims:<region>:<account-id>:image:<image-id>`.
     public let urn: String
+
+    public init(name: String, urn: String) {
+        self.name = name
+        self.urn = urn
+    }
 }
 
 /// A condition key: its name, value type and whether a request may carry several values.
@@ -76,6 +150,14 @@ public struct ConditionKeyDefinition: Sendable, Hashable, Codable {
     public let sensitive: Bool?
     public let description: String?
 
+    public init(name: String, type: ConditionKeyType, multiValued: Bool, sensitive: Bool? = nil, description: String? = nil) {
+        self.name = name
+        self.type = type
+        self.multiValued = multiValued
+        self.sensitive = sensitive
+        self.description = description
+    }
+
     /// True for templates such as `g:RequestTag/<tag-key>`, which stand for one key per tag.
     public var isTemplate: Bool { name.hasSuffix("<tag-key>") }
 
@@ -84,11 +166,11 @@ public struct ConditionKeyDefinition: Sendable, Hashable, Codable {
 }
 
 /// Everything the catalog knows about one service.
-public struct ServiceCatalog: Sendable, Hashable, Codable {
+public struct ServiceCatalog: Sendable, Hashable {
     /// Service prefix, e.g. `ims`.
     public let name: String
     public let title: String
-    /// The date of the source document.
+    /// The date of the source document, or the schema's `version`.
     public let updated: String
     public let resourceTypes: [ResourceTypeDefinition]
     public let conditionKeys: [ConditionKeyDefinition]
@@ -98,6 +180,31 @@ public struct ServiceCatalog: Sendable, Hashable, Codable {
     public let referencedActions: [String]
     /// Request fields that feed authorization, with the rows documenting each.
     public let requestFields: [RequestField]
+    /// API operations by id (from a Huawei schema; empty for the built-in catalogs).
+    public let operations: [OperationDefinition]
+    /// The file it was read from, for messages (empty for catalogs made in code).
+    public let source: String
+
+    public init(
+        name: String, title: String, updated: String, resourceTypes: [ResourceTypeDefinition], conditionKeys: [ConditionKeyDefinition],
+        actions: [ActionDefinition], apis: [APIRow] = [], referencedActions: [String] = [], requestFields: [RequestField] = [],
+        operations: [OperationDefinition] = [], source: String = ""
+    ) {
+        self.name = name
+        self.title = title
+        self.updated = updated
+        self.resourceTypes = resourceTypes
+        self.conditionKeys = conditionKeys
+        self.actions = actions
+        self.apis = apis
+        self.referencedActions = referencedActions
+        self.requestFields = requestFields
+        self.operations = operations
+        self.source = source
+    }
+
+    /// The operation with this id (exact: operation ids are case-sensitive).
+    public func operation(_ id: String) -> OperationDefinition? { operations.first { $0.id == id } }
 }
 
 /// The catalogs of every service plus the shared global condition keys.
@@ -108,6 +215,8 @@ public struct Catalog: Sendable {
     public let issues: [CatalogIssue]
 
     private let actionsByFoldedName: [String: ActionDefinition]
+    /// Folded alias → the action it names.
+    private let actionsByFoldedAlias: [String: ActionDefinition]
     private let knownActionNames: Set<String>
     private let keysByFoldedName: [String: ConditionKeyDefinition]
     /// Tag-key templates (`g:resourcetag/`) with their definitions, folded once.
@@ -123,19 +232,23 @@ public struct Catalog: Sendable {
         var actions: [String: ActionDefinition] = [:]
         var known: Set<String> = []
         var keys: [String: ConditionKeyDefinition] = [:]
+        var aliases: [String: ActionDefinition] = [:]
         for service in services {
             for action in service.actions {
                 actions[action.name.lowercased()] = actions[action.name.lowercased()] ?? action
                 known.insert(action.name.lowercased())
+                for alias in action.aliases { aliases[alias.lowercased()] = aliases[alias.lowercased()] ?? action }
             }
             for referenced in service.referencedActions { known.insert(referenced.lowercased()) }
             for key in service.conditionKeys { keys[key.name.lowercased()] = key }
         }
         for key in globalKeys { keys[key.name.lowercased()] = key }
         self.actionsByFoldedName = actions
+        // An alias that is also an action's own name stays that action (the loader reports it).
+        self.actionsByFoldedAlias = aliases.filter { actions[$0.key] == nil }
         self.knownActionNames = known
         self.keysByFoldedName = keys
-        self.templateKeys = globalKeys.compactMap { key in key.templatePrefix.map { (Self.fold($0), key) } }
+        self.templateKeys = (globalKeys + services.flatMap(\.conditionKeys)).compactMap { key in key.templatePrefix.map { (Self.fold($0), key) } }
         var byName: [String: Int] = [:]
         for (i, service) in self.services.enumerated() where byName[Self.fold(service.name)] == nil {
             byName[Self.fold(service.name)] = i
@@ -179,6 +292,19 @@ public struct Catalog: Sendable {
             if b >= 0x41 && b <= 0x5A { needsWork = true }
         }
         return needsWork ? String(decoding: name.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self) : name
+    }
+
+    /// The action `name` is an alias of (case-insensitive), if it is one.
+    public func action(aliased name: String) -> ActionDefinition? { actionsByFoldedAlias[Self.fold(name)] }
+
+    /// Every alias with its action, case-folded: the names a statement may use for the same permission.
+    public var foldedAliases: [(alias: String, action: String)] {
+        actionsByFoldedAlias.map { ($0.key, Self.fold($0.value.name)) }.sorted { $0.alias < $1.alias }
+    }
+
+    /// The service of an action, by the action's prefix.
+    public func service(of action: ActionDefinition) -> ServiceCatalog? {
+        service(named: String(action.name.prefix { $0 != ":" }))
     }
 
     /// Whether the name is a catalogued action or one that API rows reference.

@@ -60,34 +60,49 @@ extension Catalog {
         var issues: [CatalogIssue] = []
         for name in names {
             let file = servicesDirectory.appendingPathComponent(name).path
-            // Action access levels are decoded leniently so one bad row is reported, not fatal.
-            let raw: RawService = try decode(file: file)
-            var actions: [ActionDefinition] = []
-            for action in raw.actions {
-                guard let level = AccessLevel(rawValue: action.accessLevel) else {
-                    issues.append(
-                        CatalogIssue(
-                            severity: .error, file: name,
-                            message:
-                                "action \(action.name) has unknown access level \"\(action.accessLevel)\" (expected one of \(AccessLevel.allCases.map(\.rawValue).joined(separator: ", "))); it is left out"
-                        ))
-                    continue
-                }
-                actions.append(
-                    ActionDefinition(
-                        name: action.name, description: action.description, accessLevel: level,
-                        resourceTypes: action.resourceTypes, conditionKeys: action.conditionKeys))
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw CatalogLoadError(file: file, message: "cannot read the file", location: nil)
             }
-            let service = ServiceCatalog(
-                name: raw.name, title: raw.title, updated: raw.updated, resourceTypes: raw.resourceTypes,
-                conditionKeys: raw.conditionKeys, actions: actions, apis: raw.apis,
-                referencedActions: raw.referencedActions, requestFields: raw.requestFields ?? [])
+            let (service, found) = try bulwarkService(Array(data), file: file, name: name)
             services.append(service)
+            issues += found
         }
         let globalFile = base.appendingPathComponent("global-keys.json").path
-        let global: GlobalKeysFile = try decode(file: globalFile)
+        guard let globalData = FileManager.default.contents(atPath: globalFile) else {
+            throw CatalogLoadError(file: globalFile, message: "cannot read the file", location: nil)
+        }
+        let global: GlobalKeysFile = try decode(Array(globalData), file: globalFile)
         issues += check(services: services, globalKeys: global.conditionKeys, fileNames: names)
         return Catalog(services: services, globalKeys: global.conditionKeys, issues: issues)
+    }
+
+    /// A service file in Bulwark's own format; an action with an unknown access level is left
+    /// out and reported (one bad row is not fatal to the bundled catalog).
+    static func bulwarkService(_ bytes: [UInt8], file: String, name: String) throws(CatalogLoadError) -> (ServiceCatalog, [CatalogIssue]) {
+        let raw: RawService = try decode(bytes, file: file)
+        var issues: [CatalogIssue] = []
+        var actions: [ActionDefinition] = []
+        for action in raw.actions {
+            guard let level = AccessLevel(rawValue: action.accessLevel) else {
+                issues.append(
+                    CatalogIssue(
+                        severity: .error, file: name,
+                        message:
+                            "action \(action.name) has unknown access level \"\(action.accessLevel)\" (expected one of \(AccessLevel.allCases.map(\.rawValue).joined(separator: ", "))); it is left out"
+                    ))
+                continue
+            }
+            actions.append(
+                ActionDefinition(
+                    name: action.name, description: action.description, accessLevel: level,
+                    resourceTypes: action.resourceTypes, conditionKeys: action.conditionKeys,
+                    permissionOnly: action.permissionOnly ?? false, aliases: action.aliases ?? []))
+        }
+        let service = ServiceCatalog(
+            name: raw.name, title: raw.title, updated: raw.updated, resourceTypes: raw.resourceTypes,
+            conditionKeys: raw.conditionKeys, actions: actions, apis: raw.apis,
+            referencedActions: raw.referencedActions, requestFields: raw.requestFields ?? [], source: file)
+        return (service, issues)
     }
 
     private struct RawAction: Decodable {
@@ -96,6 +111,8 @@ extension Catalog {
         let accessLevel: String
         let resourceTypes: [String]
         let conditionKeys: [String]
+        let permissionOnly: Bool?
+        let aliases: [String]?
     }
 
     private struct RawService: Decodable {
@@ -114,18 +131,15 @@ extension Catalog {
         let conditionKeys: [ConditionKeyDefinition]
     }
 
-    private static func decode<T: Decodable>(file: String) throws(CatalogLoadError) -> T {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw CatalogLoadError(file: file, message: "cannot read the file", location: nil)
-        }
-        var reader = JSONReader(bytes: Array(data))
+    private static func decode<T: Decodable>(_ data: [UInt8], file: String) throws(CatalogLoadError) -> T {
+        var reader = JSONReader(bytes: data)
         do {
             _ = try reader.readDocument()
         } catch {
             throw CatalogLoadError(file: file, message: "\(error.path): \(error.message)", location: error.location)
         }
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            return try JSONDecoder().decode(T.self, from: Data(data))
         } catch let DecodingError.keyNotFound(key, context) {
             throw CatalogLoadError(
                 file: file, message: "\(render(context.codingPath)): missing field \"\(key.stringValue)\"", location: nil)
@@ -158,6 +172,8 @@ extension Catalog {
                 issues.append(CatalogIssue(severity: .error, file: file, message: "duplicate action \(action.name)"))
             }
         }
+        // API rows may name an action by an alias (a newer schema renamed it).
+        for service in services { for action in service.actions { for alias in action.aliases { allActions.insert(alias.lowercased()) } } }
         let globalNames = Set(globalKeys.map { $0.name.lowercased() })
         for (service, file) in zip(services, fileNames) {
             let rows = Set(service.apis.map { "\($0.method) \($0.path)" })

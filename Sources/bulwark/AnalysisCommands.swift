@@ -59,6 +59,7 @@ struct DiffCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "OLD_DIR NEW_DIR: compare two workspaces principal by principal.")
     var workspace: [String] = []
     @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
+    @OptionGroup var catalogs: CatalogFlags
 
     func validate() throws {
         if workspace.isEmpty && files.count != 2 { throw ValidationError("give OLD and NEW policy files, or --workspace OLD_DIR NEW_DIR") }
@@ -68,7 +69,7 @@ struct DiffCommand: ParsableCommand {
     }
 
     func run() throws {
-        let catalog = try CatalogCommand.load()
+        let catalog = try catalogs.load(workspaces: workspace)
         let analyzer = PolicyAnalyzer(catalog: catalog)
         if !workspace.isEmpty { return try runWorkspaces(analyzer, catalog: catalog) }
         let old = try PolicyFlags.loadPolicy(files[0])
@@ -221,9 +222,10 @@ struct NoNewAccessCheck: ParsableCommand {
     @Option(name: .long, help: "The changed policy.") var new: String
     @Option(name: .long, help: "Whether the policies are identity policies or SCPs.") var type: PolicyKind = .identity
     @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
+    @OptionGroup var catalogs: CatalogFlags
 
     func run() throws {
-        let analyzer = PolicyAnalyzer(catalog: try CatalogCommand.load())
+        let analyzer = PolicyAnalyzer(catalog: try catalogs.load())
         let before = AccessModel.single(try PolicyFlags.loadPolicy(old), asSCP: type == .scp)
         let after = AccessModel.single(try PolicyFlags.loadPolicy(new), asSCP: type == .scp)
         let diff = analyzer.difference(old: before, new: after)
@@ -248,13 +250,14 @@ struct AccessNotGrantedCheck: ParsableCommand {
     var resource: [String] = []
     @Option(name: .long, help: "Whether the policy is an identity policy or an SCP.") var type: PolicyKind = .identity
     @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
+    @OptionGroup var catalogs: CatalogFlags
 
     func validate() throws {
         if action.isEmpty { throw ValidationError("give at least one --action") }
     }
 
     func run() throws {
-        let catalog = try CatalogCommand.load()
+        let catalog = try catalogs.load()
         var actions: [ActionDefinition] = []
         for name in action {
             let glob = GlobPattern(CaseFolding.lowercase(name))
@@ -280,9 +283,10 @@ struct ExternalAccessCheck: ParsableCommand {
 
     @Option(name: .long, help: "The workspace directory.") var workspace: String
     @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
+    @OptionGroup var catalogs: CatalogFlags
 
     func run() throws {
-        let catalog = try CatalogCommand.load()
+        let catalog = try catalogs.load(workspaces: [workspace])
         let ws = try loadWorkspace(workspace, catalog: catalog)
         let (findings, undecided) = ExternalAccess.check(ws.organization, analyzer: PolicyAnalyzer(catalog: catalog))
         let (exposures, undecidedTrust) = ExternalAccess.trustExposures(ws.organization)
@@ -316,6 +320,7 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .long, help: "Only this principal's calls (needed when the log has several).") var principal: String?
     @Option(name: .long, help: "none (exact URNs), resource-id (any id of the type, same region and account) or type (any region and account).")
     var generalize: Generalization = .none
+    @OptionGroup var catalogs: CatalogFlags
 
     enum Generalization: String, ExpressibleByArgument, CaseIterable {
         case none
@@ -324,7 +329,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let catalog = try CatalogCommand.load()
+        let catalog = try catalogs.load()
         let text = String(decoding: try readInput(log), as: UTF8.self)
         var entries: [AccessLogEntry]
         do { entries = try PolicyGenerator.readLog(text) } catch { throw CLIError.invalidInput("\(log):\(error)") }

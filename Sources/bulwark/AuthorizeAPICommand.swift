@@ -19,6 +19,7 @@ struct AuthorizeAPICommand: ParsableCommand {
     var input: String?
 
     @OptionGroup var policies: PolicyFlags
+    @OptionGroup var catalogs: CatalogFlags
 
     @Option(name: .long, help: "Service, e.g. ims.") var service: String?
     @Option(name: .long, help: "HTTP method.") var method: String?
@@ -59,7 +60,7 @@ struct AuthorizeAPICommand: ParsableCommand {
                 context: try context.load(), cases: cases, resource: resource)
             loaded = APIAuthorizationInput(policies: try policies.load(), request: request)
         }
-        let catalog = try CatalogCommand.load()
+        let catalog = try catalogs.load()
         let authorizer = APIAuthorizer(catalog: catalog, authorizer: Authorizer(policies: loaded.policies, catalog: catalog))
         let result: APIAuthorizationResult
         do {

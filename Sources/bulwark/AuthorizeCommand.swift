@@ -74,6 +74,7 @@ struct AuthorizationSource: ParsableArguments {
     var input: String?
 
     @OptionGroup var policies: PolicyFlags
+    @OptionGroup var catalogs: CatalogFlags
 
     @Option(name: .long, help: "The action to authorize, e.g. ims:images:get.")
     var action: String?
@@ -157,7 +158,7 @@ enum Authorize {
         let input = try source.load()
         // Without its catalog the authorizer would fall back to scanning every statement:
         // a catalog that does not load is an error, not a quiet slow path.
-        let authorizer = Authorizer(policies: input.policies, catalog: try CatalogCommand.load())
+        let authorizer = Authorizer(policies: input.policies, catalog: try source.catalogs.load())
         let denied = Denials()
         switch (format, input.isBatch) {
         case (.json, false):

@@ -8,9 +8,10 @@ struct CatalogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "catalog",
         abstract: "Inspect the service catalogs (actions, APIs, resource types, condition keys).",
-        subcommands: [Export.self, ListActions.self, Show.self, Check.self]
+        subcommands: [Export.self, ListActions.self, ListKeys.self, Show.self, Check.self]
     )
 
+    /// The built-in catalog alone (commands without `--catalog`).
     static func load() throws(CLIError) -> Catalog {
         do {
             return try Catalog.bundled()
@@ -20,17 +21,38 @@ struct CatalogCommand: ParsableCommand {
     }
 
     struct Export: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print every catalog as JSON (SPEC §1).")
+        static let configuration = CommandConfiguration(
+            abstract: "Print the catalogs as JSON (SPEC §1), or one service as Huawei's authorization schema (SPEC §12).")
 
-        @Option(name: .long, help: "Output format (json).")
-        var format: String = "json"
+        enum Format: String, ExpressibleByArgument, CaseIterable {
+            case json
+            case huaweiSchema = "huawei-schema"
+        }
+
+        @Option(name: .long, help: "json (every service, Bulwark's format) or huawei-schema (one --service).")
+        var format: Format = .json
+
+        @Option(name: .long, help: "The service to export (huawei-schema only).")
+        var service: String?
+
+        @OptionGroup var catalogs: CatalogFlags
 
         func validate() throws {
-            guard format == "json" else { throw ValidationError("catalog export supports --format json only") }
+            if format == .huaweiSchema && service == nil { throw ValidationError("--format huawei-schema needs --service CODE") }
+            if format == .json && service != nil { throw ValidationError("--service goes with --format huawei-schema") }
         }
 
         func run() throws {
-            Console.write(try CatalogCommand.load().exportJSON())
+            let catalog = try catalogs.load()
+            switch format {
+            case .json:
+                Console.write(catalog.exportJSON())
+            case .huaweiSchema:
+                guard let schema = catalog.exportHuaweiSchema(service: service!) else {
+                    throw CatalogCommand.unknownService(service!, in: catalog)
+                }
+                Console.write(schema)
+            }
         }
     }
 
@@ -44,8 +66,10 @@ struct CatalogCommand: ParsableCommand {
         @Option(name: .long, help: "Only this access level: list, read, write, permission_management, tagging.")
         var accessLevel: String?
 
+        @OptionGroup var catalogs: CatalogFlags
+
         func run() throws {
-            let catalog = try CatalogCommand.load()
+            let catalog = try catalogs.load()
             var level: AccessLevel?
             if let accessLevel {
                 guard let parsed = AccessLevel(rawValue: accessLevel) else {
@@ -56,10 +80,7 @@ struct CatalogCommand: ParsableCommand {
             }
             var services = catalog.services
             if let service {
-                guard let found = catalog.service(named: service) else {
-                    throw CLIError.invalidInput(
-                        "unknown service \"\(service)\"; catalogued: \(catalog.services.map(\.name).joined(separator: ", "))")
-                }
+                guard let found = catalog.service(named: service) else { throw CatalogCommand.unknownService(service, in: catalog) }
                 services = [found]
             }
             let actions = services.flatMap(\.actions).filter { level == nil || $0.accessLevel == level }
@@ -68,8 +89,9 @@ struct CatalogCommand: ParsableCommand {
             for action in actions {
                 let name = action.name.padding(toLength: width, withPad: " ", startingAt: 0)
                 let level = action.accessLevel.rawValue.padding(toLength: 21, withPad: " ", startingAt: 0)
-                let resources = action.resourceTypes.isEmpty ? "*" : action.resourceTypes.joined(separator: ",")
-                lines.append("\(name)  \(level)  \(resources)")
+                let resources =
+                    action.resources.isEmpty ? "*" : action.resources.map { $0.required ? $0.type : "\($0.type)?" }.joined(separator: ",")
+                lines.append("\(name)  \(level)  \(resources)\(action.permissionOnly ? "  (permission only)" : "")")
             }
             lines.append("\(actions.count) actions")
             Console.print(lines.joined(separator: "\n"))
@@ -77,14 +99,22 @@ struct CatalogCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one action and the APIs that need it.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show one service (its resource types, keys and operations) or one action and the APIs that need it.")
 
-        @Argument(help: "The action, e.g. ims:images:share.")
+        @Argument(help: "A service, e.g. ims, or an action, e.g. ims:images:share.")
         var action: String
 
+        @OptionGroup var catalogs: CatalogFlags
+
         func run() throws {
-            let catalog = try CatalogCommand.load()
-            guard let definition = catalog.action(named: action) else {
+            let catalog = try catalogs.load()
+            if !action.contains(":") {
+                guard let service = catalog.service(named: action) else { throw CatalogCommand.unknownService(action, in: catalog) }
+                return Console.print(CatalogCommand.describe(service))
+            }
+            let aliased = catalog.action(aliased: action)
+            guard let definition = catalog.action(named: action) ?? aliased else {
                 let names = catalog.allActions.map(\.name)
                 let hint = EditDistance.closest(to: action, in: names, maxDistance: 4).map { "; did you mean \($0)?" } ?? ""
                 if catalog.isKnownAction(action) {
@@ -93,18 +123,29 @@ struct CatalogCommand: ParsableCommand {
                 throw CLIError.invalidInput("unknown action \"\(action)\"\(hint)")
             }
             let service = catalog.services.first { $0.actions.contains(definition) }!
-            var lines = [
-                definition.name,
+            var lines = [definition.name]
+            if aliased != nil { lines.append("  (\(action) is an alias of \(definition.name))") }
+            lines += [
                 "  \(definition.description)",
-                "  access level:    \(definition.accessLevel.rawValue)",
+                "  access level:    \(definition.accessLevel.rawValue)\(definition.permissionOnly ? " (permission only: no API of its own)" : "")",
                 "  resource types:  "
-                    + (definition.resourceTypes.isEmpty
+                    + (definition.resources.isEmpty
                         ? "none (Resource must be \"*\")"
-                        : definition.resourceTypes.compactMap { type in
-                            service.resourceTypes.first { $0.name == type }.map { "\($0.name) (\($0.urn))" }
-                        }.joined(separator: ", ")),
-                "  condition keys:  " + (definition.conditionKeys.isEmpty ? "none" : definition.conditionKeys.joined(separator: ", ")),
+                        : definition.resources.compactMap { resource in
+                            service.resourceTypes.first { $0.name == resource.type }.map { type in
+                                let keys = resource.conditionKeys.isEmpty ? "" : ", keys \(resource.conditionKeys.joined(separator: ", "))"
+                                return "\(type.name) (\(type.urn)\(resource.required ? "" : ", optional")\(keys))"
+                            }
+                        }.joined(separator: "; ")),
+                "  condition keys:  "
+                    + (definition.actionConditionKeys.isEmpty ? "none" : definition.actionConditionKeys.joined(separator: ", ")),
             ]
+            if !definition.aliases.isEmpty { lines.append("  aliases:         \(definition.aliases.joined(separator: ", "))") }
+            let operations = service.operations.filter { $0.action == definition.name || $0.dependentActions.contains(definition.name) }
+            for operation in operations {
+                let role = operation.action == definition.name ? "" : " (dependency of \(operation.action))"
+                lines.append("  operation:       \(operation.id)\(role)")
+            }
             let rows = catalog.services.flatMap(\.apis).filter {
                 $0.action == definition.name || $0.dependencies.contains(definition.name)
             }
@@ -121,6 +162,59 @@ struct CatalogCommand: ParsableCommand {
             if rows.isEmpty { lines.append("    none") }
             Console.print(lines.joined(separator: "\n"))
         }
+    }
+
+    struct ListKeys: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list-keys", abstract: "List condition keys: the global ones and each service's, or one service's.")
+
+        @Option(name: .long, help: "Only this service's keys, e.g. ims (g for the global keys).")
+        var service: String?
+
+        @OptionGroup var catalogs: CatalogFlags
+
+        func run() throws {
+            let catalog = try catalogs.load()
+            var keys: [ConditionKeyDefinition]
+            switch service?.lowercased() {
+            case nil: keys = catalog.globalKeys + catalog.services.flatMap(\.conditionKeys)
+            case "g": keys = catalog.globalKeys
+            case let name?:
+                guard let found = catalog.service(named: name) else { throw CatalogCommand.unknownService(name, in: catalog) }
+                keys = found.conditionKeys
+            }
+            let width = keys.map(\.name.count).max() ?? 0
+            var lines = keys.map { key in
+                let name = key.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                let type = key.type.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)
+                return "\(name)  \(type)  \(key.multiValued ? "multi-valued" : "single-valued")\(key.sensitive == true ? ", sensitive" : "")"
+            }
+            lines.append("\(keys.count) keys")
+            Console.print(lines.joined(separator: "\n"))
+        }
+    }
+
+    static func unknownService(_ name: String, in catalog: Catalog) -> CLIError {
+        CLIError.invalidInput("unknown service \"\(name)\"; catalogued: \(catalog.services.map(\.name).joined(separator: ", "))")
+    }
+
+    /// A service at a glance: where it comes from, its resource types, keys and operations.
+    static func describe(_ service: ServiceCatalog) -> String {
+        var lines = [
+            "\(service.name) — \(service.title)",
+            "  version:         \(service.updated)\(service.source.isEmpty ? "" : " (\(service.source))")",
+            "  actions:         \(service.actions.count)"
+                + " (\(AccessLevel.allCases.map { level in "\(service.actions.filter { $0.accessLevel == level }.count) \(level.rawValue)" }.joined(separator: ", ")))",
+            "  API rows:        \(service.apis.count)",
+            "  operations:      \(service.operations.count)",
+            "  resource types:",
+        ]
+        lines += service.resourceTypes.map { "    \($0.name)  \($0.urn)" }
+        if service.resourceTypes.isEmpty { lines.append("    none") }
+        lines.append("  condition keys:")
+        lines += service.conditionKeys.map { "    \($0.name)  \($0.type.rawValue)\($0.multiValued ? ", multi-valued" : "")" }
+        if service.conditionKeys.isEmpty { lines.append("    none") }
+        return lines.joined(separator: "\n")
     }
 
     struct Check: ParsableCommand {
@@ -143,6 +237,38 @@ struct CatalogCommand: ParsableCommand {
             Console.print(actions.joined(separator: "\n"))
             Console.print("\(errors) errors, \(catalog.issues.count - errors) notes")
             if errors > 0 { throw CLIError(message: "", exitCode: ExitCode.failure) }
+        }
+    }
+}
+
+/// `--catalog DIR` (repeatable): user catalogs — Huawei authorization schemas or Bulwark service
+/// files — merged with the built-in ones, plus a workspace's `catalogs/` folder (SPEC §12).
+struct CatalogFlags: ParsableArguments {
+    @Option(
+        name: .customLong("catalog"),
+        help: "A catalog directory: Huawei authorization schemas or Bulwark service files (repeatable).")
+    var directories: [String] = []
+
+    /// The built-in catalog with every `--catalog` directory and each workspace's `catalogs/`
+    /// merged in. Notices (a built-in catalog replaced) go to standard error; any problem is exit 2.
+    func load(workspaces: [String] = []) throws(CLIError) -> Catalog {
+        let builtIn = try CatalogCommand.load()
+        var folders = directories
+        for workspace in workspaces {
+            let folder = URL(fileURLWithPath: workspace).appendingPathComponent("catalogs").path
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue { folders.append(folder) }
+        }
+        if folders.isEmpty { return builtIn }
+        do {
+            // A file given twice (two workspaces sharing a schema) counts once.
+            var seen: Set<[UInt8]> = []
+            let files = try Catalog.files(inDirectories: folders).filter { seen.insert($0.bytes).inserted }
+            let loaded = try builtIn.merging(files)
+            for notice in loaded.notices { FileHandle.standardError.write(Data("bulwark: \(notice)\n".utf8)) }
+            return loaded.catalog
+        } catch {
+            throw CLIError.invalidInput("the catalogs have \(error.problems.count) problem(s):\n\(error)")
         }
     }
 }

@@ -23,6 +23,8 @@ struct ValidateCommand: ParsableCommand {
     @Option(name: .long, help: "Output format: text, json or sarif.")
     var format: ValidationFormat = .text
 
+    @OptionGroup var catalogs: CatalogFlags
+
     enum PolicyTypeArgument: String, ExpressibleByArgument, CaseIterable {
         case identity, scp, trust
     }
@@ -33,7 +35,7 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         let (paths, expanded) = try Self.expand(files)
-        let catalog = try CatalogCommand.load()
+        let catalog = try catalogs.load()
         let validator = PolicyValidator(catalog: catalog)
         let policyType: PolicyType =
             switch type {

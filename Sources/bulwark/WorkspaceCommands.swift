@@ -24,6 +24,7 @@ func loadWorkspace(_ directory: String, catalog: Catalog) throws(CLIError) -> Wo
 struct PrincipalFlags: ParsableArguments {
     @Option(name: .long, help: "The workspace directory.") var workspace: String
     @Option(name: .long, help: "iam::ACCOUNT:user:NAME or iam::ACCOUNT:agency:NAME.") var principal: String
+    @OptionGroup var catalogs: CatalogFlags
 
     func resolve() throws(CLIError) -> (catalog: Catalog, principal: ResolvedPrincipal) {
         let (catalog, _, resolved) = try resolveInWorkspace()
@@ -31,7 +32,7 @@ struct PrincipalFlags: ParsableArguments {
     }
 
     func resolveInWorkspace() throws(CLIError) -> (catalog: Catalog, workspace: Workspace, principal: ResolvedPrincipal) {
-        let catalog = try CatalogCommand.load()
+        let catalog = try catalogs.load(workspaces: [workspace])
         let ws = try loadWorkspace(workspace, catalog: catalog)
         do { return (catalog, ws, try ws.organization.resolve(principal: principal)) } catch { throw CLIError.invalidInput(error.message) }
     }
@@ -233,9 +234,10 @@ struct TestCommand: ParsableCommand {
 
     @Option(name: .long, help: "The workspace directory.") var workspace: String
     @Argument(help: "Test files (default: every .yaml/.json file in WORKSPACE/tests).") var files: [String] = []
+    @OptionGroup var catalogs: CatalogFlags
 
     func run() throws {
-        let catalog = try CatalogCommand.load()
+        let catalog = try catalogs.load(workspaces: [workspace])
         let ws = try loadWorkspace(workspace, catalog: catalog)
         var paths = files
         if paths.isEmpty {
@@ -285,9 +287,10 @@ struct LintCommand: ParsableCommand {
 
     @Option(name: .long, help: "The workspace directory.") var workspace: String
     @Option(name: .long, help: "Output format: text, json or sarif.") var format: ValidateCommand.ValidationFormat = .text
+    @OptionGroup var catalogs: CatalogFlags
 
     func run() throws {
-        let catalog = try CatalogCommand.load()
+        let catalog = try catalogs.load(workspaces: [workspace])
         let ws = Workspace.load(directory: workspace, catalog: catalog)
         let validator = PolicyValidator(catalog: catalog)
         var reports: [FileReport] = []

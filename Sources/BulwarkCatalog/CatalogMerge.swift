@@ -1,0 +1,137 @@
+import BulwarkJSON
+import Foundation
+
+/// A catalog file given by the user: a Huawei authorization schema or a service in Bulwark's format.
+public struct CatalogFile: Sendable, Hashable {
+    /// Its path (or name), for messages.
+    public let name: String
+    public let bytes: [UInt8]
+
+    public init(name: String, bytes: [UInt8]) {
+        self.name = name
+        self.bytes = bytes
+    }
+}
+
+/// A catalog with user catalogs merged in, and what the merge noticed.
+public struct LoadedCatalog: Sendable {
+    public let catalog: Catalog
+    /// One line each, for standard error: the built-in catalogs user catalogs replaced.
+    public let notices: [String]
+}
+
+extension Catalog {
+    /// The `.json` files of catalog directories, at their top level and in `services/`, sorted by path.
+    public static func files(inDirectories directories: [String]) throws(CatalogErrors) -> [CatalogFile] {
+        var files: [CatalogFile] = []
+        var problems: [CatalogProblem] = []
+        for directory in directories {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                problems.append(CatalogProblem(file: directory, location: nil, message: "is not a catalog directory"))
+                continue
+            }
+            let base = URL(fileURLWithPath: directory)
+            var paths: [String] = []
+            for folder in [base, base.appendingPathComponent("services")] {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+                paths += names.filter { $0.hasSuffix(".json") }.map { folder.appendingPathComponent($0).path }
+            }
+            for path in paths.sorted() {
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    problems.append(CatalogProblem(file: path, location: nil, message: "cannot read the file"))
+                    continue
+                }
+                files.append(CatalogFile(name: path, bytes: Array(data)))
+            }
+        }
+        if !problems.isEmpty { throw CatalogErrors(problems) }
+        return files
+    }
+
+    /// This catalog with the services of `files` merged in (SPEC §12): a user catalog for a
+    /// service this catalog has replaces it (a schema keeps the replaced service's API rows,
+    /// request fields and referenced actions, which schemas cannot carry); the same service in
+    /// two files is an error naming both. Any problem in any file: every problem, nothing merged.
+    public func merging(_ files: [CatalogFile]) throws(CatalogErrors) -> LoadedCatalog {
+        if files.isEmpty { return LoadedCatalog(catalog: self, notices: []) }
+        var problems: [CatalogProblem] = []
+        var added: [ServiceCatalog] = []
+        var dependents: [(file: String, operation: String, action: String, node: JSONNode, path: JSONPath)] = []
+        var definedIn: [String: String] = [:]
+        for file in files {
+            var reader = JSONReader(bytes: file.bytes)
+            let root: JSONNode
+            do {
+                root = try reader.readDocument()
+            } catch {
+                problems.append(CatalogProblem(file: file.name, path: error.path, location: error.location, message: error.message))
+                continue
+            }
+            let service: ServiceCatalog
+            if HuaweiSchemaReader.isSchema(root) {
+                var schema = HuaweiSchemaReader(file: file.name, globalKeys: globalKeys)
+                switch schema.read(root) {
+                case .failure(let errors):
+                    problems += errors.problems
+                    continue
+                case .success(let read):
+                    service = read
+                    dependents += schema.dependentReferences.map { (file.name, $0.operation, $0.action, $0.node, $0.path) }
+                }
+            } else {
+                do {
+                    let (read, issues) = try Self.bulwarkService(file.bytes, file: file.name, name: file.name)
+                    problems += issues.filter { $0.severity == .error }.map { CatalogProblem(file: file.name, location: nil, message: $0.message) }
+                    service = read
+                } catch {
+                    problems.append(CatalogProblem(file: file.name, location: error.location, message: error.message))
+                    continue
+                }
+            }
+            let folded = Self.fold(service.name)
+            if let first = definedIn[folded] {
+                problems.append(
+                    CatalogProblem(file: file.name, location: nil, message: "service \(service.name) is also defined in \(first); keep one of them"))
+                continue
+            }
+            definedIn[folded] = file.name
+            added.append(service)
+        }
+        if !problems.isEmpty { throw CatalogErrors(problems) }
+
+        var notices: [String] = []
+        var merged = services
+        for var service in added {
+            if let i = merged.firstIndex(where: { Self.fold($0.name) == Self.fold(service.name) }) {
+                let replaced = merged[i]
+                if service.apis.isEmpty && service.requestFields.isEmpty {
+                    service = ServiceCatalog(
+                        name: service.name, title: replaced.title, updated: service.updated, resourceTypes: service.resourceTypes,
+                        conditionKeys: service.conditionKeys, actions: service.actions, apis: replaced.apis,
+                        referencedActions: replaced.referencedActions, requestFields: replaced.requestFields,
+                        operations: service.operations, source: service.source)
+                }
+                notices.append(
+                    "notice: \(service.source) replaces the built-in \(replaced.name) catalog (\(replaced.updated) → \(service.updated))")
+                merged[i] = service
+            } else {
+                merged.append(service)
+            }
+        }
+        let userFiles = Set(added.map(\.source))
+        for issue in Self.check(services: merged, globalKeys: globalKeys, fileNames: merged.map(\.source))
+        where issue.severity == .error && userFiles.contains(issue.file) {
+            problems.append(CatalogProblem(file: issue.file, location: nil, message: issue.message))
+        }
+        let catalog = Catalog(services: merged, globalKeys: globalKeys, issues: issues)
+        for reference in dependents where !catalog.isKnownAction(reference.action) && catalog.action(aliased: reference.action) == nil {
+            problems.append(
+                CatalogProblem(
+                    file: reference.file, path: reference.path, location: reference.node.location,
+                    message: "operation \(reference.operation) depends on \(reference.action), which no catalog defines"))
+        }
+        if !problems.isEmpty { throw CatalogErrors(problems) }
+        return LoadedCatalog(catalog: catalog, notices: notices)
+    }
+}
