@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // Coverage-guided fuzzers (libFuzzer) for what reads untrusted bytes: the JSON reader, the
 // policy parser, the `bulwark authorize` input decoder (SPEC §3) and the gateway's call
-// handling up to the decision, and a workspace given as files (the bulk import). A package of its own: built only by scripts/fuzz.sh, with
+// handling up to the decision, a workspace given as files (the bulk import) and a user catalog (a Huawei authorization schema). A package of its own: built only by scripts/fuzz.sh, with
 // -sanitize=fuzzer,address, never by `swift build` or `swift test`.
 import PackageDescription
 
@@ -24,6 +24,7 @@ let package = Package(
             .product(name: "BulwarkCatalog", package: "bulwark"), .product(name: "BulwarkWorkspace", package: "bulwark"),
             .product(name: "BulwarkOrganization", package: "bulwark"),
         ]),
+        .executableTarget(name: "fuzz-catalog", dependencies: ["FuzzDriver", .product(name: "BulwarkCatalog", package: "bulwark")]),
         .executableTarget(name: "fuzz-workspace", dependencies: [
             "FuzzDriver", .product(name: "BulwarkWorkspace", package: "bulwark"), .product(name: "BulwarkCatalog", package: "bulwark"),
         ]),

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 runs=""
 if [ "${1:-}" = "--runs" ]; then runs="$2"; shift 2; fi
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz-json fuzz-policy fuzz-authorize-input fuzz-gateway-call fuzz-workspace)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz-json fuzz-policy fuzz-authorize-input fuzz-gateway-call fuzz-workspace fuzz-catalog)
 
 sanitize="${FUZZ_SANITIZE:-fuzzer,address}"
 scratch=.build-fuzz
@@ -36,6 +36,7 @@ for target in "${targets[@]}"; do
     fuzz-authorize-input) sources=(examples/share-outside-org.json Tests/BulwarkTests/Fixtures/authorize-*.json) ;;
     fuzz-gateway-call) sources=(Fuzz/seeds/fuzz-gateway-call/*) ;;
     fuzz-workspace) sources=(Fuzz/seeds/fuzz-workspace/*) ;;
+    fuzz-catalog) sources=(examples/catalogs/*.json Fuzz/seeds/fuzz-catalog/*) ;;
   esac
   for file in "${sources[@]}"; do cp "$file" "$seeds/$(echo "$file" | tr / _)"; done
   if [ -n "$runs" ]; then limit=(-runs="$runs"); else limit=(-max_total_time="${FUZZ_SECONDS:-20}"); fi

@@ -16,6 +16,8 @@ public struct APIRequest: Sendable {
     public var cases: [String]
     /// Overrides the URN of resource-typed actions (for rows whose resource is in the body).
     public var resource: String?
+    /// A schema operation id (SPEC §12) naming the call instead of method and path.
+    public var operation: String?
 
     public init(
         service: String, method: String, path: String, region: String, accountID: String,
@@ -177,6 +179,7 @@ public struct APIRouter: Sendable {
             throw APIAuthorizationError(
                 message: "unknown service \"\(request.service)\"; catalogued: \(catalog.services.map(\.name).joined(separator: ", "))")
         }
+        if let id = request.operation { return try plan(operation: id, of: service, request) }
         let path = Self.normalize(request.path)
         let method = request.method.uppercased()
         let rows: [APIRow]
@@ -218,6 +221,34 @@ public struct APIRouter: Sendable {
         return APIPlan(checks: items, notApplied: notApplied, parameters: parameters)
     }
 
+    /// What a schema operation needs (SPEC §12): its action on `resource` when given, else on its
+    /// resource type's URN with the parts the request does not give as `*`; its dependent
+    /// actions on `*`.
+    private func plan(operation id: String, of service: ServiceCatalog, _ request: APIRequest) throws(APIAuthorizationError) -> APIPlan {
+        guard let operation = service.operation(id) else {
+            if service.operations.isEmpty {
+                throw APIAuthorizationError(
+                    message: "\(service.name) has no operations in its catalog (only a Huawei schema gives them); name the call by method and path")
+            }
+            let closest = EditDistance.closest(to: id, in: service.operations.map(\.id), maxDistance: max(3, id.count / 3))
+            throw APIAuthorizationError(
+                message: "unknown operation \"\(id)\" of \(service.name)\(closest.map { "; did you mean \($0)?" } ?? "")")
+        }
+        let row = APIRow(operation: operation)
+        var items = [
+            APIPlan.Item(
+                action: operation.action,
+                resource: request.resource
+                    ?? resourceURN(for: operation.action, service: service, request: request, parameters: [:], primary: nil), row: row,
+                isDependency: false)
+        ]
+        var seen: Set<String> = [operation.action.lowercased() + "\u{0}" + items[0].resource]
+        for dependent in operation.dependentActions where seen.insert(dependent.lowercased() + "\u{0}*").inserted {
+            items.append(APIPlan.Item(action: dependent, resource: "*", row: row, isDependency: true))
+        }
+        return APIPlan(checks: items, notApplied: [], parameters: [:])
+    }
+
     /// The URN an action is checked on: from its resource type's template, the region, the
     /// account and the path parameters (`*` for parts the path does not give); `*` for actions
     /// without a resource type. A same-service dependency that no action table describes is
@@ -227,7 +258,7 @@ public struct APIRouter: Sendable {
         guard let definition = catalog.action(named: action) else {
             return prefix == service.name.lowercased() ? (primary ?? "*") : "*"
         }
-        guard let typeName = definition.resourceTypes.first,
+        guard let typeName = (definition.resources.first { $0.required } ?? definition.resources.first)?.type,
             let type = catalog.resourceType(typeName, in: prefix)
         else { return "*" }
         if let override = request.resource { return override }

@@ -71,7 +71,7 @@ public struct APIAuthorizationInput: Sendable {
         var strings: [String: String] = [:]
         var context = RequestContext()
         var cases: [String] = []
-        let stringFields = ["service", "method", "path", "region", "accountId", "resource"]
+        let stringFields = ["service", "method", "path", "operation", "region", "accountId", "resource"]
         for member in members {
             let memberPath = path.appending(key: member.key)
             switch member.key {
@@ -100,12 +100,28 @@ public struct APIAuthorizationInput: Sendable {
             default:
                 throw AuthorizationInputError(
                     message:
-                        "unknown field \(Excerpt.quoted(member.key)) in apiRequest; expected service, method, path, region, accountId, context, cases and resource",
+                        "unknown field \(Excerpt.quoted(member.key)) in apiRequest; expected service, method and path (or operation), region, accountId, context, cases and resource",
                     path: memberPath, location: member.keyLocation)
             }
         }
-        for required in ["service", "method", "path"] where strings[required] == nil {
-            throw AuthorizationInputError(message: "apiRequest has no \(required)", path: path, location: node.location)
+        if strings["service"] == nil {
+            throw AuthorizationInputError(message: "apiRequest has no service", path: path, location: node.location)
+        }
+        if let operation = strings["operation"] {
+            // An operation id names the call: method, path and cases belong to the other form.
+            if strings["method"] != nil || strings["path"] != nil || !cases.isEmpty {
+                throw AuthorizationInputError(
+                    message: "apiRequest gives operation \(Excerpt.quoted(operation)) and method, path or cases; give one form",
+                    path: path, location: node.location)
+            }
+            var request = APIRequest(
+                service: strings["service"]!, method: "", path: "", region: strings["region"] ?? "", accountID: strings["accountId"] ?? "",
+                context: context, resource: strings["resource"])
+            request.operation = operation
+            return request
+        }
+        for required in ["method", "path"] where strings[required] == nil {
+            throw AuthorizationInputError(message: "apiRequest has no \(required) (or operation)", path: path, location: node.location)
         }
         return APIRequest(
             service: strings["service"]!, method: strings["method"]!, path: strings["path"]!,
@@ -129,7 +145,7 @@ public enum APIAuthorizationOutput {
             AuthorizationOutput.writeFields(check.result, into: &json)
             json.field(
                 "requiredBy",
-                "\(check.requiredBy.method) \(check.requiredBy.path)" + (check.isDependency ? " (dependency of \(check.requiredBy.action))" : ""))
+                check.requiredBy.label + (check.isDependency ? " (dependency of \(check.requiredBy.action))" : ""))
             json.endObject()
         }
         json.endArray()
@@ -143,7 +159,8 @@ public enum APIAuthorizationOutput {
     }
 
     public static func text(_ result: APIAuthorizationResult, request: APIRequest) -> String {
-        var lines = ["\(result.decision.rawValue.uppercased()) \(request.method.uppercased()) \(request.path)"]
+        let call = request.operation.map { "\(request.service) operation \($0)" } ?? "\(request.method.uppercased()) \(request.path)"
+        var lines = ["\(result.decision.rawValue.uppercased()) \(call)"]
         for check in result.checks {
             let mark = check.result.decision == .allow ? "allow" : "DENY "
             let why = check.result.decision == .allow ? "" : " (\(check.result.reason.rawValue))"

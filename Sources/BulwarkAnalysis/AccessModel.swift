@@ -88,8 +88,8 @@ public struct AccessModel: Sendable {
     public static let nothing = AccessModel(policies: PolicySet(identityPolicies: []))
 
     /// Whether the side allows `request`, by the reference evaluator with the fixed keys added.
-    func allows(_ request: AuthorizationRequest) -> Bool {
-        reference.authorize(withFixedKeys(request)).decision == .allow
+    func allows(_ request: AuthorizationRequest, scope: VariableScope) -> Bool {
+        reference.scoped(scope).authorize(withFixedKeys(request)).decision == .allow
     }
 
     func withFixedKeys(_ request: AuthorizationRequest) -> AuthorizationRequest {
@@ -98,16 +98,20 @@ public struct AccessModel: Sendable {
     }
 
     /// The granting Allows that match `request`.
-    func grants(_ request: AuthorizationRequest) -> [DeterminingStatement] {
+    func grants(_ request: AuthorizationRequest, scope: VariableScope) -> [DeterminingStatement] {
         let full = withFixedKeys(request)
-        return grantingAllows.filter { $0.statement.matches(full) }.map(\.origin)
+        return grantingAllows.filter { $0.statement.matches(full, scope: scope) }.map(\.origin)
     }
 
     /// Every statement whose Action/NotAction covers `foldedAction`, policy variables substituted
     /// from the keys this side fixes; a statement that can never match (a variable that does not
     /// resolve) is left out. A variable whose key the side does not fix cannot be analysed exactly.
     func statements(for foldedAction: String, scope: VariableScope) throws(AnalysisLimit) -> Relevant {
-        func covers(_ e: Entry) -> Bool { (e.statement.actions.firstMatch(foldedAction) != nil) != e.statement.actions.isNegated }
+        // A pattern covers the action when it matches its name or one of its aliases.
+        let names = [foldedAction] + (scope.actionAliases[foldedAction] ?? [])
+        func covers(_ e: Entry) -> Bool {
+            names.contains { e.statement.actions.firstMatch($0) != nil } != e.statement.actions.isNegated
+        }
         func substituted(_ entries: [Entry]) throws(AnalysisLimit) -> [Entry] {
             var out: [Entry] = []
             for e in entries where covers(e) {

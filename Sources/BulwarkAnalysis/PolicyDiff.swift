@@ -50,8 +50,13 @@ public struct AccessDifference: Sendable {
 /// with the reference evaluator on both sides.
 public struct PolicyAnalyzer: Sendable {
     public let catalog: Catalog
+    /// What evaluation takes from the catalog (multi-valued keys, action aliases).
+    let scope: VariableScope
 
-    public init(catalog: Catalog) { self.catalog = catalog }
+    public init(catalog: Catalog) {
+        self.catalog = catalog
+        self.scope = VariableScope(catalog: catalog)
+    }
 
     /// What `new` allows that `old` does not, and the reverse.
     public func difference(old: AccessModel, new: AccessModel) -> AccessDifference {
@@ -149,7 +154,7 @@ public struct PolicyAnalyzer: Sendable {
         var groups: [String: (resource: String, conditions: [String], actions: [String], example: AuthorizationRequest)] = [:]
         for (space, box) in boxes {
             let example = space.example(box)
-            guard allowing.allows(example), !(denying?.allows(example) ?? false) else {
+            guard allowing.allows(example, scope: scope), !(denying?.allows(example, scope: scope) ?? false) else {
                 undecided.append(
                     UndecidedAction(
                         action: space.action.name,
@@ -169,7 +174,7 @@ public struct PolicyAnalyzer: Sendable {
             let g = groups[key]!
             return AccessRegion(
                 actions: g.actions, resource: g.resource, conditions: g.conditions, example: g.example,
-                grantedBy: allowing.grants(g.example))
+                grantedBy: allowing.grants(g.example, scope: scope))
         }
     }
 }

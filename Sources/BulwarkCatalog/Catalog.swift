@@ -112,6 +112,22 @@ public struct APIRow: Sendable, Hashable, Codable {
     public let dependencies: [String]
     /// Present when the row applies only in a named case.
     public let requiredOnly: RequiredOnly?
+
+    public init(method: String, path: String, action: String, dependencies: [String], requiredOnly: RequiredOnly? = nil) {
+        self.method = method
+        self.path = path
+        self.action = action
+        self.dependencies = dependencies
+        self.requiredOnly = requiredOnly
+    }
+
+    /// The row that stands for a schema operation: no method, the operation id as its path.
+    public init(operation: OperationDefinition) {
+        self.init(method: "", path: operation.id, action: operation.action, dependencies: operation.dependentActions)
+    }
+
+    /// `METHOD /path`, or `operation ID` for a schema operation.
+    public var label: String { method.isEmpty ? "operation \(path)" : "\(method) \(path)" }
 }
 
 /// A request field that feeds authorization — a body field such as `tags`, or a query

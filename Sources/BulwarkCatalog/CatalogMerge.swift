@@ -31,11 +31,12 @@ extension Catalog {
                 problems.append(CatalogProblem(file: directory, location: nil, message: "is not a catalog directory"))
                 continue
             }
-            let base = URL(fileURLWithPath: directory)
+            // Paths as the user wrote them, so messages name files the way they know them.
+            let base = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
             var paths: [String] = []
-            for folder in [base, base.appendingPathComponent("services")] {
-                let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
-                paths += names.filter { $0.hasSuffix(".json") }.map { folder.appendingPathComponent($0).path }
+            for folder in [base, base + "/services"] {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+                paths += names.filter { $0.hasSuffix(".json") }.map { folder + "/" + $0 }
             }
             for path in paths.sorted() {
                 guard let data = FileManager.default.contents(atPath: path) else {

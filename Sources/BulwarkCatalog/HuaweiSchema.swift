@@ -73,6 +73,12 @@ public struct HuaweiSchemaReader {
         problems.append(CatalogProblem(file: file, path: path, location: node?.location, message: message))
     }
 
+    /// A problem with the value of `key` in an object: located at the value.
+    private mutating func problem(_ path: JSONPath, _ members: [JSONMember], _ key: String, _ fallback: JSONNode, _ message: String) {
+        let node = members.first { $0.key == key }?.value ?? fallback
+        problem(path.appending(key: key), node, message)
+    }
+
     /// The members of an object, or nil (reported) when the node is not one.
     private mutating func object(_ node: JSONNode, _ path: JSONPath) -> [JSONMember]? {
         if case .object(let members) = node.value { return members }
@@ -176,11 +182,11 @@ public struct HuaweiSchemaReader {
             guard let fields = object(node, at) else { continue }
             guard let name = string(fields, "type_name", in: node, at), let urn = string(fields, "urn_template", in: node, at) else { continue }
             if !typeNames.insert(name).inserted {
-                problem(at.appending(key: "type_name"), node, "duplicate resource type \"\(name)\"")
+                problem(at, fields, "type_name", node, "duplicate resource type \"\(name)\"")
                 continue
             }
             if let other = typeByTemplate[urn] {
-                problem(at.appending(key: "urn_template"), node, "resource types \"\(other)\" and \"\(name)\" have the same URN template \(urn)")
+                problem(at, fields, "urn_template", node, "resource types \"\(other)\" and \"\(name)\" have the same URN template \(urn)")
                 continue
             }
             typeByTemplate[urn] = name
@@ -198,12 +204,12 @@ public struct HuaweiSchemaReader {
             let text = description(fields, in: node, at)
             guard let type = Self.valueTypes[typeName.lowercased()] else {
                 problem(
-                    at.appending(key: "value_type"), node,
+                    at, fields, "value_type", node,
                     "unknown value type \"\(typeName)\" (expected string, numeric, boolean, date or ip_address)")
                 continue
             }
             if !keyNames.insert(name.lowercased()).inserted {
-                problem(at.appending(key: "key"), node, "duplicate condition key \"\(name)\"")
+                problem(at, fields, "key", node, "duplicate condition key \"\(name)\"")
                 continue
             }
             keyNodes.append((name, node, at))
@@ -233,12 +239,12 @@ public struct HuaweiSchemaReader {
                 keyRefs += resourceKeys.map { ($0.text, $0.node, $0.path) }
                 guard let type = typeByTemplate[template] else {
                     problem(
-                        resourceAt.appending(key: "urn_template"), resourceNode,
+                        resourceAt, resourceFields, "urn_template", resourceNode,
                         "\(template) is the URN template of no resource type in \"resources\"")
                     continue
                 }
                 if resources.contains(where: { $0.type == type }) {
-                    problem(resourceAt.appending(key: "urn_template"), resourceNode, "resource type \"\(type)\" is listed twice for \(name)")
+                    problem(resourceAt, resourceFields, "urn_template", resourceNode, "resource type \"\(type)\" is listed twice for \(name)")
                     continue
                 }
                 resources.append(ActionResource(type: type, required: required, conditionKeys: resourceKeys.map(\.text)))
@@ -248,12 +254,12 @@ public struct HuaweiSchemaReader {
 
             let prefix = Self.servicePrefix(of: name)
             if prefix.isEmpty || name.split(separator: ":", omittingEmptySubsequences: false).count != 3 {
-                problem(at.appending(key: "name"), node, "\"\(name)\" is not an action name (service:resource:action)")
+                problem(at, fields, "name", node, "\"\(name)\" is not an action name (service:resource:action)")
                 continue
             }
             if let code, code.lowercased() != prefix.lowercased() {
                 problem(
-                    at.appending(key: "name"), node,
+                    at, fields, "name", node,
                     "\(name) is not an action of service \(code) (\(codeSource ?? "the first action") is); a schema describes one service")
                 continue
             }
@@ -262,14 +268,14 @@ public struct HuaweiSchemaReader {
                 codeSource = name
             }
             if actionNames[name.lowercased()] != nil {
-                problem(at.appending(key: "name"), node, "duplicate action \(name)")
+                problem(at, fields, "name", node, "duplicate action \(name)")
                 continue
             }
             actionNames[name.lowercased()] = at
             guard let levelText else { continue }
             guard let level = AccessLevel(rawValue: levelText.lowercased()) else {
                 problem(
-                    at.appending(key: "access_level"), node,
+                    at, fields, "access_level", node,
                     "unknown access level \"\(levelText)\" (expected one of \(AccessLevel.allCases.map(\.rawValue).joined(separator: ", ")))")
                 continue
             }
@@ -308,11 +314,11 @@ public struct HuaweiSchemaReader {
             else { continue }
             let dependents = strings(fields, "dependent_actions", in: node, at)
             if !operationIDs.insert(id).inserted {
-                problem(at.appending(key: "operation_id"), node, "duplicate operation \(id)")
+                problem(at, fields, "operation_id", node, "duplicate operation \(id)")
                 continue
             }
             if actionNames[action.lowercased()] == nil {
-                problem(at.appending(key: "operation_action"), node, "\(action) is no action of this schema")
+                problem(at, fields, "operation_action", node, "\(action) is no action of this schema")
                 continue
             }
             operations.append(OperationDefinition(id: id, action: action, dependentActions: dependents.map(\.text)))

@@ -140,7 +140,14 @@ extension VariableScope {
                 names.insert(CaseFolding.lowercase(key.name))
             }
         }
-        self.init(multiValuedKeys: names, multiValuedPrefixes: prefixes)
+        var groups: [String: [String]] = [:]
+        for service in catalog.services {
+            for action in service.actions where !action.aliases.isEmpty {
+                let group = [CaseFolding.lowercase(action.name)] + action.aliases.map(CaseFolding.lowercase)
+                for name in group { groups[name] = group.filter { $0 != name } }
+            }
+        }
+        self.init(multiValuedKeys: names, multiValuedPrefixes: prefixes, actionAliases: groups)
     }
 }
 
@@ -148,8 +155,8 @@ extension VariableScope {
 /// states. Kept simple and obviously right; the compiled `Authorizer` is tested against it.
 public struct ReferenceAuthorizer: Sendable {
     public let policies: PolicySet
-    /// The keys policy variables never resolve to.
-    public let scope: VariableScope
+    /// The keys policy variables never resolve to, and the action aliases.
+    public private(set) var scope: VariableScope
     private let identityDenies: [Entry]
     private let identityAllows: [Entry]
     private let scpDenies: [Entry]
@@ -162,6 +169,13 @@ public struct ReferenceAuthorizer: Sendable {
     private struct Entry: Sendable {
         let statement: Statement
         let reference: DeterminingStatement
+    }
+
+    /// The same evaluator with another scope (nothing is rebuilt).
+    public func scoped(_ scope: VariableScope) -> ReferenceAuthorizer {
+        var copy = self
+        copy.scope = scope
+        return copy
     }
 
     public init(policies: PolicySet, scope: VariableScope = .none) {

@@ -214,6 +214,8 @@ private final class CompiledEvaluator: Sendable {
 final class CompiledPolicySet: Sendable {
     /// Case-folded action name → action id in `index`.
     let actionIDs: ActionTable
+    /// Case-folded alias → its action's id (empty when the catalog has no aliases).
+    let aliasIDs: [String: Int]
     let index: StatementIndex
     /// Per statement: what results name it by.
     let references: [DeterminingStatement]
@@ -289,10 +291,14 @@ final class CompiledPolicySet: Sendable {
         for entry in statements {
             for pattern in entry.statement.actions.patterns where pattern.glob.isLiteral {
                 let folded = CaseFolding.lowercase(pattern.text)
-                if shared.table.id(of: folded) == nil, extra.insert(folded).inserted { universe.append(folded) }
+                if shared.table.id(of: folded) == nil, shared.aliasIDs[folded] == nil, extra.insert(folded).inserted {
+                    universe.append(folded)
+                }
             }
         }
         self.actionIDs = extra.isEmpty ? shared.table : ActionTable(universe)
+        self.aliasIDs = shared.aliasIDs
+        let aliasesByID = shared.aliasesByID
         var actionsOfPattern: [String: [Int]] = [:]
         var byAction = Array(
             repeating: [(statement: Int32, entryClass: StatementIndex.EntryClass, negated: Bool, hasResource: Bool)](), count: universe.count)
@@ -308,8 +314,15 @@ final class CompiledPolicySet: Sendable {
                     // A literal names one action: found in the table, not by matching every name.
                     ids = [id]
                     actionsOfPattern[pattern.glob.text] = ids
+                } else if pattern.glob.isLiteral, let id = aliasIDs[CaseFolding.lowercase(pattern.text)] {
+                    // An alias names its action.
+                    ids = [id]
+                    actionsOfPattern[pattern.glob.text] = ids
                 } else {
-                    ids = universe.indices.filter { pattern.glob.matches(universe[$0]) }
+                    // A pattern covers an action when it matches its name or one of its aliases.
+                    ids = universe.indices.filter { a in
+                        pattern.glob.matches(universe[a]) || (aliasesByID[a]?.contains { pattern.glob.matches($0) } ?? false)
+                    }
                     actionsOfPattern[pattern.glob.text] = ids
                 }
                 covered.formUnion(ids)
@@ -335,9 +348,11 @@ final class CompiledPolicySet: Sendable {
         ) { byAction[$0] }
     }
 
-    /// The request's action id, or nil when the compiled path cannot decide it.
+    /// The request's action id (an alias's is its action's), or nil when the compiled path cannot decide it.
     func actionID(_ request: AuthorizationRequest) -> Int? {
-        fallbackOnly ? nil : actionIDs.id(of: request.foldedAction)
+        if fallbackOnly { return nil }
+        if let id = actionIDs.id(of: request.foldedAction) { return id }
+        return aliasIDs.isEmpty ? nil : aliasIDs[request.foldedAction]
     }
 
     /// SPEC §3's order over the candidates the index finds. With `everyMatch`, collects every
@@ -534,23 +549,41 @@ public struct AuthorizationVerdict: Sendable, Hashable {
 final class ActionUniverse: Sendable {
     let names: [String]
     let table: ActionTable
+    /// Case-folded alias → the id of its action.
+    let aliasIDs: [String: Int]
+    /// Action id → its case-folded aliases.
+    let aliasesByID: [Int: [String]]
 
-    static let empty = ActionUniverse(names: [])
+    static let empty = ActionUniverse(names: [], aliases: [:])
 
-    private init(names: [String]) {
+    private init(names: [String], aliases: [String: [String]]) {
         self.names = names
-        self.table = ActionTable(names)
+        let table = ActionTable(names)
+        self.table = table
+        var aliasIDs: [String: Int] = [:]
+        var aliasesByID: [Int: [String]] = [:]
+        for (action, list) in aliases {
+            guard let id = table.id(of: action) else { continue }
+            aliasesByID[id] = list
+            for alias in list where table.id(of: alias) == nil { aliasIDs[alias] = id }
+        }
+        self.aliasIDs = aliasIDs
+        self.aliasesByID = aliasesByID
     }
 
     convenience init(catalog: Catalog) {
         var names: [String] = []
         var seen: Set<String> = []
+        var aliases: [String: [String]] = [:]
         for service in catalog.services {
             for name in service.actions.map(\.name) + service.referencedActions {
                 let folded = CaseFolding.lowercase(name)
                 if seen.insert(folded).inserted { names.append(folded) }
             }
+            for action in service.actions where !action.aliases.isEmpty {
+                aliases[CaseFolding.lowercase(action.name)] = action.aliases.map(CaseFolding.lowercase)
+            }
         }
-        self.init(names: names)
+        self.init(names: names, aliases: aliases)
     }
 }

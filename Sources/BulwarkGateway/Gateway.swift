@@ -447,7 +447,7 @@ public final class Gateway: Sendable {
         case .allowed:
             why = "allowed"
         }
-        let dependency = check.isDependency ? " (a dependency of \(check.requiredBy.method) \(check.requiredBy.path))" : ""
+        let dependency = check.isDependency ? " (a dependency of \(check.requiredBy.label))" : ""
         return "denied: \(check.action) on \(check.resource)\(dependency): \(why)"
     }
 

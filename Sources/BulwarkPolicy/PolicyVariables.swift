@@ -192,8 +192,9 @@ public struct Substitution: Sendable {
     }
 }
 
-/// What variable resolution needs beyond the request: the keys that never resolve because the
-/// catalog lists them as multi-valued (`g:TagKeys`, `ims:TargetOrgPaths`, ...).
+/// What evaluation needs from the catalog beyond the request: the keys that never resolve
+/// because the catalog lists them as multi-valued (`g:TagKeys`, `ims:TargetOrgPaths`, ...), and
+/// the action aliases (names of one permission that an Action pattern may use for another).
 public struct VariableScope: Sendable, Hashable {
     /// Case-folded names.
     public let multiValuedKeys: Set<String>
@@ -201,11 +202,15 @@ public struct VariableScope: Sendable, Hashable {
     public let multiValuedPrefixes: [String]
     /// `KeyHash` of each multi-valued name: checked first, since every resolution asks.
     private let hashes: [UInt64]
+    /// Case-folded action name → the other case-folded names of the same permission (an
+    /// action and its aliases, SPEC §12); empty without aliases.
+    public let actionAliases: [String: [String]]
 
-    public init(multiValuedKeys: Set<String> = [], multiValuedPrefixes: [String] = []) {
+    public init(multiValuedKeys: Set<String> = [], multiValuedPrefixes: [String] = [], actionAliases: [String: [String]] = [:]) {
         self.multiValuedKeys = multiValuedKeys
         self.multiValuedPrefixes = multiValuedPrefixes
         self.hashes = multiValuedKeys.map(KeyHash.of)
+        self.actionAliases = actionAliases
     }
 
     /// No catalog: only the request context decides.

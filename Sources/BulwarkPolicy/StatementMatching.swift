@@ -40,7 +40,11 @@ extension Statement {
     /// (checked in the order Action, Resource, Condition). Policy variables are substituted from
     /// the request context; `scope` names the keys that never resolve.
     public func mismatch(for request: AuthorizationRequest, scope: VariableScope = .none) -> StatementMismatch? {
-        let actionHit = actions.firstMatch(request.foldedAction)
+        var actionHit = actions.firstMatch(request.foldedAction)
+        if actionHit == nil && !scope.actionAliases.isEmpty, let others = scope.actionAliases[request.foldedAction] {
+            // A pattern that covers another name of the same permission covers this one.
+            actionHit = others.lazy.compactMap { actions.firstMatch($0) }.first
+        }
         if actions.isNegated {
             if let i = actionHit { return .notAction(pattern: i) }
         } else if actionHit == nil {

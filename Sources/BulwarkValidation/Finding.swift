@@ -60,6 +60,7 @@ public enum FindingCode: String, Sendable, Hashable, CaseIterable {
     case invalidPrincipal = "INVALID_PRINCIPAL"
     case trustActionNotSupported = "TRUST_ACTION_NOT_SUPPORTED"
     case overlyPermissiveTrust = "OVERLY_PERMISSIVE_TRUST"
+    case actionIsAlias = "ACTION_IS_ALIAS"
 
     public var severity: Severity {
         switch self {
@@ -67,7 +68,7 @@ public enum FindingCode: String, Sendable, Hashable, CaseIterable {
         case .allowWithNotAction, .allowWithNotResource, .overlyPermissive, .wildcardInSensitiveKey,
             .forAllValuesWithSingleValuedKey, .denyWithPolicyVariable, .overlyPermissiveTrust:
             .securityWarning
-        case .redundantStatement, .redundantAction, .emptyArray, .emptyObject: .suggestion
+        case .redundantStatement, .redundantAction, .emptyArray, .emptyObject, .actionIsAlias: .suggestion
         default: .error
         }
     }
@@ -118,6 +119,7 @@ public enum FindingCode: String, Sendable, Hashable, CaseIterable {
         case .invalidPrincipal: "A principal is not an account id, an IAM principal URN or service.NAME."
         case .trustActionNotSupported: "A trust statement's action is not one of the sts: trust actions."
         case .overlyPermissiveTrust: "Anyone may assume the agency: no condition on the caller's organization, URN or external id."
+        case .actionIsAlias: "The action is an alias of another action; name the action itself."
         }
     }
 }

@@ -137,8 +137,14 @@ final class ActionIndex: Sendable {
     let foldedConditionKeys: [Set<String>]
     /// Every URN template, taken apart once.
     let templateShapes: [String: TemplateShape]
-    /// Case-folded name → indices (a name may be catalogued and referenced).
+    /// Case-folded name → indices (a name may be catalogued and referenced); an alias → its action's.
     let indicesByFolded: [String: [Int]]
+    /// Per index: the catalogued action's aliases, case-folded.
+    let foldedAliases: [[String]]
+    /// Per index: resource type → its URN template and the keys that apply with it (folded).
+    let resourceKeys: [[(template: String, keys: Set<String>)]]
+    /// Per index: the keys that apply whatever the resource (folded).
+    let actionKeys: [Set<String>]
 
     init(catalog: Catalog) {
         var folded: [String] = []
@@ -180,13 +186,23 @@ final class ActionIndex: Sendable {
         self.templateShapes = shapes
         var byFolded: [String: [Int]] = [:]
         for (i, name) in folded.enumerated() { byFolded[name, default: []].append(i) }
+        let aliases = definitions.map { d in d?.aliases.map(CaseFolding.lowercase) ?? [] }
+        for (i, list) in aliases.enumerated() { for alias in list where byFolded[alias] == nil { byFolded[alias] = [i] } }
         self.indicesByFolded = byFolded
+        self.foldedAliases = aliases
+        self.actionKeys = definitions.map { d in Set(d?.actionConditionKeys.map { $0.lowercased() } ?? []) }
+        self.resourceKeys = zip(definitions, services).map { d, service in
+            guard let d else { return [] }
+            return d.resources.compactMap { resource in
+                catalog.resourceType(resource.type, in: service).map { ($0.urn, Set(resource.conditionKeys.map { $0.lowercased() })) }
+            }
+        }
     }
 
     /// Indices of known actions (catalogued or referenced) the glob matches.
     func matching(_ glob: GlobPattern) -> [Int] {
         if glob.isLiteral { return indicesByFolded[glob.text] ?? [] }
-        return folded.indices.filter { glob.matches(folded[$0]) }
+        return folded.indices.filter { glob.matches(folded[$0]) || foldedAliases[$0].contains(where: glob.matches) }
     }
 
     /// Catalogued actions (with definitions) that the pattern list covers.
@@ -194,7 +210,8 @@ final class ActionIndex: Sendable {
         var out: [ActionDefinition] = []
         for i in folded.indices {
             guard let definition = definitions[i] else { continue }
-            if (actions.firstMatch(folded[i]) != nil) != actions.isNegated { out.append(definition) }
+            let hit = actions.firstMatch(folded[i]) != nil || foldedAliases[i].contains { actions.firstMatch($0) != nil }
+            if hit != actions.isNegated { out.append(definition) }
         }
         return out
     }

@@ -184,6 +184,12 @@ struct StatementChecker {
             let folded = glob.text  // action globs are case-folded
             let servicePart = ServicePrefix.of(folded)
             let matches = hits[patternIndex]
+            if glob.isLiteral, let action = catalog.action(aliased: text) {
+                add(
+                    .actionIsAlias, "\(JSONWriter.quoted(text)) is an alias of \(action.name); name the action itself (the alias grants the same)",
+                    pattern.span)
+                continue
+            }
             if Wildcard.occurs(in: servicePart.utf8) {
                 if matches.isEmpty && !glob.matchesEverything {
                     add(.unknownAction, "\(element) pattern \(JSONWriter.quoted(text)) matches no catalogued action", pattern.span)
@@ -371,7 +377,7 @@ struct StatementChecker {
                 add(.nullWithIfExists, "\(op) on \(clause.key): IfExists makes a missing key true, which defeats Null; use Null alone", clause.span)
             }
             checkValueTypes(clause, op)
-            checkKey(clause, op, covered: covered)
+            checkKey(clause, op, covered: covered, statement: statement)
         }
     }
 
@@ -421,7 +427,27 @@ struct StatementChecker {
         }
     }
 
-    private mutating func checkKey(_ clause: ConditionClause, _ op: ConditionOperator, covered: [Int]) {
+    /// Whether the statement's Resource can name a resource of the URN template (always, for
+    /// `*`, NotResource or no Resource).
+    private static func reaches(_ statement: Statement, template: TemplateShape) -> Bool {
+        guard let resources = statement.resources, !resources.isNegated else { return true }
+        return resources.patterns.contains { pattern in
+            if pattern.glob.matchesEverything { return true }
+            let text = pattern.template?.skeleton ?? pattern.text
+            return couldBe(ColonFields(text, maxFields: 5), pattern: text, template: template)
+        }
+    }
+
+    /// Whether the key applies to the covered action `i` as the statement names it: a key of the
+    /// action itself, or of one of its resource types that the statement's Resource can reach.
+    private func supports(_ i: Int, key folded: String, statement: Statement) -> Bool {
+        if index.actionKeys[i].contains(folded) { return true }
+        return index.resourceKeys[i].contains { entry in
+            entry.keys.contains(folded) && Self.reaches(statement, template: index.templateShapes[entry.template] ?? TemplateShape(entry.template))
+        }
+    }
+
+    private mutating func checkKey(_ clause: ConditionClause, _ op: ConditionOperator, covered: [Int], statement: Statement) {
         let prefix = ServicePrefix.of(clause.normalizedKey)
         guard let definition = catalog.conditionKey(named: clause.key) else {
             if let hint = unknownKeyHint(clause.key) {
@@ -431,8 +457,17 @@ struct StatementChecker {
         }
         if prefix != "g" && !covered.isEmpty {
             let folded = definition.name.lowercased()
-            let supporting = covered.filter { index.foldedConditionKeys[$0].contains(folded) }
-            if supporting.isEmpty {
+            let supporting = covered.filter { supports($0, key: folded, statement: statement) }
+            // Covered actions that have the key only with resource types the Resource does not name.
+            let elsewhere = covered.flatMap { i in
+                index.resourceKeys[i].filter { $0.keys.contains(folded) }.map { "\(index.names[i]) on \($0.template)" }
+            }
+            if supporting.isEmpty && !elsewhere.isEmpty {
+                add(
+                    .conditionKeyNotSupported,
+                    "\(definition.name) applies only to \(Self.list(elsewhere)), which the statement's Resource does not name; the condition never holds",
+                    clause.span)
+            } else if supporting.isEmpty {
                 let all = catalog.allActions.filter { action in action.conditionKeys.contains { $0.lowercased() == definition.name.lowercased() } }
                     .map(\.name)
                 let which = all.isEmpty ? "no action supports it" : "it is supported by \(Self.list(all))"

@@ -24,6 +24,7 @@ struct AuthorizeAPICommand: ParsableCommand {
     @Option(name: .long, help: "Service, e.g. ims.") var service: String?
     @Option(name: .long, help: "HTTP method.") var method: String?
     @Option(name: .long, help: "Concrete path, e.g. /v2/images/img-1/members.") var path: String?
+    @Option(name: .long, help: "A schema operation id instead of --method and --path (SPEC §12).") var operation: String?
     @Option(name: .long, help: "Region, e.g. cn-north-4.") var region: String = ""
     @Option(name: .long, help: "Account id.") var account: String = ""
     @Option(name: .customLong("case"), help: "A qualified row's case id that applies (repeatable).") var cases: [String] = []
@@ -37,12 +38,15 @@ struct AuthorizeAPICommand: ParsableCommand {
     var failOnDeny = false
 
     func validate() throws {
-        let flags = service != nil || method != nil || path != nil || !policies.isEmpty
+        let flags = service != nil || method != nil || path != nil || operation != nil || !policies.isEmpty
         if input != nil && flags {
-            throw ValidationError("--input cannot be combined with --service, --method, --path or policy flags")
+            throw ValidationError("--input cannot be combined with --service, --method, --path, --operation or policy flags")
         }
-        if input == nil && (service == nil || method == nil || path == nil) {
-            throw ValidationError("give --input FILE, or --service, --method and --path with --policy files")
+        if operation != nil && (method != nil || path != nil || !cases.isEmpty) {
+            throw ValidationError("--operation names the call: leave out --method, --path and --case")
+        }
+        if input == nil && (service == nil || (operation == nil && (method == nil || path == nil))) {
+            throw ValidationError("give --input FILE, or --service with --method and --path (or --operation) and --policy files")
         }
     }
 
@@ -55,9 +59,10 @@ struct AuthorizeAPICommand: ParsableCommand {
                 throw CLIError.invalidInput(located(input == "-" ? "<stdin>" : input, error.location, error.path, error.message))
             }
         } else {
-            let request = APIRequest(
-                service: service!, method: method!, path: path!, region: region, accountID: account,
+            var request = APIRequest(
+                service: service!, method: method ?? "", path: path ?? "", region: region, accountID: account,
                 context: try context.load(), cases: cases, resource: resource)
+            request.operation = operation
             loaded = APIAuthorizationInput(policies: try policies.load(), request: request)
         }
         let catalog = try catalogs.load()

@@ -36,6 +36,7 @@ struct GatewayCommand: ParsableCommand {
     @Option(name: .long, help: "Largest request body in bytes (default 8388608).") var maxBodyBytes: Int = 8 << 20
     @Option(name: .long, help: "Bytes of request bodies held at once across calls (default 67108864).") var maxInflightBodyBytes: Int = 64 << 20
     @OptionGroup var tls: TLSFlags
+    @OptionGroup var catalogs: CatalogFlags
     @OptionGroup var connections: ConnectionFlags
 
     func run() throws {
@@ -83,8 +84,7 @@ struct GatewayCommand: ParsableCommand {
         configuration.maxBodyBytes = maxBodyBytes
         configuration.maxInflightBodyBytes = maxInflightBodyBytes
         configuration.connections = try connections.limits()
-        let catalog: Catalog
-        do { catalog = try Catalog.bundled() } catch { throw CLIError(message: "cannot load the catalog: \(error)", exitCode: ExitCode.failure) }
+        let catalog = try catalogs.load(workspaces: workspace.map { [$0] } ?? [])
         let source: PolicySource
         switch (workspace, store) {
         case (let folder?, nil):

@@ -53,6 +53,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
     @OptionGroup var tls: TLSFlags
+    @OptionGroup var catalogs: CatalogFlags
     @OptionGroup var connections: ConnectionFlags
 
     func run() throws {
@@ -96,8 +97,8 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw CLIError.invalidInput("\(error)")
         }
-        let catalog: Catalog
-        do { catalog = try Catalog.bundled() } catch { throw CLIError.invalidInput("cannot load the catalog: \(error)") }
+        // The import's workspace may bring its own catalogs/ (SPEC §12), as for lint.
+        let catalog = try catalogs.load(workspaces: importDirectory.map { [$0] } ?? [])
         if let importDirectory {
             configuration.initialImport = try Self.importState(importDirectory, catalog: catalog, maxPoliciesPerPrincipal: maxPoliciesPerPrincipal)
         }

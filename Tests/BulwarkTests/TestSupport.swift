@@ -1,3 +1,4 @@
+import BulwarkCatalog
 import BulwarkContract
 import BulwarkEngine
 import BulwarkJSON
@@ -69,6 +70,13 @@ func runCLI(_ arguments: [String], stdin: String? = nil) throws -> (code: Int32,
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
 }
+
+/// The built-in catalog with the example third service (`examples/catalogs/evs.json`, a Huawei
+/// schema with an alias, a permission-only action and keys per resource type).
+let catalogWithEVS: Catalog = {
+    let files = try! Catalog.files(inDirectories: [packageRoot().appendingPathComponent("examples/catalogs").path])
+    return try! Catalog.bundled().merging(files).catalog
+}()
 
 /// The shared examples folder (`../shared/examples` from the package root).
 func sharedExamples() -> URL {

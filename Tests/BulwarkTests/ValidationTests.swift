@@ -18,7 +18,8 @@ private func stmts(_ bodies: String...) -> String {
 
 @Suite("bulwark validate: findings")
 struct ValidationTests {
-    static let validator = PolicyValidator(catalog: try! Catalog.bundled())
+    /// With the example third service, whose alias raises ACTION_IS_ALIAS (built-in catalogs have no aliases).
+    static let validator = PolicyValidator(catalog: catalogWithEVS)
 
     static func findings(_ text: String, _ type: PolicyType = .identity) -> [Finding] {
         validator.validate(text, type: type)
@@ -138,6 +139,9 @@ struct ValidationTests {
         CodeCase(
             code: "REDUNDANT_ACTION", type: .identity, hit: stmt(#""Effect":"Deny","Action":["ims:images:*","ims:images:get"]"#),
             miss: stmt(#""Effect":"Deny","Action":["ims:images:*","ims:quotas:get"]"#)),
+        CodeCase(
+            code: "ACTION_IS_ALIAS", type: .identity, hit: stmt(#""Effect":"Deny","Action":["evs:volumes:modify"]"#),
+            miss: stmt(#""Effect":"Deny","Action":["evs:volumes:update"]"#)),
         CodeCase(
             code: "EMPTY_ARRAY", type: .identity,
             hit: stmt(#""Effect":"Deny","Action":"ims:images:get","Condition":{"StringEquals":{"g:UserName":[]}}"#),

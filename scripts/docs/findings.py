@@ -64,6 +64,8 @@ ADVICE = {
                                    "Name the trust actions; what the agency may do once assumed belongs in the identity policies attached to it."),
     "OVERLY_PERMISSIVE_TRUST": ("An `Allow` of `sts:agencies:assume` to `\"*\"` (or with `NotPrincipal`) without a condition on `g:PrincipalOrgId`, `g:PrincipalOrgPath`, `g:PrincipalUrn` or `sts:ExternalId`: any principal of any account could assume the agency.",
                                 "Name the accounts or principals, or add a condition that pins the caller's organization, URN or an external id."),
+    "ACTION_IS_ALIAS": ("A literal action that is an alias of another action in the service's Huawei schema (`aliases`: a former name, kept so that older policies go on working). The alias grants exactly what the action grants, so nothing is wrong, but the policy reads as if it named a different permission. Built-in catalogs have no aliases; the example uses the schema in `examples/catalogs`.",
+                        "Name the action itself; `bulwark catalog show ALIAS` says which action that is."),
     "POLICY_VARIABLE_NOT_SUBSTITUTED": ("A `${` in `Action`/`NotAction` or in a condition key. Policy variables are substituted only in `Resource`/`NotResource` patterns and condition values; elsewhere `${...}` is compared as the characters it is.",
                                         "Name the actions (or the condition key) literally and put the variable where it is substituted, usually in the condition value."),
 }
@@ -90,12 +92,16 @@ def pretty(text):
     try: return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
     except Exception: return text  # a trigger that is not JSON on purpose
 
-def validate(text, kind):
+# Codes whose example needs a catalog beyond the built-in ones.
+CATALOG = {"ACTION_IS_ALIAS": "examples/catalogs"}
+
+def validate(text, kind, catalog=None):
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, dir=tempfile.gettempdir(), prefix="policy-") as f:
         f.write(text + "\n")
         name = f.name
     try:
-        out = subprocess.run([BULWARK, "validate", "--type", kind, name], capture_output=True, text=True).stdout
+        extra = ["--catalog", os.path.join(ROOT, catalog)] if catalog else []
+        out = subprocess.run([BULWARK, "validate", "--type", kind] + extra + [name], capture_output=True, text=True).stdout
     finally:
         os.unlink(name)
     return out.replace(name, "policy.json").strip()
@@ -115,10 +121,11 @@ def main():
             miss = '{"Version":"5.0","Statement":[{"Effect":"Deny","Action":"ims:images:get","Sid":"short"}]}'
         trigger, fix = ADVICE[code]
         shown_hit = hit if code in ("JSON_SYNTAX_ERROR", "POLICY_TOO_LARGE") else pretty(hit)
-        hit_out = validate(shown_hit, kind)
+        catalog = CATALOG.get(code)
+        hit_out = validate(shown_hit, kind, catalog)
         if code == "POLICY_TOO_LARGE":
             shown_hit = '{"Version":"5.0","Statement":[{"Effect":"Deny","Action":"ims:images:get","Sid":"xxxx… (6,100 characters)"}]}'
-        miss_out = validate(pretty(miss), kind)
+        miss_out = validate(pretty(miss), kind, catalog)
         severity = re.search(r' (error|security_warning|warning|suggestion) ' + code, hit_out)
         assert severity, f"{code}: the trigger does not raise it:\n{hit_out}"
         assert re.search(r'\b' + code + r'\b', miss_out) is None, f"{code}: the fix still raises it"
@@ -138,7 +145,7 @@ def main():
 {shown_hit}
 ```
 
-`bulwark validate{" --type " + kind if kind != "identity" else ""} policy.json`:
+`bulwark validate{" --type " + kind if kind != "identity" else ""}{" --catalog " + catalog if catalog else ""} policy.json`:
 
 ```
 {hit_out}
