@@ -109,9 +109,7 @@ public struct AccessModel: Sendable {
     func statements(for foldedAction: String, scope: VariableScope) throws(AnalysisLimit) -> Relevant {
         // A pattern covers the action when it matches its name or one of its aliases.
         let names = [foldedAction] + (scope.actionAliases[foldedAction] ?? [])
-        func covers(_ e: Entry) -> Bool {
-            names.contains { e.statement.actions.firstMatch($0) != nil } != e.statement.actions.isNegated
-        }
+        func covers(_ e: Entry) -> Bool { e.statement.actions.covers(anyOf: names) }
         func substituted(_ entries: [Entry]) throws(AnalysisLimit) -> [Entry] {
             var out: [Entry] = []
             for e in entries where covers(e) {

@@ -106,6 +106,14 @@ public struct PatternList: Sendable {
     }
 }
 
+extension PatternList {
+    /// Whether an Action (or NotAction) element covers the action known by `names` (case-folded:
+    /// its name, then its aliases): a pattern that matches any of them matches the action.
+    public func covers(anyOf names: [String]) -> Bool {
+        names.contains { firstMatch($0) != nil } != isNegated
+    }
+}
+
 /// One action or resource pattern.
 public struct Pattern: Sendable {
     /// The pattern as written.

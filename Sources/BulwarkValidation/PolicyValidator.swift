@@ -210,8 +210,7 @@ final class ActionIndex: Sendable {
         var out: [ActionDefinition] = []
         for i in folded.indices {
             guard let definition = definitions[i] else { continue }
-            let hit = actions.firstMatch(folded[i]) != nil || foldedAliases[i].contains { actions.firstMatch($0) != nil }
-            if hit != actions.isNegated { out.append(definition) }
+            if actions.covers(anyOf: [folded[i]] + foldedAliases[i]) { out.append(definition) }
         }
         return out
     }

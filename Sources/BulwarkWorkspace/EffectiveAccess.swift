@@ -28,8 +28,8 @@ public enum EffectiveAccess {
         for service in catalog.services {
             let order = Dictionary(uniqueKeysWithValues: AccessLevel.allCases.enumerated().map { ($1, $0) })
             for action in service.actions.sorted(by: { (order[$0.accessLevel]!, $0.name) < (order[$1.accessLevel]!, $1.name) }) {
-                let folded = CaseFolding.lowercase(action.name)
-                func covers(_ s: Statement) -> Bool { (s.actions.firstMatch(folded) != nil) != s.actions.isNegated }
+                let names = ([action.name] + action.aliases).map(CaseFolding.lowercase)
+                func covers(_ s: Statement) -> Bool { s.actions.covers(anyOf: names) }
                 // Every SCP level needs an Allow for the action.
                 func allows(_ level: [NamedPolicy]) -> Bool {
                     level.contains { p in p.policy.statements.contains { $0.effect == .allow && covers($0) } }

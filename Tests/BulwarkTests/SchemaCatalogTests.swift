@@ -259,4 +259,68 @@ struct SchemaCatalogTests {
         #expect(loaded.catalog.service(named: "foo")?.actions.count == 1)
         #expect(loaded.notices.isEmpty)
     }
+
+    // MARK: The CLI
+
+    /// A copy of the example workspace with the EVS schema in `catalogs/` and a policy for bob that names an alias.
+    static func workspaceWithEVS() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-evs-\(UUID().uuidString)")
+        try FileManager.default.copyItem(at: packageRoot().appendingPathComponent("examples/workspace"), to: folder)
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("catalogs"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: evsFile, toPath: folder.appendingPathComponent("catalogs/evs.json").path)
+        let account = folder.appendingPathComponent("accounts/dev/account.yaml")
+        let yaml = try String(contentsOf: account, encoding: .utf8)
+        try yaml.replacingOccurrences(of: "    policies: [image-readers]", with: "    policies: [image-readers, disks]")
+            .write(to: account, atomically: true, encoding: .utf8)
+        try #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["evs:volumes:modify"],"Resource":["evs:*:0a1b2c:volume:*"]}]}"#
+            .write(to: folder.appendingPathComponent("accounts/dev/policies/disks.json"), atomically: true, encoding: .utf8)
+        return folder
+    }
+
+    @Test func aWorkspaceCatalogIsDecidedValidatedAndListed() throws {
+        let folder = try Self.workspaceWithEVS()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let bob = ["--workspace", folder.path, "--principal", "iam::0a1b2c:user:bob"]
+        let allowed = try runCLI(["simulate"] + bob + ["--action", "evs:volumes:update", "--resource", "evs:cn-north-4:0a1b2c:volume:v-1"])
+        #expect(allowed.code == 0)
+        #expect(allowed.stdout.contains("ALLOW (allowed)"))
+        #expect(allowed.stdout.contains("determined by identity policy \"accounts/dev/policies/disks.json\" statement 0"))
+        let denied = try runCLI(["simulate"] + bob + ["--action", "evs:volumes:delete", "--resource", "evs:cn-north-4:0a1b2c:volume:v-1"])
+        #expect(denied.stdout.contains("DENY (no_identity_allow)"))
+        let access = try runCLI(["access"] + bob)
+        #expect(access.stdout.contains("evs\n  write\n    evs:volumes:update on evs:*:0a1b2c:volume:*  (accounts/dev/policies/disks.json #0)"))
+        let lint = try runCLI(["lint", "--workspace", folder.path])
+        #expect(lint.code == 0)
+        #expect(lint.stdout.contains("suggestion ACTION_IS_ALIAS: \"evs:volumes:modify\" is an alias of evs:volumes:update"))
+        // Without the schema, the workspace's policy names an unknown service.
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("catalogs"))
+        #expect(try runCLI(["lint", "--workspace", folder.path]).stdout.contains("warning UNKNOWN_SERVICE"))
+    }
+
+    @Test func aBrokenCatalogStopsTheCommandWithEveryProblem() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-badcat-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try #"{"version": "1", "resources": [], "actions": [{"name": "foo:a:b", "access_level": "loud"}, {"name": "foo:a:c"}]}"#
+            .write(to: folder.appendingPathComponent("foo.json"), atomically: true, encoding: .utf8)
+        let result = try runCLI(["catalog", "list-actions", "--catalog", folder.path])
+        #expect(result.code == 2)
+        #expect(result.stdout.isEmpty)
+        let file = folder.path + "/foo.json"
+        #expect(
+            result.stderr == """
+                bulwark: the catalogs have 2 problem(s):
+                \(file):1:83: $.actions[0].access_level: unknown access level "loud" (expected one of list, read, write, permission_management, tagging)
+                \(file):1:92: $.actions[1]: missing field "access_level"
+
+                """)
+        let replaced = try runCLI(["catalog", "list-actions", "--service", "ims", "--catalog", packageRoot().appendingPathComponent("Fuzz/seeds/fuzz-catalog").path])
+        #expect(replaced.code == 2)  // the seeds hold a broken schema next to SWR's
+        let export = try runCLI(["catalog", "export", "--format", "huawei-schema", "--service", "swr"])
+        #expect(export.code == 0)
+        #expect(export.stdout.hasPrefix(#"{"version":"2024-12-02","actions":[{"name":"swr:"#))
+        let missing = try runCLI(["catalog", "export", "--format", "huawei-schema", "--service", "evs"])
+        #expect(missing.code == 2)
+        #expect(missing.stderr.contains("unknown service \"evs\""))
+    }
 }
