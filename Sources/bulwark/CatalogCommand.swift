@@ -262,8 +262,11 @@ struct CatalogFlags: ParsableArguments {
         if folders.isEmpty { return builtIn }
         do {
             // A file given twice (two workspaces sharing a schema) counts once.
-            var seen: Set<[UInt8]> = []
-            let files = try Catalog.files(inDirectories: folders).filter { seen.insert($0.bytes).inserted }
+            var kept: [CatalogFile] = []
+            for file in try Catalog.files(inDirectories: folders) where !kept.contains(where: { $0.bytes == file.bytes }) {
+                kept.append(file)
+            }
+            let files = kept
             let loaded = try builtIn.merging(files)
             for notice in loaded.notices { FileHandle.standardError.write(Data("bulwark: \(notice)\n".utf8)) }
             return loaded.catalog

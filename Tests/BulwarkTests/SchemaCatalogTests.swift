@@ -314,7 +314,9 @@ struct SchemaCatalogTests {
                 \(file):1:92: $.actions[1]: missing field "access_level"
 
                 """)
-        let replaced = try runCLI(["catalog", "list-actions", "--service", "ims", "--catalog", packageRoot().appendingPathComponent("Fuzz/seeds/fuzz-catalog").path])
+        let replaced = try runCLI([
+            "catalog", "list-actions", "--service", "ims", "--catalog", packageRoot().appendingPathComponent("Fuzz/seeds/fuzz-catalog").path,
+        ])
         #expect(replaced.code == 2)  // the seeds hold a broken schema next to SWR's
         let export = try runCLI(["catalog", "export", "--format", "huawei-schema", "--service", "swr"])
         #expect(export.code == 0)
