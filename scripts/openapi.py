@@ -49,8 +49,10 @@ schemas = {
     "AuthorizeResponse": {"type": "object", "required": ["decisionId"], "properties": {
         "decisionId": S, "assume": ref("Assume"), "decision": S, "reason": S, "scpLevel": I, "matched": arr(ref("Statement")),
         "explanation": arr(ref("Explanation")), "results": arr(ref("Decision"))}, "additionalProperties": False},
-    "APIRequest": obj({"service": S, "method": S, "path": S, "region": S, "accountId": S, "resource": S,
-                       "context": {"type": "object", "additionalProperties": True}, "cases": arr(S)}, ["service", "method", "path"]),
+    # A call is named by method + path, or by a Huawei schema operation id (SPEC §12): one form, not both.
+    "APIRequest": {**obj({"service": S, "method": S, "path": S, "operation": S, "region": S, "accountId": S, "resource": S,
+                          "context": {"type": "object", "additionalProperties": True}, "cases": arr(S)}, ["service"]),
+                   "oneOf": [{"required": ["method", "path"]}, {"required": ["operation"]}]},
     "AuthorizeAPIBody": obj({"identityPolicies": arr(ref("NamedPolicy")), "scpLevels": arr(arr(ref("NamedPolicy"))),
                              "principal": S, "session": ref("Session"), "apiRequest": ref("APIRequest")}, ["apiRequest"]),
     "AuthorizeAPIResponse": obj({"decisionId": S, "assume": ref("Assume"), "decision": S, "reason": S,

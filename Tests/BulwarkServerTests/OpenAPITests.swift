@@ -144,7 +144,7 @@ import Testing
 }
 
 /// Enough of JSON Schema for our document: $ref, type (with null), required, properties,
-/// additionalProperties: false, items and enum.
+/// additionalProperties: false, items, enum and oneOf.
 enum SchemaCheck {
     static func check(_ value: Any, against schema: [String: Any], at path: String, problems: inout [String]) {
         if let ref = schema["$ref"] as? String {
@@ -157,6 +157,14 @@ enum SchemaCheck {
         if !types.isEmpty, !types.contains(where: { matches(value, $0) }) {
             problems.append("\(path): expected \(types.joined(separator: "|")), found \(type(of: value))")
             return
+        }
+        if let options = schema["oneOf"] as? [[String: Any]] {
+            let passing = options.filter { option in
+                var found: [String] = []
+                check(value, against: option, at: path, problems: &found)
+                return found.isEmpty
+            }
+            if passing.count != 1 { problems.append("\(path): matches \(passing.count) of the oneOf alternatives, not one") }
         }
         if let allowed = schema["enum"] as? [String], let s = value as? String, !allowed.contains(s) {
             problems.append("\(path): \(s) is not one of \(allowed)")
