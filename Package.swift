@@ -173,12 +173,23 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
+        // Calls to Huawei Cloud's own APIs, signed as the official SDKs sign them: IAM's
+        // authorization schemas (`catalog pull`, SPEC §12).
+        .target(
+            name: "BulwarkCloud",
+            dependencies: [
+                "BulwarkCatalog", "BulwarkJSON", "BulwarkEnforcement", "BulwarkWorkspace",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "bulwark",
             dependencies: [
                 "BulwarkEngine", "BulwarkContract", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI",
                 "BulwarkOrganization", "BulwarkWorkspace", "BulwarkAnalysis", "BulwarkStore", "BulwarkRuntime",
-                "BulwarkServer", "BulwarkGateway", "BulwarkEnforcement", "BulwarkEmulator",
+                "BulwarkServer", "BulwarkGateway", "BulwarkEnforcement", "BulwarkEmulator", "BulwarkCloud",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -200,6 +211,7 @@ let package = Package(
             dependencies: [
                 "BulwarkServer", "BulwarkStore", "BulwarkEngine", "BulwarkContract", "BulwarkJSON", "BulwarkGateway", "BulwarkWorkspace", "BulwarkCatalog",
                 "BulwarkEnforcement", "BulwarkAPI", "BulwarkOrganization", "BulwarkRuntime", "BulwarkEmulator", "BulwarkPolicy", "BulwarkValidation",
+                "BulwarkCloud",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),

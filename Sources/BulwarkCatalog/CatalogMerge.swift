@@ -58,29 +58,20 @@ extension Catalog {
         if files.isEmpty { return LoadedCatalog(catalog: self, notices: []) }
         var problems: [CatalogProblem] = []
         var added: [ServiceCatalog] = []
-        var dependents: [(file: String, operation: String, action: String, node: JSONNode, path: JSONPath)] = []
+        var dependents: [(file: String, operation: String, action: String, location: SourceLocation, path: JSONPath)] = []
         var definedIn: [String: String] = [:]
         for file in files {
-            var reader = JSONReader(bytes: file.bytes)
-            let root: JSONNode
-            do {
-                root = try reader.readDocument()
-            } catch {
-                problems.append(CatalogProblem(file: file.name, path: error.path, location: error.location, message: error.message))
-                continue
-            }
             let service: ServiceCatalog
-            if HuaweiSchemaReader.isSchema(root) {
-                var schema = HuaweiSchemaReader(file: file.name, globalKeys: globalKeys)
-                switch schema.read(root) {
-                case .failure(let errors):
-                    problems += errors.problems
-                    continue
-                case .success(let read):
-                    service = read
-                    dependents += schema.dependentReferences.map { (file.name, $0.operation, $0.action, $0.node, $0.path) }
-                }
-            } else {
+            var schema = HuaweiSchemaReader(file: file.name, globalKeys: globalKeys)
+            switch schema.read(file.bytes) {
+            case .success(let read):
+                service = read
+                dependents += schema.dependentReferences.map { (file.name, $0.operation, $0.action, $0.location, $0.path) }
+            case .failure(let errors) where !schema.isBulwarkFormat:
+                problems += errors.problems
+                continue
+            case .failure:
+                // A top-level `name`: a service in Bulwark's own format.
                 do {
                     let (read, issues) = try Self.bulwarkService(file.bytes, file: file.name, name: file.name)
                     problems += issues.filter { $0.severity == .error }.map { CatalogProblem(file: file.name, location: nil, message: $0.message) }
@@ -129,7 +120,7 @@ extension Catalog {
         for reference in dependents where !catalog.isKnownAction(reference.action) && catalog.action(aliased: reference.action) == nil {
             problems.append(
                 CatalogProblem(
-                    file: reference.file, path: reference.path, location: reference.node.location,
+                    file: reference.file, path: reference.path, location: reference.location,
                     message: "operation \(reference.operation) depends on \(reference.action), which no catalog defines"))
         }
         if !problems.isEmpty { throw CatalogErrors(problems) }

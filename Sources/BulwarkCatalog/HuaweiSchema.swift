@@ -25,130 +25,196 @@ public struct CatalogProblem: Sendable, Hashable, CustomStringConvertible {
 /// `GET /v5/authorization-schemas/services/{service_code}`, `GetAuthorizationSchemaV5Response`
 /// in the official SDKs) as a `ServiceCatalog`.
 ///
-/// Every problem is reported, located; a document with any problem yields no catalog. Fields the
-/// schema does not define are ignored (Huawei may add some); `permission_only`, `aliases`,
-/// `required`, `condition_keys`, `dependent_actions`, `multi_valued` and `description` may be
-/// left out (false or empty).
+/// Every problem is reported, located at the value it is about; a document with any problem
+/// yields no catalog. Fields the schema does not define are ignored (Huawei may add some);
+/// `permission_only`, `aliases`, `required`, `condition_keys`, `dependent_actions`,
+/// `multi_valued` and `description` may be left out (false or empty). The document is read in
+/// one streaming pass (no tree): a command may load dozens of schemas before it starts.
 public struct HuaweiSchemaReader {
     public let file: String
-    /// Names of global keys (`g:…`), folded, and the templates' prefixes, to check references.
-    private let globalKeys: [ConditionKeyDefinition]
+    /// Global keys (`g:…`), to check the keys actions name.
+    private let globalNames: Set<String>
+    private let globalPrefixes: [String]
     private var problems: [CatalogProblem] = []
+    /// Set when the document names its service in a top-level `name`: Bulwark's own format, not a schema.
+    public private(set) var isBulwarkFormat = false
+    /// Dependent actions of operations, kept to check once every catalog is known.
+    public private(set) var dependentReferences: [(operation: String, action: String, location: SourceLocation, path: JSONPath)] = []
 
     public init(file: String, globalKeys: [ConditionKeyDefinition]) {
         self.file = file
-        self.globalKeys = globalKeys
+        self.globalNames = Set(globalKeys.filter { !$0.isTemplate }.map { Catalog.fold($0.name) })
+        self.globalPrefixes = globalKeys.compactMap { $0.templatePrefix.map(Catalog.fold) }
     }
 
-    /// Whether the parsed document looks like a schema rather than Bulwark's own format
-    /// (which names its service in a top-level `name`).
-    public static func isSchema(_ root: JSONNode) -> Bool {
-        guard case .object(let members) = root.value else { return true }
-        return !members.contains { $0.key == "name" }
+    /// A reference read before what it refers to may be known (actions come before resources
+    /// and conditions): checked at the end; its path is built only if it is a problem.
+    private struct Reference {
+        let text: String
+        let location: SourceLocation
+        let action: Int
+        /// The resource's index within the action, or -1 for the action's own keys.
+        let resource: Int
+        /// The index in its array (`condition_keys`), or -1 for a single value (`urn_template`).
+        let element: Int
+    }
+
+    /// What one action entry says, before references are resolved.
+    private struct RawAction {
+        var name: String?
+        var level: String?
+        var levelLocation = SourceLocation(line: 1, column: 1)
+        var nameLocation = SourceLocation(line: 1, column: 1)
+        var permissionOnly = false
+        var description = ""
+        var aliases: [(String, SourceLocation)] = []
+        var keys: [String] = []
+        var keyLocations: [SourceLocation] = []
+        var resources: [(template: String, location: SourceLocation, required: Bool, keys: [String], keyLocations: [SourceLocation])] = []
     }
 
     /// The service the document describes, or every problem found.
     public mutating func read(_ bytes: [UInt8]) -> Result<ServiceCatalog, CatalogErrors> {
-        var reader = JSONReader(bytes: bytes)
-        let root: JSONNode
-        do {
-            root = try reader.readDocument()
-        } catch {
-            return .failure(CatalogErrors([CatalogProblem(file: file, path: error.path, location: error.location, message: error.message)]))
-        }
-        return read(root)
-    }
-
-    public mutating func read(_ root: JSONNode) -> Result<ServiceCatalog, CatalogErrors> {
         problems = []
         dependentReferences = []
-        let service = readService(root)
-        if let service, problems.isEmpty { return .success(service) }
-        return .failure(CatalogErrors(problems))
-    }
-
-    // MARK: Fields
-
-    private mutating func problem(_ path: JSONPath, _ node: JSONNode?, _ message: String) {
-        problems.append(CatalogProblem(file: file, path: path, location: node?.location, message: message))
-    }
-
-    /// A problem with the value of `key` in an object: located at the value.
-    private mutating func problem(_ path: JSONPath, _ members: [JSONMember], _ key: String, _ fallback: JSONNode, _ message: String) {
-        let node = members.first { $0.key == key }?.value ?? fallback
-        problem(path.appending(key: key), node, message)
-    }
-
-    /// The members of an object, or nil (reported) when the node is not one.
-    private mutating func object(_ node: JSONNode, _ path: JSONPath) -> [JSONMember]? {
-        if case .object(let members) = node.value { return members }
-        problem(path, node, "expected an object, found \(node.typeName)")
-        return nil
-    }
-
-    private mutating func member(
-        _ members: [JSONMember], _ key: String, in node: JSONNode, _ path: JSONPath, required: Bool
-    ) -> JSONNode? {
-        if let found = members.first(where: { $0.key == key }) { return found.value }
-        if required { problem(path, node, "missing field \"\(key)\"") }
-        return nil
-    }
-
-    private mutating func string(_ members: [JSONMember], _ key: String, in node: JSONNode, _ path: JSONPath, required: Bool = true)
-        -> String?
-    {
-        guard let value = member(members, key, in: node, path, required: required) else { return nil }
-        if case .string(let text) = value.value {
-            if text.isEmpty && required { problem(path.appending(key: key), value, "\"\(key)\" is empty") }
-            return text
+        isBulwarkFormat = false
+        var reader = JSONReader(bytes: bytes)
+        do {
+            let service = try readService(&reader)
+            if isBulwarkFormat { return .failure(CatalogErrors([])) }
+            try reader.endDocument()
+            if let service, problems.isEmpty { return .success(service) }
+        } catch {
+            // A document that does not parse: its syntax error is the one problem worth reading.
+            return .failure(CatalogErrors([CatalogProblem(file: file, path: error.path, location: error.location, message: error.message)]))
         }
-        problem(path.appending(key: key), value, "\"\(key)\" must be a string, found \(value.typeName)")
-        return nil
+        // In file order, whatever order the checks found them in.
+        return .failure(
+            CatalogErrors(
+                problems.sorted { a, b in
+                    let (x, y) = (a.location ?? SourceLocation(line: 0, column: 0), b.location ?? SourceLocation(line: 0, column: 0))
+                    return (x.line, x.column) < (y.line, y.column)
+                }))
     }
 
-    private mutating func bool(_ members: [JSONMember], _ key: String, in node: JSONNode, _ path: JSONPath) -> Bool {
-        guard let value = member(members, key, in: node, path, required: false) else { return false }
-        if case .bool(let flag) = value.value { return flag }
-        problem(path.appending(key: key), value, "\"\(key)\" must be true or false, found \(value.typeName)")
+    // MARK: Values
+
+    private mutating func problem(_ path: JSONPath, _ location: SourceLocation, _ message: String) {
+        problems.append(CatalogProblem(file: file, path: path, location: location, message: message))
+    }
+
+    /// A problem with the value at the cursor.
+    private mutating func problemHere(_ reader: inout JSONReader, _ message: String) {
+        problem(reader.currentPath, reader.peekLocation(), message)
+    }
+
+    /// Skips the value at the cursor.
+    private func skip(_ reader: inout JSONReader) throws(JSONSyntaxError) { _ = try reader.readValue() }
+
+    private mutating func string(_ reader: inout JSONReader, _ key: String, required: Bool = true) throws(JSONSyntaxError) -> String? {
+        guard reader.peekTypeName() == "string" else {
+            problemHere(&reader, "\"\(key)\" must be a string, found \(reader.peekTypeName() ?? "nothing")")
+            try skip(&reader)
+            return nil
+        }
+        let location = reader.peekLocation()
+        guard case .string(let text) = try reader.readValue().value else { return nil }
+        if text.isEmpty && required { problem(reader.currentPath, location, "\"\(key)\" is empty") }
+        return text
+    }
+
+    private mutating func bool(_ reader: inout JSONReader, _ key: String) throws(JSONSyntaxError) -> Bool {
+        guard reader.peekTypeName() == "boolean" else {
+            problemHere(&reader, "\"\(key)\" must be true or false, found \(reader.peekTypeName() ?? "nothing")")
+            try skip(&reader)
+            return false
+        }
+        if case .bool(let flag) = try reader.readValue().value { return flag }
         return false
     }
 
-    /// The elements of an array field with their paths; empty (and reported) when it is not an array.
-    private mutating func array(_ members: [JSONMember], _ key: String, in node: JSONNode, _ path: JSONPath, required: Bool = false)
-        -> [(node: JSONNode, path: JSONPath)]
-    {
-        guard let value = member(members, key, in: node, path, required: required) else { return [] }
-        guard case .array(let elements) = value.value else {
-            problem(path.appending(key: key), value, "\"\(key)\" must be an array, found \(value.typeName)")
-            return []
+    /// Calls `element` for each element of the array at the cursor; reports a value that is not an array.
+    private mutating func array(
+        _ reader: inout JSONReader, _ key: String, _ element: (inout Self, inout JSONReader, Int) throws(JSONSyntaxError) -> Void
+    ) throws(JSONSyntaxError) {
+        guard reader.peekTypeName() == "array" else {
+            problemHere(&reader, "\"\(key)\" must be an array, found \(reader.peekTypeName() ?? "nothing")")
+            try skip(&reader)
+            return
         }
-        return elements.enumerated().map { ($0.element, path.appending(key: key).appending(index: $0.offset)) }
+        try reader.beginArray()
+        var i = 0
+        while try reader.nextElement() {
+            try element(&self, &reader, i)
+            i += 1
+        }
     }
 
-    /// An array of strings, each with its node (for locating later checks).
-    private mutating func strings(_ members: [JSONMember], _ key: String, in node: JSONNode, _ path: JSONPath)
-        -> [(text: String, node: JSONNode, path: JSONPath)]
-    {
-        array(members, key, in: node, path).compactMap { element in
-            if case .string(let text) = element.node.value { return (text, element.node, element.path) }
-            problem(element.path, element.node, "expected a string, found \(element.node.typeName)")
+    /// The strings of the array at the cursor, with their locations; other elements reported.
+    private mutating func strings(_ reader: inout JSONReader, _ key: String) throws(JSONSyntaxError) -> [(String, SourceLocation)] {
+        var out: [(String, SourceLocation)] = []
+        try array(&reader, key) { (me: inout Self, reader: inout JSONReader, _: Int) throws(JSONSyntaxError) in
+            let location = reader.peekLocation()
+            guard reader.peekTypeName() == "string" else {
+                me.problemHere(&reader, "expected a string, found \(reader.peekTypeName() ?? "nothing")")
+                try me.skip(&reader)
+                return
+            }
+            if case .string(let text) = try reader.readValue().value { out.append((text, location)) }
+        }
+        return out
+    }
+
+    /// Reads the object at the cursor, calling `field` with each key (the value at the cursor);
+    /// returns the keys seen, or nil (reported) when the value is not an object. Two members with
+    /// one key are a problem: readers disagree on which one counts.
+    private mutating func object(
+        _ reader: inout JSONReader, _ field: (inout Self, inout JSONReader, String) throws(JSONSyntaxError) -> Void
+    ) throws(JSONSyntaxError) -> (keys: [String], path: JSONPath, location: SourceLocation)? {
+        let location = reader.peekLocation()
+        let path = reader.currentPath
+        guard reader.peekTypeName() == "object" else {
+            problemHere(&reader, "expected an object, found \(reader.peekTypeName() ?? "nothing")")
+            try skip(&reader)
             return nil
         }
+        try reader.beginObject()
+        var keys: [String] = []
+        while let (key, keyLocation) = try reader.nextKey() {
+            if keys.contains(key) {
+                problem(reader.currentPath, keyLocation, "duplicate key \"\(key)\"")
+                try skip(&reader)
+                continue
+            }
+            keys.append(key)
+            try field(&self, &reader, key)
+        }
+        return (keys, path, location)
     }
 
-    /// `description` is `{"en_us", "zh_cn"}` in the SDK's model; a plain string is taken too.
-    private mutating func description(_ members: [JSONMember], in node: JSONNode, _ path: JSONPath) -> String {
-        guard let value = member(members, "description", in: node, path, required: false) else { return "" }
-        switch value.value {
-        case .string(let text): return text
-        case .null: return ""
-        case .object(let parts):
-            for key in ["en_us", "zh_cn"] {
+    private mutating func requireFields(_ read: (keys: [String], path: JSONPath, location: SourceLocation), _ required: [String]) {
+        for key in required where !read.keys.contains(key) { problem(read.path, read.location, "missing field \"\(key)\"") }
+    }
+
+    /// `description` is `{"en_US", "zh_CN"}` on the wire (the SDK's `Description` model); the
+    /// lowercase spellings and a plain string are taken too.
+    private mutating func description(_ reader: inout JSONReader) throws(JSONSyntaxError) -> String {
+        switch reader.peekTypeName() {
+        case "string":
+            if case .string(let text) = try reader.readValue().value { return text }
+            return ""
+        case "null":
+            try skip(&reader)
+            return ""
+        case "object":
+            guard case .object(let parts) = try reader.readValue().value else { return "" }
+            for key in ["en_US", "en_us", "zh_CN", "zh_cn"] {
                 if let part = parts.first(where: { $0.key == key }), case .string(let text) = part.value.value, !text.isEmpty { return text }
             }
             return ""
         default:
-            problem(path.appending(key: "description"), value, "\"description\" must be an object {\"en_us\", \"zh_cn\"}, found \(value.typeName)")
+            problemHere(&reader, "\"description\" must be an object {\"en_US\", \"zh_CN\"}, found \(reader.peekTypeName() ?? "nothing")")
+            try skip(&reader)
             return ""
         }
     }
@@ -161,185 +227,293 @@ public struct HuaweiSchemaReader {
         "ip_address": .ip, "ipaddress": .ip, "ip": .ip,
     ]
 
-    private mutating func readService(_ root: JSONNode) -> ServiceCatalog? {
-        let path = JSONPath.root
-        guard let top = object(root, path) else { return nil }
-        let version = string(top, "version", in: root, path) ?? ""
-        let actionNodes = array(top, "actions", in: root, path, required: true)
-        let resourceNodes = array(top, "resources", in: root, path, required: true)
-        let conditionNodes = array(top, "conditions", in: root, path)
-        let operationNodes = array(top, "operations", in: root, path)
+    private static func path(_ components: JSONPathComponent...) -> JSONPath { JSONPath(components) }
+
+    private mutating func readService(_ reader: inout JSONReader) throws(JSONSyntaxError) -> ServiceCatalog? {
+        var version = ""
+        var raws: [RawAction] = []
+        var resourceTypes: [ResourceTypeDefinition] = []
+        var keys: [ConditionKeyDefinition] = []
+        var keyChecks: [(name: String, location: SourceLocation, index: Int)] = []
+        var operations: [(id: String, action: String, actionLocation: SourceLocation, dependents: [(String, SourceLocation)], index: Int)] =
+            []
+        var seenIDs: Set<String> = []
+        var typeByTemplate: [String: String] = [:]
+        var keyNames: Set<String> = []
+
+        let top = try object(&reader) { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
+            switch key {
+            case "name" where reader.peekTypeName() == "string":
+                me.isBulwarkFormat = true
+                try me.skip(&reader)
+            case "version":
+                version = try me.string(&reader, "version") ?? ""
+            case "actions":
+                try me.array(&reader, "actions") { (me: inout Self, reader: inout JSONReader, _: Int) throws(JSONSyntaxError) in
+                    raws.append(try me.readAction(&reader))
+                }
+            case "resources":
+                var typeNames: Set<String> = []
+                try me.array(&reader, "resources") { (me: inout Self, reader: inout JSONReader, _: Int) throws(JSONSyntaxError) in
+                    var name: String?
+                    var urn: String?
+                    var nameLocation = SourceLocation(line: 1, column: 1)
+                    var urnLocation = nameLocation
+                    var namePath = JSONPath.root
+                    var urnPath = JSONPath.root
+                    guard
+                        let read = try me.object(&reader, { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
+                            switch key {
+                            case "type_name":
+                                (nameLocation, namePath) = (reader.peekLocation(), reader.currentPath)
+                                name = try me.string(&reader, key)
+                            case "urn_template":
+                                (urnLocation, urnPath) = (reader.peekLocation(), reader.currentPath)
+                                urn = try me.string(&reader, key)
+                            default: try me.skip(&reader)
+                            }
+                        })
+                    else { return }
+                    me.requireFields(read, ["type_name", "urn_template"])
+                    guard let name, let urn else { return }
+                    if !typeNames.insert(name).inserted {
+                        me.problem(namePath, nameLocation, "duplicate resource type \"\(name)\"")
+                    } else if let other = typeByTemplate[urn] {
+                        me.problem(urnPath, urnLocation, "resource types \"\(other)\" and \"\(name)\" have the same URN template \(urn)")
+                    } else {
+                        typeByTemplate[urn] = name
+                        resourceTypes.append(ResourceTypeDefinition(name: name, urn: urn))
+                    }
+                }
+            case "conditions":
+                try me.array(&reader, "conditions") { (me: inout Self, reader: inout JSONReader, index: Int) throws(JSONSyntaxError) in
+                    var name: String?
+                    var typeName: String?
+                    var multiValued = false
+                    var text = ""
+                    var nameLocation = SourceLocation(line: 1, column: 1)
+                    var typeLocation = nameLocation
+                    var namePath = JSONPath.root
+                    var typePath = JSONPath.root
+                    guard
+                        let read = try me.object(&reader, { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
+                            switch key {
+                            case "key":
+                                (nameLocation, namePath) = (reader.peekLocation(), reader.currentPath)
+                                name = try me.string(&reader, key)
+                            case "value_type":
+                                (typeLocation, typePath) = (reader.peekLocation(), reader.currentPath)
+                                typeName = try me.string(&reader, key)
+                            case "multi_valued": multiValued = try me.bool(&reader, key)
+                            case "description": text = try me.description(&reader)
+                            default: try me.skip(&reader)
+                            }
+                        })
+                    else { return }
+                    me.requireFields(read, ["key", "value_type"])
+                    guard let name, let typeName else { return }
+                    guard let type = Self.valueTypes[Catalog.fold(typeName)] else {
+                        me.problem(typePath, typeLocation, "unknown value type \"\(typeName)\" (expected string, numeric, boolean, date or ip_address)")
+                        return
+                    }
+                    if !keyNames.insert(Catalog.fold(name)).inserted {
+                        me.problem(namePath, nameLocation, "duplicate condition key \"\(name)\"")
+                        return
+                    }
+                    keyChecks.append((name, nameLocation, index))
+                    keys.append(ConditionKeyDefinition(name: name, type: type, multiValued: multiValued, description: text.isEmpty ? nil : text))
+                }
+            case "operations":
+                try me.array(&reader, "operations") { (me: inout Self, reader: inout JSONReader, index: Int) throws(JSONSyntaxError) in
+                    var id: String?
+                    var action: String?
+                    var dependents: [(String, SourceLocation)] = []
+                    var idLocation = SourceLocation(line: 1, column: 1)
+                    var actionLocation = idLocation
+                    var idPath = JSONPath.root
+                    guard
+                        let read = try me.object(&reader, { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
+                            switch key {
+                            case "operation_id":
+                                (idLocation, idPath) = (reader.peekLocation(), reader.currentPath)
+                                id = try me.string(&reader, key)
+                            case "operation_action":
+                                actionLocation = reader.peekLocation()
+                                action = try me.string(&reader, key)
+                            case "dependent_actions": dependents = try me.strings(&reader, key)
+                            default: try me.skip(&reader)
+                            }
+                        })
+                    else { return }
+                    me.requireFields(read, ["operation_id", "operation_action"])
+                    guard let id, let action else { return }
+                    if !seenIDs.insert(id).inserted {
+                        me.problem(idPath, idLocation, "duplicate operation \(id)")
+                        return
+                    }
+                    operations.append((id, action, actionLocation, dependents, index))
+                }
+            default:
+                try me.skip(&reader)
+            }
+        }
+        guard let top, !isBulwarkFormat else { return nil }
+        requireFields(top, ["version", "actions", "resources"])
+        if top.keys.contains("actions") && raws.isEmpty && problems.isEmpty {
+            problem(Self.path(.key("actions")), top.location, "the schema lists no actions")
+        }
 
         // The service code: the prefix every action shares.
         var code: String?
-        var codeSource: String?
-
-        // Resource types, by URN template (how actions refer to them).
-        var resourceTypes: [ResourceTypeDefinition] = []
-        var typeByTemplate: [String: String] = [:]
-        var typeNames: Set<String> = []
-        for (node, at) in resourceNodes {
-            guard let fields = object(node, at) else { continue }
-            guard let name = string(fields, "type_name", in: node, at), let urn = string(fields, "urn_template", in: node, at) else { continue }
-            if !typeNames.insert(name).inserted {
-                problem(at, fields, "type_name", node, "duplicate resource type \"\(name)\"")
-                continue
-            }
-            if let other = typeByTemplate[urn] {
-                problem(at, fields, "urn_template", node, "resource types \"\(other)\" and \"\(name)\" have the same URN template \(urn)")
-                continue
-            }
-            typeByTemplate[urn] = name
-            resourceTypes.append(ResourceTypeDefinition(name: name, urn: urn))
-        }
-
-        // Condition keys.
-        var keys: [ConditionKeyDefinition] = []
-        var keyNames: Set<String> = []
-        var keyNodes: [(key: String, node: JSONNode, path: JSONPath)] = []
-        for (node, at) in conditionNodes {
-            guard let fields = object(node, at) else { continue }
-            guard let name = string(fields, "key", in: node, at), let typeName = string(fields, "value_type", in: node, at) else { continue }
-            let multiValued = bool(fields, "multi_valued", in: node, at)
-            let text = description(fields, in: node, at)
-            guard let type = Self.valueTypes[typeName.lowercased()] else {
-                problem(
-                    at, fields, "value_type", node,
-                    "unknown value type \"\(typeName)\" (expected string, numeric, boolean, date or ip_address)")
-                continue
-            }
-            if !keyNames.insert(name.lowercased()).inserted {
-                problem(at, fields, "key", node, "duplicate condition key \"\(name)\"")
-                continue
-            }
-            keyNodes.append((name, node, at))
-            keys.append(ConditionKeyDefinition(name: name, type: type, multiValued: multiValued, description: text.isEmpty ? nil : text))
-        }
-
-        // Actions.
+        var codeSource = ""
         var actions: [ActionDefinition] = []
-        var actionNames: [String: JSONPath] = [:]
-        var aliasRefs: [(alias: String, node: JSONNode, path: JSONPath)] = []
-        var keyRefs: [(key: String, node: JSONNode, path: JSONPath)] = []
-        for (node, at) in actionNodes {
-            guard let fields = object(node, at) else { continue }
-            guard let name = string(fields, "name", in: node, at) else { continue }
-            let levelText = string(fields, "access_level", in: node, at)
-            let permissionOnly = bool(fields, "permission_only", in: node, at)
-            let text = description(fields, in: node, at)
-            let aliases = strings(fields, "aliases", in: node, at)
-            let actionKeys = strings(fields, "condition_keys", in: node, at)
+        var actionNames: Set<String> = []
+        var aliasOwners: Set<String> = []
+        var references: [Reference] = []
+        for (i, raw) in raws.enumerated() {
+            guard let name = raw.name else { continue }
+            let namePath = Self.path(.key("actions"), .index(i), .key("name"))
+            let prefix = Self.servicePrefix(of: name)
+            if prefix.isEmpty || name.split(separator: ":", omittingEmptySubsequences: false).count != 3 {
+                problem(namePath, raw.nameLocation, "\"\(name)\" is not an action name (service:resource:action)")
+                continue
+            }
+            if let code, Catalog.fold(code) != Catalog.fold(prefix) {
+                problem(namePath, raw.nameLocation, "\(name) is not an action of service \(code) (\(codeSource) is); a schema describes one service")
+                continue
+            }
+            if code == nil { (code, codeSource) = (prefix, name) }
+            if !actionNames.insert(Catalog.fold(name)).inserted {
+                problem(namePath, raw.nameLocation, "duplicate action \(name)")
+                continue
+            }
+            for (k, key) in raw.keys.enumerated() {
+                references.append(Reference(text: key, location: raw.keyLocations[k], action: i, resource: -1, element: k))
+            }
             var resources: [ActionResource] = []
-            for (resourceNode, resourceAt) in array(fields, "resources", in: node, at) {
-                guard let resourceFields = object(resourceNode, resourceAt),
-                    let template = string(resourceFields, "urn_template", in: resourceNode, resourceAt)
-                else { continue }
-                let required = bool(resourceFields, "required", in: resourceNode, resourceAt)
-                let resourceKeys = strings(resourceFields, "condition_keys", in: resourceNode, resourceAt)
-                keyRefs += resourceKeys.map { ($0.text, $0.node, $0.path) }
-                guard let type = typeByTemplate[template] else {
-                    problem(
-                        resourceAt, resourceFields, "urn_template", resourceNode,
-                        "\(template) is the URN template of no resource type in \"resources\"")
+            for (r, resource) in raw.resources.enumerated() {
+                for (k, key) in resource.keys.enumerated() {
+                    references.append(Reference(text: key, location: resource.keyLocations[k], action: i, resource: r, element: k))
+                }
+                let resourcePath = Self.path(.key("actions"), .index(i), .key("resources"), .index(r), .key("urn_template"))
+                guard let type = typeByTemplate[resource.template] else {
+                    problem(resourcePath, resource.location, "\(resource.template) is the URN template of no resource type in \"resources\"")
                     continue
                 }
                 if resources.contains(where: { $0.type == type }) {
-                    problem(resourceAt, resourceFields, "urn_template", resourceNode, "resource type \"\(type)\" is listed twice for \(name)")
+                    problem(resourcePath, resource.location, "resource type \"\(type)\" is listed twice for \(name)")
                     continue
                 }
-                resources.append(ActionResource(type: type, required: required, conditionKeys: resourceKeys.map(\.text)))
+                resources.append(ActionResource(type: type, required: resource.required, conditionKeys: resource.keys))
             }
-            keyRefs += actionKeys.map { ($0.text, $0.node, $0.path) }
-            aliasRefs += aliases.map { ($0.text, $0.node, $0.path) }
-
-            let prefix = Self.servicePrefix(of: name)
-            if prefix.isEmpty || name.split(separator: ":", omittingEmptySubsequences: false).count != 3 {
-                problem(at, fields, "name", node, "\"\(name)\" is not an action name (service:resource:action)")
-                continue
-            }
-            if let code, code.lowercased() != prefix.lowercased() {
+            guard let levelText = raw.level else { continue }
+            guard let level = AccessLevel(rawValue: Catalog.fold(levelText)) else {
                 problem(
-                    at, fields, "name", node,
-                    "\(name) is not an action of service \(code) (\(codeSource ?? "the first action") is); a schema describes one service")
-                continue
-            }
-            if code == nil {
-                code = prefix
-                codeSource = name
-            }
-            if actionNames[name.lowercased()] != nil {
-                problem(at, fields, "name", node, "duplicate action \(name)")
-                continue
-            }
-            actionNames[name.lowercased()] = at
-            guard let levelText else { continue }
-            guard let level = AccessLevel(rawValue: levelText.lowercased()) else {
-                problem(
-                    at, fields, "access_level", node,
+                    Self.path(.key("actions"), .index(i), .key("access_level")), raw.levelLocation,
                     "unknown access level \"\(levelText)\" (expected one of \(AccessLevel.allCases.map(\.rawValue).joined(separator: ", ")))")
                 continue
             }
             actions.append(
                 ActionDefinition(
-                    name: name, description: text, accessLevel: level, resourceTypes: resources.map(\.type),
-                    conditionKeys: actionKeys.map(\.text), resources: resources, permissionOnly: permissionOnly,
-                    aliases: aliases.map(\.text)))
+                    name: name, description: raw.description, accessLevel: level, resourceTypes: resources.map(\.type),
+                    conditionKeys: raw.keys, resources: resources, permissionOnly: raw.permissionOnly, aliases: raw.aliases.map(\.0)))
         }
-        if actionNodes.isEmpty && problems.isEmpty { problem(path.appending(key: "actions"), root, "the schema lists no actions") }
+        for (i, raw) in raws.enumerated() {
+            for (a, (alias, location)) in raw.aliases.enumerated() {
+                let path = Self.path(.key("actions"), .index(i), .key("aliases"), .index(a))
+                if actionNames.contains(Catalog.fold(alias)) {
+                    problem(path, location, "alias \(alias) is the name of an action")
+                } else if !aliasOwners.insert(Catalog.fold(alias)).inserted {
+                    problem(path, location, "alias \(alias) is given twice")
+                }
+            }
+        }
         guard let code else { return nil }
 
         // Keys belong to this service (or are global), and every key an action names is defined.
-        for (name, node, at) in keyNodes where Self.servicePrefix(of: name).lowercased() != code.lowercased() {
-            problem(at.appending(key: "key"), node, "condition key \(name) is not a key of \(code) (write \(code):NAME)")
+        for (name, location, index) in keyChecks where Catalog.fold(Self.servicePrefix(of: name)) != Catalog.fold(code) {
+            problem(Self.path(.key("conditions"), .index(index), .key("key")), location, "condition key \(name) is not a key of \(code) (write \(code):NAME)")
         }
-        for (name, node, at) in keyRefs where !keyNames.contains(name.lowercased()) && !isGlobalKey(name) {
-            problem(at, node, "condition key \(name) is neither in \"conditions\" nor a global key")
-        }
-        // Aliases: not an action's own name, not two actions'.
-        var aliasOwners: Set<String> = []
-        for (alias, node, at) in aliasRefs {
-            if actionNames[alias.lowercased()] != nil {
-                problem(at, node, "alias \(alias) is the name of an action")
-            } else if !aliasOwners.insert(alias.lowercased()).inserted {
-                problem(at, node, "alias \(alias) is given twice")
-            }
+        for reference in references where !keyNames.contains(Catalog.fold(reference.text)) && !isGlobalKey(reference.text) {
+            var path = Self.path(.key("actions"), .index(reference.action))
+            if reference.resource >= 0 { path = path.appending(key: "resources").appending(index: reference.resource) }
+            path = path.appending(key: "condition_keys").appending(index: reference.element)
+            problem(path, reference.location, "condition key \(reference.text) is neither in \"conditions\" nor a global key")
         }
 
-        // Operations: unique ids; their actions are checked against every catalog once merged.
-        var operations: [OperationDefinition] = []
-        var operationIDs: Set<String> = []
-        for (node, at) in operationNodes {
-            guard let fields = object(node, at) else { continue }
-            guard let id = string(fields, "operation_id", in: node, at), let action = string(fields, "operation_action", in: node, at)
-            else { continue }
-            let dependents = strings(fields, "dependent_actions", in: node, at)
-            if !operationIDs.insert(id).inserted {
-                problem(at, fields, "operation_id", node, "duplicate operation \(id)")
+        // Operations: their actions are this schema's; dependents are checked once every catalog is merged.
+        var definitions: [OperationDefinition] = []
+        for operation in operations {
+            guard actionNames.contains(Catalog.fold(operation.action)) else {
+                problem(
+                    Self.path(.key("operations"), .index(operation.index), .key("operation_action")), operation.actionLocation,
+                    "\(operation.action) is no action of this schema")
                 continue
             }
-            if actionNames[action.lowercased()] == nil {
-                problem(at, fields, "operation_action", node, "\(action) is no action of this schema")
-                continue
+            definitions.append(OperationDefinition(id: operation.id, action: operation.action, dependentActions: operation.dependents.map(\.0)))
+            for (d, (action, location)) in operation.dependents.enumerated() {
+                let path = Self.path(.key("operations"), .index(operation.index), .key("dependent_actions"), .index(d))
+                dependentReferences.append((operation.id, action, location, path))
             }
-            operations.append(OperationDefinition(id: id, action: action, dependentActions: dependents.map(\.text)))
-            dependentReferences += dependents.map { (id, $0.text, $0.node, $0.path) }
         }
         return ServiceCatalog(
             name: code, title: code.uppercased(), updated: version, resourceTypes: resourceTypes, conditionKeys: keys, actions: actions,
-            operations: operations, source: file)
+            operations: definitions, source: file)
     }
 
-    /// Dependent actions of operations, kept to check once every catalog is known.
-    public private(set) var dependentReferences: [(operation: String, action: String, node: JSONNode, path: JSONPath)] = []
+    /// One entry of `actions`.
+    private mutating func readAction(_ reader: inout JSONReader) throws(JSONSyntaxError) -> RawAction {
+        var raw = RawAction()
+        guard
+            let read = try object(&reader, { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
+                switch key {
+                case "name":
+                    raw.nameLocation = reader.peekLocation()
+                    raw.name = try me.string(&reader, key)
+                case "access_level":
+                    raw.levelLocation = reader.peekLocation()
+                    raw.level = try me.string(&reader, key)
+                case "permission_only": raw.permissionOnly = try me.bool(&reader, key)
+                case "description": raw.description = try me.description(&reader)
+                case "aliases": raw.aliases = try me.strings(&reader, key)
+                case "condition_keys":
+                    let keys = try me.strings(&reader, key)
+                    raw.keys = keys.map(\.0)
+                    raw.keyLocations = keys.map(\.1)
+                case "resources":
+                    try me.array(&reader, key) { (me: inout Self, reader: inout JSONReader, _: Int) throws(JSONSyntaxError) in
+                        var template: String?
+                        var location = SourceLocation(line: 1, column: 1)
+                        var required = false
+                        var keys: [(String, SourceLocation)] = []
+                        guard
+                            let read = try me.object(&reader, { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
+                                switch key {
+                                case "urn_template":
+                                    location = reader.peekLocation()
+                                    template = try me.string(&reader, key)
+                                case "required": required = try me.bool(&reader, key)
+                                case "condition_keys": keys = try me.strings(&reader, key)
+                                default: try me.skip(&reader)
+                                }
+                            })
+                        else { return }
+                        me.requireFields(read, ["urn_template"])
+                        guard let template else { return }
+                        raw.resources.append((template, location, required, keys.map(\.0), keys.map(\.1)))
+                    }
+                default: try me.skip(&reader)
+                }
+            })
+        else { return raw }
+        requireFields(read, ["name", "access_level"])
+        return raw
+    }
 
     private func isGlobalKey(_ name: String) -> Bool {
-        let folded = name.lowercased()
-        return globalKeys.contains { key in
-            let keyName = key.name.lowercased()
-            if keyName == folded { return true }
-            guard let prefix = key.templatePrefix?.lowercased() else { return false }
-            return folded.count > prefix.count && folded.hasPrefix(prefix)
-        }
+        let folded = Catalog.fold(name)
+        if globalNames.contains(folded) { return true }
+        return globalPrefixes.contains { folded.utf8.count > $0.utf8.count && folded.utf8.starts(with: $0.utf8) }
     }
 
     static func servicePrefix(of name: String) -> String { String(name.prefix { $0 != ":" }) }
@@ -373,7 +547,7 @@ extension Catalog {
             json.field("permission_only", action.permissionOnly)
             json.key("description")
             json.beginObject()
-            json.field("en_us", action.description)
+            json.field("en_US", action.description)
             json.endObject()
             json.field("aliases", action.aliases)
             json.key("resources")
@@ -409,7 +583,7 @@ extension Catalog {
             if let text = key.description {
                 json.key("description")
                 json.beginObject()
-                json.field("en_us", text)
+                json.field("en_US", text)
                 json.endObject()
             }
             json.endObject()

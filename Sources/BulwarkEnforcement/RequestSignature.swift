@@ -174,6 +174,33 @@ public enum RequestSignature {
         try verify(header, secretKey: secretKey, method: method, target: target, headers: headers, body: body, now: now)
     }
 
+    /// The headers a client adds to sign a call (SPEC §12, §13): `X-Sdk-Date`, `Authorization`,
+    /// and `X-Security-Token` for temporary credentials. `headers` are the call's other headers;
+    /// `host` (with the port when it is not the scheme's default) is always signed.
+    public static func sign(
+        method: String, host: String, path: String, query: String, headers: [(String, String)] = [], body: [UInt8] = [],
+        accessKey: String, secretKey: String, securityToken: String? = nil, now: Date
+    ) throws(Failure) -> [(String, String)] {
+        let date = formatDate(now)
+        var added: [(String, String)] = [("X-Sdk-Date", date)]
+        if let securityToken { added.append(("X-Security-Token", securityToken)) }
+        let all = [("Host", host)] + headers + added
+        let signed = Array(Set(all.map { $0.0.lowercased() })).sorted()
+        let canonical = try canonicalRequest(method: method, path: path, query: query, headers: all, signedHeaders: signed, body: body)
+        let signature = signature(canonicalRequest: canonical, date: date, secretKey: secretKey)
+        added.append(("Authorization", "\(algorithm) Access=\(accessKey), SignedHeaders=\(signed.joined(separator: ";")), Signature=\(signature)"))
+        return added
+    }
+
+    /// `20261123T165241Z`: the date in UTC as `X-Sdk-Date` carries it.
+    public static func formatDate(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        func two(_ n: Int?) -> String { n.map { $0 < 10 ? "0\($0)" : "\($0)" } ?? "00" }
+        return "\(c.year ?? 1970)\(two(c.month))\(two(c.day))T\(two(c.hour))\(two(c.minute))\(two(c.second))Z"
+    }
+
     /// HMAC-SHA256 of the string to sign, in lowercase hex (what a client computes).
     public static func signature(canonicalRequest: String, date: String, secretKey: String) -> String {
         let stringToSign = "\(algorithm)\n\(date)\n\(hex(SHA256.hash(data: Array(canonicalRequest.utf8))))"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BulwarkCatalog
+import BulwarkCloud
 import BulwarkPolicy
 import Foundation
 
@@ -8,7 +9,7 @@ struct CatalogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "catalog",
         abstract: "Inspect the service catalogs (actions, APIs, resource types, condition keys).",
-        subcommands: [Export.self, ListActions.self, ListKeys.self, Show.self, Check.self]
+        subcommands: [Export.self, ListActions.self, ListKeys.self, Show.self, Check.self, Pull.self, RegisteredServices.self]
     )
 
     /// The built-in catalog alone (commands without `--catalog`).
@@ -272,6 +273,85 @@ struct CatalogFlags: ParsableArguments {
             return loaded.catalog
         } catch {
             throw CLIError.invalidInput("the catalogs have \(error.problems.count) problem(s):\n\(error)")
+        }
+    }
+}
+
+/// Where IAM is and who calls it, for `catalog pull` and `catalog registered-services`.
+struct CloudFlags: ParsableArguments {
+    @Option(name: .long, help: "IAM's endpoint, e.g. https://iam.myhuaweicloud.com (or the emulator's URL).") var endpoint: String
+    @Option(name: .long, help: "YAML/JSON with accessKey, secretKey[, securityToken]; mode 600.") var credentials: String
+
+    func client() throws(CLIError) -> SignedClient {
+        do {
+            return try SignedClient(endpoint: endpoint, credentials: try CloudCredentials.load(path: credentials))
+        } catch {
+            throw CLIError.invalidInput(error.description)
+        }
+    }
+}
+
+extension CatalogCommand {
+    struct Pull: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fetch services' authorization schemas from IAM (signed calls) into a catalog directory.",
+            discussion: """
+                Each schema is checked as a catalog before anything is written; one failed call or broken \
+                document writes nothing. Exit codes: 0 written, 1 a call failed, 2 invalid input or a schema that does not load.
+                """)
+
+        @Option(name: .long, parsing: .upToNextOption, help: "Service codes, e.g. ecs evs (or --all).") var service: [String] = []
+        @Flag(name: .long, help: "Every service IAM lists in registered-services.") var all = false
+        @Option(name: .long, help: "The catalog directory to write CODE.json files into.") var into: String
+        @OptionGroup var cloud: CloudFlags
+
+        func validate() throws {
+            if service.isEmpty == !all { throw ValidationError("give --service CODE... or --all") }
+        }
+
+        func run() throws { throw CLIError(message: "pull runs asynchronously", exitCode: ExitCode.failure) }
+
+        func runPull() async throws(CLIError) {
+            let builtIn = try CatalogCommand.load()
+            let client = try cloud.client()
+            do {
+                let codes = all ? try await SchemaPull.registeredServices(client) : service
+                let loaded = try await SchemaPull.pull(services: codes, client: client, into: into, builtIn: builtIn) { line in
+                    Console.error(line)
+                }
+                await client.shutdown()
+                for notice in loaded.notices { Console.error(notice) }
+                let pulled = loaded.catalog.services.filter { $0.source.hasPrefix(into + "/") }
+                for service in pulled {
+                    Console.print("\(service.source): \(service.name) \(service.updated), \(service.actions.count) actions, \(service.operations.count) operations")
+                }
+            } catch {
+                await client.shutdown()
+                // A schema that does not load is bad input; a call that failed is the cloud's or the network's.
+                let code = error.description.hasPrefix("the cloud's schemas do not load") ? ExitCode.invalidInput : ExitCode.failure
+                throw CLIError(message: error.description, exitCode: code)
+            }
+        }
+    }
+
+    struct RegisteredServices: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "registered-services", abstract: "List the service codes IAM has authorization schemas for (a signed call).")
+
+        @OptionGroup var cloud: CloudFlags
+
+        func run() throws { throw CLIError(message: "registered-services runs asynchronously", exitCode: ExitCode.failure) }
+
+        func runList() async throws(CLIError) {
+            let client = try cloud.client()
+            do {
+                let codes = try await SchemaPull.registeredServices(client)
+                await client.shutdown()
+                Console.print(codes.joined(separator: "\n"))
+            } catch {
+                await client.shutdown()
+                throw CLIError(message: error.description, exitCode: ExitCode.failure)
+            }
         }
     }
 }

@@ -144,6 +144,9 @@ struct EmulatorCommand: ParsableCommand {
     @Option(name: .long, help: "HOST:PORT to listen on (default 127.0.0.1:8600).") var listen: String = "127.0.0.1:8600"
     @Option(name: .long, help: "SQLite file for the emulated resources (default: a new temporary file).") var data: String?
     @Option(name: .long, help: "The account that owns what is created (default 0a1b2c).") var account: String = "0a1b2c"
+    @Option(name: .long, help: "A catalog directory whose Huawei schemas IAM's authorization-schema API serves.") var schemas: String?
+    @Option(name: .long, help: "Access keys (the gateway's credentials format) the IAM part accepts; without it, it refuses every call.")
+    var credentials: String?
 
     func run() throws {
         throw CLIError(message: "emulator runs asynchronously", exitCode: ExitCode.failure)
@@ -151,9 +154,27 @@ struct EmulatorCommand: ParsableCommand {
 
     func runEmulator() async throws(CLIError) {
         let (host, port) = try ServerProcess.listenAddress(listen)
+        var documents: [String: [UInt8]] = [:]
+        if let schemas {
+            do {
+                // Served as written, after checking each loads: the emulator serves only sound schemas.
+                let builtIn = try Catalog.bundled()
+                for file in try Catalog.files(inDirectories: [schemas]) {
+                    let merged = try builtIn.merging([file])
+                    if let code = merged.catalog.services.first(where: { $0.source == file.name })?.name { documents[code] = file.bytes }
+                }
+            } catch {
+                throw CLIError.invalidInput("--schemas \(schemas): \(error)")
+            }
+        }
+        var keys: CredentialStore?
+        if let credentials {
+            do { keys = try CredentialStore.load(path: credentials) } catch { throw CLIError.invalidInput(error.description) }
+        }
+        let served = documents.count
         let emulator: Emulator
         do {
-            emulator = try Emulator(path: data ?? Emulator.temporaryPath(), account: account)
+            emulator = try Emulator(path: data ?? Emulator.temporaryPath(), account: account, schemas: documents, credentials: keys)
         } catch {
             throw CLIError.invalidInput("cannot open the emulator's data: \(error)")
         }
@@ -162,7 +183,9 @@ struct EmulatorCommand: ParsableCommand {
         logger.logLevel = .warning
         do {
             try await emulator.application(host: host, port: port, logger: logger) { port in
-                Console.error("emulator on http://\(host):\(port) (a test double for IMS and SWR; no authentication)")
+                Console.error(
+                    "emulator on http://\(host):\(port) (a test double for IMS and SWR, no authentication; IAM's authorization schemas: \(served), signed calls only)"
+                )
             }.runService()
         } catch {
             throw CLIError(message: "emulator stopped: \(error)", exitCode: ExitCode.failure)

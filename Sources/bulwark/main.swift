@@ -18,6 +18,10 @@ do {
         try await gateway.runGateway()
     } else if let emulator = command as? EmulatorCommand {
         try await emulator.runEmulator()
+    } else if let pull = command as? CatalogCommand.Pull {
+        try await pull.runPull()
+    } else if let list = command as? CatalogCommand.RegisteredServices {
+        try await list.runList()
     } else {
         try command.run()
     }

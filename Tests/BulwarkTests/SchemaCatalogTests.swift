@@ -192,16 +192,16 @@ struct SchemaCatalogTests {
             """
         let problems = Self.problems(["bad.json": text])
         let expected = [
-            #"bad.json:11:52: $.conditions[0].value_type: unknown value type "integer" (expected string, numeric, boolean, date or ip_address)"#,
-            #"bad.json:11:114: $.conditions[2].key: duplicate condition key "foo:a""#,
-            #"bad.json:4:89: $.actions[0].resources[0].urn_template: foo:<region>:<account-id>:gizmo:<id> is the URN template of no resource type in "resources""#,
             #"bad.json:4:48: $.actions[0].access_level: unknown access level "reader" (expected one of list, read, write, permission_management, tagging)"#,
+            #"bad.json:4:89: $.actions[0].resources[0].urn_template: foo:<region>:<account-id>:gizmo:<id> is the URN template of no resource type in "resources""#,
             #"bad.json:5:14: $.actions[1].name: duplicate action foo:things:get"#,
             #"bad.json:6:5: $.actions[2]: missing field "name""#,
             #"bad.json:7:14: $.actions[3].name: bar:things:put is not an action of service foo (foo:things:get is); a schema describes one service"#,
-            #"bad.json:8:111: $.actions[4].permission_only: "permission_only" must be true or false, found string"#,
-            #"bad.json:8:88: $.actions[4].condition_keys[1]: expected a string, found number"#,
             #"bad.json:8:76: $.actions[4].condition_keys[0]: condition key foo:Nope is neither in "conditions" nor a global key"#,
+            #"bad.json:8:88: $.actions[4].condition_keys[1]: expected a string, found number"#,
+            #"bad.json:8:111: $.actions[4].permission_only: "permission_only" must be true or false, found string"#,
+            #"bad.json:11:52: $.conditions[0].value_type: unknown value type "integer" (expected string, numeric, boolean, date or ip_address)"#,
+            #"bad.json:11:114: $.conditions[2].key: duplicate condition key "foo:a""#,
         ]
         #expect(problems == expected)
     }
@@ -215,6 +215,10 @@ struct SchemaCatalogTests {
                 #"a.json:1:27: $.actions: "actions" must be an array, found object"#,
             ])
         #expect(Self.problems(["a.json": #"{"version": "1", "actions": []}"#]) == [#"a.json:1:1: missing field "resources""#])
+        // Two members with one key: readers disagree on which counts, so it is refused.
+        #expect(
+            Self.problems(["a.json": #"{"version": "1", "version": "2", "resources": [], "actions": [{"name": "foo:a:b", "access_level": "read"}]}"#])
+                == [#"a.json:1:18: $.version: duplicate key "version""#])
     }
 
     @Test func operationsMustNameKnownActions() {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The gateway tested with Huawei Cloud's official Python SDK: installs the pinned SDK
 # packages, starts `bulwark gateway` on examples/gateway with the emulator as IMS and SWR,
-# runs tests/sdk/test_gateway.py against it, and stops it.
+# runs tests/sdk/test_gateway.py against it, and stops it. Then IAM's authorization-schema
+# API of `bulwark emulator` with the SDK's IAM v5 client and `catalog pull` (tests/sdk/test_schemas.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 python3 -m pip install -q --disable-pip-version-check -r tests/sdk/requirements.txt 2>&1 | grep -v "Running pip as the 'root' user" || true
@@ -29,3 +30,15 @@ BULWARK_GATEWAY="http://127.0.0.1:$port" BULWARK_GATEWAY_TLS="https://127.0.0.1:
 # Stop the gateway (SIGTERM flushes its decision log), then count what it logged.
 kill -TERM "$gateway"; wait "$gateway" || true
 echo "sdk-tests: $(wc -l < "$work/decisions.jsonl") decisions logged"
+
+# IAM's authorization schemas: the emulator serves examples/catalogs and SWR's export to signed calls.
+mkdir -p "$work/schemas"
+cp examples/catalogs/*.json "$work/schemas/"
+"$bin" catalog export --format huawei-schema --service swr > "$work/schemas/swr.json"
+printf 'credentials:\n  - accessKey: PULLACCESSKEY0000001\n    secretKey: pull-secret-for-the-sdk-tests-only\n    principal: iam::0a1b2c:user:alice\n' > "$work/iam-keys.yaml"
+chmod 600 "$work/iam-keys.yaml"
+"$bin" emulator --listen "127.0.0.1:$((port + 10))" --schemas "$work/schemas" --credentials "$work/iam-keys.yaml" 2> "$work/emulator.log" &
+emulator=$!
+trap 'kill $gateway $gateway_tls $emulator 2> /dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do curl -s "http://127.0.0.1:$((port + 10))/" > /dev/null && break; sleep 0.1; done
+BULWARK_EMULATOR="http://127.0.0.1:$((port + 10))" BULWARK_BIN="$bin" BULWARK_SCHEMAS="$work/schemas" python3 tests/sdk/test_schemas.py

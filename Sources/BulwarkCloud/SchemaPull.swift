@@ -1,0 +1,97 @@
+public import BulwarkCatalog
+import BulwarkJSON
+import Foundation
+
+/// `bulwark catalog pull` (SPEC §12): Huawei IAM's authorization schemas fetched with signed
+/// calls, checked as catalogs, and written one file per service.
+public enum SchemaPull {
+    /// Every service code IAM has a schema for (`GET /v5/authorization-schemas/registered-services`,
+    /// following `page_info.next_marker`).
+    public static func registeredServices(_ client: SignedClient) async throws(CloudError) -> [String] {
+        var codes: [String] = []
+        var marker: String?
+        var pages = 0
+        repeat {
+            var query = [("limit", "200")]
+            if let marker { query.append(("marker", marker)) }
+            let body = try await client.get("/v5/authorization-schemas/registered-services", query: query)
+            let call = "GET /v5/authorization-schemas/registered-services"
+            var reader = JSONReader(bytes: body)
+            let root: JSONNode
+            do { root = try reader.readDocument() } catch { throw CloudError("\(call): the answer is not JSON: \(error.message)") }
+            guard case .object(let members) = root.value, let list = members.first(where: { $0.key == "service_codes" })?.value,
+                case .array(let items) = list.value
+            else { throw CloudError("\(call): the answer has no service_codes list") }
+            for item in items {
+                guard case .string(let code) = item.value else { throw CloudError("\(call): a service code is not a string") }
+                codes.append(code)
+            }
+            marker = nil
+            if let info = members.first(where: { $0.key == "page_info" })?.value, case .object(let fields) = info.value,
+                let next = fields.first(where: { $0.key == "next_marker" })?.value, case .string(let text) = next.value, !text.isEmpty
+            {
+                marker = text
+            }
+            pages += 1
+            // A marker that never ends is the cloud's fault, not a reason to loop forever.
+            if pages > 1_000 { throw CloudError("\(call): more than 1,000 pages; stopping") }
+        } while marker != nil
+        return codes
+    }
+
+    /// Fetches each service's schema, checks them all as catalogs merged into `builtIn`, and
+    /// writes `DIR/CODE.json` (the documents as received) only when every one is sound: a
+    /// failed call or a broken document writes nothing. Progress goes to `progress`.
+    public static func pull(
+        services: [String], client: SignedClient, into directory: String, builtIn: Catalog, progress: @Sendable (String) -> Void
+    ) async throws(CloudError) -> LoadedCatalog {
+        var files: [CatalogFile] = []
+        for (i, code) in services.enumerated() {
+            guard !code.isEmpty, code.utf8.count <= 56, code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+                throw CloudError("\"\(code)\" is not a service code (1 to 56 letters, digits and -)")
+            }
+            progress("pull: \(i + 1)/\(services.count) \(code)")
+            let body = try await client.get("/v5/authorization-schemas/services/\(code)")
+            files.append(CatalogFile(name: "\(directory)/\(code).json", bytes: body))
+        }
+        let loaded: LoadedCatalog
+        do { loaded = try builtIn.merging(files) } catch {
+            throw CloudError("the cloud's schemas do not load; nothing written:\n\(error)")
+        }
+        for (file, code) in zip(files, services) {
+            guard let service = loaded.catalog.services.first(where: { $0.source == file.name }), service.name.lowercased() == code.lowercased()
+            else {
+                throw CloudError("GET /v5/authorization-schemas/services/\(code): the schema describes another service; nothing written")
+            }
+        }
+        try write(files, into: directory)
+        return loaded
+    }
+
+    /// Writes every file into a temporary folder next to `directory`, then moves each into
+    /// place: an interrupted pull leaves the old files, never a half-written one.
+    static func write(_ files: [CatalogFile], into directory: String) throws(CloudError) {
+        let manager = FileManager.default
+        let staging = directory + ".pull-\(UUID().uuidString)"
+        do {
+            try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try manager.createDirectory(atPath: staging, withIntermediateDirectories: true)
+            defer { try? manager.removeItem(atPath: staging) }
+            for file in files {
+                let name = URL(fileURLWithPath: file.name).lastPathComponent
+                try Data(file.bytes).write(to: URL(fileURLWithPath: staging + "/" + name))
+            }
+            for file in files {
+                let name = URL(fileURLWithPath: file.name).lastPathComponent
+                let target = directory + "/" + name
+                if manager.fileExists(atPath: target) {
+                    _ = try manager.replaceItemAt(URL(fileURLWithPath: target), withItemAt: URL(fileURLWithPath: staging + "/" + name))
+                } else {
+                    try manager.moveItem(atPath: staging + "/" + name, toPath: target)
+                }
+            }
+        } catch {
+            throw CloudError("cannot write into \(directory): \(error)")
+        }
+    }
+}
