@@ -43,16 +43,21 @@ public struct ActionDefinition: Sendable, Hashable {
         self.accessLevel = accessLevel
         self.resourceTypes = resourceTypes
         self.resources = resources ?? resourceTypes.map { ActionResource(type: $0, required: true, conditionKeys: []) }
-        let perResource = Set(self.resources.flatMap(\.conditionKeys).map { $0.lowercased() })
-        if resources == nil {
+        // Lists of a few keys: compared in place (catalogs with thousands of actions load at every command's start).
+        let perResource = self.resources.flatMap(\.conditionKeys).map(Catalog.fold)
+        if perResource.isEmpty {
             self.actionConditionKeys = conditionKeys
+            self.conditionKeys = conditionKeys
         } else {
-            self.actionConditionKeys = conditionKeys.filter { !perResource.contains($0.lowercased()) }
+            self.actionConditionKeys = conditionKeys.filter { !perResource.contains(Catalog.fold($0)) }
+            var union = conditionKeys
+            var seen = conditionKeys.map(Catalog.fold)
+            for key in self.resources.flatMap(\.conditionKeys) where !seen.contains(Catalog.fold(key)) {
+                seen.append(Catalog.fold(key))
+                union.append(key)
+            }
+            self.conditionKeys = union
         }
-        var union = conditionKeys
-        var seen = Set(conditionKeys.map { $0.lowercased() })
-        for key in self.resources.flatMap(\.conditionKeys) where seen.insert(key.lowercased()).inserted { union.append(key) }
-        self.conditionKeys = union
         self.permissionOnly = permissionOnly
         self.aliases = aliases
     }
@@ -251,14 +256,15 @@ public struct Catalog: Sendable {
         var aliases: [String: ActionDefinition] = [:]
         for service in services {
             for action in service.actions {
-                actions[action.name.lowercased()] = actions[action.name.lowercased()] ?? action
-                known.insert(action.name.lowercased())
-                for alias in action.aliases { aliases[alias.lowercased()] = aliases[alias.lowercased()] ?? action }
+                let folded = Self.fold(action.name)
+                if actions[folded] == nil { actions[folded] = action }
+                known.insert(folded)
+                for alias in action.aliases where aliases[Self.fold(alias)] == nil { aliases[Self.fold(alias)] = action }
             }
-            for referenced in service.referencedActions { known.insert(referenced.lowercased()) }
-            for key in service.conditionKeys { keys[key.name.lowercased()] = key }
+            for referenced in service.referencedActions { known.insert(Self.fold(referenced)) }
+            for key in service.conditionKeys { keys[Self.fold(key.name)] = key }
         }
-        for key in globalKeys { keys[key.name.lowercased()] = key }
+        for key in globalKeys { keys[Self.fold(key.name)] = key }
         self.actionsByFoldedName = actions
         // An alias that is also an action's own name stays that action (the loader reports it).
         self.actionsByFoldedAlias = aliases.filter { actions[$0.key] == nil }

@@ -14,6 +14,11 @@ public struct CatalogLoadError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+extension String {
+    /// Case-folded as catalog names are compared (`Catalog.fold`).
+    fileprivate var folded: String { Catalog.fold(self) }
+}
+
 extension Catalog {
     /// Environment variable that points at a catalog directory to use instead of the bundled one.
     public static let directoryEnvironmentVariable = "BULWARK_CATALOG_DIR"
@@ -168,13 +173,13 @@ extension Catalog {
             if !serviceNames.insert(service.name).inserted {
                 issues.append(CatalogIssue(severity: .error, file: file, message: "service \(service.name) is defined twice"))
             }
-            for action in service.actions where !allActions.insert(action.name.lowercased()).inserted {
+            for action in service.actions where !allActions.insert(action.name.folded).inserted {
                 issues.append(CatalogIssue(severity: .error, file: file, message: "duplicate action \(action.name)"))
             }
         }
         // API rows may name an action by an alias (a newer schema renamed it).
-        for service in services { for action in service.actions { for alias in action.aliases { allActions.insert(alias.lowercased()) } } }
-        let globalNames = Set(globalKeys.map { $0.name.lowercased() })
+        for service in services { for action in service.actions { for alias in action.aliases { allActions.insert(alias.folded) } } }
+        let globalNames = Set(globalKeys.map { $0.name.folded })
         for (service, file) in zip(services, fileNames) {
             let rows = Set(service.apis.map { "\($0.method) \($0.path)" })
             var fieldNames: Set<String> = []
@@ -189,30 +194,30 @@ extension Catalog {
                     )
                 }
             }
-            let referenced = Set(service.referencedActions.map { $0.lowercased() })
+            let referenced = Set(service.referencedActions.map { $0.folded })
             let resourceNames = Set(service.resourceTypes.map(\.name))
-            let serviceKeys = Set(service.conditionKeys.map { $0.name.lowercased() })
+            let serviceKeys = Set(service.conditionKeys.map { $0.name.folded })
             for action in service.actions {
-                if !action.name.lowercased().hasPrefix(service.name.lowercased() + ":") {
+                if !action.name.folded.hasPrefix(service.name.folded + ":") {
                     issues.append(CatalogIssue(severity: .error, file: file, message: "action \(action.name) does not start with \(service.name):"))
                 }
                 for type in action.resourceTypes where !resourceNames.contains(type) {
                     issues.append(CatalogIssue(severity: .error, file: file, message: "action \(action.name) names unknown resource type \(type)"))
                 }
                 for key in action.conditionKeys {
-                    let folded = key.lowercased()
+                    let folded = key.folded
                     if !serviceKeys.contains(folded) && !globalNames.contains(folded) {
                         issues.append(CatalogIssue(severity: .error, file: file, message: "action \(action.name) names unknown condition key \(key)"))
                     }
                 }
             }
             for row in service.apis {
-                if !allActions.contains(row.action.lowercased()) {
+                if !allActions.contains(row.action.folded) {
                     issues.append(
                         CatalogIssue(severity: .error, file: file, message: "API \(row.method) \(row.path) points to unknown action \(row.action)"))
                 }
                 for dependency in row.dependencies {
-                    let folded = dependency.lowercased()
+                    let folded = dependency.folded
                     if allActions.contains(folded) { continue }
                     if referenced.contains(folded) {
                         issues.append(

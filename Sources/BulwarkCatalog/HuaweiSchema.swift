@@ -170,9 +170,8 @@ public struct HuaweiSchemaReader {
     /// one key are a problem: readers disagree on which one counts.
     private mutating func object(
         _ reader: inout JSONReader, _ field: (inout Self, inout JSONReader, String) throws(JSONSyntaxError) -> Void
-    ) throws(JSONSyntaxError) -> (keys: [String], path: JSONPath, location: SourceLocation)? {
+    ) throws(JSONSyntaxError) -> (keys: [String], location: SourceLocation)? {
         let location = reader.peekLocation()
-        let path = reader.currentPath
         guard reader.peekTypeName() == "object" else {
             problemHere(&reader, "expected an object, found \(reader.peekTypeName() ?? "nothing")")
             try skip(&reader)
@@ -189,11 +188,13 @@ public struct HuaweiSchemaReader {
             keys.append(key)
             try field(&self, &reader, key)
         }
-        return (keys, path, location)
+        return (keys, location)
     }
 
-    private mutating func requireFields(_ read: (keys: [String], path: JSONPath, location: SourceLocation), _ required: [String]) {
-        for key in required where !read.keys.contains(key) { problem(read.path, read.location, "missing field \"\(key)\"") }
+    /// Reports the required keys an object just read lacks. Called right after it is read, when
+    /// the reader's path is still the object's (paths are built only for problems: they cost).
+    private mutating func requireFields(_ reader: inout JSONReader, _ read: (keys: [String], location: SourceLocation), _ required: [String]) {
+        for key in required where !read.keys.contains(key) { problem(reader.currentPath, read.location, "missing field \"\(key)\"") }
     }
 
     /// `description` is `{"en_US", "zh_CN"}` on the wire (the SDK's `Description` model); the
@@ -259,27 +260,29 @@ public struct HuaweiSchemaReader {
                     var urn: String?
                     var nameLocation = SourceLocation(line: 1, column: 1)
                     var urnLocation = nameLocation
-                    var namePath = JSONPath.root
-                    var urnPath = JSONPath.root
                     guard
-                        let read = try me.object(&reader, { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
-                            switch key {
-                            case "type_name":
-                                (nameLocation, namePath) = (reader.peekLocation(), reader.currentPath)
-                                name = try me.string(&reader, key)
-                            case "urn_template":
-                                (urnLocation, urnPath) = (reader.peekLocation(), reader.currentPath)
-                                urn = try me.string(&reader, key)
-                            default: try me.skip(&reader)
-                            }
-                        })
+                        let read = try me.object(
+                            &reader,
+                            { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
+                                switch key {
+                                case "type_name":
+                                    nameLocation = reader.peekLocation()
+                                    name = try me.string(&reader, key)
+                                case "urn_template":
+                                    urnLocation = reader.peekLocation()
+                                    urn = try me.string(&reader, key)
+                                default: try me.skip(&reader)
+                                }
+                            })
                     else { return }
-                    me.requireFields(read, ["type_name", "urn_template"])
+                    me.requireFields(&reader, read, ["type_name", "urn_template"])
                     guard let name, let urn else { return }
                     if !typeNames.insert(name).inserted {
-                        me.problem(namePath, nameLocation, "duplicate resource type \"\(name)\"")
+                        me.problem(reader.currentPath.appending(key: "type_name"), nameLocation, "duplicate resource type \"\(name)\"")
                     } else if let other = typeByTemplate[urn] {
-                        me.problem(urnPath, urnLocation, "resource types \"\(other)\" and \"\(name)\" have the same URN template \(urn)")
+                        me.problem(
+                            reader.currentPath.appending(key: "urn_template"), urnLocation,
+                            "resource types \"\(other)\" and \"\(name)\" have the same URN template \(urn)")
                     } else {
                         typeByTemplate[urn] = name
                         resourceTypes.append(ResourceTypeDefinition(name: name, urn: urn))
@@ -293,31 +296,33 @@ public struct HuaweiSchemaReader {
                     var text = ""
                     var nameLocation = SourceLocation(line: 1, column: 1)
                     var typeLocation = nameLocation
-                    var namePath = JSONPath.root
-                    var typePath = JSONPath.root
                     guard
-                        let read = try me.object(&reader, { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
-                            switch key {
-                            case "key":
-                                (nameLocation, namePath) = (reader.peekLocation(), reader.currentPath)
-                                name = try me.string(&reader, key)
-                            case "value_type":
-                                (typeLocation, typePath) = (reader.peekLocation(), reader.currentPath)
-                                typeName = try me.string(&reader, key)
-                            case "multi_valued": multiValued = try me.bool(&reader, key)
-                            case "description": text = try me.description(&reader)
-                            default: try me.skip(&reader)
-                            }
-                        })
+                        let read = try me.object(
+                            &reader,
+                            { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
+                                switch key {
+                                case "key":
+                                    nameLocation = reader.peekLocation()
+                                    name = try me.string(&reader, key)
+                                case "value_type":
+                                    typeLocation = reader.peekLocation()
+                                    typeName = try me.string(&reader, key)
+                                case "multi_valued": multiValued = try me.bool(&reader, key)
+                                case "description": text = try me.description(&reader)
+                                default: try me.skip(&reader)
+                                }
+                            })
                     else { return }
-                    me.requireFields(read, ["key", "value_type"])
+                    me.requireFields(&reader, read, ["key", "value_type"])
                     guard let name, let typeName else { return }
                     guard let type = Self.valueTypes[Catalog.fold(typeName)] else {
-                        me.problem(typePath, typeLocation, "unknown value type \"\(typeName)\" (expected string, numeric, boolean, date or ip_address)")
+                        me.problem(
+                            reader.currentPath.appending(key: "value_type"), typeLocation,
+                            "unknown value type \"\(typeName)\" (expected string, numeric, boolean, date or ip_address)")
                         return
                     }
                     if !keyNames.insert(Catalog.fold(name)).inserted {
-                        me.problem(namePath, nameLocation, "duplicate condition key \"\(name)\"")
+                        me.problem(reader.currentPath.appending(key: "key"), nameLocation, "duplicate condition key \"\(name)\"")
                         return
                     }
                     keyChecks.append((name, nameLocation, index))
@@ -330,25 +335,26 @@ public struct HuaweiSchemaReader {
                     var dependents: [(String, SourceLocation)] = []
                     var idLocation = SourceLocation(line: 1, column: 1)
                     var actionLocation = idLocation
-                    var idPath = JSONPath.root
                     guard
-                        let read = try me.object(&reader, { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
-                            switch key {
-                            case "operation_id":
-                                (idLocation, idPath) = (reader.peekLocation(), reader.currentPath)
-                                id = try me.string(&reader, key)
-                            case "operation_action":
-                                actionLocation = reader.peekLocation()
-                                action = try me.string(&reader, key)
-                            case "dependent_actions": dependents = try me.strings(&reader, key)
-                            default: try me.skip(&reader)
-                            }
-                        })
+                        let read = try me.object(
+                            &reader,
+                            { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
+                                switch key {
+                                case "operation_id":
+                                    idLocation = reader.peekLocation()
+                                    id = try me.string(&reader, key)
+                                case "operation_action":
+                                    actionLocation = reader.peekLocation()
+                                    action = try me.string(&reader, key)
+                                case "dependent_actions": dependents = try me.strings(&reader, key)
+                                default: try me.skip(&reader)
+                                }
+                            })
                     else { return }
-                    me.requireFields(read, ["operation_id", "operation_action"])
+                    me.requireFields(&reader, read, ["operation_id", "operation_action"])
                     guard let id, let action else { return }
                     if !seenIDs.insert(id).inserted {
-                        me.problem(idPath, idLocation, "duplicate operation \(id)")
+                        me.problem(reader.currentPath.appending(key: "operation_id"), idLocation, "duplicate operation \(id)")
                         return
                     }
                     operations.append((id, action, actionLocation, dependents, index))
@@ -358,7 +364,7 @@ public struct HuaweiSchemaReader {
             }
         }
         guard let top, !isBulwarkFormat else { return nil }
-        requireFields(top, ["version", "actions", "resources"])
+        requireFields(&reader, top, ["version", "actions", "resources"])
         if top.keys.contains("actions") && raws.isEmpty && problems.isEmpty {
             problem(Self.path(.key("actions")), top.location, "the schema lists no actions")
         }
@@ -432,7 +438,9 @@ public struct HuaweiSchemaReader {
 
         // Keys belong to this service (or are global), and every key an action names is defined.
         for (name, location, index) in keyChecks where Catalog.fold(Self.servicePrefix(of: name)) != Catalog.fold(code) {
-            problem(Self.path(.key("conditions"), .index(index), .key("key")), location, "condition key \(name) is not a key of \(code) (write \(code):NAME)")
+            problem(
+                Self.path(.key("conditions"), .index(index), .key("key")), location,
+                "condition key \(name) is not a key of \(code) (write \(code):NAME)")
         }
         for reference in references where !keyNames.contains(Catalog.fold(reference.text)) && !isGlobalKey(reference.text) {
             var path = Self.path(.key("actions"), .index(reference.action))
@@ -465,48 +473,52 @@ public struct HuaweiSchemaReader {
     private mutating func readAction(_ reader: inout JSONReader) throws(JSONSyntaxError) -> RawAction {
         var raw = RawAction()
         guard
-            let read = try object(&reader, { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
-                switch key {
-                case "name":
-                    raw.nameLocation = reader.peekLocation()
-                    raw.name = try me.string(&reader, key)
-                case "access_level":
-                    raw.levelLocation = reader.peekLocation()
-                    raw.level = try me.string(&reader, key)
-                case "permission_only": raw.permissionOnly = try me.bool(&reader, key)
-                case "description": raw.description = try me.description(&reader)
-                case "aliases": raw.aliases = try me.strings(&reader, key)
-                case "condition_keys":
-                    let keys = try me.strings(&reader, key)
-                    raw.keys = keys.map(\.0)
-                    raw.keyLocations = keys.map(\.1)
-                case "resources":
-                    try me.array(&reader, key) { (me: inout Self, reader: inout JSONReader, _: Int) throws(JSONSyntaxError) in
-                        var template: String?
-                        var location = SourceLocation(line: 1, column: 1)
-                        var required = false
-                        var keys: [(String, SourceLocation)] = []
-                        guard
-                            let read = try me.object(&reader, { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
-                                switch key {
-                                case "urn_template":
-                                    location = reader.peekLocation()
-                                    template = try me.string(&reader, key)
-                                case "required": required = try me.bool(&reader, key)
-                                case "condition_keys": keys = try me.strings(&reader, key)
-                                default: try me.skip(&reader)
-                                }
-                            })
-                        else { return }
-                        me.requireFields(read, ["urn_template"])
-                        guard let template else { return }
-                        raw.resources.append((template, location, required, keys.map(\.0), keys.map(\.1)))
+            let read = try object(
+                &reader,
+                { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
+                    switch key {
+                    case "name":
+                        raw.nameLocation = reader.peekLocation()
+                        raw.name = try me.string(&reader, key)
+                    case "access_level":
+                        raw.levelLocation = reader.peekLocation()
+                        raw.level = try me.string(&reader, key)
+                    case "permission_only": raw.permissionOnly = try me.bool(&reader, key)
+                    case "description": raw.description = try me.description(&reader)
+                    case "aliases": raw.aliases = try me.strings(&reader, key)
+                    case "condition_keys":
+                        let keys = try me.strings(&reader, key)
+                        raw.keys = keys.map(\.0)
+                        raw.keyLocations = keys.map(\.1)
+                    case "resources":
+                        try me.array(&reader, key) { (me: inout Self, reader: inout JSONReader, _: Int) throws(JSONSyntaxError) in
+                            var template: String?
+                            var location = SourceLocation(line: 1, column: 1)
+                            var required = false
+                            var keys: [(String, SourceLocation)] = []
+                            guard
+                                let read = try me.object(
+                                    &reader,
+                                    { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
+                                        switch key {
+                                        case "urn_template":
+                                            location = reader.peekLocation()
+                                            template = try me.string(&reader, key)
+                                        case "required": required = try me.bool(&reader, key)
+                                        case "condition_keys": keys = try me.strings(&reader, key)
+                                        default: try me.skip(&reader)
+                                        }
+                                    })
+                            else { return }
+                            me.requireFields(&reader, read, ["urn_template"])
+                            guard let template else { return }
+                            raw.resources.append((template, location, required, keys.map(\.0), keys.map(\.1)))
+                        }
+                    default: try me.skip(&reader)
                     }
-                default: try me.skip(&reader)
-                }
-            })
+                })
         else { return raw }
-        requireFields(read, ["name", "access_level"])
+        requireFields(&reader, read, ["name", "access_level"])
         return raw
     }
 

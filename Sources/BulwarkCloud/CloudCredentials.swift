@@ -45,7 +45,8 @@ public struct CloudCredentials: Sendable {
         for member in members {
             guard known.contains(member.key) else {
                 throw CloudError(
-                    "\(path):\(member.keyLocation.line):\(member.keyLocation.column): unknown field \"\(member.key)\"; expected \(known.joined(separator: ", "))")
+                    "\(path):\(member.keyLocation.line):\(member.keyLocation.column): unknown field \"\(member.key)\"; expected \(known.joined(separator: ", "))"
+                )
             }
             guard case .string(let text) = member.value.value, !text.isEmpty else {
                 throw CloudError("\(path):\(member.value.location.line):\(member.value.location.column): \(member.key) must be a non-empty string")

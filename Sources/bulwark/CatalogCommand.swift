@@ -323,7 +323,9 @@ extension CatalogCommand {
                 for notice in loaded.notices { Console.error(notice) }
                 let pulled = loaded.catalog.services.filter { $0.source.hasPrefix(into + "/") }
                 for service in pulled {
-                    Console.print("\(service.source): \(service.name) \(service.updated), \(service.actions.count) actions, \(service.operations.count) operations")
+                    Console.print(
+                        "\(service.source): \(service.name) \(service.updated), \(service.actions.count) actions, \(service.operations.count) operations"
+                    )
                 }
             } catch {
                 await client.shutdown()
