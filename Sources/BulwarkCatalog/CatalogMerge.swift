@@ -1,5 +1,6 @@
 import BulwarkJSON
 import Foundation
+import Synchronization
 
 /// A catalog file given by the user: a Huawei authorization schema or a service in Bulwark's format.
 public struct CatalogFile: Sendable, Hashable {
@@ -60,10 +61,19 @@ extension Catalog {
         var added: [ServiceCatalog] = []
         var dependents: [(file: String, operation: String, action: String, location: SourceLocation, path: JSONPath)] = []
         var definedIn: [String: String] = [:]
-        for file in files {
+        // Schemas are read on every core: a command may load dozens before it starts.
+        let globalKeys = self.globalKeys
+        let readings = Mutex<[Int: (Result<ServiceCatalog, CatalogErrors>, HuaweiSchemaReader)]>([:])
+        DispatchQueue.concurrentPerform(iterations: files.count) { i in
+            var schema = HuaweiSchemaReader(file: files[i].name, globalKeys: globalKeys)
+            let result = schema.read(files[i].bytes)
+            readings.withLock { $0[i] = (result, schema) }
+        }
+        let read = readings.withLock { $0.mapValues { $0 } }
+        for (i, file) in files.enumerated() {
             let service: ServiceCatalog
-            var schema = HuaweiSchemaReader(file: file.name, globalKeys: globalKeys)
-            switch schema.read(file.bytes) {
+            let (result, schema) = read[i]!
+            switch result {
             case .success(let read):
                 service = read
                 dependents += schema.dependentReferences.map { (file.name, $0.operation, $0.action, $0.location, $0.path) }

@@ -30,7 +30,7 @@ public struct CatalogProblem: Sendable, Hashable, CustomStringConvertible {
 /// `permission_only`, `aliases`, `required`, `condition_keys`, `dependent_actions`,
 /// `multi_valued` and `description` may be left out (false or empty). The document is read in
 /// one streaming pass (no tree): a command may load dozens of schemas before it starts.
-public struct HuaweiSchemaReader {
+public struct HuaweiSchemaReader: Sendable {
     public let file: String
     /// Global keys (`g:…`), to check the keys actions name.
     private let globalNames: Set<String>
