@@ -1,4 +1,6 @@
+public import BulwarkCatalog
 import Foundation
+public import Logging
 
 /// A state with the store revision it was read at.
 public struct StoredState: Sendable {
@@ -129,5 +131,41 @@ public enum StoreLocation: Sendable, Equatable {
             return .postgres(host: host, port: port, user: user, password: password, database: database)
         }
         throw StoreError("--store must be sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE, not \"\(text)\"")
+    }
+}
+
+/// The catalog files a store holds (SPEC §12), so that every server and replica on the store
+/// decides with the same catalogs.
+public enum StoredCatalogs {
+    /// With `given` (`serve --catalog`), writes them to the store in place of what it held and
+    /// returns them; without, returns what the store holds (none: the built-in catalogs only).
+    public static func synchronize(_ location: StoreLocation, given: [CatalogFile]?, logger: Logger) async throws -> [CatalogFile] {
+        switch location {
+        case .sqlite(let path):
+            let store = try SQLiteStore(path: path)
+            if let given {
+                try await store.replaceCatalogFiles(given)
+                return given
+            }
+            return try await store.catalogFiles()
+        case .postgres(let host, let port, let user, let password, let database):
+            let store = PostgresStore(host: host, port: port, user: user, password: password, database: database, logger: logger)
+            return try await withThrowingTaskGroup(of: [CatalogFile]?.self) { group in
+                group.addTask {
+                    await store.run()
+                    return nil
+                }
+                try await store.prepare()
+                let files: [CatalogFile]
+                if let given {
+                    try await store.replaceCatalogFiles(given)
+                    files = given
+                } else {
+                    files = try await store.catalogFiles()
+                }
+                group.cancelAll()
+                return files
+            }
+        }
     }
 }

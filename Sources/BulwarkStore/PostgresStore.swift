@@ -1,3 +1,4 @@
+public import BulwarkCatalog
 import Foundation
 public import Logging
 import PostgresNIO
@@ -43,6 +44,26 @@ public final class PostgresStore: PolicyStore {
                 "CREATE TABLE IF NOT EXISTS bulwark_deleted (kind TEXT NOT NULL, key TEXT NOT NULL, revision BIGINT NOT NULL, PRIMARY KEY (kind, key))",
                 logger: logger)
             try await connection.query("CREATE INDEX IF NOT EXISTS bulwark_deleted_revision ON bulwark_deleted (revision)", logger: logger)
+            try await connection.query("CREATE TABLE IF NOT EXISTS bulwark_catalogs (name TEXT PRIMARY KEY, body TEXT NOT NULL)", logger: logger)
+        }
+    }
+
+    /// The catalog files the store holds (SPEC §12), by name.
+    public func catalogFiles() async throws -> [CatalogFile] {
+        let rows = try await client.query("SELECT name, body FROM bulwark_catalogs ORDER BY name", logger: logger)
+        var files: [CatalogFile] = []
+        for try await (name, body) in rows.decode((String, String).self) { files.append(CatalogFile(name: name, bytes: Array(body.utf8))) }
+        return files
+    }
+
+    /// Replaces the catalog files the store holds, in one transaction.
+    public func replaceCatalogFiles(_ files: [CatalogFile]) async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("DELETE FROM bulwark_catalogs", logger: logger)
+            for file in files {
+                let body = String(decoding: file.bytes, as: UTF8.self)
+                try await connection.query("INSERT INTO bulwark_catalogs (name, body) VALUES (\(file.name), \(body))", logger: logger)
+            }
         }
     }
 

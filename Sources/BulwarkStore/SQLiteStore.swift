@@ -1,3 +1,4 @@
+public import BulwarkCatalog
 import Foundation
 import GRDB
 import Synchronization
@@ -35,7 +36,29 @@ public final class SQLiteStore: PolicyStore {
                     INSERT OR IGNORE INTO bulwark_meta (name, value) VALUES ('revision', 0);
                     CREATE TABLE IF NOT EXISTS bulwark_entities (
                         kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, key));
+                    CREATE TABLE IF NOT EXISTS bulwark_catalogs (name TEXT PRIMARY KEY, body TEXT NOT NULL);
                     """)
+        }
+    }
+
+    /// The catalog files the store holds (SPEC §12), by name.
+    public func catalogFiles() async throws -> [CatalogFile] {
+        try await queue.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, body FROM bulwark_catalogs ORDER BY name").map { row in
+                CatalogFile(name: row["name"], bytes: Array((row["body"] as String).utf8))
+            }
+        }
+    }
+
+    /// Replaces the catalog files the store holds, in one transaction.
+    public func replaceCatalogFiles(_ files: [CatalogFile]) async throws {
+        try await queue.write { db in
+            try db.execute(sql: "DELETE FROM bulwark_catalogs")
+            for file in files {
+                try db.execute(
+                    sql: "INSERT INTO bulwark_catalogs (name, body) VALUES (?, ?)",
+                    arguments: [file.name, String(decoding: file.bytes, as: UTF8.self)])
+            }
         }
     }
 

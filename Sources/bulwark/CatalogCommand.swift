@@ -253,26 +253,40 @@ struct CatalogFlags: ParsableArguments {
     /// The built-in catalog with every `--catalog` directory and each workspace's `catalogs/`
     /// merged in. Notices (a built-in catalog replaced) go to standard error; any problem is exit 2.
     func load(workspaces: [String] = []) throws(CLIError) -> Catalog {
-        let builtIn = try CatalogCommand.load()
+        try Self.merge(try files(workspaces: workspaces))
+    }
+
+    /// The files of every `--catalog` directory and each workspace's `catalogs/`; a file given
+    /// twice (two workspaces sharing a schema) counts once.
+    func files(workspaces: [String] = []) throws(CLIError) -> [CatalogFile] {
         var folders = directories
         for workspace in workspaces {
             let folder = URL(fileURLWithPath: workspace).appendingPathComponent("catalogs").path
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue { folders.append(folder) }
         }
-        if folders.isEmpty { return builtIn }
+        if folders.isEmpty { return [] }
         do {
-            // A file given twice (two workspaces sharing a schema) counts once.
             var kept: [CatalogFile] = []
             for file in try Catalog.files(inDirectories: folders) where !kept.contains(where: { $0.bytes == file.bytes }) {
                 kept.append(file)
             }
-            let files = kept
+            return kept
+        } catch {
+            throw CLIError.invalidInput("the catalogs have \(error.problems.count) problem(s):\n\(error)")
+        }
+    }
+
+    /// The built-in catalog with `files` merged in; notices to standard error, problems exit 2.
+    static func merge(_ files: [CatalogFile], origin: String = "the catalogs") throws(CLIError) -> Catalog {
+        let builtIn = try CatalogCommand.load()
+        if files.isEmpty { return builtIn }
+        do {
             let loaded = try builtIn.merging(files)
             for notice in loaded.notices { FileHandle.standardError.write(Data("bulwark: \(notice)\n".utf8)) }
             return loaded.catalog
         } catch {
-            throw CLIError.invalidInput("the catalogs have \(error.problems.count) problem(s):\n\(error)")
+            throw CLIError.invalidInput("\(origin) have \(error.problems.count) problem(s):\n\(error)")
         }
     }
 }

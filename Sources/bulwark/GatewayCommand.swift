@@ -84,7 +84,17 @@ struct GatewayCommand: ParsableCommand {
         configuration.maxBodyBytes = maxBodyBytes
         configuration.maxInflightBodyBytes = maxInflightBodyBytes
         configuration.connections = try connections.limits()
-        let catalog = try catalogs.load(workspaces: workspace.map { [$0] } ?? [])
+        var catalog = try catalogs.load(workspaces: workspace.map { [$0] } ?? [])
+        // On a store without --catalog: the catalogs `serve --catalog` kept there (SPEC §12), as the servers decide.
+        if let store, catalogs.directories.isEmpty {
+            let stored: [CatalogFile]
+            do {
+                stored = try await StoredCatalogs.synchronize(try StoreLocation.parse(store), given: nil, logger: Logger(label: "bulwark-gateway"))
+            } catch {
+                throw CLIError.invalidInput("--store \(store): cannot read its catalogs: \(error)")
+            }
+            catalog = try CatalogFlags.merge(stored, origin: "the store's catalogs")
+        }
         let source: PolicySource
         switch (workspace, store) {
         case (let folder?, nil):

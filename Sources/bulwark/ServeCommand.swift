@@ -97,8 +97,24 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw CLIError.invalidInput("\(error)")
         }
-        // The import's workspace may bring its own catalogs/ (SPEC §12), as for lint.
-        let catalog = try catalogs.load(workspaces: importDirectory.map { [$0] } ?? [])
+        // The catalogs (SPEC §12): `--catalog` and the import's `catalogs/` are checked, then
+        // kept in the store for every replica; without them, the store's are used.
+        let own = try catalogs.files(workspaces: importDirectory.map { [$0] } ?? [])
+        let ownCatalog = own.isEmpty ? nil : try CatalogFlags.merge(own)
+        let stored: [CatalogFile]
+        do {
+            stored = try await StoredCatalogs.synchronize(configuration.store!, given: own.isEmpty ? nil : own, logger: Logger(label: "bulwark"))
+        } catch {
+            throw CLIError.invalidInput("cannot read or write the store's catalogs: \(error)")
+        }
+        // Fail closed: catalogs the store holds but that do not load stop the server.
+        let catalog: Catalog
+        if let ownCatalog {
+            catalog = ownCatalog
+        } else {
+            catalog = try CatalogFlags.merge(stored, origin: "the store's catalogs")
+            if !stored.isEmpty { Console.error("catalogs from the store: \(stored.map(\.name).joined(separator: ", "))") }
+        }
         if let importDirectory {
             configuration.initialImport = try Self.importState(importDirectory, catalog: catalog, maxPoliciesPerPrincipal: maxPoliciesPerPrincipal)
         }

@@ -2,6 +2,7 @@ import BulwarkCatalog
 import BulwarkCloud
 import BulwarkEmulator
 import BulwarkEnforcement
+import BulwarkStore
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -127,5 +128,37 @@ import Testing
         } catch {
             #expect(error.description == "\(path):2:1: unknown field \"secret\"; expected accessKey, secretKey, securityToken")
         }
+    }
+}
+
+/// The catalogs a store holds (SPEC §12): `serve --catalog` writes them, a server started
+/// without `--catalog` on the same store reads them, on SQLite and on PostgreSQL.
+@Suite(.serialized) struct StoredCatalogTests {
+    static let files = [
+        CatalogFile(name: "catalogs/evs.json", bytes: SchemaPullTests.evs),
+        CatalogFile(name: "catalogs/swr.json", bytes: SchemaPullTests.swr),
+    ]
+
+    static func roundTrip(_ location: StoreLocation) async throws {
+        let logger = Logger(label: "test")
+        #expect(try await StoredCatalogs.synchronize(location, given: nil, logger: logger).isEmpty)
+        #expect(try await StoredCatalogs.synchronize(location, given: files, logger: logger) == files)
+        let read = try await StoredCatalogs.synchronize(location, given: nil, logger: logger)
+        #expect(read == files)
+        let catalog = try Catalog.bundled().merging(read).catalog
+        #expect(catalog.service(named: "evs")?.operations.count == 7)
+        // Given again, the set replaces what the store held (not merged with it).
+        let one = [files[0]]
+        _ = try await StoredCatalogs.synchronize(location, given: one, logger: logger)
+        #expect(try await StoredCatalogs.synchronize(location, given: nil, logger: logger) == one)
+    }
+
+    @Test func sqliteKeepsTheCatalogs() async throws {
+        try await Self.roundTrip(.sqlite(path: Emulator.temporaryPath()))
+    }
+
+    @Test(.enabled(if: PostgresReplicaTests.url != nil || PostgresReplicaTests.required))
+    func postgresKeepsTheCatalogs() async throws {
+        try await Self.roundTrip(try await PostgresReplicaTests.freshDatabase())
     }
 }
