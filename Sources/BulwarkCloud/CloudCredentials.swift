@@ -1,3 +1,4 @@
+import BulwarkEnforcement
 import BulwarkJSON
 import BulwarkWorkspace
 import Foundation
@@ -23,15 +24,10 @@ public struct CloudCredentials: Sendable {
     }
 
     public static func load(path: String) throws(CloudError) -> CloudCredentials {
-        // Safe: a failure to stat or read is the refusal below.
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-            let data = FileManager.default.contents(atPath: path)
-        else { throw CloudError("\(path): cannot read the credentials file") }
-        guard let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue else {
-            throw CloudError("\(path): cannot read the credentials file's permissions")
-        }
-        if mode & 0o077 != 0 {
-            throw CloudError("\(path): the credentials file is readable by others (mode \(String(mode, radix: 8))); run chmod 600 \(path)")
+        let data: [UInt8]
+        switch PrivateFile.read(path) {
+        case .success(let bytes): data = bytes
+        case .failure(let refused): throw CloudError(refused.description)
         }
         let root: JSONNode
         do { root = try DocumentReader.read(String(decoding: data, as: UTF8.self), fileName: path) } catch {

@@ -14,19 +14,10 @@ extension CredentialStore {
 
     /// Reads and checks a credentials file.
     public static func load(path: String) throws(LoadError) -> CredentialStore {
-        // Safe: a failure to stat or read is the refusal below.
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-            let data = FileManager.default.contents(atPath: path)
-        else {
-            throw LoadError(description: "\(path): cannot read the credentials file")
-        }
-        // A mode that cannot be read is not a private file.
-        guard let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue else {
-            throw LoadError(description: "\(path): cannot read the credentials file's permissions")
-        }
-        if mode & 0o077 != 0 {
-            throw LoadError(
-                description: "\(path): the credentials file is readable by others (mode \(String(mode, radix: 8))); run chmod 600 \(path)")
+        let data: [UInt8]
+        switch PrivateFile.read(path) {
+        case .success(let bytes): data = bytes
+        case .failure(let refused): throw LoadError(description: refused.description)
         }
         let root: JSONNode
         do { root = try DocumentReader.read(String(decoding: data, as: UTF8.self), fileName: path) } catch {

@@ -50,6 +50,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(name: .long, help: "The resource URN (default *).") var resource: String = "*"
     @Option(name: .long, help: "API form: service.") var service: String?
     @Option(name: .long, help: "API form: HTTP method.") var method: String?
+    @Option(name: .long, help: "API form: a schema operation id instead of --method and --path (SPEC §12).") var operation: String?
     @Option(name: .long, help: "API form: concrete path.") var path: String?
     @Option(name: .long, help: "API form: region.") var region: String = ""
     @Option(name: .customLong("case"), help: "API form: a qualified row's case id (repeatable).") var cases: [String] = []
@@ -58,8 +59,11 @@ struct SimulateCommand: ParsableCommand {
     @Option(name: .long, help: "Output format: text or json.") var format: OutputFormat = .text
 
     func validate() throws {
-        if action == nil && (service == nil || method == nil || path == nil) {
-            throw ValidationError("give --action, or --service, --method and --path")
+        if operation != nil && (method != nil || path != nil || !cases.isEmpty) {
+            throw ValidationError("--operation names the call: leave out --method, --path and --case")
+        }
+        if action == nil && (service == nil || (operation == nil && (method == nil || path == nil))) {
+            throw ValidationError("give --action, or --service with --method and --path (or --operation)")
         }
         try sessionFlags.validate()
     }
@@ -85,10 +89,11 @@ struct SimulateCommand: ParsableCommand {
         }
         let authorizer = Authorizer(policies: resolved.policies, catalog: catalog)
         let requestContext = resolved.context(adding: given)
-        if let service, let method, let path {
-            let request = APIRequest(
-                service: service, method: method, path: path, region: region, accountID: resolved.account?.id ?? "",
+        if let service, operation != nil || (method != nil && path != nil) {
+            var request = APIRequest(
+                service: service, method: method ?? "", path: path ?? "", region: region, accountID: resolved.account?.id ?? "",
                 context: requestContext, cases: cases)
+            request.operation = operation
             let result: APIAuthorizationResult
             do { result = try APIAuthorizer(catalog: catalog, authorizer: authorizer).authorize(request) } catch {
                 throw CLIError.invalidInput(error.message)
