@@ -46,6 +46,10 @@ public enum SchemaPull {
         services: [String], client: SignedClient, into directory: String, builtIn: Catalog, progress: @Sendable (String) -> Void
     ) async throws(CloudError) -> LoadedCatalog {
         var files: [CatalogFile] = []
+        // A code given twice is fetched once.
+        var unique: [String] = []
+        for code in services where !unique.contains(code) { unique.append(code) }
+        let services = unique
         for (i, code) in services.enumerated() {
             guard !code.isEmpty, code.utf8.count <= 56, code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
                 throw CloudError("\"\(code)\" is not a service code (1 to 56 letters, digits and -)")

@@ -320,9 +320,12 @@ final class CompiledPolicySet: Sendable {
                     actionsOfPattern[pattern.glob.text] = ids
                 } else {
                     // A pattern covers an action when it matches its name or one of its aliases.
-                    ids = universe.indices.filter { a in
-                        pattern.glob.matches(universe[a]) || (aliasesByID[a]?.contains { pattern.glob.matches($0) } ?? false)
-                    }
+                    ids =
+                        aliasesByID.isEmpty
+                        ? universe.indices.filter { pattern.glob.matches(universe[$0]) }
+                        : universe.indices.filter { a in
+                            pattern.glob.matches(universe[a]) || (aliasesByID[a]?.contains { pattern.glob.matches($0) } ?? false)
+                        }
                     actionsOfPattern[pattern.glob.text] = ids
                 }
                 covered.formUnion(ids)
