@@ -162,3 +162,26 @@ import Testing
         try await Self.roundTrip(try await PostgresReplicaTests.freshDatabase())
     }
 }
+
+/// Fail closed: a server on a store whose catalogs do not load refuses to start.
+@Suite struct StoredCatalogServeTests {
+    @Test func aServerRefusesStoredCatalogsThatDoNotLoad() async throws {
+        let folder = NSTemporaryDirectory() + "bulwark-stored-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let broken = CatalogFile(name: "catalogs/evs.json", bytes: Array(#"{"version": "1", "resources": []}"#.utf8))
+        _ = try await StoredCatalogs.synchronize(.sqlite(path: folder + "/bulwark.sqlite"), given: [broken], logger: Logger(label: "test"))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+            .appendingPathComponent("bulwark")
+        process.arguments = ["serve", "--data-dir", folder, "--port", "0"]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = Pipe()
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2)
+        #expect(text.contains("bulwark: the store's catalogs have 1 problem(s):\ncatalogs/evs.json:1:1: missing field \"actions\""))
+    }
+}
