@@ -178,7 +178,7 @@ let package = Package(
         .target(
             name: "BulwarkCloud",
             dependencies: [
-                "BulwarkCatalog", "BulwarkJSON", "BulwarkEnforcement", "BulwarkWorkspace",
+                "BulwarkCatalog", "BulwarkJSON", "BulwarkAPI", "BulwarkEnforcement", "BulwarkWorkspace",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

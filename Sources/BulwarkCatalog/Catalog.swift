@@ -62,8 +62,7 @@ public struct ActionDefinition: Sendable, Hashable {
         self.aliases = aliases
     }
 
-    /// The keys that apply to the action on a resource of `type` (nil: on a resource of no
-    /// particular type, e.g. `*`), case as catalogued.
+    /// The keys that apply to the action on a resource of `type`, case as catalogued.
     public func conditionKeys(onResourceType type: String) -> [String] {
         actionConditionKeys + (resources.first { $0.type == type }?.conditionKeys ?? [])
     }
@@ -318,16 +317,6 @@ public struct Catalog: Sendable {
 
     /// The action `name` is an alias of (case-insensitive), if it is one.
     public func action(aliased name: String) -> ActionDefinition? { actionsByFoldedAlias[Self.fold(name)] }
-
-    /// Every alias with its action, case-folded: the names a statement may use for the same permission.
-    public var foldedAliases: [(alias: String, action: String)] {
-        actionsByFoldedAlias.map { ($0.key, Self.fold($0.value.name)) }.sorted { $0.alias < $1.alias }
-    }
-
-    /// The service of an action, by the action's prefix.
-    public func service(of action: ActionDefinition) -> ServiceCatalog? {
-        service(named: String(action.name.prefix { $0 != ":" }))
-    }
 
     /// Whether the name is a catalogued action or one that API rows reference.
     public func isKnownAction(_ name: String) -> Bool { knownActionNames.contains(Self.fold(name)) }

@@ -32,9 +32,8 @@ public struct CatalogProblem: Sendable, Hashable, CustomStringConvertible {
 /// one streaming pass (no tree): a command may load dozens of schemas before it starts.
 public struct HuaweiSchemaReader: Sendable {
     public let file: String
-    /// Global keys (`g:…`), to check the keys actions name.
-    private let globalNames: Set<String>
-    private let globalPrefixes: [String]
+    /// The global keys (`g:…`) as a catalog, whose lookup (templates included) checks the keys actions name.
+    private let globals: Catalog
     private var problems: [CatalogProblem] = []
     /// Set when the document names its service in a top-level `name`: Bulwark's own format, not a schema.
     public private(set) var isBulwarkFormat = false
@@ -43,8 +42,7 @@ public struct HuaweiSchemaReader: Sendable {
 
     public init(file: String, globalKeys: [ConditionKeyDefinition]) {
         self.file = file
-        self.globalNames = Set(globalKeys.filter { !$0.isTemplate }.map { Catalog.fold($0.name) })
-        self.globalPrefixes = globalKeys.compactMap { $0.templatePrefix.map(Catalog.fold) }
+        self.globals = Catalog(services: [], globalKeys: globalKeys)
     }
 
     /// A reference read before what it refers to may be known (actions come before resources
@@ -442,7 +440,7 @@ public struct HuaweiSchemaReader: Sendable {
                 Self.path(.key("conditions"), .index(index), .key("key")), location,
                 "condition key \(name) is not a key of \(code) (write \(code):NAME)")
         }
-        for reference in references where !keyNames.contains(Catalog.fold(reference.text)) && !isGlobalKey(reference.text) {
+        for reference in references where !keyNames.contains(Catalog.fold(reference.text)) && globals.conditionKey(named: reference.text) == nil {
             var path = Self.path(.key("actions"), .index(reference.action))
             if reference.resource >= 0 { path = path.appending(key: "resources").appending(index: reference.resource) }
             path = path.appending(key: "condition_keys").appending(index: reference.element)
@@ -520,12 +518,6 @@ public struct HuaweiSchemaReader: Sendable {
         else { return raw }
         requireFields(&reader, read, ["name", "access_level"])
         return raw
-    }
-
-    private func isGlobalKey(_ name: String) -> Bool {
-        let folded = Catalog.fold(name)
-        if globalNames.contains(folded) { return true }
-        return globalPrefixes.contains { folded.utf8.count > $0.utf8.count && folded.utf8.starts(with: $0.utf8) }
     }
 
     static func servicePrefix(of name: String) -> String { String(name.prefix { $0 != ":" }) }

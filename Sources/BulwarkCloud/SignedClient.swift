@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import BulwarkAPI
 import BulwarkEnforcement
 public import Foundation
 import NIOCore
@@ -45,7 +46,7 @@ public final class SignedClient: Sendable {
 
     /// `GET path?query` signed; the body of a 2xx answer.
     public func get(_ path: String, query: [(String, String)] = []) async throws(CloudError) -> [UInt8] {
-        let queryText = query.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
+        let queryText = query.map { "\(PercentCoding.encode($0.0))=\(PercentCoding.encode($0.1))" }.joined(separator: "&")
         let call = "GET \(path)\(queryText.isEmpty ? "" : "?" + queryText)"
         var delay: Duration = .milliseconds(200)
         for attempt in 1...attempts {
@@ -89,19 +90,5 @@ public final class SignedClient: Sendable {
             throw CloudError("\(call): HTTP \(status)\(retryable ? " after \(attempts) attempts" : ""): \(detail)")
         }
         throw CloudError("\(call): no attempt made")
-    }
-
-    /// RFC 3986 unreserved characters kept, everything else percent-encoded (as the signature's canonical query).
-    static func encode(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            let c = Character(UnicodeScalar(byte))
-            if c.isASCII && (c.isLetter || c.isNumber || "-_.~".contains(c)) {
-                out.append(c)
-            } else {
-                out += String(format: "%%%02X", byte)
-            }
-        }
-        return out
     }
 }

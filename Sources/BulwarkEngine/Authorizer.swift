@@ -129,8 +129,14 @@ public struct StatementExplanation: Sendable {
 }
 
 extension VariableScope {
-    /// The keys `catalog` lists as multi-valued, which a policy variable never resolves to.
+    /// The keys `catalog` lists as multi-valued, which a policy variable never resolves to, and
+    /// its action aliases. Made once per catalog and shared (`Catalog.derived`): every compiled
+    /// policy set asks, and the aliases take a pass over every action.
     public init(catalog: Catalog) {
+        self = catalog.derived(VariableScope.self, VariableScope.init(computedFrom:))
+    }
+
+    private init(computedFrom catalog: Catalog) {
         var names = Set<String>()
         var prefixes: [String] = []
         for key in catalog.globalKeys + catalog.services.flatMap(\.conditionKeys) where key.multiValued {

@@ -133,8 +133,6 @@ final class ActionIndex: Sendable {
     let templates: [String: [String]]
     /// Per index: the URN templates of a catalogued action's resource types (empty for none).
     let templatesByIndex: [[String]]
-    /// Per index: the catalogued action's condition keys, case-folded.
-    let foldedConditionKeys: [Set<String>]
     /// Every URN template, taken apart once.
     let templateShapes: [String: TemplateShape]
     /// Case-folded name → indices (a name may be catalogued and referenced); an alias → its action's.
@@ -180,7 +178,6 @@ final class ActionIndex: Sendable {
         }
         self.templates = templates
         self.templatesByIndex = definitions.map { d in d.map { templates[$0.name] ?? [] } ?? [] }
-        self.foldedConditionKeys = definitions.map { d in Set(d?.conditionKeys.map { $0.lowercased() } ?? []) }
         var shapes: [String: TemplateShape] = [:]
         for list in templates.values { for t in list where shapes[t] == nil { shapes[t] = TemplateShape(t) } }
         self.templateShapes = shapes

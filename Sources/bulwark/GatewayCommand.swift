@@ -167,10 +167,10 @@ struct EmulatorCommand: ParsableCommand {
         var documents: [String: [UInt8]] = [:]
         if let schemas {
             do {
-                // Served as written, after checking each loads: the emulator serves only sound schemas.
-                let builtIn = try Catalog.bundled()
-                for file in try Catalog.files(inDirectories: [schemas]) {
-                    let merged = try builtIn.merging([file])
+                // Served as written, after checking they load together: the emulator serves only sound schemas.
+                let files = try Catalog.files(inDirectories: [schemas])
+                let merged = try Catalog.bundled().merging(files)
+                for file in files {
                     if let code = merged.catalog.services.first(where: { $0.source == file.name })?.name { documents[code] = file.bytes }
                 }
             } catch {
