@@ -15,6 +15,7 @@ let package = Package(
                 .product(name: "BulwarkContract", package: "bulwark"),
                 .product(name: "BulwarkPolicy", package: "bulwark"),
                 .product(name: "BulwarkCatalog", package: "bulwark"),
+                .product(name: "BulwarkJSON", package: "bulwark"),
                 .product(name: "BulwarkValidation", package: "bulwark"),
                 .product(name: "BulwarkAnalysis", package: "bulwark"),
                 "MallocCounter",

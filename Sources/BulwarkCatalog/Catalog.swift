@@ -44,18 +44,14 @@ public struct ActionDefinition: Sendable, Hashable {
         self.resourceTypes = resourceTypes
         self.resources = resources ?? resourceTypes.map { ActionResource(type: $0, required: true, conditionKeys: []) }
         // Lists of a few keys: compared in place (catalogs with thousands of actions load at every command's start).
-        let perResource = self.resources.flatMap(\.conditionKeys).map(Catalog.fold)
+        let perResource = self.resources.flatMap(\.conditionKeys)
         if perResource.isEmpty {
             self.actionConditionKeys = conditionKeys
             self.conditionKeys = conditionKeys
         } else {
-            self.actionConditionKeys = conditionKeys.filter { !perResource.contains(Catalog.fold($0)) }
+            self.actionConditionKeys = conditionKeys.filter { key in !perResource.contains { Catalog.foldedEqual($0, key) } }
             var union = conditionKeys
-            var seen = conditionKeys.map(Catalog.fold)
-            for key in self.resources.flatMap(\.conditionKeys) where !seen.contains(Catalog.fold(key)) {
-                seen.append(Catalog.fold(key))
-                union.append(key)
-            }
+            for key in perResource where !union.contains(where: { Catalog.foldedEqual($0, key) }) { union.append(key) }
             self.conditionKeys = union
         }
         self.permissionOnly = permissionOnly
@@ -234,10 +230,13 @@ public struct Catalog: Sendable {
     /// Problems and notes found while loading (the bundled catalog has notes only).
     public let issues: [CatalogIssue]
 
-    private let actionsByFoldedName: [String: ActionDefinition]
+    /// Folded name → where the action is in `services` (positions, not copies: an index of
+    /// ten thousand actions is built at every command's start).
+    private let actionsByFoldedName: [String: ActionPosition]
     /// Folded alias → the action it names.
-    private let actionsByFoldedAlias: [String: ActionDefinition]
-    private let knownActionNames: Set<String>
+    private let actionsByFoldedAlias: [String: ActionPosition]
+    /// Actions API rows reference that no service's table lists.
+    private let referencedActionNames: Set<String>
     private let keysByFoldedName: [String: ConditionKeyDefinition]
     /// Tag-key templates (`g:resourcetag/`) with their definitions, folded once.
     private let templateKeys: [(prefix: String, key: ConditionKeyDefinition)]
@@ -249,25 +248,26 @@ public struct Catalog: Sendable {
         self.services = services.sorted { $0.name < $1.name }
         self.globalKeys = globalKeys
         self.issues = issues
-        var actions: [String: ActionDefinition] = [:]
-        var known: Set<String> = []
+        var actions: [String: ActionPosition] = Dictionary(minimumCapacity: self.services.reduce(0) { $0 + $1.actions.count })
+        var referenced: Set<String> = []
         var keys: [String: ConditionKeyDefinition] = [:]
-        var aliases: [String: ActionDefinition] = [:]
-        for service in services {
-            for action in service.actions {
+        var aliases: [String: ActionPosition] = [:]
+        for (s, service) in self.services.enumerated() {
+            for (a, action) in service.actions.enumerated() {
+                let position = ActionPosition(service: Int32(s), action: Int32(a))
+                // The first definition wins (the loader reports duplicates).
                 let folded = Self.fold(action.name)
-                if actions[folded] == nil { actions[folded] = action }
-                known.insert(folded)
-                for alias in action.aliases where aliases[Self.fold(alias)] == nil { aliases[Self.fold(alias)] = action }
+                if actions[folded] == nil { actions[folded] = position }
+                for alias in action.aliases where aliases[Self.fold(alias)] == nil { aliases[Self.fold(alias)] = position }
             }
-            for referenced in service.referencedActions { known.insert(Self.fold(referenced)) }
+            for name in service.referencedActions { referenced.insert(Self.fold(name)) }
             for key in service.conditionKeys { keys[Self.fold(key.name)] = key }
         }
         for key in globalKeys { keys[Self.fold(key.name)] = key }
         self.actionsByFoldedName = actions
         // An alias that is also an action's own name stays that action (the loader reports it).
         self.actionsByFoldedAlias = aliases.filter { actions[$0.key] == nil }
-        self.knownActionNames = known
+        self.referencedActionNames = referenced.filter { actions[$0] == nil }
         self.keysByFoldedName = keys
         self.templateKeys = (globalKeys + services.flatMap(\.conditionKeys)).compactMap { key in key.templatePrefix.map { (Self.fold($0), key) } }
         var byName: [String: Int] = [:]
@@ -303,23 +303,48 @@ public struct Catalog: Sendable {
     public var allActions: [ActionDefinition] { services.flatMap(\.actions) }
 
     /// The action with this name (case-insensitive), if a service's action table lists it.
-    public func action(named name: String) -> ActionDefinition? { actionsByFoldedName[Self.fold(name)] }
+    public func action(named name: String) -> ActionDefinition? { actionsByFoldedName[Self.fold(name)].map(action(at:)) }
+
+    private func action(at position: ActionPosition) -> ActionDefinition {
+        services[Int(position.service)].actions[Int(position.action)]
+    }
 
     /// ASCII-fast lowercasing for lookups (catalog names are ASCII; others fall back to `lowercased()`).
     static func fold(_ name: String) -> String {
         var needsWork = false
         for b in name.utf8 {
             if b >= 0x80 { return name.lowercased() }
-            if b >= 0x41 && b <= 0x5A { needsWork = true }
+            if b &- 0x41 < 26 { needsWork = true }
         }
-        return needsWork ? String(decoding: name.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self) : name
+        guard needsWork else { return name }
+        return String(unsafeUninitializedCapacity: name.utf8.count) { buffer in
+            for (i, b) in name.utf8.enumerated() { buffer[i] = b &- 0x41 < 26 ? b | 0x20 : b }
+            return name.utf8.count
+        }
+    }
+
+    /// `fold(a) == fold(b)` without making either (ASCII compared in place).
+    static func foldedEqual(_ a: some StringProtocol, _ b: some StringProtocol) -> Bool {
+        guard a.utf8.count == b.utf8.count else {
+            // ASCII folding keeps lengths; other scripts may not.
+            if a.utf8.allSatisfy({ $0 < 0x80 }) && b.utf8.allSatisfy({ $0 < 0x80 }) { return false }
+            return fold(String(a)) == fold(String(b))
+        }
+        for (x, y) in zip(a.utf8, b.utf8) where x != y {
+            if x >= 0x80 || y >= 0x80 { return fold(String(a)) == fold(String(b)) }
+            if x | 0x20 != y | 0x20 || (x | 0x20) &- 0x61 >= 26 { return false }
+        }
+        return true
     }
 
     /// The action `name` is an alias of (case-insensitive), if it is one.
-    public func action(aliased name: String) -> ActionDefinition? { actionsByFoldedAlias[Self.fold(name)] }
+    public func action(aliased name: String) -> ActionDefinition? { actionsByFoldedAlias[Self.fold(name)].map(action(at:)) }
 
     /// Whether the name is a catalogued action or one that API rows reference.
-    public func isKnownAction(_ name: String) -> Bool { knownActionNames.contains(Self.fold(name)) }
+    public func isKnownAction(_ name: String) -> Bool {
+        let folded = Self.fold(name)
+        return actionsByFoldedName[folded] != nil || referencedActionNames.contains(folded)
+    }
 
     /// The definition of a condition key (case-insensitive); tag keys such as
     /// `g:ResourceTag/env` resolve to their template.
@@ -353,6 +378,12 @@ public struct CatalogIssue: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(file): \(severity.rawValue): \(message)" }
+}
+
+/// Where an action is: its service's index in `Catalog.services` and its index in that service's table.
+private struct ActionPosition: Sendable {
+    let service: Int32
+    let action: Int32
 }
 
 /// Storage for `Catalog.derived(_:_:)`: a reference, so copies of a catalog share it.

@@ -163,24 +163,34 @@ extension Catalog {
     }
 
     /// Cross-checks the files: names, references between actions, APIs, resource types and keys.
-    static func check(services: [ServiceCatalog], globalKeys: [ConditionKeyDefinition], fileNames: [String])
-        -> [CatalogIssue]
-    {
+    /// The action tables of services in `schemaChecked` (indexes) were checked by `HuaweiSchemaReader`
+    /// already, which also makes every action start with its service's unique code (so no other
+    /// service can define it); `merged`, the catalog of all `services`, then answers for their actions.
+    static func check(
+        services: [ServiceCatalog], globalKeys: [ConditionKeyDefinition], fileNames: [String], schemaChecked: Set<Int> = [],
+        merged: Catalog? = nil
+    ) -> [CatalogIssue] {
         var issues: [CatalogIssue] = []
         var allActions: Set<String> = []
         var serviceNames: Set<String> = []
-        for (service, file) in zip(services, fileNames) {
+        for (index, (service, file)) in zip(services, fileNames).enumerated() {
             if !serviceNames.insert(service.name).inserted {
                 issues.append(CatalogIssue(severity: .error, file: file, message: "service \(service.name) is defined twice"))
             }
+            if merged != nil && schemaChecked.contains(index) { continue }
             for action in service.actions where !allActions.insert(action.name.folded).inserted {
                 issues.append(CatalogIssue(severity: .error, file: file, message: "duplicate action \(action.name)"))
             }
         }
         // API rows may name an action by an alias (a newer schema renamed it).
-        for service in services { for action in service.actions { for alias in action.aliases { allActions.insert(alias.folded) } } }
+        for (index, service) in services.enumerated() where merged == nil || !schemaChecked.contains(index) {
+            for action in service.actions { for alias in action.aliases { allActions.insert(alias.folded) } }
+        }
+        func isAction(_ folded: String) -> Bool {
+            allActions.contains(folded) || merged.map { $0.action(named: folded) != nil || $0.action(aliased: folded) != nil } ?? false
+        }
         let globalNames = Set(globalKeys.map { $0.name.folded })
-        for (service, file) in zip(services, fileNames) {
+        for (index, (service, file)) in zip(services, fileNames).enumerated() {
             let rows = Set(service.apis.map { "\($0.method) \($0.path)" })
             var fieldNames: Set<String> = []
             for field in service.requestFields {
@@ -197,7 +207,7 @@ extension Catalog {
             let referenced = Set(service.referencedActions.map { $0.folded })
             let resourceNames = Set(service.resourceTypes.map(\.name))
             let serviceKeys = Set(service.conditionKeys.map { $0.name.folded })
-            for action in service.actions {
+            for action in service.actions where !schemaChecked.contains(index) {
                 if !action.name.folded.hasPrefix(service.name.folded + ":") {
                     issues.append(CatalogIssue(severity: .error, file: file, message: "action \(action.name) does not start with \(service.name):"))
                 }
@@ -212,13 +222,13 @@ extension Catalog {
                 }
             }
             for row in service.apis {
-                if !allActions.contains(row.action.folded) {
+                if !isAction(row.action.folded) {
                     issues.append(
                         CatalogIssue(severity: .error, file: file, message: "API \(row.method) \(row.path) points to unknown action \(row.action)"))
                 }
                 for dependency in row.dependencies {
                     let folded = dependency.folded
-                    if allActions.contains(folded) { continue }
+                    if isAction(folded) { continue }
                     if referenced.contains(folded) {
                         issues.append(
                             CatalogIssue(

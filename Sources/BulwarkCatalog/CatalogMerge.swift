@@ -58,8 +58,8 @@ extension Catalog {
     public func merging(_ files: [CatalogFile]) throws(CatalogErrors) -> LoadedCatalog {
         if files.isEmpty { return LoadedCatalog(catalog: self, notices: []) }
         var problems: [CatalogProblem] = []
-        var added: [ServiceCatalog] = []
-        var dependents: [(file: String, operation: String, action: String, location: SourceLocation, path: JSONPath)] = []
+        var added: [(service: ServiceCatalog, fromSchema: Bool)] = []
+        var dependents: [(file: Int, operation: String, action: String, offset: Int, path: JSONPath)] = []
         var definedIn: [String: String] = [:]
         // Schemas are read on every core: a command may load dozens before it starts.
         let globalKeys = self.globalKeys
@@ -76,7 +76,7 @@ extension Catalog {
             switch result {
             case .success(let read):
                 service = read
-                dependents += schema.dependentReferences.map { (file.name, $0.operation, $0.action, $0.location, $0.path) }
+                dependents += schema.dependentReferences.map { (i, $0.operation, $0.action, $0.offset, $0.path) }
             case .failure(let errors) where !schema.isBulwarkFormat:
                 problems += errors.problems
                 continue
@@ -98,13 +98,14 @@ extension Catalog {
                 continue
             }
             definedIn[folded] = file.name
-            added.append(service)
+            added.append((service, !schema.isBulwarkFormat))
         }
         if !problems.isEmpty { throw CatalogErrors(problems) }
 
         var notices: [String] = []
         var merged = services
-        for var service in added {
+        var schemaChecked: Set<Int> = []
+        for (var service, fromSchema) in added {
             if let i = merged.firstIndex(where: { Self.fold($0.name) == Self.fold(service.name) }) {
                 let replaced = merged[i]
                 if service.apis.isEmpty && service.requestFields.isEmpty {
@@ -117,21 +118,28 @@ extension Catalog {
                 notices.append(
                     "notice: \(service.source) replaces the built-in \(replaced.name) catalog (\(replaced.updated) → \(service.updated))")
                 merged[i] = service
+                if fromSchema { schemaChecked.insert(i) }
             } else {
+                if fromSchema { schemaChecked.insert(merged.count) }
                 merged.append(service)
             }
         }
-        let userFiles = Set(added.map(\.source))
-        for issue in Self.check(services: merged, globalKeys: globalKeys, fileNames: merged.map(\.source))
+        let userFiles = Set(added.map(\.service.source))
+        let catalog = Catalog(services: merged, globalKeys: globalKeys, issues: issues)
+        for issue in Self.check(
+            services: merged, globalKeys: globalKeys, fileNames: merged.map(\.source), schemaChecked: schemaChecked, merged: catalog)
         where issue.severity == .error && userFiles.contains(issue.file) {
             problems.append(CatalogProblem(file: issue.file, location: nil, message: issue.message))
         }
-        let catalog = Catalog(services: merged, globalKeys: globalKeys, issues: issues)
-        for reference in dependents where !catalog.isKnownAction(reference.action) && catalog.action(aliased: reference.action) == nil {
-            problems.append(
-                CatalogProblem(
-                    file: reference.file, path: reference.path, location: reference.location,
-                    message: "operation \(reference.operation) depends on \(reference.action), which no catalog defines"))
+        let unknown = dependents.filter { !catalog.isKnownAction($0.action) && catalog.action(aliased: $0.action) == nil }
+        for (i, references) in Dictionary(grouping: unknown, by: \.file).sorted(by: { $0.key < $1.key }) {
+            let locations = JSONReader.locations(ofOffsets: references.map(\.offset), in: files[i].bytes)
+            for (reference, location) in zip(references, locations) {
+                problems.append(
+                    CatalogProblem(
+                        file: files[i].name, path: reference.path, location: location,
+                        message: "operation \(reference.operation) depends on \(reference.action), which no catalog defines"))
+            }
         }
         if !problems.isEmpty { throw CatalogErrors(problems) }
         return LoadedCatalog(catalog: catalog, notices: notices)

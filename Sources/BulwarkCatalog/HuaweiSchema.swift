@@ -34,11 +34,13 @@ public struct HuaweiSchemaReader: Sendable {
     public let file: String
     /// The global keys (`g:…`) as a catalog, whose lookup (templates included) checks the keys actions name.
     private let globals: Catalog
-    private var problems: [CatalogProblem] = []
+    /// Problems at byte offsets, located only at the end (most documents have none).
+    private var problems: [(path: JSONPath, offset: Int, message: String)] = []
     /// Set when the document names its service in a top-level `name`: Bulwark's own format, not a schema.
     public private(set) var isBulwarkFormat = false
     /// Dependent actions of operations, kept to check once every catalog is known.
-    public private(set) var dependentReferences: [(operation: String, action: String, location: SourceLocation, path: JSONPath)] = []
+    /// Offsets are the dependents' byte offsets in the document (`JSONReader.locations(ofOffsets:in:)` locates them).
+    public private(set) var dependentReferences: [(operation: String, action: String, offset: Int, path: JSONPath)] = []
 
     public init(file: String, globalKeys: [ConditionKeyDefinition]) {
         self.file = file
@@ -49,7 +51,7 @@ public struct HuaweiSchemaReader: Sendable {
     /// and conditions): checked at the end; its path is built only if it is a problem.
     private struct Reference {
         let text: String
-        let location: SourceLocation
+        let offset: Int
         let action: Int
         /// The resource's index within the action, or -1 for the action's own keys.
         let resource: Int
@@ -61,14 +63,14 @@ public struct HuaweiSchemaReader: Sendable {
     private struct RawAction {
         var name: String?
         var level: String?
-        var levelLocation = SourceLocation(line: 1, column: 1)
-        var nameLocation = SourceLocation(line: 1, column: 1)
+        var levelOffset = 0
+        var nameOffset = 0
         var permissionOnly = false
         var description = ""
-        var aliases: [(String, SourceLocation)] = []
-        var keys: [String] = []
-        var keyLocations: [SourceLocation] = []
-        var resources: [(template: String, location: SourceLocation, required: Bool, keys: [String], keyLocations: [SourceLocation])] = []
+        var aliases: [(String, Int)] = []
+        /// Condition keys with their offsets.
+        var keys: [(String, Int)] = []
+        var resources: [(template: String, offset: Int, required: Bool, keys: [(String, Int)])] = []
     }
 
     /// The service the document describes, or every problem found.
@@ -87,56 +89,56 @@ public struct HuaweiSchemaReader: Sendable {
             return .failure(CatalogErrors([CatalogProblem(file: file, path: error.path, location: error.location, message: error.message)]))
         }
         // In file order, whatever order the checks found them in.
+        let ordered = problems.enumerated().sorted { ($0.element.offset, $0.offset) < ($1.element.offset, $1.offset) }.map(\.element)
+        let locations = JSONReader.locations(ofOffsets: ordered.map(\.offset), in: bytes)
         return .failure(
             CatalogErrors(
-                problems.sorted { a, b in
-                    let (x, y) = (a.location ?? SourceLocation(line: 0, column: 0), b.location ?? SourceLocation(line: 0, column: 0))
-                    return (x.line, x.column) < (y.line, y.column)
+                zip(ordered, locations).map { problem, location in
+                    CatalogProblem(file: file, path: problem.path, location: location, message: problem.message)
                 }))
     }
 
     // MARK: Values
 
-    private mutating func problem(_ path: JSONPath, _ location: SourceLocation, _ message: String) {
-        problems.append(CatalogProblem(file: file, path: path, location: location, message: message))
+    private mutating func problem(_ path: JSONPath, _ offset: Int, _ message: String) {
+        problems.append((path, offset, message))
     }
 
     /// A problem with the value at the cursor.
     private mutating func problemHere(_ reader: inout JSONReader, _ message: String) {
-        problem(reader.currentPath, reader.peekLocation(), message)
+        problem(reader.currentPath, reader.peekOffset(), message)
     }
 
     /// Skips the value at the cursor.
     private func skip(_ reader: inout JSONReader) throws(JSONSyntaxError) { _ = try reader.readValue() }
 
     private mutating func string(_ reader: inout JSONReader, _ key: String, required: Bool = true) throws(JSONSyntaxError) -> String? {
-        guard reader.peekTypeName() == "string" else {
-            problemHere(&reader, "\"\(key)\" must be a string, found \(reader.peekTypeName() ?? "nothing")")
+        guard reader.peekKind() == .string else {
+            problemHere(&reader, "\"\(key)\" must be a string, found \(reader.peekKind()?.name ?? "nothing")")
             try skip(&reader)
             return nil
         }
-        let location = reader.peekLocation()
-        guard case .string(let text) = try reader.readValue().value else { return nil }
-        if text.isEmpty && required { problem(reader.currentPath, location, "\"\(key)\" is empty") }
+        let offset = reader.peekOffset()
+        let text = try reader.readString()
+        if text.isEmpty && required { problem(reader.currentPath, offset, "\"\(key)\" is empty") }
         return text
     }
 
     private mutating func bool(_ reader: inout JSONReader, _ key: String) throws(JSONSyntaxError) -> Bool {
-        guard reader.peekTypeName() == "boolean" else {
-            problemHere(&reader, "\"\(key)\" must be true or false, found \(reader.peekTypeName() ?? "nothing")")
+        guard reader.peekKind() == .boolean else {
+            problemHere(&reader, "\"\(key)\" must be true or false, found \(reader.peekKind()?.name ?? "nothing")")
             try skip(&reader)
             return false
         }
-        if case .bool(let flag) = try reader.readValue().value { return flag }
-        return false
+        return try reader.readBool()
     }
 
     /// Calls `element` for each element of the array at the cursor; reports a value that is not an array.
     private mutating func array(
         _ reader: inout JSONReader, _ key: String, _ element: (inout Self, inout JSONReader, Int) throws(JSONSyntaxError) -> Void
     ) throws(JSONSyntaxError) {
-        guard reader.peekTypeName() == "array" else {
-            problemHere(&reader, "\"\(key)\" must be an array, found \(reader.peekTypeName() ?? "nothing")")
+        guard reader.peekKind() == .array else {
+            problemHere(&reader, "\"\(key)\" must be an array, found \(reader.peekKind()?.name ?? "nothing")")
             try skip(&reader)
             return
         }
@@ -149,70 +151,86 @@ public struct HuaweiSchemaReader: Sendable {
     }
 
     /// The strings of the array at the cursor, with their locations; other elements reported.
-    private mutating func strings(_ reader: inout JSONReader, _ key: String) throws(JSONSyntaxError) -> [(String, SourceLocation)] {
-        var out: [(String, SourceLocation)] = []
+    private mutating func strings(_ reader: inout JSONReader, _ key: String) throws(JSONSyntaxError) -> [(String, Int)] {
+        var out: [(String, Int)] = []
         try array(&reader, key) { (me: inout Self, reader: inout JSONReader, _: Int) throws(JSONSyntaxError) in
-            let location = reader.peekLocation()
-            guard reader.peekTypeName() == "string" else {
-                me.problemHere(&reader, "expected a string, found \(reader.peekTypeName() ?? "nothing")")
+            let offset = reader.peekOffset()
+            guard reader.peekKind() == .string else {
+                me.problemHere(&reader, "expected a string, found \(reader.peekKind()?.name ?? "nothing")")
                 try me.skip(&reader)
                 return
             }
-            if case .string(let text) = try reader.readValue().value { out.append((text, location)) }
+            out.append((try reader.readString(), offset))
         }
         return out
     }
 
-    /// Reads the object at the cursor, calling `field` with each key (the value at the cursor);
-    /// returns the keys seen, or nil (reported) when the value is not an object. Two members with
-    /// one key are a problem: readers disagree on which one counts.
-    private mutating func object(
-        _ reader: inout JSONReader, _ field: (inout Self, inout JSONReader, String) throws(JSONSyntaxError) -> Void
-    ) throws(JSONSyntaxError) -> (keys: [String], location: SourceLocation)? {
-        let location = reader.peekLocation()
-        guard reader.peekTypeName() == "object" else {
-            problemHere(&reader, "expected an object, found \(reader.peekTypeName() ?? "nothing")")
+    /// Reads the object at the cursor, calling `field` with each key (nil for a key the schema
+    /// does not define, with the value at the cursor); returns which keys it had, or nil
+    /// (reported) when the value is not an object. Two members with one key are a problem:
+    /// readers disagree on which one counts.
+    private mutating func object<Key: SchemaKeys>(
+        _ reader: inout JSONReader, _: Key.Type, _ field: (inout Self, inout JSONReader, Key?) throws(JSONSyntaxError) -> Void
+    ) throws(JSONSyntaxError) -> ObjectRead<Key>? {
+        let offset = reader.peekOffset()
+        guard reader.peekKind() == .object else {
+            problemHere(&reader, "expected an object, found \(reader.peekKind()?.name ?? "nothing")")
             try skip(&reader)
             return nil
         }
         try reader.beginObject()
-        var keys: [String] = []
-        while let (key, keyLocation) = try reader.nextKey() {
-            if keys.contains(key) {
-                problem(reader.currentPath, keyLocation, "duplicate key \"\(key)\"")
+        var read = ObjectRead<Key>(offset: offset)
+        var otherKeys: [String] = []
+        while let (index, keyOffset) = try reader.nextKey(in: Key.table.set) {
+            let key = index < Key.table.cases.count ? Key.table.cases[index] : nil
+            let isDuplicate: Bool
+            if key != nil {
+                isDuplicate = read.seen & (1 << index) != 0
+                read.seen |= 1 << index
+            } else {
+                let text = reader.key(atOffset: keyOffset)
+                isDuplicate = otherKeys.contains(text)
+                otherKeys.append(text)
+            }
+            if isDuplicate {
+                problem(reader.currentPath, keyOffset, "duplicate key \"\(key?.rawValue ?? reader.key(atOffset: keyOffset))\"")
                 try skip(&reader)
                 continue
             }
-            keys.append(key)
             try field(&self, &reader, key)
         }
-        return (keys, location)
+        return read
     }
 
     /// Reports the required keys an object just read lacks. Called right after it is read, when
     /// the reader's path is still the object's (paths are built only for problems: they cost).
-    private mutating func requireFields(_ reader: inout JSONReader, _ read: (keys: [String], location: SourceLocation), _ required: [String]) {
-        for key in required where !read.keys.contains(key) { problem(reader.currentPath, read.location, "missing field \"\(key)\"") }
+    private mutating func requireFields<Key: SchemaKeys>(_ reader: inout JSONReader, _ read: ObjectRead<Key>, _ required: [Key]) {
+        for key in required where !read.has(key) { problem(reader.currentPath, read.offset, "missing field \"\(key.rawValue)\"") }
     }
 
     /// `description` is `{"en_US", "zh_CN"}` on the wire (the SDK's `Description` model); the
     /// lowercase spellings and a plain string are taken too.
     private mutating func description(_ reader: inout JSONReader) throws(JSONSyntaxError) -> String {
-        switch reader.peekTypeName() {
-        case "string":
-            if case .string(let text) = try reader.readValue().value { return text }
-            return ""
-        case "null":
+        switch reader.peekKind() {
+        case .string:
+            return try reader.readString()
+        case .null:
             try skip(&reader)
             return ""
-        case "object":
-            guard case .object(let parts) = try reader.readValue().value else { return "" }
-            for key in ["en_US", "en_us", "zh_CN", "zh_cn"] {
-                if let part = parts.first(where: { $0.key == key }), case .string(let text) = part.value.value, !text.isEmpty { return text }
+        case .object:
+            // The first non-empty text in the order of preference, whatever the order of the members.
+            var best = (rank: Int.max, text: "")
+            _ = try object(&reader, DescriptionKey.self) { (me: inout Self, reader: inout JSONReader, key: DescriptionKey?) throws(JSONSyntaxError) in
+                guard let key, key.preference < best.rank, reader.peekKind() == .string else {
+                    try me.skip(&reader)
+                    return
+                }
+                let text = try reader.readString()
+                if !text.isEmpty { best = (key.preference, text) }
             }
-            return ""
+            return best.text
         default:
-            problemHere(&reader, "\"description\" must be an object {\"en_US\", \"zh_CN\"}, found \(reader.peekTypeName() ?? "nothing")")
+            problemHere(&reader, "\"description\" must be an object {\"en_US\", \"zh_CN\"}, found \(reader.peekKind()?.name ?? "nothing")")
             try skip(&reader)
             return ""
         }
@@ -233,47 +251,47 @@ public struct HuaweiSchemaReader: Sendable {
         var raws: [RawAction] = []
         var resourceTypes: [ResourceTypeDefinition] = []
         var keys: [ConditionKeyDefinition] = []
-        var keyChecks: [(name: String, location: SourceLocation, index: Int)] = []
-        var operations: [(id: String, action: String, actionLocation: SourceLocation, dependents: [(String, SourceLocation)], index: Int)] =
+        var keyChecks: [(name: String, offset: Int, index: Int)] = []
+        var operations: [(id: String, action: String, actionOffset: Int, dependents: [(String, Int)], index: Int)] =
             []
         var seenIDs: Set<String> = []
         var typeByTemplate: [String: String] = [:]
         var keyNames: Set<String> = []
 
-        let top = try object(&reader) { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
+        let top = try object(&reader, TopKey.self) { (me: inout Self, reader: inout JSONReader, key: TopKey?) throws(JSONSyntaxError) in
             switch key {
-            case "name" where reader.peekTypeName() == "string":
+            case .name where reader.peekKind() == .string:
                 me.isBulwarkFormat = true
                 try me.skip(&reader)
-            case "version":
+            case .version:
                 version = try me.string(&reader, "version") ?? ""
-            case "actions":
+            case .actions:
                 try me.array(&reader, "actions") { (me: inout Self, reader: inout JSONReader, _: Int) throws(JSONSyntaxError) in
                     raws.append(try me.readAction(&reader))
                 }
-            case "resources":
+            case .resources:
                 var typeNames: Set<String> = []
                 try me.array(&reader, "resources") { (me: inout Self, reader: inout JSONReader, _: Int) throws(JSONSyntaxError) in
                     var name: String?
                     var urn: String?
-                    var nameLocation = SourceLocation(line: 1, column: 1)
+                    var nameLocation = 0
                     var urnLocation = nameLocation
                     guard
                         let read = try me.object(
-                            &reader,
-                            { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
+                            &reader, ResourceKey.self,
+                            { (me: inout Self, reader: inout JSONReader, key: ResourceKey?) throws(JSONSyntaxError) in
                                 switch key {
-                                case "type_name":
-                                    nameLocation = reader.peekLocation()
-                                    name = try me.string(&reader, key)
-                                case "urn_template":
-                                    urnLocation = reader.peekLocation()
-                                    urn = try me.string(&reader, key)
-                                default: try me.skip(&reader)
+                                case .typeName:
+                                    nameLocation = reader.peekOffset()
+                                    name = try me.string(&reader, "type_name")
+                                case .urnTemplate:
+                                    urnLocation = reader.peekOffset()
+                                    urn = try me.string(&reader, "urn_template")
+                                case nil: try me.skip(&reader)
                                 }
                             })
                     else { return }
-                    me.requireFields(&reader, read, ["type_name", "urn_template"])
+                    me.requireFields(&reader, read, [.typeName, .urnTemplate])
                     guard let name, let urn else { return }
                     if !typeNames.insert(name).inserted {
                         me.problem(reader.currentPath.appending(key: "type_name"), nameLocation, "duplicate resource type \"\(name)\"")
@@ -286,32 +304,32 @@ public struct HuaweiSchemaReader: Sendable {
                         resourceTypes.append(ResourceTypeDefinition(name: name, urn: urn))
                     }
                 }
-            case "conditions":
+            case .conditions:
                 try me.array(&reader, "conditions") { (me: inout Self, reader: inout JSONReader, index: Int) throws(JSONSyntaxError) in
                     var name: String?
                     var typeName: String?
                     var multiValued = false
                     var text = ""
-                    var nameLocation = SourceLocation(line: 1, column: 1)
+                    var nameLocation = 0
                     var typeLocation = nameLocation
                     guard
                         let read = try me.object(
-                            &reader,
-                            { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
+                            &reader, ConditionField.self,
+                            { (me: inout Self, reader: inout JSONReader, key: ConditionField?) throws(JSONSyntaxError) in
                                 switch key {
-                                case "key":
-                                    nameLocation = reader.peekLocation()
-                                    name = try me.string(&reader, key)
-                                case "value_type":
-                                    typeLocation = reader.peekLocation()
-                                    typeName = try me.string(&reader, key)
-                                case "multi_valued": multiValued = try me.bool(&reader, key)
-                                case "description": text = try me.description(&reader)
-                                default: try me.skip(&reader)
+                                case .key:
+                                    nameLocation = reader.peekOffset()
+                                    name = try me.string(&reader, "key")
+                                case .valueType:
+                                    typeLocation = reader.peekOffset()
+                                    typeName = try me.string(&reader, "value_type")
+                                case .multiValued: multiValued = try me.bool(&reader, "multi_valued")
+                                case .description: text = try me.description(&reader)
+                                case nil: try me.skip(&reader)
                                 }
                             })
                     else { return }
-                    me.requireFields(&reader, read, ["key", "value_type"])
+                    me.requireFields(&reader, read, [.key, .valueType])
                     guard let name, let typeName else { return }
                     guard let type = Self.valueTypes[Catalog.fold(typeName)] else {
                         me.problem(
@@ -326,30 +344,30 @@ public struct HuaweiSchemaReader: Sendable {
                     keyChecks.append((name, nameLocation, index))
                     keys.append(ConditionKeyDefinition(name: name, type: type, multiValued: multiValued, description: text.isEmpty ? nil : text))
                 }
-            case "operations":
+            case .operations:
                 try me.array(&reader, "operations") { (me: inout Self, reader: inout JSONReader, index: Int) throws(JSONSyntaxError) in
                     var id: String?
                     var action: String?
-                    var dependents: [(String, SourceLocation)] = []
-                    var idLocation = SourceLocation(line: 1, column: 1)
+                    var dependents: [(String, Int)] = []
+                    var idLocation = 0
                     var actionLocation = idLocation
                     guard
                         let read = try me.object(
-                            &reader,
-                            { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
+                            &reader, OperationKey.self,
+                            { (me: inout Self, reader: inout JSONReader, key: OperationKey?) throws(JSONSyntaxError) in
                                 switch key {
-                                case "operation_id":
-                                    idLocation = reader.peekLocation()
-                                    id = try me.string(&reader, key)
-                                case "operation_action":
-                                    actionLocation = reader.peekLocation()
-                                    action = try me.string(&reader, key)
-                                case "dependent_actions": dependents = try me.strings(&reader, key)
-                                default: try me.skip(&reader)
+                                case .operationID:
+                                    idLocation = reader.peekOffset()
+                                    id = try me.string(&reader, "operation_id")
+                                case .operationAction:
+                                    actionLocation = reader.peekOffset()
+                                    action = try me.string(&reader, "operation_action")
+                                case .dependentActions: dependents = try me.strings(&reader, "dependent_actions")
+                                case nil: try me.skip(&reader)
                                 }
                             })
                     else { return }
-                    me.requireFields(&reader, read, ["operation_id", "operation_action"])
+                    me.requireFields(&reader, read, [.operationID, .operationAction])
                     guard let id, let action else { return }
                     if !seenIDs.insert(id).inserted {
                         me.problem(reader.currentPath.appending(key: "operation_id"), idLocation, "duplicate operation \(id)")
@@ -357,14 +375,14 @@ public struct HuaweiSchemaReader: Sendable {
                     }
                     operations.append((id, action, actionLocation, dependents, index))
                 }
-            default:
+            case .name, nil:
                 try me.skip(&reader)
             }
         }
         guard let top, !isBulwarkFormat else { return nil }
-        requireFields(&reader, top, ["version", "actions", "resources"])
-        if top.keys.contains("actions") && raws.isEmpty && problems.isEmpty {
-            problem(Self.path(.key("actions")), top.location, "the schema lists no actions")
+        requireFields(&reader, top, [.version, .actions, .resources])
+        if top.has(.actions) && raws.isEmpty && problems.isEmpty {
+            problem(Self.path(.key("actions")), top.offset, "the schema lists no actions")
         }
 
         // The service code: the prefix every action shares.
@@ -374,77 +392,79 @@ public struct HuaweiSchemaReader: Sendable {
         var actionNames: Set<String> = []
         var aliasOwners: Set<String> = []
         var references: [Reference] = []
+        actions.reserveCapacity(raws.count)
         for (i, raw) in raws.enumerated() {
             guard let name = raw.name else { continue }
-            let namePath = Self.path(.key("actions"), .index(i), .key("name"))
+            // Paths are made only for problems: one per action would cost at every start.
+            func namePath() -> JSONPath { Self.path(.key("actions"), .index(i), .key("name")) }
             let prefix = Self.servicePrefix(of: name)
-            if prefix.isEmpty || name.split(separator: ":", omittingEmptySubsequences: false).count != 3 {
-                problem(namePath, raw.nameLocation, "\"\(name)\" is not an action name (service:resource:action)")
+            if prefix.isEmpty || name.utf8.count(where: { $0 == UInt8(ascii: ":") }) != 2 {
+                problem(namePath(), raw.nameOffset, "\"\(name)\" is not an action name (service:resource:action)")
                 continue
             }
-            if let code, Catalog.fold(code) != Catalog.fold(prefix) {
-                problem(namePath, raw.nameLocation, "\(name) is not an action of service \(code) (\(codeSource) is); a schema describes one service")
+            if let code, !Catalog.foldedEqual(code, prefix) {
+                problem(namePath(), raw.nameOffset, "\(name) is not an action of service \(code) (\(codeSource) is); a schema describes one service")
                 continue
             }
-            if code == nil { (code, codeSource) = (prefix, name) }
+            if code == nil { (code, codeSource) = (String(prefix), name) }
             if !actionNames.insert(Catalog.fold(name)).inserted {
-                problem(namePath, raw.nameLocation, "duplicate action \(name)")
+                problem(namePath(), raw.nameOffset, "duplicate action \(name)")
                 continue
             }
-            for (k, key) in raw.keys.enumerated() {
-                references.append(Reference(text: key, location: raw.keyLocations[k], action: i, resource: -1, element: k))
+            for (k, (key, offset)) in raw.keys.enumerated() {
+                references.append(Reference(text: key, offset: offset, action: i, resource: -1, element: k))
             }
             var resources: [ActionResource] = []
             for (r, resource) in raw.resources.enumerated() {
-                for (k, key) in resource.keys.enumerated() {
-                    references.append(Reference(text: key, location: resource.keyLocations[k], action: i, resource: r, element: k))
+                for (k, (key, offset)) in resource.keys.enumerated() {
+                    references.append(Reference(text: key, offset: offset, action: i, resource: r, element: k))
                 }
-                let resourcePath = Self.path(.key("actions"), .index(i), .key("resources"), .index(r), .key("urn_template"))
+                func resourcePath() -> JSONPath { Self.path(.key("actions"), .index(i), .key("resources"), .index(r), .key("urn_template")) }
                 guard let type = typeByTemplate[resource.template] else {
-                    problem(resourcePath, resource.location, "\(resource.template) is the URN template of no resource type in \"resources\"")
+                    problem(resourcePath(), resource.offset, "\(resource.template) is the URN template of no resource type in \"resources\"")
                     continue
                 }
                 if resources.contains(where: { $0.type == type }) {
-                    problem(resourcePath, resource.location, "resource type \"\(type)\" is listed twice for \(name)")
+                    problem(resourcePath(), resource.offset, "resource type \"\(type)\" is listed twice for \(name)")
                     continue
                 }
-                resources.append(ActionResource(type: type, required: resource.required, conditionKeys: resource.keys))
+                resources.append(ActionResource(type: type, required: resource.required, conditionKeys: resource.keys.map(\.0)))
             }
             guard let levelText = raw.level else { continue }
             guard let level = AccessLevel(rawValue: Catalog.fold(levelText)) else {
                 problem(
-                    Self.path(.key("actions"), .index(i), .key("access_level")), raw.levelLocation,
+                    Self.path(.key("actions"), .index(i), .key("access_level")), raw.levelOffset,
                     "unknown access level \"\(levelText)\" (expected one of \(AccessLevel.allCases.map(\.rawValue).joined(separator: ", ")))")
                 continue
             }
             actions.append(
                 ActionDefinition(
                     name: name, description: raw.description, accessLevel: level, resourceTypes: resources.map(\.type),
-                    conditionKeys: raw.keys, resources: resources, permissionOnly: raw.permissionOnly, aliases: raw.aliases.map(\.0)))
+                    conditionKeys: raw.keys.map(\.0), resources: resources, permissionOnly: raw.permissionOnly, aliases: raw.aliases.map(\.0)))
         }
         for (i, raw) in raws.enumerated() {
-            for (a, (alias, location)) in raw.aliases.enumerated() {
+            for (a, (alias, offset)) in raw.aliases.enumerated() {
                 let path = Self.path(.key("actions"), .index(i), .key("aliases"), .index(a))
                 if actionNames.contains(Catalog.fold(alias)) {
-                    problem(path, location, "alias \(alias) is the name of an action")
+                    problem(path, offset, "alias \(alias) is the name of an action")
                 } else if !aliasOwners.insert(Catalog.fold(alias)).inserted {
-                    problem(path, location, "alias \(alias) is given twice")
+                    problem(path, offset, "alias \(alias) is given twice")
                 }
             }
         }
         guard let code else { return nil }
 
         // Keys belong to this service (or are global), and every key an action names is defined.
-        for (name, location, index) in keyChecks where Catalog.fold(Self.servicePrefix(of: name)) != Catalog.fold(code) {
+        for (name, offset, index) in keyChecks where !Catalog.foldedEqual(Self.servicePrefix(of: name), code) {
             problem(
-                Self.path(.key("conditions"), .index(index), .key("key")), location,
+                Self.path(.key("conditions"), .index(index), .key("key")), offset,
                 "condition key \(name) is not a key of \(code) (write \(code):NAME)")
         }
         for reference in references where !keyNames.contains(Catalog.fold(reference.text)) && globals.conditionKey(named: reference.text) == nil {
             var path = Self.path(.key("actions"), .index(reference.action))
             if reference.resource >= 0 { path = path.appending(key: "resources").appending(index: reference.resource) }
             path = path.appending(key: "condition_keys").appending(index: reference.element)
-            problem(path, reference.location, "condition key \(reference.text) is neither in \"conditions\" nor a global key")
+            problem(path, reference.offset, "condition key \(reference.text) is neither in \"conditions\" nor a global key")
         }
 
         // Operations: their actions are this schema's; dependents are checked once every catalog is merged.
@@ -452,14 +472,14 @@ public struct HuaweiSchemaReader: Sendable {
         for operation in operations {
             guard actionNames.contains(Catalog.fold(operation.action)) else {
                 problem(
-                    Self.path(.key("operations"), .index(operation.index), .key("operation_action")), operation.actionLocation,
+                    Self.path(.key("operations"), .index(operation.index), .key("operation_action")), operation.actionOffset,
                     "\(operation.action) is no action of this schema")
                 continue
             }
             definitions.append(OperationDefinition(id: operation.id, action: operation.action, dependentActions: operation.dependents.map(\.0)))
-            for (d, (action, location)) in operation.dependents.enumerated() {
+            for (d, (action, offset)) in operation.dependents.enumerated() {
                 let path = Self.path(.key("operations"), .index(operation.index), .key("dependent_actions"), .index(d))
-                dependentReferences.append((operation.id, action, location, path))
+                dependentReferences.append((operation.id, action, offset, path))
             }
         }
         return ServiceCatalog(
@@ -472,55 +492,54 @@ public struct HuaweiSchemaReader: Sendable {
         var raw = RawAction()
         guard
             let read = try object(
-                &reader,
-                { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
+                &reader, ActionKey.self,
+                { (me: inout Self, reader: inout JSONReader, key: ActionKey?) throws(JSONSyntaxError) in
+                    guard let key else { return try me.skip(&reader) }
                     switch key {
-                    case "name":
-                        raw.nameLocation = reader.peekLocation()
-                        raw.name = try me.string(&reader, key)
-                    case "access_level":
-                        raw.levelLocation = reader.peekLocation()
-                        raw.level = try me.string(&reader, key)
-                    case "permission_only": raw.permissionOnly = try me.bool(&reader, key)
-                    case "description": raw.description = try me.description(&reader)
-                    case "aliases": raw.aliases = try me.strings(&reader, key)
-                    case "condition_keys":
-                        let keys = try me.strings(&reader, key)
-                        raw.keys = keys.map(\.0)
-                        raw.keyLocations = keys.map(\.1)
-                    case "resources":
-                        try me.array(&reader, key) { (me: inout Self, reader: inout JSONReader, _: Int) throws(JSONSyntaxError) in
+                    case .name:
+                        raw.nameOffset = reader.peekOffset()
+                        raw.name = try me.string(&reader, key.rawValue)
+                    case .accessLevel:
+                        raw.levelOffset = reader.peekOffset()
+                        raw.level = try me.string(&reader, key.rawValue)
+                    case .permissionOnly: raw.permissionOnly = try me.bool(&reader, key.rawValue)
+                    case .description: raw.description = try me.description(&reader)
+                    case .aliases: raw.aliases = try me.strings(&reader, key.rawValue)
+                    case .conditionKeys: raw.keys = try me.strings(&reader, key.rawValue)
+                    case .resources:
+                        try me.array(&reader, key.rawValue) { (me: inout Self, reader: inout JSONReader, _: Int) throws(JSONSyntaxError) in
                             var template: String?
-                            var location = SourceLocation(line: 1, column: 1)
+                            var offset = 0
                             var required = false
-                            var keys: [(String, SourceLocation)] = []
+                            var keys: [(String, Int)] = []
                             guard
                                 let read = try me.object(
-                                    &reader,
-                                    { (me: inout Self, reader: inout JSONReader, key: String) throws(JSONSyntaxError) in
+                                    &reader, ActionResourceKey.self,
+                                    { (me: inout Self, reader: inout JSONReader, key: ActionResourceKey?) throws(JSONSyntaxError) in
                                         switch key {
-                                        case "urn_template":
-                                            location = reader.peekLocation()
-                                            template = try me.string(&reader, key)
-                                        case "required": required = try me.bool(&reader, key)
-                                        case "condition_keys": keys = try me.strings(&reader, key)
-                                        default: try me.skip(&reader)
+                                        case .urnTemplate:
+                                            offset = reader.peekOffset()
+                                            template = try me.string(&reader, "urn_template")
+                                        case .required: required = try me.bool(&reader, "required")
+                                        case .conditionKeys: keys = try me.strings(&reader, "condition_keys")
+                                        case nil: try me.skip(&reader)
                                         }
                                     })
                             else { return }
-                            me.requireFields(&reader, read, ["urn_template"])
+                            me.requireFields(&reader, read, [.urnTemplate])
                             guard let template else { return }
-                            raw.resources.append((template, location, required, keys.map(\.0), keys.map(\.1)))
+                            raw.resources.append((template, offset, required, keys))
                         }
-                    default: try me.skip(&reader)
                     }
                 })
         else { return raw }
-        requireFields(&reader, read, ["name", "access_level"])
+        requireFields(&reader, read, [.name, .accessLevel])
         return raw
     }
 
-    static func servicePrefix(of name: String) -> String { String(name.prefix { $0 != ":" }) }
+    static func servicePrefix(of name: String) -> Substring {
+        name[..<(name.utf8.firstIndex(of: UInt8(ascii: ":")) ?? name.endIndex)]
+    }
 }
 
 /// Every problem found while loading catalogs; nothing was loaded.
@@ -607,4 +626,83 @@ extension Catalog {
         json.newline()
         return json.bytes
     }
+}
+
+/// The keys of one kind of object in a schema document, matched in place as they are read.
+private protocol SchemaKeys: RawRepresentable<String>, Equatable, Sendable {
+    static var table: SchemaKeyTable<Self> { get }
+}
+
+/// A kind's keys in order, and as the reader's key set (made once per kind).
+private struct SchemaKeyTable<Key: SchemaKeys>: Sendable {
+    let cases: [Key]
+    let set: JSONKeySet
+
+    init(_ cases: [Key]) {
+        self.cases = cases
+        self.set = JSONKeySet(cases.map(\.rawValue))
+    }
+}
+
+/// Which keys an object had (bits by the key's position in its table), and where it starts.
+private struct ObjectRead<Key: SchemaKeys> {
+    let offset: Int
+    var seen: UInt64 = 0
+
+    init(offset: Int) { self.offset = offset }
+
+    func has(_ key: Key) -> Bool { Key.table.cases.firstIndex(of: key).map { seen & (1 << $0) != 0 } ?? false }
+}
+
+private enum TopKey: String, SchemaKeys, CaseIterable {
+    case name, version, actions, resources, conditions, operations
+    static let table = SchemaKeyTable(allCases)
+}
+
+private enum ActionKey: String, SchemaKeys, CaseIterable {
+    case name
+    case accessLevel = "access_level"
+    case permissionOnly = "permission_only"
+    case description, aliases, resources
+    case conditionKeys = "condition_keys"
+    static let table = SchemaKeyTable(allCases)
+}
+
+private enum ActionResourceKey: String, SchemaKeys, CaseIterable {
+    case urnTemplate = "urn_template"
+    case required
+    case conditionKeys = "condition_keys"
+    static let table = SchemaKeyTable(allCases)
+}
+
+private enum ResourceKey: String, SchemaKeys, CaseIterable {
+    case typeName = "type_name"
+    case urnTemplate = "urn_template"
+    static let table = SchemaKeyTable(allCases)
+}
+
+private enum ConditionField: String, SchemaKeys, CaseIterable {
+    case key
+    case valueType = "value_type"
+    case multiValued = "multi_valued"
+    case description
+    static let table = SchemaKeyTable(allCases)
+}
+
+private enum OperationKey: String, SchemaKeys, CaseIterable {
+    case operationID = "operation_id"
+    case operationAction = "operation_action"
+    case dependentActions = "dependent_actions"
+    static let table = SchemaKeyTable(allCases)
+}
+
+/// The texts of a `description`, in order of preference.
+private enum DescriptionKey: String, SchemaKeys, CaseIterable {
+    case enUS = "en_US"
+    case enUSLowercase = "en_us"
+    case zhCN = "zh_CN"
+    case zhCNLowercase = "zh_cn"
+    static let table = SchemaKeyTable(allCases)
+
+    var preference: Int { Self.table.cases.firstIndex(of: self)! }
 }

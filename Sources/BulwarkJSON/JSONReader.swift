@@ -15,7 +15,15 @@ public struct JSONReader {
     // scalars from the last answer keeps long single-line inputs linear.
     private var cachedOffset = 0
     private var cachedColumn = 1
-    private var pathStack: [JSONPathComponent] = []
+    /// The path at the cursor, keys by offset: decoded only when a path is asked for (errors),
+    /// so reading a key costs no string copies beyond the key itself.
+    private var pathStack: [PathSlot] = []
+
+    private enum PathSlot {
+        /// The key whose opening quote is at this offset (-1 before an object's first key).
+        case key(Int)
+        case index(Int)
+    }
 
     public init(bytes: [UInt8], limits: JSONLimits = .default) {
         self.bytes = bytes
@@ -27,7 +35,16 @@ public struct JSONReader {
     }
 
     /// The path of the value at the cursor.
-    public var currentPath: JSONPath { JSONPath(pathStack) }
+    public var currentPath: JSONPath {
+        JSONPath(
+            pathStack.map { slot in
+                switch slot {
+                case .index(let i): return .index(i)
+                case .key(let offset) where offset < 0: return .key("")
+                case .key(let offset): return .key(key(atOffset: offset))
+                }
+            })
+    }
 
     // MARK: Whole documents
 
@@ -64,16 +81,19 @@ public struct JSONReader {
     // MARK: Incremental reading
 
     /// The JSON type of the value at the cursor, without consuming it, or nil at end of input.
-    public mutating func peekTypeName() -> String? {
+    public mutating func peekTypeName() -> String? { peekKind()?.name }
+
+    /// The kind of the value at the cursor, without consuming it, or nil at end of input.
+    public mutating func peekKind() -> JSONKind? {
         skipWhitespace()
         guard position < bytes.count else { return nil }
         switch bytes[position] {
-        case UInt8(ascii: "{"): return "object"
-        case UInt8(ascii: "["): return "array"
-        case UInt8(ascii: "\""): return "string"
-        case UInt8(ascii: "t"), UInt8(ascii: "f"): return "boolean"
-        case UInt8(ascii: "n"): return "null"
-        default: return "number"
+        case UInt8(ascii: "{"): return .object
+        case UInt8(ascii: "["): return .array
+        case UInt8(ascii: "\""): return .string
+        case UInt8(ascii: "t"), UInt8(ascii: "f"): return .boolean
+        case UInt8(ascii: "n"): return .null
+        default: return .number
         }
     }
 
@@ -83,6 +103,54 @@ public struct JSONReader {
         return location(at: position)
     }
 
+    /// The byte offset of the next value (after whitespace): cheaper than its location, which
+    /// `JSONReader.locations(ofOffsets:in:)` gives later for the few offsets that need one.
+    public mutating func peekOffset() -> Int {
+        skipWhitespace()
+        return position
+    }
+
+    /// The locations of byte offsets of `bytes`, in the order given, in one pass over the input.
+    public static func locations(ofOffsets offsets: [Int], in bytes: [UInt8]) -> [SourceLocation] {
+        let order = offsets.indices.sorted { offsets[$0] < offsets[$1] }
+        var result = [SourceLocation](repeating: SourceLocation(line: 1, column: 1), count: offsets.count)
+        var (i, line, column) = (0, 1, 1)
+        for index in order {
+            let target = min(max(offsets[index], 0), bytes.count)
+            while i < target {
+                if bytes[i] == 0x0A {
+                    line += 1
+                    column = 1
+                } else if bytes[i] & 0xC0 != 0x80 {
+                    column += 1
+                }
+                i += 1
+            }
+            result[index] = SourceLocation(line: line, column: column)
+        }
+        return result
+    }
+
+    /// The string at the cursor (check `peekKind()` first): no tree node is built.
+    public mutating func readString() throws(JSONSyntaxError) -> String {
+        skipWhitespace()
+        guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
+            throw error("expected a string, found \(describeByte(at: position))")
+        }
+        return try scanString()
+    }
+
+    /// The `true` or `false` at the cursor (check `peekKind()` first).
+    public mutating func readBool() throws(JSONSyntaxError) -> Bool {
+        skipWhitespace()
+        if position < bytes.count, bytes[position] == UInt8(ascii: "t") {
+            try expectLiteral("true")
+            return true
+        }
+        try expectLiteral("false")
+        return false
+    }
+
     /// Consumes `{`. Follow with `nextKey()` until it returns nil.
     public mutating func beginObject() throws(JSONSyntaxError) {
         try checkSize()
@@ -90,20 +158,66 @@ public struct JSONReader {
         guard position < bytes.count, bytes[position] == UInt8(ascii: "{") else {
             throw error("expected an object, found \(describeByte(at: position))")
         }
-        try push(.key(""))
+        try push(.key(-1))
         position += 1
         pendingFirst = true
     }
 
     /// Reads the next key of the current object and the `:` after it; nil at `}`.
     public mutating func nextKey() throws(JSONSyntaxError) -> (key: String, location: SourceLocation)? {
+        try nextKey(locating: true).map { ($0.key, $0.location ?? SourceLocation(line: 1, column: 1)) }
+    }
+
+    /// `nextKey()` with the key's byte offset instead of its location (see `peekOffset()`).
+    public mutating func nextKeyWithOffset() throws(JSONSyntaxError) -> (key: String, offset: Int)? {
+        try nextKey(locating: false).map { ($0.key, $0.offset) }
+    }
+
+    private mutating func nextKey(locating: Bool) throws(JSONSyntaxError) -> (key: String, offset: Int, location: SourceLocation?)? {
+        guard try advanceToKey() else { return nil }
+        let keyOffset = position
+        // Located before the key is consumed: whitespace after it may start a new line.
+        let keyLocation = locating ? location(at: position) : nil
+        let key = try scanString()
+        try endKey(at: keyOffset, text: key)
+        return (key, keyOffset, keyLocation)
+    }
+
+    /// The next key of the current object as its index in `keys` (`keys.names.count` for any
+    /// other key, whose text `key(atOffset:)` gives), with its byte offset; nil at `}`. A listed
+    /// key written without escapes is matched in place: no string is made for it.
+    public mutating func nextKey(in keys: JSONKeySet) throws(JSONSyntaxError) -> (index: Int, offset: Int)? {
+        guard try advanceToKey() else { return nil }
+        let keyOffset = position
+        var end = position + 1
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\""), let index = keys.index(of: bytes, from: position + 1, to: end) {
+            position = end + 1
+            try endKey(at: keyOffset, text: keys.names[index])
+            return (index, keyOffset)
+        }
+        // Escapes, or a key not listed: decoded as usual, then compared.
+        let key = try scanString()
+        try endKey(at: keyOffset, text: key)
+        return (keys.names.firstIndex(of: key) ?? keys.names.count, keyOffset)
+    }
+
+    /// The text of the key whose opening quote is at `offset`.
+    public func key(atOffset offset: Int) -> String {
+        var keyReader = self
+        keyReader.position = offset
+        return (try? keyReader.scanString()) ?? ""
+    }
+
+    /// Moves past `,` (or the object's start) to the next key's opening quote; false at `}`.
+    private mutating func advanceToKey() throws(JSONSyntaxError) -> Bool {
         skipWhitespace()
         if !pendingFirst {
             guard position < bytes.count else { throw error("unterminated object") }
             if bytes[position] == UInt8(ascii: "}") {
                 position += 1
                 pathStack.removeLast()
-                return nil
+                return false
             }
             guard bytes[position] == UInt8(ascii: ",") else {
                 throw error("expected ',' or '}' in object, found \(describeByte(at: position))")
@@ -115,21 +229,23 @@ public struct JSONReader {
             if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
                 position += 1
                 pathStack.removeLast()
-                return nil
+                return false
             }
         }
         guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
             throw error("expected a quoted key, found \(describeByte(at: position))")
         }
-        let keyLocation = location(at: position)
-        let key = try readString()
+        return true
+    }
+
+    /// Consumes the `:` after a key and makes the key the last step of the path.
+    private mutating func endKey(at keyOffset: Int, text key: String) throws(JSONSyntaxError) {
         skipWhitespace()
         guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
             throw error("expected ':' after key \(Excerpt.quoted(key)), found \(describeByte(at: position))")
         }
         position += 1
-        pathStack[pathStack.count - 1] = .key(key)
-        return (key, keyLocation)
+        pathStack[pathStack.count - 1] = .key(keyOffset)
     }
 
     /// Consumes `[`. Follow with `nextElement()` until it returns false.
@@ -188,7 +304,7 @@ public struct JSONReader {
         }
     }
 
-    private mutating func push(_ component: JSONPathComponent) throws(JSONSyntaxError) {
+    private mutating func push(_ component: PathSlot) throws(JSONSyntaxError) {
         if pathStack.count >= limits.maxDepth {
             throw error("nesting deeper than \(limits.maxDepth) levels")
         }
@@ -201,7 +317,7 @@ public struct JSONReader {
         let start = location(at: position)
         switch bytes[position] {
         case UInt8(ascii: "{"):
-            try push(.key(""))
+            try push(.key(-1))
             position += 1
             var members: [JSONMember] = []
             // Small objects compare keys directly; a set pays off only for larger ones.
@@ -218,8 +334,9 @@ public struct JSONReader {
                     throw error("expected a quoted key, found \(describeByte(at: position))")
                 }
                 let keyLocation = location(at: position)
-                let key = try readString()
-                pathStack[pathStack.count - 1] = .key(key)
+                let keyOffset = position
+                let key = try scanString()
+                pathStack[pathStack.count - 1] = .key(keyOffset)
                 let duplicate: Bool
                 if members.count < 16 {
                     duplicate = members.contains { $0.key == key }
@@ -280,7 +397,7 @@ public struct JSONReader {
             pathStack.removeLast()
             return JSONNode(.array(elements), at: start)
         case UInt8(ascii: "\""):
-            return JSONNode(.string(try readString()), at: start)
+            return JSONNode(.string(try scanString()), at: start)
         case UInt8(ascii: "t"):
             try expectLiteral("true")
             return JSONNode(.bool(true), at: start)
@@ -336,7 +453,7 @@ public struct JSONReader {
     }
 
     /// Reads a string starting at the opening quote.
-    private mutating func readString() throws(JSONSyntaxError) -> String {
+    private mutating func scanString() throws(JSONSyntaxError) -> String {
         position += 1
         let start = position
         var ascii = true
@@ -473,5 +590,27 @@ public struct JSONReader {
         let b = bytes[offset]
         if b >= 0x21 && b < 0x7F { return "'\(Character(Unicode.Scalar(b)))'" }
         return "byte 0x\(String(b, radix: 16, uppercase: true))"
+    }
+}
+
+/// The keys an object is expected to have, for `JSONReader.nextKey(in:)`.
+public struct JSONKeySet: Sendable {
+    public let names: [String]
+    private let bytes: [[UInt8]]
+
+    public init(_ names: [String]) {
+        self.names = names
+        self.bytes = names.map { Array($0.utf8) }
+    }
+
+    /// The index of the name whose UTF-8 is `input[start..<end]`.
+    fileprivate func index(of input: [UInt8], from start: Int, to end: Int) -> Int? {
+        let count = end - start
+        for (i, name) in bytes.enumerated() where name.count == count {
+            var j = 0
+            while j < count && name[j] == input[start + j] { j += 1 }
+            if j == count { return i }
+        }
+        return nil
     }
 }

@@ -140,3 +140,20 @@ public struct JSONSyntaxError: LocatedError, Sendable {
         diagnostic = Diagnostic(code: "JSON_SYNTAX_ERROR", message: message, path: path, location: location)
     }
 }
+
+/// The kind of a JSON value, as `JSONReader.peekKind()` sees it before reading it.
+public enum JSONKind: Sendable, Hashable {
+    case object, array, string, number, boolean, null
+
+    /// The kind as messages name it ("object", "string", …).
+    public var name: String {
+        switch self {
+        case .object: "object"
+        case .array: "array"
+        case .string: "string"
+        case .number: "number"
+        case .boolean: "boolean"
+        case .null: "null"
+        }
+    }
+}

@@ -3,6 +3,7 @@ import BulwarkCatalog
 import BulwarkCloud
 import BulwarkPolicy
 import Foundation
+import Synchronization
 
 /// `bulwark catalog`: what the service catalogs know.
 struct CatalogCommand: ParsableCommand {
@@ -277,6 +278,10 @@ struct CatalogFlags: ParsableArguments {
         }
     }
 
+    /// Merged catalogs live until the process exits: freeing ten thousand actions as a command
+    /// returns would add milliseconds to every command for nothing.
+    private static let keptForTheProcess = Mutex<[Catalog]>([])
+
     /// The built-in catalog with `files` merged in; notices to standard error, problems exit 2.
     static func merge(_ files: [CatalogFile], origin: String = "the catalogs") throws(CLIError) -> Catalog {
         let builtIn = try CatalogCommand.load()
@@ -284,6 +289,7 @@ struct CatalogFlags: ParsableArguments {
         do {
             let loaded = try builtIn.merging(files)
             for notice in loaded.notices { FileHandle.standardError.write(Data("bulwark: \(notice)\n".utf8)) }
+            keptForTheProcess.withLock { $0.append(loaded.catalog) }
             return loaded.catalog
         } catch {
             throw CLIError.invalidInput("\(origin) have \(error.problems.count) problem(s):\n\(error)")

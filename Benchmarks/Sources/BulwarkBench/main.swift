@@ -2,6 +2,7 @@ import BulwarkAnalysis
 import BulwarkCatalog
 import BulwarkContract
 import BulwarkEngine
+import BulwarkJSON
 import BulwarkPolicy
 import BulwarkValidation
 import Foundation
@@ -391,5 +392,48 @@ if which == "by-action" {
         print(
             "\(action): decide p50 \(format(d.percentile(0.5))), authorize p50 \(format(a.percentile(0.5))), matched median \(matched[matched.count / 2]) max \(matched.last!)"
         )
+    }
+}
+
+if which == "catalog-load", CommandLine.arguments.count > 2 {
+    // Where a command's catalog start-up goes (`catalog-load DIR`, DIR as scripts/bench/schema-catalogs.py writes it).
+    let builtIn = try Catalog.bundled()
+    let files = try Catalog.files(inDirectories: [CommandLine.arguments[2]])
+    let globalKeys = builtIn.globalKeys
+    if CommandLine.arguments.count > 3 {
+        // `catalog-load DIR reader|merge`: one phase only, for a profiler.
+        for _ in 0..<20 {
+            if CommandLine.arguments[3] == "reader" {
+                for file in files {
+                    var reader = HuaweiSchemaReader(file: file.name, globalKeys: globalKeys)
+                    _ = reader.read(file.bytes)
+                }
+            } else {
+                _ = try? builtIn.merging(files)
+            }
+        }
+        exit(0)
+    }
+    let syntax = measure(iterations: 20, warmup: 2) {
+        for file in files {
+            var reader = JSONReader(bytes: file.bytes)
+            _ = try? reader.readDocument()
+        }
+    }
+    let schemas = measure(iterations: 20, warmup: 2) {
+        for file in files {
+            var reader = HuaweiSchemaReader(file: file.name, globalKeys: globalKeys)
+            _ = reader.read(file.bytes)
+        }
+    }
+    let merged = measure(iterations: 20, warmup: 2) { _ = try? builtIn.merging(files) }
+    let catalog = try builtIn.merging(files).catalog
+    let index = measure(iterations: 20, warmup: 2) { _ = Catalog(services: catalog.services, globalKeys: globalKeys) }
+    print("catalog-load: \(files.count) files, \(files.map(\.bytes.count).reduce(0, +)) bytes, \(catalog.allActions.count) actions")
+    for (name, stats) in [
+        ("JSON syntax tree, one core", syntax), ("schema reader, one core", schemas), ("merging (all cores), checks", merged),
+        ("Catalog.init over the result", index),
+    ] {
+        print("  \(name.padding(toLength: 30, withPad: " ", startingAt: 0)) min \(format(stats.percentile(0))), p50 \(format(stats.percentile(0.5)))")
     }
 }
