@@ -200,12 +200,30 @@ public struct ServiceCatalog: Sendable, Hashable {
     public let operations: [OperationDefinition]
     /// The file it was read from, for messages (empty for catalogs made in code).
     public let source: String
+    /// Folded action name → its index in `actions` (the first of duplicates). Made with the
+    /// service, so that schemas read on every core are indexed there too.
+    let actionIndex: [String: Int]
 
     public init(
         name: String, title: String, updated: String, resourceTypes: [ResourceTypeDefinition], conditionKeys: [ConditionKeyDefinition],
         actions: [ActionDefinition], apis: [APIRow] = [], referencedActions: [String] = [], requestFields: [RequestField] = [],
         operations: [OperationDefinition] = [], source: String = ""
     ) {
+        var index: [String: Int] = Dictionary(minimumCapacity: actions.count)
+        for (i, action) in actions.enumerated() where index[Catalog.fold(action.name)] == nil { index[Catalog.fold(action.name)] = i }
+        self.init(
+            name: name, title: title, updated: updated, resourceTypes: resourceTypes, conditionKeys: conditionKeys, actions: actions,
+            apis: apis, referencedActions: referencedActions, requestFields: requestFields, operations: operations, source: source,
+            actionIndex: index)
+    }
+
+    /// `actionIndex` as the caller made it (the schema reader has it from its duplicate check).
+    init(
+        name: String, title: String, updated: String, resourceTypes: [ResourceTypeDefinition], conditionKeys: [ConditionKeyDefinition],
+        actions: [ActionDefinition], apis: [APIRow], referencedActions: [String], requestFields: [RequestField],
+        operations: [OperationDefinition], source: String, actionIndex: [String: Int]
+    ) {
+        self.actionIndex = actionIndex
         self.name = name
         self.title = title
         self.updated = updated
@@ -230,9 +248,9 @@ public struct Catalog: Sendable {
     /// Problems and notes found while loading (the bundled catalog has notes only).
     public let issues: [CatalogIssue]
 
-    /// Folded name → where the action is in `services` (positions, not copies: an index of
-    /// ten thousand actions is built at every command's start).
-    private let actionsByFoldedName: [String: ActionPosition]
+    /// Folded names of actions whose service is not their prefix (catalogs made in code; the
+    /// loader refuses them in files) → where they are. Others are found through their service.
+    private let misplacedActions: [String: ActionPosition]
     /// Folded alias → the action it names.
     private let actionsByFoldedAlias: [String: ActionPosition]
     /// Actions API rows reference that no service's table lists.
@@ -248,33 +266,40 @@ public struct Catalog: Sendable {
         self.services = services.sorted { $0.name < $1.name }
         self.globalKeys = globalKeys
         self.issues = issues
-        var actions: [String: ActionPosition] = Dictionary(minimumCapacity: self.services.reduce(0) { $0 + $1.actions.count })
+        var byName: [String: Int] = [:]
+        for (i, service) in self.services.enumerated() where byName[Self.fold(service.name)] == nil {
+            byName[Self.fold(service.name)] = i
+        }
+        self.servicesByFoldedName = byName
+        // Actions are indexed by their services (`ServiceCatalog.actionIndex`, made on the cores
+        // that read them); only misplaced ones and aliases are indexed here.
+        var misplaced: [String: ActionPosition] = [:]
         var referenced: Set<String> = []
         var keys: [String: ConditionKeyDefinition] = [:]
         var aliases: [String: ActionPosition] = [:]
         for (s, service) in self.services.enumerated() {
+            let owner = byName[Self.fold(service.name)] == s
             for (a, action) in service.actions.enumerated() {
                 let position = ActionPosition(service: Int32(s), action: Int32(a))
-                // The first definition wins (the loader reports duplicates).
-                let folded = Self.fold(action.name)
-                if actions[folded] == nil { actions[folded] = position }
+                if !owner || !Self.hasServicePrefix(action.name, service.name) {
+                    if misplaced[Self.fold(action.name)] == nil { misplaced[Self.fold(action.name)] = position }
+                }
                 for alias in action.aliases where aliases[Self.fold(alias)] == nil { aliases[Self.fold(alias)] = position }
             }
             for name in service.referencedActions { referenced.insert(Self.fold(name)) }
             for key in service.conditionKeys { keys[Self.fold(key.name)] = key }
         }
         for key in globalKeys { keys[Self.fold(key.name)] = key }
-        self.actionsByFoldedName = actions
+        self.misplacedActions = misplaced
+        let services = self.services
+        func isAction(_ folded: String) -> Bool {
+            Self.position(ofFolded: folded, services: services, byName: byName, misplaced: misplaced) != nil
+        }
         // An alias that is also an action's own name stays that action (the loader reports it).
-        self.actionsByFoldedAlias = aliases.filter { actions[$0.key] == nil }
-        self.referencedActionNames = referenced.filter { actions[$0] == nil }
+        self.actionsByFoldedAlias = aliases.filter { !isAction($0.key) }
+        self.referencedActionNames = referenced.filter { !isAction($0) }
         self.keysByFoldedName = keys
         self.templateKeys = (globalKeys + services.flatMap(\.conditionKeys)).compactMap { key in key.templatePrefix.map { (Self.fold($0), key) } }
-        var byName: [String: Int] = [:]
-        for (i, service) in self.services.enumerated() where byName[Self.fold(service.name)] == nil {
-            byName[Self.fold(service.name)] = i
-        }
-        self.servicesByFoldedName = byName
     }
 
     /// The value of type `T` derived from this catalog: made by `make` the first time it is
@@ -303,7 +328,35 @@ public struct Catalog: Sendable {
     public var allActions: [ActionDefinition] { services.flatMap(\.actions) }
 
     /// The action with this name (case-insensitive), if a service's action table lists it.
-    public func action(named name: String) -> ActionDefinition? { actionsByFoldedName[Self.fold(name)].map(action(at:)) }
+    public func action(named name: String) -> ActionDefinition? { position(ofFolded: Self.fold(name)).map(action(at:)) }
+
+    /// Where the action with this folded name is: in the service its prefix names, else among the misplaced.
+    private func position(ofFolded name: String) -> ActionPosition? {
+        Self.position(ofFolded: name, services: services, byName: servicesByFoldedName, misplaced: misplacedActions)
+    }
+
+    private static func position(
+        ofFolded name: String, services: [ServiceCatalog], byName: [String: Int], misplaced: [String: ActionPosition]
+    ) -> ActionPosition? {
+        let prefix = name.utf8.firstIndex(of: UInt8(ascii: ":")).map { String(name[..<$0]) } ?? name
+        if let s = byName[prefix], let a = services[s].actionIndex[name] { return ActionPosition(service: Int32(s), action: Int32(a)) }
+        return misplaced.isEmpty ? nil : misplaced[name]
+    }
+
+    /// Whether `action` starts with `service` and a colon, ASCII case ignored (anything else
+    /// counts as misplaced, which is merely slower to find).
+    private static func hasServicePrefix(_ action: String, _ service: String) -> Bool {
+        var (action, service) = (action, service)
+        return action.withUTF8 { name in
+            service.withUTF8 { prefix in
+                guard name.count > prefix.count, name[prefix.count] == UInt8(ascii: ":") else { return false }
+                for i in 0..<prefix.count where name[i] != prefix[i] {
+                    if name[i] | 0x20 != prefix[i] | 0x20 || (name[i] | 0x20) &- 0x61 >= 26 { return false }
+                }
+                return true
+            }
+        }
+    }
 
     private func action(at position: ActionPosition) -> ActionDefinition {
         services[Int(position.service)].actions[Int(position.action)]
@@ -311,30 +364,47 @@ public struct Catalog: Sendable {
 
     /// ASCII-fast lowercasing for lookups (catalog names are ASCII; others fall back to `lowercased()`).
     static func fold(_ name: String) -> String {
-        var needsWork = false
-        for b in name.utf8 {
-            if b >= 0x80 { return name.lowercased() }
-            if b &- 0x41 < 26 { needsWork = true }
+        // Most names have nothing to fold: the same string, found in one pass over its bytes.
+        let unchanged = name.utf8.withContiguousStorageIfAvailable { bytes in !bytes.contains { $0 >= 0x80 || $0 &- 0x41 < 26 } }
+        if unchanged == true { return name }
+        var text = name
+        // Scanned as bytes: catalogs with thousands of names are folded at every command's start.
+        let folded: String?? = text.withUTF8 { bytes in
+            var hasUpper = false
+            for b in bytes {
+                if b >= 0x80 { return nil }
+                if b &- 0x41 < 26 { hasUpper = true }
+            }
+            guard hasUpper else { return .some(nil) }
+            return String(unsafeUninitializedCapacity: bytes.count) { out in
+                for i in 0..<bytes.count { out[i] = bytes[i] &- 0x41 < 26 ? bytes[i] | 0x20 : bytes[i] }
+                return bytes.count
+            }
         }
-        guard needsWork else { return name }
-        return String(unsafeUninitializedCapacity: name.utf8.count) { buffer in
-            for (i, b) in name.utf8.enumerated() { buffer[i] = b &- 0x41 < 26 ? b | 0x20 : b }
-            return name.utf8.count
+        switch folded {
+        case .none: return name.lowercased()
+        case .some(.none): return name
+        case .some(.some(let lowered)): return lowered
         }
     }
 
     /// `fold(a) == fold(b)` without making either (ASCII compared in place).
     static func foldedEqual(_ a: some StringProtocol, _ b: some StringProtocol) -> Bool {
-        guard a.utf8.count == b.utf8.count else {
-            // ASCII folding keeps lengths; other scripts may not.
-            if a.utf8.allSatisfy({ $0 < 0x80 }) && b.utf8.allSatisfy({ $0 < 0x80 }) { return false }
-            return fold(String(a)) == fold(String(b))
+        var (x, y) = (String(a), String(b))
+        let equal: Bool? = x.withUTF8 { p in
+            y.withUTF8 { q in
+                guard p.count == q.count else {
+                    // ASCII folding keeps lengths; other scripts may not.
+                    return p.contains { $0 >= 0x80 } || q.contains { $0 >= 0x80 } ? nil : false
+                }
+                for i in 0..<p.count where p[i] != q[i] {
+                    if p[i] >= 0x80 || q[i] >= 0x80 { return nil }
+                    if p[i] | 0x20 != q[i] | 0x20 || (p[i] | 0x20) &- 0x61 >= 26 { return false }
+                }
+                return true
+            }
         }
-        for (x, y) in zip(a.utf8, b.utf8) where x != y {
-            if x >= 0x80 || y >= 0x80 { return fold(String(a)) == fold(String(b)) }
-            if x | 0x20 != y | 0x20 || (x | 0x20) &- 0x61 >= 26 { return false }
-        }
-        return true
+        return equal ?? (fold(x) == fold(y))
     }
 
     /// The action `name` is an alias of (case-insensitive), if it is one.
@@ -343,7 +413,7 @@ public struct Catalog: Sendable {
     /// Whether the name is a catalogued action or one that API rows reference.
     public func isKnownAction(_ name: String) -> Bool {
         let folded = Self.fold(name)
-        return actionsByFoldedName[folded] != nil || referencedActionNames.contains(folded)
+        return position(ofFolded: folded) != nil || referencedActionNames.contains(folded)
     }
 
     /// The definition of a condition key (case-insensitive); tag keys such as

@@ -39,12 +39,19 @@ extension Catalog {
                 let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
                 paths += names.filter { $0.hasSuffix(".json") }.map { folder + "/" + $0 }
             }
-            for path in paths.sorted() {
-                guard let data = FileManager.default.contents(atPath: path) else {
+            // Read on every core, like the schemas they hold.
+            let sorted = paths.sorted()
+            let contents = Mutex<[Int: [UInt8]]>([:])
+            DispatchQueue.concurrentPerform(iterations: sorted.count) { i in
+                if let bytes = readWholeFile(sorted[i]) { contents.withLock { $0[i] = bytes } }
+            }
+            let read = contents.withLock { $0 }
+            for (i, path) in sorted.enumerated() {
+                guard let bytes = read[i] else {
                     problems.append(CatalogProblem(file: path, location: nil, message: "cannot read the file"))
                     continue
                 }
-                files.append(CatalogFile(name: path, bytes: Array(data)))
+                files.append(CatalogFile(name: path, bytes: bytes))
             }
         }
         if !problems.isEmpty { throw CatalogErrors(problems) }
@@ -143,5 +150,32 @@ extension Catalog {
         }
         if !problems.isEmpty { throw CatalogErrors(problems) }
         return LoadedCatalog(catalog: catalog, notices: notices)
+    }
+}
+
+/// The bytes of a regular file, read straight into an array (no `Data` copy: dozens of schema
+/// files are read at every command's start); nil when it cannot be opened or read.
+private func readWholeFile(_ path: String) -> [UInt8]? {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { return nil }
+    defer { close(descriptor) }
+    var status = stat()
+    guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return nil }
+    var bytes: [UInt8] = []
+    var chunk = max(Int(status.st_size), 0) + 1
+    // Read until end of file: the file may grow between fstat and read.
+    while true {
+        let start = bytes.count
+        bytes.reserveCapacity(start + chunk)
+        bytes.append(contentsOf: repeatElement(0, count: chunk))
+        let got = bytes.withUnsafeMutableBufferPointer { buffer in read(descriptor, buffer.baseAddress! + start, chunk) }
+        if got < 0 && errno == EINTR {
+            bytes.removeLast(chunk)
+            continue
+        }
+        guard got >= 0 else { return nil }
+        bytes.removeLast(chunk - got)
+        if got == 0 { return bytes }
+        chunk = 64 * 1024
     }
 }

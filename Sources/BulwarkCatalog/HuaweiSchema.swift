@@ -42,6 +42,10 @@ public struct HuaweiSchemaReader: Sendable {
     /// Offsets are the dependents' byte offsets in the document (`JSONReader.locations(ofOffsets:in:)` locates them).
     public private(set) var dependentReferences: [(operation: String, action: String, offset: Int, path: JSONPath)] = []
 
+    /// Each reader has its own: readers run on every core, and tables shared between them would
+    /// have their reference counts contended by every key read.
+    private let keyTables = SchemaKeyTables()
+
     public init(file: String, globalKeys: [ConditionKeyDefinition]) {
         self.file = file
         self.globals = Catalog(services: [], globalKeys: globalKeys)
@@ -170,7 +174,8 @@ public struct HuaweiSchemaReader: Sendable {
     /// (reported) when the value is not an object. Two members with one key are a problem:
     /// readers disagree on which one counts.
     private mutating func object<Key: SchemaKeys>(
-        _ reader: inout JSONReader, _: Key.Type, _ field: (inout Self, inout JSONReader, Key?) throws(JSONSyntaxError) -> Void
+        _ reader: inout JSONReader, _ table: SchemaKeyTable<Key>,
+        _ field: (inout Self, inout JSONReader, Key?) throws(JSONSyntaxError) -> Void
     ) throws(JSONSyntaxError) -> ObjectRead<Key>? {
         let offset = reader.peekOffset()
         guard reader.peekKind() == .object else {
@@ -179,10 +184,10 @@ public struct HuaweiSchemaReader: Sendable {
             return nil
         }
         try reader.beginObject()
-        var read = ObjectRead<Key>(offset: offset)
+        var read = ObjectRead(table.cases, offset: offset)
         var otherKeys: [String] = []
-        while let (index, keyOffset) = try reader.nextKey(in: Key.table.set) {
-            let key = index < Key.table.cases.count ? Key.table.cases[index] : nil
+        while let (index, keyOffset) = try reader.nextKey(in: table.set) {
+            let key = index < table.cases.count ? table.cases[index] : nil
             let isDuplicate: Bool
             if key != nil {
                 isDuplicate = read.seen & (1 << index) != 0
@@ -220,7 +225,8 @@ public struct HuaweiSchemaReader: Sendable {
         case .object:
             // The first non-empty text in the order of preference, whatever the order of the members.
             var best = (rank: Int.max, text: "")
-            _ = try object(&reader, DescriptionKey.self) { (me: inout Self, reader: inout JSONReader, key: DescriptionKey?) throws(JSONSyntaxError) in
+            _ = try object(&reader, keyTables.description) {
+                (me: inout Self, reader: inout JSONReader, key: DescriptionKey?) throws(JSONSyntaxError) in
                 guard let key, key.preference < best.rank, reader.peekKind() == .string else {
                     try me.skip(&reader)
                     return
@@ -258,7 +264,7 @@ public struct HuaweiSchemaReader: Sendable {
         var typeByTemplate: [String: String] = [:]
         var keyNames: Set<String> = []
 
-        let top = try object(&reader, TopKey.self) { (me: inout Self, reader: inout JSONReader, key: TopKey?) throws(JSONSyntaxError) in
+        let top = try object(&reader, keyTables.top) { (me: inout Self, reader: inout JSONReader, key: TopKey?) throws(JSONSyntaxError) in
             switch key {
             case .name where reader.peekKind() == .string:
                 me.isBulwarkFormat = true
@@ -278,7 +284,7 @@ public struct HuaweiSchemaReader: Sendable {
                     var urnLocation = nameLocation
                     guard
                         let read = try me.object(
-                            &reader, ResourceKey.self,
+                            &reader, me.keyTables.resource,
                             { (me: inout Self, reader: inout JSONReader, key: ResourceKey?) throws(JSONSyntaxError) in
                                 switch key {
                                 case .typeName:
@@ -314,7 +320,7 @@ public struct HuaweiSchemaReader: Sendable {
                     var typeLocation = nameLocation
                     guard
                         let read = try me.object(
-                            &reader, ConditionField.self,
+                            &reader, me.keyTables.condition,
                             { (me: inout Self, reader: inout JSONReader, key: ConditionField?) throws(JSONSyntaxError) in
                                 switch key {
                                 case .key:
@@ -353,7 +359,7 @@ public struct HuaweiSchemaReader: Sendable {
                     var actionLocation = idLocation
                     guard
                         let read = try me.object(
-                            &reader, OperationKey.self,
+                            &reader, me.keyTables.operation,
                             { (me: inout Self, reader: inout JSONReader, key: OperationKey?) throws(JSONSyntaxError) in
                                 switch key {
                                 case .operationID:
@@ -389,16 +395,18 @@ public struct HuaweiSchemaReader: Sendable {
         var code: String?
         var codeSource = ""
         var actions: [ActionDefinition] = []
-        var actionNames: Set<String> = []
+        // Folded name → index in `actions`: the duplicate check, and the service's index if all is well.
+        var actionNames: [String: Int] = Dictionary(minimumCapacity: raws.count)
         var aliasOwners: Set<String> = []
         var references: [Reference] = []
         actions.reserveCapacity(raws.count)
-        for (i, raw) in raws.enumerated() {
-            guard let name = raw.name else { continue }
+        for i in raws.indices {
+            guard let name = raws[i].name else { continue }
+            let raw = raws[i]
             // Paths are made only for problems: one per action would cost at every start.
             func namePath() -> JSONPath { Self.path(.key("actions"), .index(i), .key("name")) }
             let prefix = Self.servicePrefix(of: name)
-            if prefix.isEmpty || name.utf8.count(where: { $0 == UInt8(ascii: ":") }) != 2 {
+            if prefix.isEmpty || !Self.hasTwoColons(name) {
                 problem(namePath(), raw.nameOffset, "\"\(name)\" is not an action name (service:resource:action)")
                 continue
             }
@@ -407,7 +415,7 @@ public struct HuaweiSchemaReader: Sendable {
                 continue
             }
             if code == nil { (code, codeSource) = (String(prefix), name) }
-            if !actionNames.insert(Catalog.fold(name)).inserted {
+            if actionNames.updateValue(actions.count, forKey: Catalog.fold(name)) != nil {
                 problem(namePath(), raw.nameOffset, "duplicate action \(name)")
                 continue
             }
@@ -431,7 +439,7 @@ public struct HuaweiSchemaReader: Sendable {
                 resources.append(ActionResource(type: type, required: resource.required, conditionKeys: resource.keys.map(\.0)))
             }
             guard let levelText = raw.level else { continue }
-            guard let level = AccessLevel(rawValue: Catalog.fold(levelText)) else {
+            guard let level = keyTables.accessLevels[levelText] ?? AccessLevel(rawValue: Catalog.fold(levelText)) else {
                 problem(
                     Self.path(.key("actions"), .index(i), .key("access_level")), raw.levelOffset,
                     "unknown access level \"\(levelText)\" (expected one of \(AccessLevel.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -445,7 +453,7 @@ public struct HuaweiSchemaReader: Sendable {
         for (i, raw) in raws.enumerated() {
             for (a, (alias, offset)) in raw.aliases.enumerated() {
                 let path = Self.path(.key("actions"), .index(i), .key("aliases"), .index(a))
-                if actionNames.contains(Catalog.fold(alias)) {
+                if actionNames[Catalog.fold(alias)] != nil {
                     problem(path, offset, "alias \(alias) is the name of an action")
                 } else if !aliasOwners.insert(Catalog.fold(alias)).inserted {
                     problem(path, offset, "alias \(alias) is given twice")
@@ -460,7 +468,15 @@ public struct HuaweiSchemaReader: Sendable {
                 Self.path(.key("conditions"), .index(index), .key("key")), offset,
                 "condition key \(name) is not a key of \(code) (write \(code):NAME)")
         }
-        for reference in references where !keyNames.contains(Catalog.fold(reference.text)) && globals.conditionKey(named: reference.text) == nil {
+        // Thousands of references name a few dozen keys: each distinct text is resolved once.
+        var defined: [String: Bool] = [:]
+        func isDefined(_ text: String) -> Bool {
+            if let known = defined[text] { return known }
+            let known = keyNames.contains(Catalog.fold(text)) || globals.conditionKey(named: text) != nil
+            defined[text] = known
+            return known
+        }
+        for reference in references where !isDefined(reference.text) {
             var path = Self.path(.key("actions"), .index(reference.action))
             if reference.resource >= 0 { path = path.appending(key: "resources").appending(index: reference.resource) }
             path = path.appending(key: "condition_keys").appending(index: reference.element)
@@ -470,7 +486,7 @@ public struct HuaweiSchemaReader: Sendable {
         // Operations: their actions are this schema's; dependents are checked once every catalog is merged.
         var definitions: [OperationDefinition] = []
         for operation in operations {
-            guard actionNames.contains(Catalog.fold(operation.action)) else {
+            guard actionNames[Catalog.fold(operation.action)] != nil else {
                 problem(
                     Self.path(.key("operations"), .index(operation.index), .key("operation_action")), operation.actionOffset,
                     "\(operation.action) is no action of this schema")
@@ -484,7 +500,7 @@ public struct HuaweiSchemaReader: Sendable {
         }
         return ServiceCatalog(
             name: code, title: code.uppercased(), updated: version, resourceTypes: resourceTypes, conditionKeys: keys, actions: actions,
-            operations: definitions, source: file)
+            apis: [], referencedActions: [], requestFields: [], operations: definitions, source: file, actionIndex: actionNames)
     }
 
     /// One entry of `actions`.
@@ -492,7 +508,7 @@ public struct HuaweiSchemaReader: Sendable {
         var raw = RawAction()
         guard
             let read = try object(
-                &reader, ActionKey.self,
+                &reader, keyTables.action,
                 { (me: inout Self, reader: inout JSONReader, key: ActionKey?) throws(JSONSyntaxError) in
                     guard let key else { return try me.skip(&reader) }
                     switch key {
@@ -514,7 +530,7 @@ public struct HuaweiSchemaReader: Sendable {
                             var keys: [(String, Int)] = []
                             guard
                                 let read = try me.object(
-                                    &reader, ActionResourceKey.self,
+                                    &reader, me.keyTables.actionResource,
                                     { (me: inout Self, reader: inout JSONReader, key: ActionResourceKey?) throws(JSONSyntaxError) in
                                         switch key {
                                         case .urnTemplate:
@@ -535,6 +551,12 @@ public struct HuaweiSchemaReader: Sendable {
         else { return raw }
         requireFields(&reader, read, [.name, .accessLevel])
         return raw
+    }
+
+    /// Whether `name` has exactly two colons (service:resource:action).
+    private static func hasTwoColons(_ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { bytes in bytes.reduce(0) { $0 + ($1 == UInt8(ascii: ":") ? 1 : 0) } == 2 }
     }
 
     static func servicePrefix(of name: String) -> Substring {
@@ -629,80 +651,95 @@ extension Catalog {
 }
 
 /// The keys of one kind of object in a schema document, matched in place as they are read.
-private protocol SchemaKeys: RawRepresentable<String>, Equatable, Sendable {
-    static var table: SchemaKeyTable<Self> { get }
-}
+private protocol SchemaKeys: RawRepresentable<String>, CaseIterable, Equatable, Sendable where AllCases == [Self] {}
 
-/// A kind's keys in order, and as the reader's key set (made once per kind).
+/// A kind's keys in order, and as the reader's key set.
 private struct SchemaKeyTable<Key: SchemaKeys>: Sendable {
     let cases: [Key]
     let set: JSONKeySet
 
-    init(_ cases: [Key]) {
-        self.cases = cases
+    init() {
+        self.cases = Key.allCases
         self.set = JSONKeySet(cases.map(\.rawValue))
     }
 }
 
+/// The tables of every kind of object in a schema document.
+private struct SchemaKeyTables: Sendable {
+    let top = SchemaKeyTable<TopKey>()
+    let action = SchemaKeyTable<ActionKey>()
+    let actionResource = SchemaKeyTable<ActionResourceKey>()
+    let resource = SchemaKeyTable<ResourceKey>()
+    let condition = SchemaKeyTable<ConditionField>()
+    let operation = SchemaKeyTable<OperationKey>()
+    let description = SchemaKeyTable<DescriptionKey>()
+    /// Access levels by their names as schemas write them.
+    let accessLevels = Dictionary(uniqueKeysWithValues: AccessLevel.allCases.map { ($0.rawValue, $0) })
+}
+
 /// Which keys an object had (bits by the key's position in its table), and where it starts.
 private struct ObjectRead<Key: SchemaKeys> {
+    let cases: [Key]
     let offset: Int
     var seen: UInt64 = 0
 
-    init(offset: Int) { self.offset = offset }
+    init(_ cases: [Key], offset: Int) {
+        self.cases = cases
+        self.offset = offset
+    }
 
-    func has(_ key: Key) -> Bool { Key.table.cases.firstIndex(of: key).map { seen & (1 << $0) != 0 } ?? false }
+    func has(_ key: Key) -> Bool { cases.firstIndex(of: key).map { seen & (1 << $0) != 0 } ?? false }
 }
 
-private enum TopKey: String, SchemaKeys, CaseIterable {
+private enum TopKey: String, SchemaKeys {
     case name, version, actions, resources, conditions, operations
-    static let table = SchemaKeyTable(allCases)
 }
 
-private enum ActionKey: String, SchemaKeys, CaseIterable {
+private enum ActionKey: String, SchemaKeys {
     case name
     case accessLevel = "access_level"
     case permissionOnly = "permission_only"
     case description, aliases, resources
     case conditionKeys = "condition_keys"
-    static let table = SchemaKeyTable(allCases)
 }
 
-private enum ActionResourceKey: String, SchemaKeys, CaseIterable {
+private enum ActionResourceKey: String, SchemaKeys {
     case urnTemplate = "urn_template"
     case required
     case conditionKeys = "condition_keys"
-    static let table = SchemaKeyTable(allCases)
 }
 
-private enum ResourceKey: String, SchemaKeys, CaseIterable {
+private enum ResourceKey: String, SchemaKeys {
     case typeName = "type_name"
     case urnTemplate = "urn_template"
-    static let table = SchemaKeyTable(allCases)
 }
 
-private enum ConditionField: String, SchemaKeys, CaseIterable {
+private enum ConditionField: String, SchemaKeys {
     case key
     case valueType = "value_type"
     case multiValued = "multi_valued"
     case description
-    static let table = SchemaKeyTable(allCases)
 }
 
-private enum OperationKey: String, SchemaKeys, CaseIterable {
+private enum OperationKey: String, SchemaKeys {
     case operationID = "operation_id"
     case operationAction = "operation_action"
     case dependentActions = "dependent_actions"
-    static let table = SchemaKeyTable(allCases)
 }
 
 /// The texts of a `description`, in order of preference.
-private enum DescriptionKey: String, SchemaKeys, CaseIterable {
+private enum DescriptionKey: String, SchemaKeys {
     case enUS = "en_US"
     case enUSLowercase = "en_us"
     case zhCN = "zh_CN"
     case zhCNLowercase = "zh_cn"
-    static let table = SchemaKeyTable(allCases)
 
-    var preference: Int { Self.table.cases.firstIndex(of: self)! }
+    var preference: Int {
+        switch self {
+        case .enUS: 0
+        case .enUSLowercase: 1
+        case .zhCN: 2
+        case .zhCNLowercase: 3
+        }
+    }
 }

@@ -189,12 +189,13 @@ public struct JSONReader {
     public mutating func nextKey(in keys: JSONKeySet) throws(JSONSyntaxError) -> (index: Int, offset: Int)? {
         guard try advanceToKey() else { return nil }
         let keyOffset = position
-        var end = position + 1
-        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
-        if end < bytes.count, bytes[end] == UInt8(ascii: "\""), let index = keys.index(of: bytes, from: position + 1, to: end) {
-            position = end + 1
-            try endKey(at: keyOffset, text: keys.names[index])
-            return (index, keyOffset)
+        let match: (index: Int, end: Int)? = bytes.withUnsafeBufferPointer { input in
+            keys.match(in: input, at: keyOffset + 1).map { ($0, keyOffset + 1 + keys.length(of: $0)) }
+        }
+        if let match {
+            position = match.end + 1
+            try endKey(at: keyOffset, text: keys.names[match.index])
+            return (match.index, keyOffset)
         }
         // Escapes, or a key not listed: decoded as usual, then compared.
         let key = try scanString()
@@ -456,25 +457,30 @@ public struct JSONReader {
     private mutating func scanString() throws(JSONSyntaxError) -> String {
         position += 1
         let start = position
-        var ascii = true
-        // Fast path: no escapes.
-        while position < bytes.count {
-            let b = bytes[position]
-            if b == UInt8(ascii: "\"") {
-                let end = position
-                let text: String? = bytes.withUnsafeBufferPointer { buffer in
-                    let slice = UnsafeBufferPointer(rebasing: buffer[start..<end])
+        // Fast path: no escapes, scanned and made in one pass over the buffer.
+        let (end, text): (Int, String?) = bytes.withUnsafeBufferPointer { input in
+            var (i, ascii) = (start, true)
+            while i < input.count {
+                let b = input[i]
+                if b == UInt8(ascii: "\"") {
+                    let slice = UnsafeBufferPointer(rebasing: input[start..<i])
                     // ASCII needs no validation; anything else is checked.
-                    return ascii ? String(decoding: slice, as: UTF8.self) : String(validating: slice, as: UTF8.self)
+                    return (i, ascii ? String(decoding: slice, as: UTF8.self) : String(validating: slice, as: UTF8.self))
                 }
-                guard let text else { throw error("string is not valid UTF-8") }
-                position += 1
-                return text
+                if b == UInt8(ascii: "\\") || b < 0x20 { break }
+                if b >= 0x80 { ascii = false }
+                i += 1
             }
-            if b >= 0x80 { ascii = false }
-            if b == UInt8(ascii: "\\") { break }
-            if b < 0x20 { throw error("control character U+\(hex4(UInt32(b))) must be escaped in a string") }
+            return (i, nil)
+        }
+        position = end
+        if position < bytes.count, bytes[position] == UInt8(ascii: "\"") {
+            guard let text else { throw error("string is not valid UTF-8") }
             position += 1
+            return text
+        }
+        if position < bytes.count, bytes[position] < 0x20 {
+            throw error("control character U+\(hex4(UInt32(bytes[position]))) must be escaped in a string")
         }
         var buffer = Array(bytes[start..<position])
         while position < bytes.count {
@@ -553,19 +559,28 @@ public struct JSONReader {
     }
 
     private mutating func skipWhitespace() {
-        while position < bytes.count {
-            switch bytes[position] {
-            case 0x20, 0x09, 0x0D:
-                position += 1
-            case 0x0A:
-                position += 1
-                line += 1
-                lineStart = position
-                cachedOffset = position
-                cachedColumn = 1
-            default:
-                return
+        // The common cases first: no whitespace, or spaces only (no line to count).
+        guard position < bytes.count, bytes[position] <= 0x20 else { return }
+        let (end, lastNewline, newlines) = bytes.withUnsafeBufferPointer { input in
+            var (i, lastNewline, newlines) = (position, -1, 0)
+            scan: while i < input.count {
+                switch input[i] {
+                case 0x20, 0x09, 0x0D: i += 1
+                case 0x0A:
+                    newlines += 1
+                    lastNewline = i
+                    i += 1
+                default: break scan
+                }
             }
+            return (i, lastNewline, newlines)
+        }
+        position = end
+        if newlines > 0 {
+            line += newlines
+            lineStart = lastNewline + 1
+            cachedOffset = lineStart
+            cachedColumn = 1
         }
     }
 
@@ -596,21 +611,40 @@ public struct JSONReader {
 /// The keys an object is expected to have, for `JSONReader.nextKey(in:)`.
 public struct JSONKeySet: Sendable {
     public let names: [String]
-    private let bytes: [[UInt8]]
+    /// Every name's UTF-8, one after another; `ends[i]` is where name `i` ends.
+    private let utf8: [UInt8]
+    private let ends: [Int]
 
     public init(_ names: [String]) {
+        precondition(!names.contains(""), "JSONKeySet names are not empty")
         self.names = names
-        self.bytes = names.map { Array($0.utf8) }
+        self.utf8 = names.flatMap(\.utf8)
+        var end = 0
+        self.ends = names.map { name in
+            end += name.utf8.count
+            return end
+        }
     }
 
-    /// The index of the name whose UTF-8 is `input[start..<end]`.
-    fileprivate func index(of input: [UInt8], from start: Int, to end: Int) -> Int? {
-        let count = end - start
-        for (i, name) in bytes.enumerated() where name.count == count {
-            var j = 0
-            while j < count && name[j] == input[start + j] { j += 1 }
-            if j == count { return i }
+    /// The index of the name written at `start` of `input` and closed by a quote there.
+    /// Names are tried by their first byte, so the key is read about once.
+    fileprivate func match(in input: UnsafeBufferPointer<UInt8>, at start: Int) -> Int? {
+        guard start < input.count else { return nil }
+        let first = input[start]
+        return utf8.withUnsafeBufferPointer { names in
+            var nameStart = 0
+            for i in 0..<ends.count {
+                let nameEnd = ends[i]
+                defer { nameStart = nameEnd }
+                let count = nameEnd - nameStart
+                guard names[nameStart] == first, start + count < input.count, input[start + count] == UInt8(ascii: "\"") else { continue }
+                var j = 1
+                while j < count && names[nameStart + j] == input[start + j] { j += 1 }
+                if j == count { return i }
+            }
+            return nil
         }
-        return nil
     }
+
+    fileprivate func length(of index: Int) -> Int { ends[index] - (index == 0 ? 0 : ends[index - 1]) }
 }

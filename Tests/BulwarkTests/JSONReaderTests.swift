@@ -20,6 +20,45 @@ struct JSONReaderTests {
         #expect(items[3].location == SourceLocation(line: 2, column: 24))
     }
 
+    @Test func offsetsLocateLikeTheReader() throws {
+        // Every value's offset, located afterwards in one pass, is where the reader says it is.
+        let text = "{\n  \"é\": [1, \"ü\",\n   {\"k\": true}],\r\n\t\"z\": null }"
+        var reader = JSONReader(text: text)
+        var offsets: [Int] = []
+        var expected: [BulwarkJSON.SourceLocation] = []
+        func note(_ reader: inout JSONReader) {
+            expected.append(reader.peekLocation())
+            offsets.append(reader.peekOffset())
+        }
+        try reader.beginObject()
+        while try reader.nextKey() != nil {
+            note(&reader)
+            if reader.peekKind() == .array {
+                try reader.beginArray()
+                while try reader.nextElement() {
+                    note(&reader)
+                    _ = try reader.readValue()
+                }
+            } else {
+                _ = try reader.readValue()
+            }
+        }
+        #expect(JSONReader.locations(ofOffsets: offsets.reversed(), in: Array(text.utf8)) == expected.reversed())
+        #expect(expected.map(\.line) == [2, 2, 2, 3, 4])
+    }
+
+    @Test func keySetsMatchPlainAndEscapedKeys() throws {
+        let keys = JSONKeySet(["name", "names", "n"])
+        var reader = JSONReader(text: #"{"names": 1, "n\u0061me": 2, "n": 3, "other": 4, "nam": 5}"#)
+        try reader.beginObject()
+        var seen: [Int] = []
+        while let (index, _) = try reader.nextKey(in: keys) {
+            seen.append(index)
+            _ = try reader.readValue()
+        }
+        #expect(seen == [1, 0, 2, 3, 3])
+    }
+
     @Test func escapesDecode() throws {
         var reader = JSONReader(text: #""a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00""#)
         guard case .string(let s) = try reader.readDocument().value else { return }

@@ -221,6 +221,19 @@ struct SchemaCatalogTests {
                 == [#"a.json:1:18: $.version: duplicate key "version""#])
     }
 
+    @Test func keysWrittenWithEscapesAreTheSameKeys() throws {
+        // Keys are matched in place when written plainly; an escaped spelling is the same key,
+        // so it is read as one and a second spelling of one key is a duplicate.
+        let escaped = #"{"versio\u006e": "1", "resources": [], "actions": [{"n\u0061me": "foo:a:b", "access_level": "read"}]}"#
+        let loaded = try Self.builtIn.merging([CatalogFile(name: "a.json", bytes: Array(escaped.utf8))])
+        #expect(loaded.catalog.action(named: "foo:a:b")?.accessLevel == .read)
+        #expect(
+            Self.problems([
+                "a.json": #"{"version": "1", "resources": [], "actions": [{"name": "foo:a:b", "n\u0061me": "foo:a:c", "access_level": "read"}]}"#
+            ])
+                == [#"a.json:1:67: $.actions[0].name: duplicate key "name""#])
+    }
+
     @Test func operationsMustNameKnownActions() {
         let text = """
             {"version": "1", "resources": [],

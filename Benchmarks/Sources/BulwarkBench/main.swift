@@ -7,6 +7,7 @@ import BulwarkPolicy
 import BulwarkValidation
 import Foundation
 import MallocCounter
+import Synchronization
 
 // A plain, honest harness: warm up, time many iterations with a monotonic clock,
 // report percentiles of per-iteration times. Figures depend on the machine; compare
@@ -426,12 +427,20 @@ if which == "catalog-load", CommandLine.arguments.count > 2 {
             _ = reader.read(file.bytes)
         }
     }
+    let parallel = measure(iterations: 20, warmup: 2) {
+        let results = Mutex<[ServiceCatalog]>([])
+        DispatchQueue.concurrentPerform(iterations: files.count) { i in
+            var reader = HuaweiSchemaReader(file: files[i].name, globalKeys: globalKeys)
+            if case .success(let service) = reader.read(files[i].bytes) { results.withLock { $0.append(service) } }
+        }
+    }
     let merged = measure(iterations: 20, warmup: 2) { _ = try? builtIn.merging(files) }
     let catalog = try builtIn.merging(files).catalog
     let index = measure(iterations: 20, warmup: 2) { _ = Catalog(services: catalog.services, globalKeys: globalKeys) }
     print("catalog-load: \(files.count) files, \(files.map(\.bytes.count).reduce(0, +)) bytes, \(catalog.allActions.count) actions")
     for (name, stats) in [
-        ("JSON syntax tree, one core", syntax), ("schema reader, one core", schemas), ("merging (all cores), checks", merged),
+        ("JSON syntax tree, one core", syntax), ("schema reader, one core", schemas), ("schema reader, all cores", parallel),
+        ("merging (all cores), checks", merged),
         ("Catalog.init over the result", index),
     ] {
         print("  \(name.padding(toLength: 30, withPad: " ", startingAt: 0)) min \(format(stats.percentile(0))), p50 \(format(stats.percentile(0.5)))")
