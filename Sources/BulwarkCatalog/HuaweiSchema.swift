@@ -116,16 +116,17 @@ public struct HuaweiSchemaReader: Sendable {
     /// Skips the value at the cursor.
     private func skip(_ reader: inout JSONReader) throws(JSONSyntaxError) { _ = try reader.readValue() }
 
-    private mutating func string(_ reader: inout JSONReader, _ key: String, required: Bool = true) throws(JSONSyntaxError) -> String? {
-        guard reader.peekKind() == .string else {
+    /// The string at the cursor with its offset; another kind of value is reported (and nil).
+    private mutating func string(_ reader: inout JSONReader, _ key: String, required: Bool = true) throws(JSONSyntaxError) -> (
+        text: String, offset: Int
+    )? {
+        guard let (text, offset) = try reader.readStringIfPresent() else {
             problemHere(&reader, "\"\(key)\" must be a string, found \(reader.peekKind()?.name ?? "nothing")")
             try skip(&reader)
             return nil
         }
-        let offset = reader.peekOffset()
-        let text = try reader.readString()
         if text.isEmpty && required { problem(reader.currentPath, offset, "\"\(key)\" is empty") }
-        return text
+        return (text, offset)
     }
 
     private mutating func bool(_ reader: inout JSONReader, _ key: String) throws(JSONSyntaxError) -> Bool {
@@ -158,13 +159,12 @@ public struct HuaweiSchemaReader: Sendable {
     private mutating func strings(_ reader: inout JSONReader, _ key: String) throws(JSONSyntaxError) -> [(String, Int)] {
         var out: [(String, Int)] = []
         try array(&reader, key) { (me: inout Self, reader: inout JSONReader, _: Int) throws(JSONSyntaxError) in
-            let offset = reader.peekOffset()
-            guard reader.peekKind() == .string else {
+            guard let string = try reader.readStringIfPresent() else {
                 me.problemHere(&reader, "expected a string, found \(reader.peekKind()?.name ?? "nothing")")
                 try me.skip(&reader)
                 return
             }
-            out.append((try reader.readString(), offset))
+            out.append(string)
         }
         return out
     }
@@ -270,7 +270,7 @@ public struct HuaweiSchemaReader: Sendable {
                 me.isBulwarkFormat = true
                 try me.skip(&reader)
             case .version:
-                version = try me.string(&reader, "version") ?? ""
+                version = try me.string(&reader, "version")?.text ?? ""
             case .actions:
                 try me.array(&reader, "actions") { (me: inout Self, reader: inout JSONReader, _: Int) throws(JSONSyntaxError) in
                     raws.append(try me.readAction(&reader))
@@ -288,11 +288,9 @@ public struct HuaweiSchemaReader: Sendable {
                             { (me: inout Self, reader: inout JSONReader, key: ResourceKey?) throws(JSONSyntaxError) in
                                 switch key {
                                 case .typeName:
-                                    nameLocation = reader.peekOffset()
-                                    name = try me.string(&reader, "type_name")
+                                    if let string = try me.string(&reader, "type_name") { (name, nameLocation) = (string.text, string.offset) }
                                 case .urnTemplate:
-                                    urnLocation = reader.peekOffset()
-                                    urn = try me.string(&reader, "urn_template")
+                                    if let string = try me.string(&reader, "urn_template") { (urn, urnLocation) = (string.text, string.offset) }
                                 case nil: try me.skip(&reader)
                                 }
                             })
@@ -324,11 +322,9 @@ public struct HuaweiSchemaReader: Sendable {
                             { (me: inout Self, reader: inout JSONReader, key: ConditionField?) throws(JSONSyntaxError) in
                                 switch key {
                                 case .key:
-                                    nameLocation = reader.peekOffset()
-                                    name = try me.string(&reader, "key")
+                                    if let string = try me.string(&reader, "key") { (name, nameLocation) = (string.text, string.offset) }
                                 case .valueType:
-                                    typeLocation = reader.peekOffset()
-                                    typeName = try me.string(&reader, "value_type")
+                                    if let string = try me.string(&reader, "value_type") { (typeName, typeLocation) = (string.text, string.offset) }
                                 case .multiValued: multiValued = try me.bool(&reader, "multi_valued")
                                 case .description: text = try me.description(&reader)
                                 case nil: try me.skip(&reader)
@@ -363,11 +359,11 @@ public struct HuaweiSchemaReader: Sendable {
                             { (me: inout Self, reader: inout JSONReader, key: OperationKey?) throws(JSONSyntaxError) in
                                 switch key {
                                 case .operationID:
-                                    idLocation = reader.peekOffset()
-                                    id = try me.string(&reader, "operation_id")
+                                    if let string = try me.string(&reader, "operation_id") { (id, idLocation) = (string.text, string.offset) }
                                 case .operationAction:
-                                    actionLocation = reader.peekOffset()
-                                    action = try me.string(&reader, "operation_action")
+                                    if let string = try me.string(&reader, "operation_action") {
+                                        (action, actionLocation) = (string.text, string.offset)
+                                    }
                                 case .dependentActions: dependents = try me.strings(&reader, "dependent_actions")
                                 case nil: try me.skip(&reader)
                                 }
@@ -513,11 +509,9 @@ public struct HuaweiSchemaReader: Sendable {
                     guard let key else { return try me.skip(&reader) }
                     switch key {
                     case .name:
-                        raw.nameOffset = reader.peekOffset()
-                        raw.name = try me.string(&reader, key.rawValue)
+                        if let string = try me.string(&reader, key.rawValue) { (raw.name, raw.nameOffset) = (string.text, string.offset) }
                     case .accessLevel:
-                        raw.levelOffset = reader.peekOffset()
-                        raw.level = try me.string(&reader, key.rawValue)
+                        if let string = try me.string(&reader, key.rawValue) { (raw.level, raw.levelOffset) = (string.text, string.offset) }
                     case .permissionOnly: raw.permissionOnly = try me.bool(&reader, key.rawValue)
                     case .description: raw.description = try me.description(&reader)
                     case .aliases: raw.aliases = try me.strings(&reader, key.rawValue)
@@ -534,8 +528,9 @@ public struct HuaweiSchemaReader: Sendable {
                                     { (me: inout Self, reader: inout JSONReader, key: ActionResourceKey?) throws(JSONSyntaxError) in
                                         switch key {
                                         case .urnTemplate:
-                                            offset = reader.peekOffset()
-                                            template = try me.string(&reader, "urn_template")
+                                            if let string = try me.string(&reader, "urn_template") {
+                                                (template, offset) = (string.text, string.offset)
+                                            }
                                         case .required: required = try me.bool(&reader, "required")
                                         case .conditionKeys: keys = try me.strings(&reader, "condition_keys")
                                         case nil: try me.skip(&reader)

@@ -140,6 +140,15 @@ public struct JSONReader {
         return try scanString()
     }
 
+    /// The string at the cursor with its offset, or nil (nothing consumed) when the value
+    /// there is not a string: one call where a caller would peek, locate and read.
+    public mutating func readStringIfPresent() throws(JSONSyntaxError) -> (text: String, offset: Int)? {
+        skipWhitespace()
+        guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { return nil }
+        let offset = position
+        return (try scanString(), offset)
+    }
+
     /// The `true` or `false` at the cursor (check `peekKind()` first).
     public mutating func readBool() throws(JSONSyntaxError) -> Bool {
         skipWhitespace()
