@@ -48,10 +48,18 @@ public struct ActionDefinition: Sendable, Hashable {
         if perResource.isEmpty {
             self.actionConditionKeys = conditionKeys
             self.conditionKeys = conditionKeys
-        } else {
+        } else if perResource.count + conditionKeys.count < 32 {
             self.actionConditionKeys = conditionKeys.filter { key in !perResource.contains { Catalog.foldedEqual($0, key) } }
             var union = conditionKeys
             for key in perResource where !union.contains(where: { Catalog.foldedEqual($0, key) }) { union.append(key) }
+            self.conditionKeys = union
+        } else {
+            // Many keys (a hostile schema): sets, so that loading stays linear.
+            let perResourceFolded = Set(perResource.map(Catalog.fold))
+            self.actionConditionKeys = conditionKeys.filter { !perResourceFolded.contains(Catalog.fold($0)) }
+            var union = conditionKeys
+            var seen = Set(conditionKeys.map(Catalog.fold))
+            for key in perResource where seen.insert(Catalog.fold(key)).inserted { union.append(key) }
             self.conditionKeys = union
         }
         self.permissionOnly = permissionOnly

@@ -185,7 +185,8 @@ public struct HuaweiSchemaReader: Sendable {
         }
         try reader.beginObject()
         var read = ObjectRead(table.cases, offset: offset)
-        var otherKeys: [String] = []
+        // A set: a hostile document may have many keys of its own in one object.
+        var otherKeys: Set<String> = []
         while let (index, keyOffset) = try reader.nextKey(in: table.set) {
             let key = index < table.cases.count ? table.cases[index] : nil
             let isDuplicate: Bool
@@ -193,9 +194,7 @@ public struct HuaweiSchemaReader: Sendable {
                 isDuplicate = read.seen & (1 << index) != 0
                 read.seen |= 1 << index
             } else {
-                let text = reader.key(atOffset: keyOffset)
-                isDuplicate = otherKeys.contains(text)
-                otherKeys.append(text)
+                isDuplicate = !otherKeys.insert(reader.key(atOffset: keyOffset)).inserted
             }
             if isDuplicate {
                 problem(reader.currentPath, keyOffset, "duplicate key \"\(key?.rawValue ?? reader.key(atOffset: keyOffset))\"")
@@ -419,6 +418,7 @@ public struct HuaweiSchemaReader: Sendable {
                 references.append(Reference(text: key, offset: offset, action: i, resource: -1, element: k))
             }
             var resources: [ActionResource] = []
+            var typesOfAction: Set<String> = []
             for (r, resource) in raw.resources.enumerated() {
                 for (k, (key, offset)) in resource.keys.enumerated() {
                     references.append(Reference(text: key, offset: offset, action: i, resource: r, element: k))
@@ -428,7 +428,9 @@ public struct HuaweiSchemaReader: Sendable {
                     problem(resourcePath(), resource.offset, "\(resource.template) is the URN template of no resource type in \"resources\"")
                     continue
                 }
-                if resources.contains(where: { $0.type == type }) {
+                // Compared in place for the usual few; a set for a hostile many (no quadratic time).
+                let listed = raw.resources.count < 16 ? resources.contains { $0.type == type } : !typesOfAction.insert(type).inserted
+                if listed {
                     problem(resourcePath(), resource.offset, "resource type \"\(type)\" is listed twice for \(name)")
                     continue
                 }

@@ -234,6 +234,28 @@ struct SchemaCatalogTests {
                 == [#"a.json:1:67: $.actions[0].name: duplicate key "name""#])
     }
 
+    @Test(arguments: [3, 40]) func keysPerResourceTypeSplitAlikeForFewAndMany(count: Int) {
+        // Few keys are compared in place, many through sets: the same answer either way.
+        let own = (0..<count).map { "foo:Own\($0)" } + ["FOO:Shared"]
+        let perType = ["foo:shared"] + (0..<count).map { "foo:Typed\($0)" }
+        let action = ActionDefinition(
+            name: "foo:a:b", description: "", accessLevel: .read, resourceTypes: ["thing"], conditionKeys: own,
+            resources: [ActionResource(type: "thing", required: true, conditionKeys: perType)])
+        #expect(action.actionConditionKeys == Array(own.dropLast()))
+        #expect(action.conditionKeys == own + perType.dropFirst())
+    }
+
+    @Test func manyKeysOfItsOwnInOneObjectAreReadAndDuplicatesFound() {
+        // Keys a schema does not define are skipped; repeated, they are still duplicates.
+        let extra = (0..<3000).map { "\"x\($0)\": 1" }.joined(separator: ", ")
+        let text =
+            #"{"version": "1", "resources": [], "actions": [{"name": "foo:a:b", "access_level": "read", "#
+            + extra + #", "x7": 2}]}"#
+        let problems = Self.problems(["a.json": text])
+        #expect(problems.count == 1)
+        #expect(problems.first?.hasSuffix(#"$.actions[0].x7: duplicate key "x7""#) == true)
+    }
+
     @Test func operationsMustNameKnownActions() {
         let text = """
             {"version": "1", "resources": [],
