@@ -112,8 +112,9 @@ extension Catalog {
         var notices: [String] = []
         var merged = services
         var schemaChecked: Set<Int> = []
+        let builtInIndex = Dictionary(services.enumerated().map { (Self.fold($0.element.name), $0.offset) }, uniquingKeysWith: { a, _ in a })
         for (var service, fromSchema) in added {
-            if let i = merged.firstIndex(where: { Self.fold($0.name) == Self.fold(service.name) }) {
+            if let i = builtInIndex[Self.fold(service.name)] {
                 let replaced = merged[i]
                 if service.apis.isEmpty && service.requestFields.isEmpty {
                     service = ServiceCatalog(
