@@ -174,22 +174,13 @@ public struct JSONReader {
 
     /// Reads the next key of the current object and the `:` after it; nil at `}`.
     public mutating func nextKey() throws(JSONSyntaxError) -> (key: String, location: SourceLocation)? {
-        try nextKey(locating: true).map { ($0.key, $0.location ?? SourceLocation(line: 1, column: 1)) }
-    }
-
-    /// `nextKey()` with the key's byte offset instead of its location (see `peekOffset()`).
-    public mutating func nextKeyWithOffset() throws(JSONSyntaxError) -> (key: String, offset: Int)? {
-        try nextKey(locating: false).map { ($0.key, $0.offset) }
-    }
-
-    private mutating func nextKey(locating: Bool) throws(JSONSyntaxError) -> (key: String, offset: Int, location: SourceLocation?)? {
         guard try advanceToKey() else { return nil }
-        let keyOffset = position
         // Located before the key is consumed: whitespace after it may start a new line.
-        let keyLocation = locating ? location(at: position) : nil
+        let location = location(at: position)
+        let keyOffset = position
         let key = try scanString()
         try endKey(at: keyOffset, text: key)
-        return (key, keyOffset, keyLocation)
+        return (key, location)
     }
 
     /// The next key of the current object as its index in `keys` (`keys.names.count` for any
