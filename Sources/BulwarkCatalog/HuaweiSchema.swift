@@ -410,10 +410,12 @@ public struct HuaweiSchemaReader: Sendable {
                 continue
             }
             if code == nil { (code, codeSource) = (String(prefix), name) }
-            if actionNames.updateValue(actions.count, forKey: Catalog.fold(name)) != nil {
+            let folded = Catalog.fold(name)
+            if actionNames[folded] != nil {
                 problem(namePath(), raw.nameOffset, "duplicate action \(name)")
                 continue
             }
+            actionNames[folded] = actions.count
             for (k, (key, offset)) in raw.keys.enumerated() {
                 references.append(Reference(text: key, offset: offset, action: i, resource: -1, element: k))
             }
@@ -495,6 +497,13 @@ public struct HuaweiSchemaReader: Sendable {
                 let path = Self.path(.key("operations"), .index(operation.index), .key("dependent_actions"), .index(d))
                 dependentReferences.append((operation.id, action, offset, path))
             }
+        }
+        // The index holds each name at the position it was to take; an action checked but not kept
+        // (a problem, so no catalog is made) would shift them: then the service indexes itself.
+        guard actionNames.count == actions.count else {
+            return ServiceCatalog(
+                name: code, title: code.uppercased(), updated: version, resourceTypes: resourceTypes, conditionKeys: keys, actions: actions,
+                operations: definitions, source: file)
         }
         return ServiceCatalog(
             name: code, title: code.uppercased(), updated: version, resourceTypes: resourceTypes, conditionKeys: keys, actions: actions,
