@@ -41,11 +41,7 @@ extension Catalog {
             }
             // Read on every core, like the schemas they hold.
             let sorted = paths.sorted()
-            let contents = Mutex<[Int: [UInt8]]>([:])
-            DispatchQueue.concurrentPerform(iterations: sorted.count) { i in
-                if let bytes = readWholeFile(sorted[i]) { contents.withLock { $0[i] = bytes } }
-            }
-            let read = contents.withLock { $0 }
+            let read = onEveryCore(sorted.count) { readWholeFile(sorted[$0]) }
             for (i, path) in sorted.enumerated() {
                 guard let bytes = read[i] else {
                     problems.append(CatalogProblem(file: path, location: nil, message: "cannot read the file"))
@@ -70,16 +66,13 @@ extension Catalog {
         var definedIn: [String: String] = [:]
         // Schemas are read on every core: a command may load dozens before it starts.
         let globalKeys = self.globalKeys
-        let readings = Mutex<[Int: (Result<ServiceCatalog, CatalogErrors>, HuaweiSchemaReader)]>([:])
-        DispatchQueue.concurrentPerform(iterations: files.count) { i in
+        let read = onEveryCore(files.count) { i in
             var schema = HuaweiSchemaReader(file: files[i].name, globalKeys: globalKeys)
-            let result = schema.read(files[i].bytes)
-            readings.withLock { $0[i] = (result, schema) }
+            return (schema.read(files[i].bytes), schema)
         }
-        let read = readings.withLock { $0.mapValues { $0 } }
         for (i, file) in files.enumerated() {
             let service: ServiceCatalog
-            let (result, schema) = read[i]!
+            let (result, schema) = read[i]
             switch result {
             case .success(let read):
                 service = read
@@ -179,4 +172,15 @@ private func readWholeFile(_ path: String) -> [UInt8]? {
         if got == 0 { return bytes }
         chunk = 64 * 1024
     }
+}
+
+/// `(0..<count).map(body)`, the calls spread over every core (catalog files are few and each
+/// is much work, so every index is its own task), results in index order.
+private func onEveryCore<R: Sendable>(_ count: Int, _ body: @Sendable (Int) -> R) -> [R] {
+    let results = Mutex<[Int: R]>([:])
+    DispatchQueue.concurrentPerform(iterations: count) { i in
+        let result = body(i)
+        results.withLock { $0[i] = result }
+    }
+    return results.withLock { done in (0..<count).map { done[$0]! } }
 }
