@@ -51,35 +51,44 @@ public struct HuaweiSchemaReader: Sendable {
         self.globals = Catalog(services: [], globalKeys: globalKeys)
     }
 
-    /// A reference read before what it refers to may be known (actions come before resources
-    /// and conditions): checked at the end; its path is built only if it is a problem.
-    private struct Reference {
-        let text: String
-        let offset: Int
-        let action: Int
-        /// The resource's index within the action, or -1 for the action's own keys.
-        let resource: Int
-        /// The index in its array (`condition_keys`), or -1 for a single value (`urn_template`).
-        let element: Int
-    }
+    /// Byte offsets of the strings of every list read (`strings`), one after another: a list
+    /// keeps where its offsets start, so no list needs a second array of its own.
+    private var offsets: [Int] = []
 
     /// What one action entry says, before references are resolved.
     private struct RawAction {
         var name: String?
-        var level: String?
+        /// The access level when written as one of `AccessLevel`'s names (matched in place) …
+        var level: AccessLevel?
+        /// … or the text written otherwise.
+        var levelText: String?
         var levelOffset = 0
         var nameOffset = 0
         var permissionOnly = false
         var description = ""
-        var aliases: [(String, Int)] = []
-        /// Condition keys with their offsets.
-        var keys: [(String, Int)] = []
-        var resources: [(template: String, offset: Int, required: Bool, keys: [(String, Int)])] = []
+        var aliases = StringList()
+        var keys = StringList()
+        var resources: [RawResource] = []
+    }
+
+    /// One of an action's `resources`, before its template is resolved to a type.
+    private struct RawResource {
+        let template: String
+        let offset: Int
+        let required: Bool
+        let keys: StringList
+    }
+
+    /// The strings of a list, and where their offsets start in `offsets`.
+    private struct StringList {
+        var texts: [String] = []
+        var firstOffset = 0
     }
 
     /// The service the document describes, or every problem found.
     public mutating func read(_ bytes: [UInt8]) -> Result<ServiceCatalog, CatalogErrors> {
         problems = []
+        offsets = []
         dependentReferences = []
         isBulwarkFormat = false
         var reader = JSONReader(bytes: bytes)
@@ -155,16 +164,17 @@ public struct HuaweiSchemaReader: Sendable {
         }
     }
 
-    /// The strings of the array at the cursor, with their locations; other elements reported.
-    private mutating func strings(_ reader: inout JSONReader, _ key: String) throws(JSONSyntaxError) -> [(String, Int)] {
-        var out: [(String, Int)] = []
+    /// The strings of the array at the cursor (their offsets appended to `offsets`); other elements reported.
+    private mutating func strings(_ reader: inout JSONReader, _ key: String) throws(JSONSyntaxError) -> StringList {
+        var out = StringList(firstOffset: offsets.count)
         try array(&reader, key) { (me: inout Self, reader: inout JSONReader, _: Int) throws(JSONSyntaxError) in
-            guard let string = try reader.readStringIfPresent() else {
+            guard let (text, offset) = try reader.readStringIfPresent() else {
                 me.problemHere(&reader, "expected a string, found \(reader.peekKind()?.name ?? "nothing")")
                 try me.skip(&reader)
                 return
             }
-            out.append(string)
+            out.texts.append(text)
+            me.offsets.append(offset)
         }
         return out
     }
@@ -208,8 +218,9 @@ public struct HuaweiSchemaReader: Sendable {
 
     /// Reports the required keys an object just read lacks. Called right after it is read, when
     /// the reader's path is still the object's (paths are built only for problems: they cost).
-    private mutating func requireFields<Key: SchemaKeys>(_ reader: inout JSONReader, _ read: ObjectRead<Key>, _ required: [Key]) {
-        for key in required where !read.has(key) { problem(reader.currentPath, read.offset, "missing field \"\(key.rawValue)\"") }
+    private mutating func requireFields<Key: SchemaKeys>(_ reader: inout JSONReader, _ read: ObjectRead<Key>, _ table: SchemaKeyTable<Key>) {
+        guard read.seen & table.requiredMask != table.requiredMask else { return }
+        for key in table.required where !read.has(key) { problem(reader.currentPath, read.offset, "missing field \"\(key.rawValue)\"") }
     }
 
     /// `description` is `{"en_US", "zh_CN"}` on the wire (the SDK's `Description` model); the
@@ -257,8 +268,7 @@ public struct HuaweiSchemaReader: Sendable {
         var resourceTypes: [ResourceTypeDefinition] = []
         var keys: [ConditionKeyDefinition] = []
         var keyChecks: [(name: String, offset: Int, index: Int)] = []
-        var operations: [(id: String, action: String, actionOffset: Int, dependents: [(String, Int)], index: Int)] =
-            []
+        var operations: [(id: String, action: String, actionOffset: Int, dependents: StringList, index: Int)] = []
         var seenIDs: Set<String> = []
         var typeByTemplate: [String: String] = [:]
         var keyNames: Set<String> = []
@@ -294,7 +304,7 @@ public struct HuaweiSchemaReader: Sendable {
                                 }
                             })
                     else { return }
-                    me.requireFields(&reader, read, [.typeName, .urnTemplate])
+                    me.requireFields(&reader, read, me.keyTables.resource)
                     guard let name, let urn else { return }
                     if !typeNames.insert(name).inserted {
                         me.problem(reader.currentPath.appending(key: "type_name"), nameLocation, "duplicate resource type \"\(name)\"")
@@ -330,7 +340,7 @@ public struct HuaweiSchemaReader: Sendable {
                                 }
                             })
                     else { return }
-                    me.requireFields(&reader, read, [.key, .valueType])
+                    me.requireFields(&reader, read, me.keyTables.condition)
                     guard let name, let typeName else { return }
                     guard let type = Self.valueTypes[Catalog.fold(typeName)] else {
                         me.problem(
@@ -349,7 +359,7 @@ public struct HuaweiSchemaReader: Sendable {
                 try me.array(&reader, "operations") { (me: inout Self, reader: inout JSONReader, index: Int) throws(JSONSyntaxError) in
                     var id: String?
                     var action: String?
-                    var dependents: [(String, Int)] = []
+                    var dependents = StringList()
                     var idLocation = 0
                     var actionLocation = idLocation
                     guard
@@ -368,7 +378,7 @@ public struct HuaweiSchemaReader: Sendable {
                                 }
                             })
                     else { return }
-                    me.requireFields(&reader, read, [.operationID, .operationAction])
+                    me.requireFields(&reader, read, me.keyTables.operation)
                     guard let id, let action else { return }
                     if !seenIDs.insert(id).inserted {
                         me.problem(reader.currentPath.appending(key: "operation_id"), idLocation, "duplicate operation \(id)")
@@ -381,7 +391,7 @@ public struct HuaweiSchemaReader: Sendable {
             }
         }
         guard let top, !isBulwarkFormat else { return nil }
-        requireFields(&reader, top, [.version, .actions, .resources])
+        requireFields(&reader, top, keyTables.top)
         if top.has(.actions) && raws.isEmpty && problems.isEmpty {
             problem(Self.path(.key("actions")), top.offset, "the schema lists no actions")
         }
@@ -393,11 +403,15 @@ public struct HuaweiSchemaReader: Sendable {
         // Folded name → index in `actions`: the duplicate check, and the service's index if all is well.
         var actionNames: [String: Int] = Dictionary(minimumCapacity: raws.count)
         var aliasOwners: Set<String> = []
-        var references: [Reference] = []
+        // The actions whose condition keys are checked once `conditions` is known (read after them).
+        var keyedActions: [Int] = []
         actions.reserveCapacity(raws.count)
-        for i in raws.indices {
-            guard let name = raws[i].name else { continue }
-            let raw = raws[i]
+        // Few resource types (the usual): templates compared in place, cheaper than hashing them.
+        func typeName(ofTemplate template: String) -> String? {
+            resourceTypes.count <= 16 ? resourceTypes.first { $0.urn == template }?.name : typeByTemplate[template]
+        }
+        for (i, raw) in raws.enumerated() {
+            guard let name = raw.name else { continue }
             // Paths are made only for problems: one per action would cost at every start.
             func namePath() -> JSONPath { Self.path(.key("actions"), .index(i), .key("name")) }
             let prefix = Self.servicePrefix(of: name)
@@ -410,23 +424,19 @@ public struct HuaweiSchemaReader: Sendable {
                 continue
             }
             if code == nil { (code, codeSource) = (String(prefix), name) }
-            let folded = Catalog.fold(name)
-            if actionNames[folded] != nil {
+            // One lookup both checks for a duplicate and enters the name.
+            var isNew = false
+            Self.claim(&actionNames[Catalog.fold(name), default: -1], for: actions.count, isNew: &isNew)
+            if !isNew {
                 problem(namePath(), raw.nameOffset, "duplicate action \(name)")
                 continue
             }
-            actionNames[folded] = actions.count
-            for (k, (key, offset)) in raw.keys.enumerated() {
-                references.append(Reference(text: key, offset: offset, action: i, resource: -1, element: k))
-            }
+            keyedActions.append(i)
             var resources: [ActionResource] = []
             var typesOfAction: Set<String> = []
             for (r, resource) in raw.resources.enumerated() {
-                for (k, (key, offset)) in resource.keys.enumerated() {
-                    references.append(Reference(text: key, offset: offset, action: i, resource: r, element: k))
-                }
                 func resourcePath() -> JSONPath { Self.path(.key("actions"), .index(i), .key("resources"), .index(r), .key("urn_template")) }
-                guard let type = typeByTemplate[resource.template] else {
+                guard let type = typeName(ofTemplate: resource.template) else {
                     problem(resourcePath(), resource.offset, "\(resource.template) is the URN template of no resource type in \"resources\"")
                     continue
                 }
@@ -436,10 +446,10 @@ public struct HuaweiSchemaReader: Sendable {
                     problem(resourcePath(), resource.offset, "resource type \"\(type)\" is listed twice for \(name)")
                     continue
                 }
-                resources.append(ActionResource(type: type, required: resource.required, conditionKeys: resource.keys.map(\.0)))
+                resources.append(ActionResource(type: type, required: resource.required, conditionKeys: resource.keys.texts))
             }
-            guard let levelText = raw.level else { continue }
-            guard let level = keyTables.accessLevels[levelText] ?? AccessLevel(rawValue: Catalog.fold(levelText)) else {
+            guard let level = raw.level ?? raw.levelText.flatMap({ AccessLevel(rawValue: Catalog.fold($0)) }) else {
+                guard let levelText = raw.levelText else { continue }  // missing or not a string: reported
                 problem(
                     Self.path(.key("actions"), .index(i), .key("access_level")), raw.levelOffset,
                     "unknown access level \"\(levelText)\" (expected one of \(AccessLevel.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -448,11 +458,11 @@ public struct HuaweiSchemaReader: Sendable {
             actions.append(
                 ActionDefinition(
                     name: name, description: raw.description, accessLevel: level, resourceTypes: resources.map(\.type),
-                    conditionKeys: raw.keys.map(\.0), resources: resources, permissionOnly: raw.permissionOnly, aliases: raw.aliases.map(\.0)))
+                    conditionKeys: raw.keys.texts, resources: resources, permissionOnly: raw.permissionOnly, aliases: raw.aliases.texts))
         }
         for (i, raw) in raws.enumerated() {
-            for (a, (alias, offset)) in raw.aliases.enumerated() {
-                let path = Self.path(.key("actions"), .index(i), .key("aliases"), .index(a))
+            for (a, alias) in raw.aliases.texts.enumerated() {
+                let (offset, path) = (offsets[raw.aliases.firstOffset + a], Self.path(.key("actions"), .index(i), .key("aliases"), .index(a)))
                 if actionNames[Catalog.fold(alias)] != nil {
                     problem(path, offset, "alias \(alias) is the name of an action")
                 } else if !aliasOwners.insert(Catalog.fold(alias)).inserted {
@@ -476,11 +486,18 @@ public struct HuaweiSchemaReader: Sendable {
             defined[text] = known
             return known
         }
-        for reference in references where !isDefined(reference.text) {
-            var path = Self.path(.key("actions"), .index(reference.action))
-            if reference.resource >= 0 { path = path.appending(key: "resources").appending(index: reference.resource) }
-            path = path.appending(key: "condition_keys").appending(index: reference.element)
-            problem(path, reference.offset, "condition key \(reference.text) is neither in \"conditions\" nor a global key")
+        func checkKeys(_ list: StringList, at path: @autoclosure () -> JSONPath) {
+            for (k, key) in list.texts.enumerated() where !isDefined(key) {
+                problem(
+                    path().appending(key: "condition_keys").appending(index: k), offsets[list.firstOffset + k],
+                    "condition key \(key) is neither in \"conditions\" nor a global key")
+            }
+        }
+        for i in keyedActions {
+            checkKeys(raws[i].keys, at: Self.path(.key("actions"), .index(i)))
+            for (r, resource) in raws[i].resources.enumerated() {
+                checkKeys(resource.keys, at: Self.path(.key("actions"), .index(i), .key("resources"), .index(r)))
+            }
         }
 
         // Operations: their actions are this schema's; dependents are checked once every catalog is merged.
@@ -492,10 +509,10 @@ public struct HuaweiSchemaReader: Sendable {
                     "\(operation.action) is no action of this schema")
                 continue
             }
-            definitions.append(OperationDefinition(id: operation.id, action: operation.action, dependentActions: operation.dependents.map(\.0)))
-            for (d, (action, offset)) in operation.dependents.enumerated() {
+            definitions.append(OperationDefinition(id: operation.id, action: operation.action, dependentActions: operation.dependents.texts))
+            for (d, action) in operation.dependents.texts.enumerated() {
                 let path = Self.path(.key("operations"), .index(operation.index), .key("dependent_actions"), .index(d))
-                dependentReferences.append((operation.id, action, offset, path))
+                dependentReferences.append((operation.id, action, offsets[operation.dependents.firstOffset + d], path))
             }
         }
         // The index holds each name at the position it was to take; an action checked but not kept
@@ -522,7 +539,12 @@ public struct HuaweiSchemaReader: Sendable {
                     case .name:
                         if let string = try me.string(&reader, key.rawValue) { (raw.name, raw.nameOffset) = (string.text, string.offset) }
                     case .accessLevel:
-                        if let string = try me.string(&reader, key.rawValue) { (raw.level, raw.levelOffset) = (string.text, string.offset) }
+                        raw.levelOffset = reader.peekOffset()
+                        if let index = reader.matchString(in: me.keyTables.accessLevels) {
+                            raw.level = AccessLevel.allCases[index]
+                        } else if let string = try me.string(&reader, key.rawValue) {
+                            raw.levelText = string.text
+                        }
                     case .permissionOnly: raw.permissionOnly = try me.bool(&reader, key.rawValue)
                     case .description: raw.description = try me.description(&reader)
                     case .aliases: raw.aliases = try me.strings(&reader, key.rawValue)
@@ -532,7 +554,7 @@ public struct HuaweiSchemaReader: Sendable {
                             var template: String?
                             var offset = 0
                             var required = false
-                            var keys: [(String, Int)] = []
+                            var keys = StringList()
                             guard
                                 let read = try me.object(
                                     &reader, me.keyTables.actionResource,
@@ -548,15 +570,22 @@ public struct HuaweiSchemaReader: Sendable {
                                         }
                                     })
                             else { return }
-                            me.requireFields(&reader, read, [.urnTemplate])
+                            me.requireFields(&reader, read, me.keyTables.actionResource)
                             guard let template else { return }
-                            raw.resources.append((template, offset, required, keys))
+                            raw.resources.append(RawResource(template: template, offset: offset, required: required, keys: keys))
                         }
                     }
                 })
         else { return raw }
-        requireFields(&reader, read, [.name, .accessLevel])
+        requireFields(&reader, read, keyTables.action)
         return raw
+    }
+
+    /// Enters `value` in a dictionary slot that holds -1 when new (the `default:` of its subscript).
+    private static func claim(_ slot: inout Int, for value: Int, isNew: inout Bool) {
+        guard slot < 0 else { return }
+        slot = value
+        isNew = true
     }
 
     /// Whether `name` has exactly two colons (service:resource:action).
@@ -663,24 +692,30 @@ private protocol SchemaKeys: RawRepresentable<String>, CaseIterable, Equatable, 
 private struct SchemaKeyTable<Key: SchemaKeys>: Sendable {
     let cases: [Key]
     let set: JSONKeySet
+    /// The keys an object of this kind must have, and their bits.
+    let required: [Key]
+    let requiredMask: UInt64
 
-    init() {
+    init(required: [Key]) {
         self.cases = Key.allCases
         self.set = JSONKeySet(cases.map(\.rawValue))
+        self.required = required
+        let cases = self.cases
+        self.requiredMask = required.reduce(0) { mask, key in mask | 1 << cases.firstIndex(of: key)! }
     }
 }
 
 /// The tables of every kind of object in a schema document.
 private struct SchemaKeyTables: Sendable {
-    let top = SchemaKeyTable<TopKey>()
-    let action = SchemaKeyTable<ActionKey>()
-    let actionResource = SchemaKeyTable<ActionResourceKey>()
-    let resource = SchemaKeyTable<ResourceKey>()
-    let condition = SchemaKeyTable<ConditionField>()
-    let operation = SchemaKeyTable<OperationKey>()
-    let description = SchemaKeyTable<DescriptionKey>()
-    /// Access levels by their names as schemas write them.
-    let accessLevels = Dictionary(uniqueKeysWithValues: AccessLevel.allCases.map { ($0.rawValue, $0) })
+    let top = SchemaKeyTable<TopKey>(required: [.version, .actions, .resources])
+    let action = SchemaKeyTable<ActionKey>(required: [.name, .accessLevel])
+    let actionResource = SchemaKeyTable<ActionResourceKey>(required: [.urnTemplate])
+    let resource = SchemaKeyTable<ResourceKey>(required: [.typeName, .urnTemplate])
+    let condition = SchemaKeyTable<ConditionField>(required: [.key, .valueType])
+    let operation = SchemaKeyTable<OperationKey>(required: [.operationID, .operationAction])
+    let description = SchemaKeyTable<DescriptionKey>(required: [])
+    /// Access levels by their names as schemas write them, matched in place.
+    let accessLevels = JSONKeySet(AccessLevel.allCases.map(\.rawValue))
 }
 
 /// Which keys an object had (bits by the key's position in its table), and where it starts.

@@ -149,6 +149,17 @@ public struct JSONReader {
         return (try scanString(), offset)
     }
 
+    /// The index in `names` of the string at the cursor when it is one of them, written without
+    /// escapes; it is then consumed (no string is made). Otherwise nil and nothing consumed.
+    public mutating func matchString(in names: JSONKeySet) -> Int? {
+        skipWhitespace()
+        guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { return nil }
+        let start = position + 1
+        guard let index = bytes.withUnsafeBufferPointer({ names.match(in: $0, at: start) }) else { return nil }
+        position = start + names.length(of: index) + 1
+        return index
+    }
+
     /// The `true` or `false` at the cursor (check `peekKind()` first).
     public mutating func readBool() throws(JSONSyntaxError) -> Bool {
         skipWhitespace()
@@ -459,7 +470,9 @@ public struct JSONReader {
         let start = position
         // Fast path: no escapes, scanned and made in one pass over the buffer.
         let (end, text): (Int, String?) = bytes.withUnsafeBufferPointer { input in
-            var (i, ascii) = (start, true)
+            // Eight bytes at a time up to the first word holding a quote, a backslash or a
+            // control character (schemas are megabytes of plain strings); bytewise from there.
+            var (i, ascii) = Self.plainRun(in: input, from: start)
             while i < input.count {
                 let b = input[i]
                 if b == UInt8(ascii: "\"") {
@@ -535,6 +548,25 @@ public struct JSONReader {
         throw error("unterminated string")
     }
 
+    /// The end of the whole words from `start` with no quote, backslash or control byte (where a
+    /// bytewise scan must take over), and whether they are all ASCII.
+    private static func plainRun(in input: UnsafeBufferPointer<UInt8>, from start: Int) -> (end: Int, ascii: Bool) {
+        guard let base = input.baseAddress else { return (start, true) }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        // A byte of `v` is zero ⇒ its high bit is set in `(v - ones) & ~v & highs` (no false negatives).
+        func anyZero(_ v: UInt64) -> Bool { (v &- ones) & ~v & highs != 0 }
+        var (i, all): (Int, UInt64) = (start, 0)
+        while i + 8 <= input.count {
+            let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            // A byte below 0x20 sets its high bit in `word - 0x20…` unless it was ≥ 0x80 already.
+            if anyZero(word ^ (ones &* 0x22)) || anyZero(word ^ (ones &* 0x5C)) || (word &- ones &* 0x20) & ~word & highs != 0 { break }
+            all |= word
+            i += 8
+        }
+        return (i, all & highs == 0)
+    }
+
     private mutating func readHex4() throws(JSONSyntaxError) -> UInt32 {
         guard position + 4 <= bytes.count else { throw error("incomplete \\u escape") }
         var value: UInt32 = 0
@@ -558,9 +590,14 @@ public struct JSONReader {
         return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
+    /// Inlined for the common case, no whitespace; called before every token.
+    @inline(__always)
     private mutating func skipWhitespace() {
-        // The common cases first: no whitespace, or spaces only (no line to count).
         guard position < bytes.count, bytes[position] <= 0x20 else { return }
+        skipWhitespaceRun()
+    }
+
+    private mutating func skipWhitespaceRun() {
         let (end, lastNewline, newlines) = bytes.withUnsafeBufferPointer { input in
             var (i, lastNewline, newlines) = (position, -1, 0)
             scan: while i < input.count {
@@ -608,15 +645,20 @@ public struct JSONReader {
     }
 }
 
-/// The keys an object is expected to have, for `JSONReader.nextKey(in:)`.
+/// The keys an object is expected to have, for `JSONReader.nextKey(in:)` (or the strings a
+/// value may be, for `matchString(in:)`): at most 64 non-empty names.
 public struct JSONKeySet: Sendable {
     public let names: [String]
     /// Every name's UTF-8, one after another; `ends[i]` is where name `i` ends.
     private let utf8: [UInt8]
     private let ends: [Int]
+    /// For each first byte, the names that start with it (bit `i` for name `i`): a key is
+    /// compared with those only, usually one.
+    private let byFirstByte: [UInt64]
 
     public init(_ names: [String]) {
         precondition(!names.contains(""), "JSONKeySet names are not empty")
+        precondition(names.count <= 64, "a JSONKeySet holds at most 64 names")
         self.names = names
         self.utf8 = names.flatMap(\.utf8)
         var end = 0
@@ -624,25 +666,31 @@ public struct JSONKeySet: Sendable {
             end += name.utf8.count
             return end
         }
+        var byFirstByte = [UInt64](repeating: 0, count: 256)
+        for (i, name) in names.enumerated() { byFirstByte[Int(name.utf8.first!)] |= 1 << i }
+        self.byFirstByte = byFirstByte
     }
 
     /// The index of the name written at `start` of `input` and closed by a quote there.
-    /// Names are tried by their first byte, so the key is read about once.
     fileprivate func match(in input: UnsafeBufferPointer<UInt8>, at start: Int) -> Int? {
-        guard start < input.count else { return nil }
-        let first = input[start]
+        guard start < input.count, let base = input.baseAddress else { return nil }
+        let (text, available) = (base + start, input.count - start)
+        var candidates = byFirstByte[Int(text[0])]
+        guard candidates != 0 else { return nil }
         return utf8.withUnsafeBufferPointer { names in
-            var nameStart = 0
-            for i in 0..<ends.count {
-                let nameEnd = ends[i]
-                defer { nameStart = nameEnd }
-                let count = nameEnd - nameStart
-                guard names[nameStart] == first, start + count < input.count, input[start + count] == UInt8(ascii: "\"") else { continue }
-                var j = 1
-                while j < count && names[nameStart + j] == input[start + j] { j += 1 }
-                if j == count { return i }
+            ends.withUnsafeBufferPointer { ends in
+                while candidates != 0 {
+                    let i = candidates.trailingZeroBitCount
+                    candidates &= candidates &- 1
+                    let nameStart = i == 0 ? 0 : ends[i &- 1]
+                    let count = ends[i] &- nameStart
+                    guard count < available, text[count] == UInt8(ascii: "\"") else { continue }
+                    var j = 1
+                    while j < count && names[nameStart &+ j] == text[j] { j &+= 1 }
+                    if j == count { return i }
+                }
+                return nil
             }
-            return nil
         }
     }
 

@@ -59,6 +59,58 @@ struct JSONReaderTests {
         #expect(seen == [1, 0, 2, 3, 3])
     }
 
+    @Test func matchStringReadsListedValuesInPlace() throws {
+        let levels = JSONKeySet(["list", "read", "write"])
+        var reader = JSONReader(text: #"["read", "wri\u0074e", "lists", 7, "list"]"#)
+        try reader.beginArray()
+        var seen: [String] = []
+        while try reader.nextElement() {
+            if let index = reader.matchString(in: levels) {
+                seen.append("#\(index)")
+            } else {
+                // Not matched: nothing was consumed, the value reads as usual.
+                switch try reader.readValue().value {
+                case .string(let text): seen.append(text)
+                case let other: seen.append(other.typeName)
+                }
+            }
+        }
+        #expect(seen == ["#1", "write", "lists", "number", "#0"])
+    }
+
+    @Test func stringsScannedByWordsReadLikeByteByByte() throws {
+        // Strings are scanned eight bytes at a time up to a special byte: put one at every
+        // position of strings of every length around a word, and a word boundary anywhere.
+        let specials: [(written: String, decoded: String)] = [
+            (#"\""#, "\""), (#"\\"#, "\\"), (#"\u0001"#, "\u{1}"), ("é", "é"), ("😀", "😀"), ("\u{7F}", "\u{7F}"),
+        ]
+        for padding in 0..<8 {
+            for length in 0..<20 {
+                for position in 0...length {
+                    for special in specials {
+                        let plain = String(repeating: "a", count: length)
+                        let index = plain.index(plain.startIndex, offsetBy: position)
+                        let written = plain[..<index] + special.written + plain[index...]
+                        let decoded = plain[..<index] + special.decoded + plain[index...]
+                        var reader = JSONReader(text: String(repeating: " ", count: padding) + "\"\(written)\"")
+                        guard case .string(let text) = try reader.readDocument().value else {
+                            Issue.record("not a string: \(written)")
+                            continue
+                        }
+                        #expect(text == String(decoded), "\(written)")
+                    }
+                    // A raw control character or a byte that is not UTF-8, wherever it is, is refused.
+                    for bad: UInt8 in [0x0A, 0x1F, 0xFF, 0xC3] {
+                        var bytes = Array(String(repeating: " ", count: padding).utf8) + [0x22] + Array(repeating: 0x61, count: length) + [0x22]
+                        bytes.insert(bad, at: padding + 1 + position)
+                        var reader = JSONReader(bytes: bytes)
+                        #expect(throws: JSONSyntaxError.self) { try reader.readDocument() }
+                    }
+                }
+            }
+        }
+    }
+
     @Test func escapesDecode() throws {
         var reader = JSONReader(text: #""a\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00""#)
         guard case .string(let s) = try reader.readDocument().value else { return }
