@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "BulwarkOrganization", targets: ["BulwarkOrganization"]),
         .library(name: "BulwarkWorkspace", targets: ["BulwarkWorkspace"]),
         .library(name: "BulwarkAnalysis", targets: ["BulwarkAnalysis"]),
+        .library(name: "BulwarkTraces", targets: ["BulwarkTraces"]),
         .library(name: "BulwarkStore", targets: ["BulwarkStore"]),
         .library(name: "BulwarkRuntime", targets: ["BulwarkRuntime"]),
         .library(name: "BulwarkServer", targets: ["BulwarkServer"]),
@@ -161,6 +162,16 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
+        // zlib, for gzip'd trace files (Debian's zlib1g-dev).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // CTS traces (SPEC §14): read as a stream, mapped to API calls, replayed against workspaces.
+        .target(
+            name: "BulwarkTraces",
+            dependencies: [
+                "BulwarkEngine", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkAPI", "BulwarkOrganization", "BulwarkWorkspace",
+                "CZlib",
+            ]
+        ),
         // A test double of IMS and SWR (SQLite) for trials and tests; not part of the library.
         .target(
             name: "BulwarkEmulator",
@@ -189,7 +200,7 @@ let package = Package(
             dependencies: [
                 "BulwarkEngine", "BulwarkContract", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI",
                 "BulwarkOrganization", "BulwarkWorkspace", "BulwarkAnalysis", "BulwarkStore", "BulwarkRuntime",
-                "BulwarkServer", "BulwarkGateway", "BulwarkEnforcement", "BulwarkEmulator", "BulwarkCloud",
+                "BulwarkServer", "BulwarkGateway", "BulwarkEnforcement", "BulwarkEmulator", "BulwarkCloud", "BulwarkTraces",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -200,7 +211,7 @@ let package = Package(
             name: "BulwarkTests",
             dependencies: [
                 "BulwarkEngine", "BulwarkContract", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI",
-                "BulwarkOrganization", "BulwarkWorkspace", "BulwarkAnalysis", "bulwark",
+                "BulwarkOrganization", "BulwarkWorkspace", "BulwarkAnalysis", "BulwarkTraces", "bulwark",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 "BulwarkTestSupport",
             ],
@@ -226,6 +237,6 @@ let package = Package(
 
 // Imports are internal unless marked `public import`: a module's public API shows which
 // modules it exposes, and nothing leaks by accident.
-for target in package.targets {
+for target in package.targets where target.type != .system {
     target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("InternalImportsByDefault")]
 }

@@ -12,7 +12,7 @@ struct BulwarkCommand: ParsableCommand {
         subcommands: [
             AuthorizeCommand.self, DiffCommand.self, CheckCommand.self, GenerateCommand.self, ExplainCommand.self, AuthorizeAPICommand.self,
             ValidateCommand.self, SimulateCommand.self, AccessCommand.self, TestCommand.self, LintCommand.self, CatalogCommand.self,
-            ServeCommand.self, GatewayCommand.self, EmulatorCommand.self,
+            ServeCommand.self, GatewayCommand.self, EmulatorCommand.self, ReplayCommand.self, UnusedCommand.self,
         ]
     )
 }

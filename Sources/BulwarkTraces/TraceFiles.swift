@@ -1,0 +1,122 @@
+public import BulwarkJSON
+import CZlib
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Trace files on disk, plain or gzip'd (as CTS writes them to OBS), read in chunks: a file
+/// of any size is read in bounded memory.
+public enum TraceFiles {
+    static let chunkSize = 1 << 20
+
+    /// Calls `each` with every trace of the file at `path` (`-` is standard input), in file
+    /// order, each one read or a located problem. A file that cannot be opened, or whose syntax
+    /// breaks, throws once the traces before the break were given.
+    public static func read(_ path: String, each: (Result<CTSTrace, TraceProblem>) -> Void) throws(TraceFileError) {
+        let fd = path == "-" ? 0 : open(path, O_RDONLY)
+        guard fd >= 0 else { throw TraceFileError(location: SourceLocation(line: 1, column: 1), message: "cannot open: \(String(cString: strerror(errno)))") }
+        defer { if fd != 0 { close(fd) } }
+        var splitter = TraceSplitter()
+        var gzip: GzipStream?
+        var first = true
+        var buffer = [UInt8](repeating: 0, count: chunkSize)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { readBytes(fd, $0.baseAddress, chunkSize) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw TraceFileError(location: SourceLocation(line: 1, column: 1), message: "cannot read: \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
+            let bytes = buffer[0..<count]
+            if first {
+                first = false
+                // gzip's magic number: 1F 8B.
+                if count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B { gzip = try GzipStream() }
+            }
+            let plain: [UInt8]
+            if let gzip { plain = try gzip.inflate(bytes) } else { plain = Array(bytes) }
+            for text in try splitter.feed(plain) {
+                for result in CTSTrace.read(text) { each(result) }
+            }
+        }
+        if let gzip { try gzip.finish() }
+        try splitter.finish()
+    }
+}
+
+/// POSIX `read` (the name `read` is taken by `TraceFiles.read` inside it).
+private func readBytes(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }
+
+/// zlib's inflate over a gzip stream (several members, as `cat a.gz b.gz` makes, are read on).
+final class GzipStream {
+    private var stream: UnsafeMutablePointer<z_stream>
+    private var ended = false
+
+    init() throws(TraceFileError) {
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        // 15 + 32: the largest window, and a gzip or zlib header detected automatically.
+        guard inflateInit2_(stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            stream.deallocate()
+            throw Self.error("cannot start decompressing (zlib)")
+        }
+    }
+
+    deinit {
+        inflateEnd(stream)
+        stream.deallocate()
+    }
+
+    /// The plain bytes of the next compressed bytes.
+    func inflate(_ input: ArraySlice<UInt8>) throws(TraceFileError) -> [UInt8] {
+        var output: [UInt8] = []
+        var input = Array(input)
+        var failure: String?
+        input.withUnsafeMutableBufferPointer { input in
+            var offset = 0
+            var chunk = [UInt8](repeating: 0, count: 1 << 18)
+            while offset < input.count {
+                if ended {
+                    // Another member follows the one that ended.
+                    guard inflateReset(stream) == Z_OK else {
+                        failure = "cannot read the next gzip member"
+                        return
+                    }
+                    ended = false
+                }
+                let before = offset
+                stream.pointee.next_in = input.baseAddress! + offset
+                stream.pointee.avail_in = UInt32(input.count - offset)
+                let status: Int32 = chunk.withUnsafeMutableBufferPointer { out in
+                    stream.pointee.next_out = out.baseAddress
+                    stream.pointee.avail_out = UInt32(out.count)
+                    return CZlib.inflate(stream, Z_NO_FLUSH)
+                }
+                let produced = chunk.count - Int(stream.pointee.avail_out)
+                output.append(contentsOf: chunk[0..<produced])
+                offset = input.count - Int(stream.pointee.avail_in)
+                switch status {
+                case Z_OK, Z_BUF_ERROR: if produced == 0 && offset == before { return }  // no progress: more input needed
+                case Z_STREAM_END: ended = true
+                default:
+                    failure = "the gzip data is damaged (\(stream.pointee.msg.map { String(cString: $0) } ?? "zlib error \(status)"))"
+                    return
+                }
+            }
+        }
+        if let failure { throw Self.error(failure) }
+        return output
+    }
+
+    /// The input ended: a member cut short is an error.
+    func finish() throws(TraceFileError) {
+        if !ended { throw Self.error("the gzip data ends early (truncated?)") }
+    }
+
+    private static func error(_ message: String) -> TraceFileError {
+        TraceFileError(location: SourceLocation(line: 1, column: 1), message: message)
+    }
+}

@@ -1,0 +1,191 @@
+public import BulwarkAPI
+public import BulwarkCatalog
+public import BulwarkEngine
+import BulwarkOrganization
+public import BulwarkPolicy
+public import BulwarkWorkspace
+
+/// A traced call decided under a workspace.
+public struct TraceDecision: Sendable {
+    public let traceID: String
+    /// The principal's URN in the workspace (a session counts under its agency).
+    public let principal: String
+    /// The call's decision: allowed when every action it needs is.
+    public let decision: Decision
+    /// The action that decided: the first one denied, else the call's own action.
+    public let action: String
+    public let resource: String
+    /// That action's result, with the statements that decided it.
+    public let result: AuthorizationResult
+    /// Every action the call needed (its own and its dependencies).
+    public let actions: [String]
+}
+
+/// What became of a trace.
+public enum TraceOutcome: Sendable {
+    case decided(TraceDecision)
+    /// The trace maps to no principal or call the workspace and catalogs know: reported, never dropped.
+    case unmapped(traceID: String, reason: String)
+}
+
+/// Decides traced calls under one workspace (SPEC §14): each trace becomes the API call it
+/// records, made by the principal it names, in the context it records (source IP, time, and
+/// the principal's own keys), and is decided as `authorize-api` would.
+///
+/// A trace is mapped to its call by `operation_id` through the service's schema operations,
+/// else by `http_method` and the path of `resource_url`; its region is the `endpoint`'s
+/// (`ims.cn-north-4.…` → `cn-north-4`, else `*`). Principals are resolved once and kept.
+public struct TraceReplayer: Sendable {
+    public let workspace: Workspace
+    public let catalog: Catalog
+    private let router: APIRouter
+    private var principals: [String: Result<(ResolvedPrincipal, APIAuthorizer), TraceUnmapped>] = [:]
+
+    public init(workspace: Workspace, catalog: Catalog) {
+        self.workspace = workspace
+        self.catalog = catalog
+        self.router = APIRouter(catalog: catalog)
+    }
+
+    /// Decides one trace, or says why it cannot be.
+    public mutating func decide(_ trace: CTSTrace) -> TraceOutcome {
+        switch map(trace) {
+        case .failure(let unmapped): return .unmapped(traceID: trace.traceID, reason: unmapped.reason)
+        case .success(let (principal, authorizer, request)):
+            let result: APIAuthorizationResult
+            do { result = try authorizer.authorize(request) } catch {
+                return .unmapped(traceID: trace.traceID, reason: error.message)
+            }
+            guard let first = result.checks.first else {
+                return .unmapped(traceID: trace.traceID, reason: "the call needs no action the catalog knows")
+            }
+            let deciding = result.checks.first { $0.result.decision == .deny } ?? first
+            return .decided(
+                TraceDecision(
+                    traceID: trace.traceID, principal: principal.urn, decision: result.decision, action: deciding.action,
+                    resource: deciding.resource, result: deciding.result, actions: result.checks.map(\.action)))
+        }
+    }
+
+    /// The principal, its authorizer and the call a trace records.
+    private mutating func map(_ trace: CTSTrace) -> Result<(ResolvedPrincipal, APIAuthorizer, APIRequest), TraceUnmapped> {
+        let urn: String
+        switch Self.principalURN(of: trace.user) {
+        case .failure(let unmapped): return .failure(unmapped)
+        case .success(let found): urn = found
+        }
+        let principal: ResolvedPrincipal
+        let authorizer: APIAuthorizer
+        switch resolve(urn) {
+        case .failure(let unmapped): return .failure(unmapped)
+        case .success(let found): (principal, authorizer) = found
+        }
+        guard let service = catalog.service(named: trace.serviceType.lowercased()) else {
+            return .failure(TraceUnmapped("service \(trace.serviceType) has no catalog (add its schema with --catalog)"))
+        }
+        var given = RequestContext()
+        if let ip = trace.sourceIP, !ip.isEmpty { given.set("g:SourceIp", [.string(ip)]) }
+        if let time = trace.time { given.set("g:CurrentTime", [.string(Self.iso8601(milliseconds: time))]) }
+        let account = trace.resourceAccountID ?? trace.user.accountID ?? principal.account?.id ?? ""
+        var request = APIRequest(
+            service: service.name, method: trace.httpMethod ?? "", path: "", region: Self.region(ofEndpoint: trace.endpoint), accountID: account,
+            context: principal.context(adding: given))
+        if let id = trace.operationID, !id.isEmpty, service.operation(id) != nil {
+            request.operation = id
+        } else if let method = trace.httpMethod, !method.isEmpty, let url = trace.resourceURL, let path = Self.path(ofURL: url) {
+            request.method = method.uppercased()
+            request.path = path
+        } else {
+            let operation = trace.operationID.map { "operation_id \($0) is not an operation of \(service.name)'s catalog, and " } ?? ""
+            return .failure(TraceUnmapped("\(operation)the trace has no http_method with a resource_url to map it by"))
+        }
+        return .success((principal, authorizer, request))
+    }
+
+    private mutating func resolve(_ urn: String) -> Result<(ResolvedPrincipal, APIAuthorizer), TraceUnmapped> {
+        if let known = principals[urn] { return known }
+        let result: Result<(ResolvedPrincipal, APIAuthorizer), TraceUnmapped>
+        do {
+            let principal = try workspace.organization.resolve(principal: urn)
+            let authorizer = APIAuthorizer(router: router, authorizer: Authorizer(policies: principal.policies, catalog: catalog))
+            result = .success((principal, authorizer))
+        } catch {
+            result = .failure(TraceUnmapped("unknown principal \(urn): \(error.message)"))
+        }
+        principals[urn] = result
+        return result
+    }
+
+    /// The workspace principal a trace's caller is: users by their URN, sessions under their agency.
+    public static func principalURN(of user: CTSUser) -> Result<String, TraceUnmapped> {
+        if let urn = user.principalURN, !urn.isEmpty {
+            let parts = urn.split(separator: ":", maxSplits: 4, omittingEmptySubsequences: false)
+            if parts.count == 5, parts[1].isEmpty {
+                switch (parts[0], parts[3]) {
+                case ("iam", "user"), ("iam", "agency"): return .success(urn)
+                case ("sts", "assumed-agency"):
+                    // sts::ACCOUNT:assumed-agency:AGENCY/SESSION: the session's agency decides.
+                    let agency = parts[4].split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
+                    if !agency.isEmpty { return .success("iam::\(parts[2]):agency:\(agency)") }
+                default: break
+                }
+            }
+        }
+        switch user.type {
+        case "AssumedAgency":
+            // The name is DOMAIN/AGENCY.
+            if let account = user.accountID, let name = user.name, let slash = name.lastIndex(of: "/") {
+                return .success("iam::\(account):agency:\(name[name.index(after: slash)...])")
+            }
+        case "User":
+            if let account = user.accountID, let name = user.name, !name.isEmpty { return .success("iam::\(account):user:\(name)") }
+        case "ExternalUser":
+            return .failure(TraceUnmapped("a federated user (ExternalUser) is no principal of a workspace"))
+        default: break
+        }
+        return .failure(TraceUnmapped("the trace's user names no principal (no usable user.principal_urn, or type, account_id and name)"))
+    }
+
+    /// The region of an endpoint host: its second label when that looks like a region (`cn-north-4`), else `*`.
+    public static func region(ofEndpoint endpoint: String?) -> String {
+        guard var host = endpoint, !host.isEmpty else { return "*" }
+        if let scheme = host.range(of: "://") { host = String(host[scheme.upperBound...]) }
+        let labels = host.split(separator: "/", maxSplits: 1).first?.split(separator: ".") ?? []
+        guard labels.count >= 3, labels[1].contains("-") else { return "*" }
+        return String(labels[1])
+    }
+
+    /// The path of a URL (`https://host/v2/images?x=1` → `/v2/images?x=1`), or of a path as given.
+    static func path(ofURL url: String) -> String? {
+        guard let scheme = url.range(of: "://") else { return url.hasPrefix("/") ? url : nil }
+        let rest = url[scheme.upperBound...]
+        guard let slash = rest.firstIndex(of: "/") else { return "/" }
+        return String(rest[slash...])
+    }
+
+    /// `2026-11-30T12:34:56Z` for milliseconds since 1970 (UTC; the civil calendar from day counts).
+    public static func iso8601(milliseconds: Int64) -> String {
+        let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
+        var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        // Days since 1970-01-01 to a proleptic Gregorian date, by 400-year eras from 0000-03-01.
+        days += 719_468
+        let era = (days >= 0 ? days : days - 146_096) / 146_097
+        let dayOfEra = days - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let year4 = year >= 0 && year < 10_000 ? String(repeating: "0", count: 4 - String(year).count) + String(year) : String(year)
+        return "\(year4)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60))Z"
+    }
+}
+
+/// Why a trace maps to no call.
+public struct TraceUnmapped: Error, Sendable {
+    public let reason: String
+    init(_ reason: String) { self.reason = reason }
+}
