@@ -101,7 +101,7 @@ public enum PolicyGenerator {
         _ entries: [AccessLogEntry], catalog: Catalog, generalization: Generalization
     ) throws(AccessLogError) -> String {
         let router = APIRouter(catalog: catalog)
-        var resourcesByAction: [String: Set<String>] = [:]
+        var uses: [(action: String, resource: String)] = []
         for entry in entries where entry.succeeded {
             // Values become parts of URNs: a colon would shift the parts, a wildcard would grant more than was used.
             for (field, value, forbidden) in [("region", entry.region, ":*?"), ("account", entry.account, ":*?"), ("path", entry.path, "*?")] {
@@ -116,10 +116,20 @@ public enum PolicyGenerator {
             do { plan = try router.plan(request) } catch {
                 throw AccessLogError(line: entry.line, column: 1, path: JSONPath.root.appending(key: "path"), message: error.message)
             }
-            for item in plan.checks {
-                let name = catalog.action(named: item.action)?.name ?? item.action
-                resourcesByAction[name, default: []].insert(widen(item.resource, generalization))
-            }
+            uses += plan.checks.map { ($0.action, $0.resource) }
+        }
+        return policy(allowing: uses, catalog: catalog, generalization: generalization)
+    }
+
+    /// The policy allowing exactly these uses (an action on a resource, as a call needed it),
+    /// the resources widened as `generalization` says: one statement per set of resources.
+    public static func policy(
+        allowing uses: [(action: String, resource: String)], catalog: Catalog, generalization: Generalization
+    ) -> String {
+        var resourcesByAction: [String: Set<String>] = [:]
+        for (action, resource) in uses {
+            let name = catalog.action(named: action)?.name ?? action
+            resourcesByAction[name, default: []].insert(widen(resource, generalization))
         }
         // Actions needing the same resources share a statement.
         var groups: [[String]: [String]] = [:]

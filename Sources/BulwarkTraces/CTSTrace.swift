@@ -67,7 +67,10 @@ extension CTSTrace {
         var reader = JSONReader(bytes: text.bytes)
         let node: JSONNode
         do { node = try reader.readDocument() } catch {
-            return [.failure(TraceProblem(location: text.locate(error.location), path: text.path.appending(error.path), message: error.message, traceID: nil))]
+            return [
+                .failure(
+                    TraceProblem(location: text.locate(error.location), path: text.path.appending(error.path), message: error.message, traceID: nil))
+            ]
         }
         // A `ListTraces` answer: its `traces` are the traces.
         if text.path == .root, case .object(let members) = node.value, !members.contains(where: { $0.key == "trace_id" }),
@@ -75,7 +78,10 @@ extension CTSTrace {
         {
             let path = JSONPath.root.appending(key: "traces")
             guard case .array(let items) = list.value.value else {
-                return [.failure(TraceProblem(location: text.locate(list.value.location), path: path, message: "\"traces\" must be an array", traceID: nil))]
+                return [
+                    .failure(
+                        TraceProblem(location: text.locate(list.value.location), path: path, message: "\"traces\" must be an array", traceID: nil))
+                ]
             }
             return items.enumerated().map { i, item in decode(item, in: text, path: path.appending(index: i)) }
         }
@@ -149,7 +155,9 @@ private struct TraceFields {
         guard let member = members.first(where: { $0.key == key }) else { return nil }
         switch member.value.value {
         case .number(let text), .string(let text):
-            guard let value = Int64(text) else { throw problem(at: member.value, "\"\(key)\" must be an integer (milliseconds), found \(text)", keys: key) }
+            guard let value = Int64(text) else {
+                throw problem(at: member.value, "\"\(key)\" must be an integer (milliseconds), found \(text)", keys: key)
+            }
             return value
         case .null: return nil
         default: throw problem(at: member.value, "\"\(key)\" must be an integer, found \(member.value.typeName)", keys: key)
@@ -157,7 +165,9 @@ private struct TraceFields {
     }
 
     func user(_ node: JSONNode) throws(TraceProblem) -> CTSUser {
-        guard case .object(let fields) = node.value else { throw problem(at: node, "\"user\" must be an object, found \(node.typeName)", keys: "user") }
+        guard case .object(let fields) = node.value else {
+            throw problem(at: node, "\"user\" must be an object, found \(node.typeName)", keys: "user")
+        }
         var user = CTSUser()
         user.principalURN = try string("principal_urn", in: fields, under: "user")
         user.accountID = try string("account_id", in: fields, under: "user")

@@ -17,7 +17,9 @@ public enum TraceFiles {
     /// breaks, throws once the traces before the break were given.
     public static func read(_ path: String, each: (Result<CTSTrace, TraceProblem>) -> Void) throws(TraceFileError) {
         let fd = path == "-" ? 0 : open(path, O_RDONLY)
-        guard fd >= 0 else { throw TraceFileError(location: SourceLocation(line: 1, column: 1), message: "cannot open: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw TraceFileError(location: SourceLocation(line: 1, column: 1), message: "cannot open: \(String(cString: strerror(errno)))")
+        }
         defer { if fd != 0 { close(fd) } }
         var splitter = TraceSplitter()
         var gzip: GzipStream?

@@ -80,26 +80,35 @@ public struct TraceReplayer: Sendable {
         case .failure(let unmapped): return .failure(unmapped)
         case .success(let found): (principal, authorizer) = found
         }
-        guard let service = catalog.service(named: trace.serviceType.lowercased()) else {
-            return .failure(TraceUnmapped("service \(trace.serviceType) has no catalog (add its schema with --catalog)"))
-        }
         var given = RequestContext()
         if let ip = trace.sourceIP, !ip.isEmpty { given.set("g:SourceIp", [.string(ip)]) }
         if let time = trace.time { given.set("g:CurrentTime", [.string(Self.iso8601(milliseconds: time))]) }
-        let account = trace.resourceAccountID ?? trace.user.accountID ?? principal.account?.id ?? ""
+        return Self.request(of: trace, catalog: catalog, account: principal.account?.id, context: principal.context(adding: given)).map {
+            (principal, authorizer, $0)
+        }
+    }
+
+    /// The API call a trace records (without deciding it): by `operation_id` when the service's
+    /// catalog has that operation, else by `http_method` and the path of `resource_url`.
+    public static func request(
+        of trace: CTSTrace, catalog: Catalog, account: String? = nil, context: RequestContext = RequestContext()
+    ) -> Result<APIRequest, TraceUnmapped> {
+        guard let service = catalog.service(named: trace.serviceType.lowercased()) else {
+            return .failure(TraceUnmapped("service \(trace.serviceType) has no catalog (add its schema with --catalog)"))
+        }
+        let accountID = trace.resourceAccountID ?? trace.user.accountID ?? account ?? ""
         var request = APIRequest(
-            service: service.name, method: trace.httpMethod ?? "", path: "", region: Self.region(ofEndpoint: trace.endpoint), accountID: account,
-            context: principal.context(adding: given))
+            service: service.name, method: "", path: "", region: region(ofEndpoint: trace.endpoint), accountID: accountID, context: context)
         if let id = trace.operationID, !id.isEmpty, service.operation(id) != nil {
             request.operation = id
-        } else if let method = trace.httpMethod, !method.isEmpty, let url = trace.resourceURL, let path = Self.path(ofURL: url) {
+        } else if let method = trace.httpMethod, !method.isEmpty, let url = trace.resourceURL, let path = path(ofURL: url) {
             request.method = method.uppercased()
             request.path = path
         } else {
             let operation = trace.operationID.map { "operation_id \($0) is not an operation of \(service.name)'s catalog, and " } ?? ""
             return .failure(TraceUnmapped("\(operation)the trace has no http_method with a resource_url to map it by"))
         }
-        return .success((principal, authorizer, request))
+        return .success(request)
     }
 
     private mutating func resolve(_ urn: String) -> Result<(ResolvedPrincipal, APIAuthorizer), TraceUnmapped> {

@@ -1,10 +1,12 @@
 import ArgumentParser
+import BulwarkAPI
 import BulwarkAnalysis
 import BulwarkCatalog
 import BulwarkContract
 import BulwarkEngine
 import BulwarkJSON
 import BulwarkPolicy
+import BulwarkTraces
 import BulwarkValidation
 import BulwarkWorkspace
 import Foundation
@@ -309,14 +311,17 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Write the least-privilege identity policy for the successful calls of an access log (JSON lines).",
         discussion: """
-            Each line: {"principal","service","method","path","region","account","time","outcome"}. The policy allows \
+            Each line: {"principal","service","method","path","region","account","time","outcome"}; or, with \
+            --traces, CTS trace files (SPEC §14), whose successful calls are learned from (principals from the traces). The policy allows \
             the actions each call needs (with their dependencies) on the resources it touched, widened by \
             --generalize (none, resource-id, type), and is checked with the validator before it is printed. \
             Exit codes: 0 written, 2 unreadable log or a call no catalogued API matches.
             """
     )
 
-    @Option(name: .long, help: "The access log (JSON lines; - for stdin).") var log: String
+    @Option(name: .long, help: "The access log (JSON lines; - for stdin).") var log: String?
+    @Option(name: .long, parsing: .upToNextOption, help: "CTS trace files instead of a log (repeatable; gzip'd or not).")
+    var traces: [String] = []
     @Option(name: .long, help: "Only this principal's calls (needed when the log has several).") var principal: String?
     @Option(name: .long, help: "none (exact URNs), resource-id (any id of the type, same region and account) or type (any region and account).")
     var generalize: Generalization = .none
@@ -328,8 +333,13 @@ struct GenerateCommand: ParsableCommand {
         case type
     }
 
+    func validate() throws {
+        if (log == nil) == traces.isEmpty { throw ValidationError("give --log or --traces") }
+    }
+
     func run() throws {
         let catalog = try catalogs.load()
+        guard let log else { return try generateFromTraces(catalog: catalog) }
         let text = String(decoding: try readInput(log), as: UTF8.self)
         var entries: [AccessLogEntry]
         do { entries = try PolicyGenerator.readLog(text) } catch { throw CLIError.invalidInput("\(log):\(error)") }
@@ -349,6 +359,11 @@ struct GenerateCommand: ParsableCommand {
             policy = try PolicyGenerator.generate(
                 entries, catalog: catalog, generalization: PolicyGenerator.Generalization(rawValue: generalize.rawValue)!)
         } catch { throw CLIError.invalidInput("\(log):\(error)") }
+        try emit(policy, catalog: catalog)
+    }
+
+    /// Checks the generated policy with the validator, then prints it.
+    private func emit(_ policy: String, catalog: Catalog) throws(CLIError) {
         let findings = PolicyValidator(catalog: catalog).validate(policy, type: .identity)
         if !findings.isEmpty {
             let first = findings[0]
@@ -357,5 +372,43 @@ struct GenerateCommand: ParsableCommand {
                 exitCode: ExitCode.failure)
         }
         Console.write(Array(policy.utf8))
+    }
+
+    /// `--traces`: the successful calls of CTS traces (SPEC §14), principals taken from the
+    /// traces; a trace that maps to no call is named on standard error and skipped.
+    private func generateFromTraces(catalog: Catalog) throws(CLIError) {
+        let router = APIRouter(catalog: catalog)
+        var uses: [String: [(action: String, resource: String)]] = [:]
+        var input = TraceInput(files: traces, command: "generate")
+        // Traces read but mapped to no call (those that cannot be read are reported as they are met).
+        var skipped: [(traceID: String, reason: String)] = []
+        input.forEach { trace, input in
+            guard trace.succeeded else { return }
+            let who: String
+            switch TraceReplayer.principalURN(of: trace.user) {
+            case .failure(let unmapped): return skipped.append((trace.traceID, unmapped.reason))
+            case .success(let urn): who = urn
+            }
+            if let principal, principal != who { return }
+            let plan: APIPlan
+            switch TraceReplayer.request(of: trace, catalog: catalog) {
+            case .failure(let unmapped): return skipped.append((trace.traceID, unmapped.reason))
+            case .success(let request):
+                do throws(APIAuthorizationError) { plan = try router.plan(request) } catch { return skipped.append((trace.traceID, error.message)) }
+            }
+            uses[who, default: []] += plan.checks.map { ($0.action, $0.resource) }
+        }
+        if input.brokenFiles > 0 { throw CLIError.invalidInput("a trace file could not be read through (see above)") }
+        for item in skipped { Console.error("warning: trace \(item.traceID) skipped: \(item.reason)") }
+        let principals = uses.keys.sorted()
+        guard let only = principals.first else {
+            throw CLIError.invalidInput("no successful call\(principal.map { " by \($0)" } ?? "") in the traces to learn from")
+        }
+        guard principals.count == 1 else {
+            throw CLIError.invalidInput(
+                "the traces have \(principals.count) principals; choose one with --principal: \(principals.joined(separator: ", "))")
+        }
+        let generalization = PolicyGenerator.Generalization(rawValue: generalize.rawValue)!
+        try emit(PolicyGenerator.policy(allowing: uses[only]!, catalog: catalog, generalization: generalization), catalog: catalog)
     }
 }

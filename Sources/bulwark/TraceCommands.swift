@@ -191,7 +191,8 @@ struct ReplayOutput {
             if comparing {
                 let denied = changes.filter { $0.after.decision == .deny }
                 var lines: [String] = []
-                for (title, group) in [("newly denied", denied), ("newly allowed", changes.filter { $0.after.decision == .allow })] where !group.isEmpty {
+                for (title, group) in [("newly denied", denied), ("newly allowed", changes.filter { $0.after.decision == .allow })]
+                where !group.isEmpty {
                     lines.append("\(title) (\(group.count) call\(group.count == 1 ? "" : "s")):")
                     var i = 0
                     while i < group.count {
@@ -203,7 +204,8 @@ struct ReplayOutput {
                             j += 1
                         }
                         let first = group[i].after
-                        lines.append("  \(first.principal) \(first.action): \(Self.because(first.result)), was \(Self.because(group[i].before.result))")
+                        lines.append(
+                            "  \(first.principal) \(first.action): \(Self.because(first.result)), was \(Self.because(group[i].before.result))")
                         lines.append("    traces: " + group[i..<j].map(\.after.traceID).joined(separator: ", "))
                         i = j
                     }
@@ -249,7 +251,9 @@ struct UnusedCommand: ParsableCommand {
 
     func run() throws {
         let start: Int64? = try since.map { text throws(CLIError) in
-            guard let ms = Self.milliseconds(text) else { throw CLIError.invalidInput("--since \(text): expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ") }
+            guard let ms = Self.milliseconds(text) else {
+                throw CLIError.invalidInput("--since \(text): expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ")
+            }
             return ms
         }
         let catalog = try catalogs.load(workspaces: [workspace])
