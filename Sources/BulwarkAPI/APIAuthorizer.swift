@@ -203,8 +203,7 @@ public struct APIRouter: Sendable {
         var items: [APIPlan.Item] = []
         var seen: Set<String> = []
         var notApplied: [APIRow] = []
-        func add(_ action: String, row: APIRow, isDependency: Bool, primary: String?) {
-            let resource = resourceURN(for: action, service: service, request: request, parameters: parameters, primary: primary)
+        func add(_ action: String, row: APIRow, isDependency: Bool, resource: String) {
             if seen.insert(action.lowercased() + "\u{0}" + resource).inserted {
                 items.append(APIPlan.Item(action: action, resource: resource, row: row, isDependency: isDependency))
             }
@@ -214,9 +213,12 @@ public struct APIRouter: Sendable {
                 notApplied.append(row)
                 continue
             }
-            add(row.action, row: row, isDependency: false, primary: nil)
             let primary = resourceURN(for: row.action, service: service, request: request, parameters: parameters, primary: nil)
-            for dependency in row.dependencies { add(dependency, row: row, isDependency: true, primary: primary) }
+            add(row.action, row: row, isDependency: false, resource: primary)
+            for dependency in row.dependencies {
+                let resource = resourceURN(for: dependency, service: service, request: request, parameters: parameters, primary: primary)
+                add(dependency, row: row, isDependency: true, resource: resource)
+            }
         }
         return APIPlan(checks: items, notApplied: notApplied, parameters: parameters)
     }
@@ -267,23 +269,26 @@ public struct APIRouter: Sendable {
 
     /// `ims:<region>:<account-id>:image:<image-id>` with `{image_id}` = img-1 → `ims:r:a:image:img-1`.
     static func fill(template: String, region: String, account: String, parameters: [String: String]) -> String {
-        var out = ""
-        var name = ""
-        var inPlaceholder = false
-        for c in template {
-            if c == "<" {
-                inPlaceholder = true
-                name = ""
-            } else if c == ">" {
-                inPlaceholder = false
-                out += value(forPlaceholder: name, region: region, account: account, parameters: parameters)
-            } else if inPlaceholder {
-                name.append(c)
-            } else {
-                out.append(c)
+        // Byte-wise: `<` and `>` are ASCII, so they never split a character of the template.
+        var out: [UInt8] = []
+        out.reserveCapacity(template.utf8.count + 32)
+        var nameStart: String.UTF8View.Index?
+        let bytes = template.utf8
+        var i = bytes.startIndex
+        while i != bytes.endIndex {
+            let b = bytes[i]
+            if b == UInt8(ascii: "<") {
+                nameStart = bytes.index(after: i)
+            } else if b == UInt8(ascii: ">"), let start = nameStart {
+                let name = String(Substring(bytes[start..<i]))
+                out.append(contentsOf: value(forPlaceholder: name, region: region, account: account, parameters: parameters).utf8)
+                nameStart = nil
+            } else if nameStart == nil {
+                out.append(b)
             }
+            i = bytes.index(after: i)
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Placeholder names of URN templates mapped to path parameter names.
@@ -292,23 +297,44 @@ public struct APIRouter: Sendable {
         case "region": return region.isEmpty ? "*" : region
         case "account-id": return account.isEmpty ? "*" : account
         default:
-            var key = name.replacingOccurrences(of: "-", with: "_")
+            // Byte-wise, not Foundation's replacingOccurrences: this runs for every URN of every call.
+            var key = String(decoding: name.utf8.map { $0 == UInt8(ascii: "-") ? UInt8(ascii: "_") : $0 }, as: UTF8.self)
             if key.hasSuffix("_name") { key = String(key.dropLast(5)) }
-            let aliases = [key, key == "repo" ? "repository" : key, key.replacingOccurrences(of: "_id", with: "")]
-            for alias in aliases { if let v = parameters[alias] { return v } }
-            return "*"
+            if let v = parameters[key] { return v }
+            if key == "repo", let v = parameters["repository"] { return v }
+            return parameters[removingIDs(key)] ?? "*"
         }
     }
 
+    /// `key` with every `_id` taken out (`image_id` → `image`).
+    static func removingIDs(_ key: String) -> String {
+        let bytes = Array(key.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            if i + 2 < bytes.count, bytes[i] == UInt8(ascii: "_"), bytes[i + 1] == UInt8(ascii: "i"), bytes[i + 2] == UInt8(ascii: "d") {
+                i += 3
+            } else {
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     static func normalize(_ path: String) -> String {
-        var p = String(path.prefix { $0 != "?" && $0 != "#" })
-        if p.count > 1 && p.hasSuffix("/") { p.removeLast() }
-        if !p.hasPrefix("/") { p = "/" + p }
-        return p
+        // Byte-wise (`?`, `#` and `/` are ASCII): every routed call passes here.
+        var p = path.utf8[...]
+        if let end = p.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) { p = p[..<end] }
+        if p.count > 1 && p.last == UInt8(ascii: "/") { p = p.dropLast() }
+        let text = String(Substring(p))
+        return p.first == UInt8(ascii: "/") ? text : "/" + text
     }
 
     static func segments(_ path: String) -> [Substring] {
-        path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { $0 }
+        // Split as bytes (`/` is ASCII): splitting by Character costs at every routed call.
+        path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst().map { Substring($0) }
     }
 
     /// Parameters and the number of literal segments when the template matches.

@@ -190,7 +190,7 @@ public struct JSONReader {
         let location = location(at: position)
         let keyOffset = position
         let key = try scanString()
-        try endKey(at: keyOffset, text: key)
+        try endKey(at: keyOffset)
         return (key, location)
     }
 
@@ -205,12 +205,28 @@ public struct JSONReader {
         }
         if let match {
             position = match.end + 1
-            try endKey(at: keyOffset, text: keys.names[match.index])
+            try endKey(at: keyOffset)
             return (match.index, keyOffset)
         }
-        // Escapes, or a key not listed: decoded as usual, then compared.
+        // Not listed and plainly written (ASCII, no escape): skipped without making it.
+        let plainEnd: Int? = bytes.withUnsafeBufferPointer { input in
+            var i = keyOffset + 1
+            while i < input.count {
+                let b = input[i]
+                if b == UInt8(ascii: "\"") { return i }
+                if b == UInt8(ascii: "\\") || b < 0x20 || b >= 0x80 { return nil }
+                i += 1
+            }
+            return nil
+        }
+        if let plainEnd {
+            position = plainEnd + 1
+            try endKey(at: keyOffset)
+            return (keys.names.count, keyOffset)
+        }
+        // Escapes, or other scripts: decoded as usual (and checked), then compared.
         let key = try scanString()
-        try endKey(at: keyOffset, text: key)
+        try endKey(at: keyOffset)
         return (keys.names.firstIndex(of: key) ?? keys.names.count, keyOffset)
     }
 
@@ -251,10 +267,11 @@ public struct JSONReader {
     }
 
     /// Consumes the `:` after a key and makes the key the last step of the path.
-    private mutating func endKey(at keyOffset: Int, text key: String) throws(JSONSyntaxError) {
+    private mutating func endKey(at keyOffset: Int) throws(JSONSyntaxError) {
         skipWhitespace()
         guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
-            throw error("expected ':' after key \(Excerpt.quoted(key)), found \(describeByte(at: position))")
+            // The key's text only for the message: reading a key makes no string of it.
+            throw error("expected ':' after key \(Excerpt.quoted(key(atOffset: keyOffset))), found \(describeByte(at: position))")
         }
         position += 1
         pathStack[pathStack.count - 1] = .key(keyOffset)

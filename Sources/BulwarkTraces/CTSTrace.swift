@@ -63,119 +63,203 @@ public struct TraceProblem: Error, Sendable, CustomStringConvertible {
 extension CTSTrace {
     /// Reads the trace of a text cut out by `TraceSplitter` (the traces, for a `ListTraces`
     /// answer): each one read or located as a problem, in file order; locations are the file's.
+    /// One streaming pass: fields are matched in place, others skipped (a trace file holds millions).
     public static func read(_ text: TraceText) -> [Result<CTSTrace, TraceProblem>] {
         var reader = JSONReader(bytes: text.bytes)
-        let node: JSONNode
-        do { node = try reader.readDocument() } catch {
-            return [
-                .failure(
-                    TraceProblem(location: text.locate(error.location), path: text.path.appending(error.path), message: error.message, traceID: nil))
-            ]
-        }
-        // A `ListTraces` answer: its `traces` are the traces.
-        if text.path == .root, case .object(let members) = node.value, !members.contains(where: { $0.key == "trace_id" }),
-            let list = members.first(where: { $0.key == "traces" })
-        {
-            let path = JSONPath.root.appending(key: "traces")
-            guard case .array(let items) = list.value.value else {
-                return [
-                    .failure(
-                        TraceProblem(location: text.locate(list.value.location), path: path, message: "\"traces\" must be an array", traceID: nil))
-                ]
-            }
-            return items.enumerated().map { i, item in decode(item, in: text, path: path.appending(index: i)) }
-        }
-        return [decode(node, in: text, path: text.path)]
-    }
-
-    /// The fields of one trace object; a missing or mistyped field it needs is a problem.
-    static func decode(_ node: JSONNode, in text: TraceText, path: JSONPath) -> Result<CTSTrace, TraceProblem> {
-        guard case .object(let members) = node.value else {
-            return .failure(TraceProblem(location: text.locate(node.location), path: path, message: "a trace is an object", traceID: nil))
-        }
-        var fields = TraceFields(members: members, text: text, path: path)
-        do throws(TraceProblem) {
-            let id = try fields.string("trace_id", required: true)!
-            fields.traceID = id
-            let service = try fields.string("service_type", required: true)!
-            guard let userNode = members.first(where: { $0.key == "user" })?.value else {
-                throw fields.problem(at: node, "missing field \"user\"")
-            }
-            var trace = CTSTrace(traceID: id, serviceType: service, user: try fields.user(userNode))
-            trace.traceName = try fields.string("trace_name")
-            trace.time = try fields.integer("time")
-            trace.resourceType = try fields.string("resource_type")
-            trace.resourceID = try fields.string("resource_id")
-            trace.resourceURL = try fields.string("resource_url")
-            trace.httpMethod = try fields.string("http_method")
-            trace.operationID = try fields.string("operation_id")
-            trace.endpoint = try fields.string("endpoint")
-            trace.sourceIP = try fields.string("source_ip")
-            trace.code = try fields.string("code")
-            trace.resourceAccountID = try fields.string("resource_account_id")
-            return .success(trace)
+        var decoder = TraceDecoder(text: text)
+        do {
+            let results = try decoder.readTrace(&reader, path: text.path, topLevel: text.path == .root)
+            try reader.endDocument()
+            return results
         } catch {
-            return .failure(error)
+            return [.failure(TraceProblem(location: text.locate(error.location), path: text.path.appending(error.path), message: error.message, traceID: nil))]
         }
     }
 }
 
-/// Reads typed fields of a trace object, locating what is wrong.
-private struct TraceFields {
-    let members: [JSONMember]
-    let text: TraceText
-    let path: JSONPath
-    var traceID: String?
+/// The fields of a trace, matched in place.
+private enum TraceKey: Int, CaseIterable {
+    case traceID, traceName, time, serviceType, resourceType, resourceID, resourceURL, httpMethod, operationID, endpoint, sourceIP, code
+    case resourceAccountID, user, traces
 
-    func problem(at node: JSONNode, _ message: String, keys: String...) -> TraceProblem {
-        TraceProblem(location: text.locate(node.location), path: keys.reduce(path) { $0.appending(key: $1) }, message: message, traceID: traceID)
+    var name: String {
+        switch self {
+        case .traceID: "trace_id"
+        case .traceName: "trace_name"
+        case .time: "time"
+        case .serviceType: "service_type"
+        case .resourceType: "resource_type"
+        case .resourceID: "resource_id"
+        case .resourceURL: "resource_url"
+        case .httpMethod: "http_method"
+        case .operationID: "operation_id"
+        case .endpoint: "endpoint"
+        case .sourceIP: "source_ip"
+        case .code: "code"
+        case .resourceAccountID: "resource_account_id"
+        case .user: "user"
+        case .traces: "traces"
+        }
+    }
+
+    static let set = JSONKeySet(allCases.map(\.name))
+}
+
+/// The fields of a trace's `user`.
+private enum UserKey: Int, CaseIterable {
+    case principalURN, accountID, type, name, principalID, accessKeyID
+
+    var name: String {
+        switch self {
+        case .principalURN: "principal_urn"
+        case .accountID: "account_id"
+        case .type: "type"
+        case .name: "name"
+        case .principalID: "principal_id"
+        case .accessKeyID: "access_key_id"
+        }
+    }
+
+    static let set = JSONKeySet(allCases.map(\.name))
+}
+
+/// Reads trace objects from a `JSONReader`; a field of the wrong type makes the trace a
+/// problem (located), the rest of the text is still read.
+private struct TraceDecoder {
+    let text: TraceText
+    /// The first problem of the trace being read: (offset, path, message).
+    private var problem: (offset: Int, path: JSONPath, message: String)?
+
+    init(text: TraceText) { self.text = text }
+
+    /// The trace at the cursor, or the traces of a `ListTraces` answer (`topLevel` only).
+    mutating func readTrace(_ reader: inout JSONReader, path: JSONPath, topLevel: Bool) throws(JSONSyntaxError) -> [Result<CTSTrace, TraceProblem>] {
+        let start = reader.peekOffset()
+        guard reader.peekKind() == .object else {
+            _ = try reader.readValue()
+            return [.failure(located(start, path, "a trace is an object", traceID: nil))]
+        }
+        problem = nil
+        var fields = [String?](repeating: nil, count: TraceKey.allCases.count)
+        var seen: UInt32 = 0
+        var time: Int64?
+        var user = CTSUser()
+        var hasUser = false
+        var listed: [Result<CTSTrace, TraceProblem>]?
+        try reader.beginObject()
+        while let (index, offset) = try reader.nextKey(in: TraceKey.set) {
+            guard let key = TraceKey(rawValue: index) else {
+                _ = try reader.readValue()
+                continue
+            }
+            if seen & (1 << index) != 0 {
+                note(offset, path, "duplicate field \"\(key.name)\"")
+                _ = try reader.readValue()
+                continue
+            }
+            seen |= 1 << index
+            switch key {
+            case .time: time = try integer(&reader, path.appending(key: key.name), key.name)
+            case .user:
+                hasUser = true
+                user = try readUser(&reader, path: path.appending(key: "user"))
+            case .traces where topLevel && reader.peekKind() == .array:
+                var items: [Result<CTSTrace, TraceProblem>] = []
+                try reader.beginArray()
+                var i = 0
+                while try reader.nextElement() {
+                    var inner = TraceDecoder(text: text)
+                    items += try inner.readTrace(&reader, path: path.appending(key: "traces").appending(index: i), topLevel: false)
+                    i += 1
+                }
+                listed = items
+            case .traces: _ = try reader.readValue()
+            default: fields[index] = try string(&reader, path.appending(key: key.name), key.name)
+            }
+        }
+        if let listed, fields[TraceKey.traceID.rawValue] == nil { return listed }
+        let id = fields[TraceKey.traceID.rawValue]
+        if let problem { return [.failure(located(problem.offset, problem.path, problem.message, traceID: id))] }
+        for required in [TraceKey.traceID, .serviceType] where (fields[required.rawValue] ?? "").isEmpty {
+            let what = fields[required.rawValue] == nil ? "missing field \"\(required.name)\"" : "\"\(required.name)\" is empty"
+            return [.failure(located(start, path, what, traceID: id))]
+        }
+        guard hasUser else { return [.failure(located(start, path, "missing field \"user\"", traceID: id))] }
+        var trace = CTSTrace(traceID: id!, serviceType: fields[TraceKey.serviceType.rawValue]!, user: user)
+        trace.time = time
+        trace.traceName = fields[TraceKey.traceName.rawValue]
+        trace.resourceType = fields[TraceKey.resourceType.rawValue]
+        trace.resourceID = fields[TraceKey.resourceID.rawValue]
+        trace.resourceURL = fields[TraceKey.resourceURL.rawValue]
+        trace.httpMethod = fields[TraceKey.httpMethod.rawValue]
+        trace.operationID = fields[TraceKey.operationID.rawValue]
+        trace.endpoint = fields[TraceKey.endpoint.rawValue]
+        trace.sourceIP = fields[TraceKey.sourceIP.rawValue]
+        trace.code = fields[TraceKey.code.rawValue]
+        trace.resourceAccountID = fields[TraceKey.resourceAccountID.rawValue]
+        return [.success(trace)]
+    }
+
+    private mutating func readUser(_ reader: inout JSONReader, path: JSONPath) throws(JSONSyntaxError) -> CTSUser {
+        var user = CTSUser()
+        guard reader.peekKind() == .object else {
+            note(reader.peekOffset(), path, "\"user\" must be an object, found \(reader.peekKind()?.name ?? "nothing")")
+            _ = try reader.readValue()
+            return user
+        }
+        try reader.beginObject()
+        while let (index, _) = try reader.nextKey(in: UserKey.set) {
+            guard let key = UserKey(rawValue: index) else {
+                _ = try reader.readValue()
+                continue
+            }
+            let value = try string(&reader, path.appending(key: key.name), "user.\(key.name)")
+            switch key {
+            case .principalURN: user.principalURN = value
+            case .accountID: user.accountID = value
+            case .type: user.type = value
+            case .name: user.name = value
+            case .principalID: user.principalID = value
+            case .accessKeyID: user.accessKeyID = value
+            }
+        }
+        return user
     }
 
     /// A string field; null counts as absent (CTS writes nulls for fields it has no value for).
-    func string(_ key: String, required: Bool = false, in members: [JSONMember]? = nil, under prefix: String? = nil) throws(TraceProblem) -> String? {
-        let name = prefix.map { "\($0).\(key)" } ?? key
-        func problem(_ node: JSONNode, _ message: String) -> TraceProblem {
-            prefix.map { self.problem(at: node, message, keys: $0, key) } ?? self.problem(at: node, message, keys: key)
-        }
-        guard let member = (members ?? self.members).first(where: { $0.key == key }) else {
-            if required { throw TraceProblem(location: text.start, path: path, message: "missing field \"\(name)\"", traceID: traceID) }
-            return nil
-        }
-        switch member.value.value {
-        case .string(let value):
-            if required && value.isEmpty { throw problem(member.value, "\"\(name)\" is empty") }
-            return value
-        case .null where !required: return nil
-        default: throw problem(member.value, "\"\(name)\" must be a string, found \(member.value.typeName)")
-        }
+    private mutating func string(_ reader: inout JSONReader, _ path: JSONPath, _ name: String) throws(JSONSyntaxError) -> String? {
+        if let (text, _) = try reader.readStringIfPresent() { return text }
+        if reader.peekKind() != .null { note(reader.peekOffset(), path, "\"\(name)\" must be a string, found \(reader.peekKind()?.name ?? "nothing")") }
+        _ = try reader.readValue()
+        return nil
     }
 
     /// An integer field (`time`); a string of digits is taken too (trace files written by hand).
-    func integer(_ key: String) throws(TraceProblem) -> Int64? {
-        guard let member = members.first(where: { $0.key == key }) else { return nil }
-        switch member.value.value {
+    private mutating func integer(_ reader: inout JSONReader, _ path: JSONPath, _ name: String) throws(JSONSyntaxError) -> Int64? {
+        let offset = reader.peekOffset()
+        let node = try reader.readValue()
+        switch node.value {
         case .number(let text), .string(let text):
             guard let value = Int64(text) else {
-                throw problem(at: member.value, "\"\(key)\" must be an integer (milliseconds), found \(text)", keys: key)
+                note(offset, path, "\"\(name)\" must be an integer (milliseconds), found \(text)")
+                return nil
             }
             return value
         case .null: return nil
-        default: throw problem(at: member.value, "\"\(key)\" must be an integer, found \(member.value.typeName)", keys: key)
+        default:
+            note(offset, path, "\"\(name)\" must be an integer, found \(node.typeName)")
+            return nil
         }
     }
 
-    func user(_ node: JSONNode) throws(TraceProblem) -> CTSUser {
-        guard case .object(let fields) = node.value else {
-            throw problem(at: node, "\"user\" must be an object, found \(node.typeName)", keys: "user")
-        }
-        var user = CTSUser()
-        user.principalURN = try string("principal_urn", in: fields, under: "user")
-        user.accountID = try string("account_id", in: fields, under: "user")
-        user.type = try string("type", in: fields, under: "user")
-        user.name = try string("name", in: fields, under: "user")
-        user.principalID = try string("principal_id", in: fields, under: "user")
-        user.accessKeyID = try string("access_key_id", in: fields, under: "user")
-        return user
+    /// Keeps the trace's first problem.
+    private mutating func note(_ offset: Int, _ path: JSONPath, _ message: String) {
+        if problem == nil { problem = (offset, path, message) }
+    }
+
+    private func located(_ offset: Int, _ path: JSONPath, _ message: String, traceID: String?) -> TraceProblem {
+        let inner = JSONReader.locations(ofOffsets: [offset], in: text.bytes)[0]
+        return TraceProblem(location: text.locate(inner), path: path, message: message, traceID: traceID)
     }
 }
 

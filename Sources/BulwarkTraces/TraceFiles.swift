@@ -1,4 +1,4 @@
-public import BulwarkJSON
+import BulwarkJSON
 import CZlib
 
 #if canImport(Glibc)

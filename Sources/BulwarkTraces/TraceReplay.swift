@@ -157,19 +157,26 @@ public struct TraceReplayer: Sendable {
 
     /// The region of an endpoint host: its second label when that looks like a region (`cn-north-4`), else `*`.
     public static func region(ofEndpoint endpoint: String?) -> String {
-        guard var host = endpoint, !host.isEmpty else { return "*" }
-        if let scheme = host.range(of: "://") { host = String(host[scheme.upperBound...]) }
-        let labels = host.split(separator: "/", maxSplits: 1).first?.split(separator: ".") ?? []
-        guard labels.count >= 3, labels[1].contains("-") else { return "*" }
-        return String(labels[1])
+        guard let endpoint, !endpoint.isEmpty else { return "*" }
+        // The host: after a scheme's `://`, up to a `/` or `:` (port); its labels split by dots.
+        var host = endpoint.utf8[...]
+        if let colon = host.firstIndex(of: UInt8(ascii: ":")), host[colon...].starts(with: "://".utf8) {
+            host = host[host.index(colon, offsetBy: 3)...]
+        }
+        host = host.prefix { $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: ":") }
+        let labels = host.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard labels.count >= 3, labels[1].contains(UInt8(ascii: "-")) else { return "*" }
+        return String(Substring(labels[1]))
     }
 
     /// The path of a URL (`https://host/v2/images?x=1` → `/v2/images?x=1`), or of a path as given.
     static func path(ofURL url: String) -> String? {
-        guard let scheme = url.range(of: "://") else { return url.hasPrefix("/") ? url : nil }
-        let rest = url[scheme.upperBound...]
-        guard let slash = rest.firstIndex(of: "/") else { return "/" }
-        return String(rest[slash...])
+        if url.utf8.first == UInt8(ascii: "/") { return url }
+        let bytes = url.utf8
+        guard let colon = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[colon...].starts(with: "://".utf8) else { return nil }
+        let rest = bytes[bytes.index(colon, offsetBy: 3)...]
+        guard let slash = rest.firstIndex(of: UInt8(ascii: "/")) else { return "/" }
+        return String(Substring(rest[slash...]))
     }
 
     /// `2026-11-30T12:34:56Z` for milliseconds since 1970 (UTC; the civil calendar from day counts).

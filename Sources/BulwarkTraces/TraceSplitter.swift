@@ -42,35 +42,95 @@ public struct TraceSplitter: Sendable {
     private var escaped = false
 
     private var line = 1
-    private var column = 1
+    /// Unicode scalars since the start of the line (the column is one more).
+    private var lineScalars = 0
 
     public init() {}
 
     /// Feeds the next bytes of the file; returns the traces completed by them.
-    public mutating func feed(_ chunk: some Collection<UInt8>) throws(TraceFileError) -> [TraceText] {
+    public mutating func feed(_ chunk: [UInt8]) throws(TraceFileError) -> [TraceText] {
         var done: [TraceText] = []
-        for byte in chunk {
-            let here = SourceLocation(line: line, column: column)
-            if byte == 0x0A {
-                line += 1
-                column = 1
-            } else if byte & 0xC0 != 0x80 {
-                column += 1
+        try chunk.withUnsafeBufferPointer { (input: UnsafeBufferPointer<UInt8>) throws(TraceFileError) in
+            var i = 0
+            while i < input.count {
+                if depth > 0 {
+                    i = try scanTrace(input, from: i, into: &done)
+                    continue
+                }
+                let byte = input[i]
+                let here = SourceLocation(line: line, column: lineScalars + 1)
+                count(byte)
+                i += 1
+                if byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { continue }
+                try between(byte, at: here)
+                if depth > 0 { current.append(byte) }
             }
-            if depth > 0 {
-                try take(byte, into: &done)
-                continue
-            }
-            if byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { continue }
-            try between(byte, at: here)
-            if depth > 0 { current.append(byte) }
         }
         return done
     }
 
+    private mutating func count(_ byte: UInt8) {
+        if byte == 0x0A {
+            line += 1
+            lineScalars = 0
+        } else if byte & 0xC0 != 0x80 {
+            lineScalars += 1
+        }
+    }
+
+    /// Reads on inside a trace from `start` to its end or the chunk's; returns where it stopped.
+    private mutating func scanTrace(
+        _ input: UnsafeBufferPointer<UInt8>, from start: Int, into done: inout [TraceText]
+    ) throws(TraceFileError) -> Int {
+        var i = start
+        var closed = false
+        scan: while i < input.count {
+            let byte = input[i]
+            i += 1
+            if byte == 0x0A {
+                line += 1
+                lineScalars = 0
+            } else if byte & 0xC0 != 0x80 {
+                lineScalars += 1
+            }
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+                if depth == 0 {
+                    closed = true
+                    break scan
+                }
+            default: break
+            }
+        }
+        current.append(contentsOf: UnsafeBufferPointer(rebasing: input[start..<i]))
+        if current.count > Self.maxTraceBytes {
+            throw TraceFileError(location: currentStart, message: "a trace larger than \(Self.maxTraceBytes) bytes")
+        }
+        if closed {
+            let path = layout == .array ? JSONPath.root.appending(index: elementIndex) : .root
+            done.append(TraceText(bytes: current, start: currentStart, path: path))
+            elementIndex += 1
+            afterElement = true
+        }
+        return i
+    }
+
     /// Says the file ended; what is unfinished is an error.
     public func finish() throws(TraceFileError) {
-        let here = SourceLocation(line: line, column: column)
+        let here = SourceLocation(line: line, column: lineScalars + 1)
         if depth > 0 { throw TraceFileError(location: here, message: "the file ends inside a trace (truncated?)") }
         if layout == .array && !arrayClosed { throw TraceFileError(location: here, message: "the file ends inside the array of traces (truncated?)") }
         if layout == .unknown { throw TraceFileError(location: here, message: "the file holds no traces (expected an array or objects)") }
@@ -110,36 +170,6 @@ public struct TraceSplitter: Sendable {
         current.removeAll(keepingCapacity: true)
         currentStart = here
         depth = 1
-    }
-
-    /// A byte inside a trace: kept, and the trace ends when its braces balance.
-    private mutating func take(_ byte: UInt8, into done: inout [TraceText]) throws(TraceFileError) {
-        current.append(byte)
-        if current.count > Self.maxTraceBytes {
-            throw TraceFileError(location: currentStart, message: "a trace larger than \(Self.maxTraceBytes) bytes")
-        }
-        if inString {
-            if escaped {
-                escaped = false
-            } else if byte == UInt8(ascii: "\\") {
-                escaped = true
-            } else if byte == UInt8(ascii: "\"") {
-                inString = false
-            }
-            return
-        }
-        switch byte {
-        case UInt8(ascii: "\""): inString = true
-        case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
-        case UInt8(ascii: "}"), UInt8(ascii: "]"):
-            depth -= 1
-            guard depth == 0 else { return }
-            let path = layout == .array ? JSONPath.root.appending(index: elementIndex) : .root
-            done.append(TraceText(bytes: current, start: currentStart, path: path))
-            elementIndex += 1
-            afterElement = true
-        default: break
-        }
     }
 
     private static func describe(_ byte: UInt8) -> String {

@@ -263,7 +263,7 @@ struct UnusedCommand: ParsableCommand {
         var input = TraceInput(files: traces, command: "unused")
         input.forEach { trace, input in
             if let start, let time = trace.time, time < start { return }
-            if let start, trace.time == nil {
+            if start != nil, trace.time == nil {
                 return input.unmap(trace.traceID, "the trace has no time, so it cannot be placed in the --since window")
             }
             switch replayer.decide(trace) {

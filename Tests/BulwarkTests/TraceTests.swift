@@ -14,7 +14,7 @@ struct TraceTests {
         let bytes = Array(text.utf8)
         var start = 0
         while start < bytes.count {
-            for piece in try splitter.feed(bytes[start..<min(start + chunk, bytes.count)]) {
+            for piece in try splitter.feed(Array(bytes[start..<min(start + chunk, bytes.count)])) {
                 for result in CTSTrace.read(piece) { ids.append(try result.get().traceID) }
             }
             start += chunk
