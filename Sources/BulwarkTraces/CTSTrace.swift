@@ -72,7 +72,10 @@ extension CTSTrace {
             try reader.endDocument()
             return results
         } catch {
-            return [.failure(TraceProblem(location: text.locate(error.location), path: text.path.appending(error.path), message: error.message, traceID: nil))]
+            return [
+                .failure(
+                    TraceProblem(location: text.locate(error.location), path: text.path.appending(error.path), message: error.message, traceID: nil))
+            ]
         }
     }
 }
@@ -229,7 +232,9 @@ private struct TraceDecoder {
     /// A string field; null counts as absent (CTS writes nulls for fields it has no value for).
     private mutating func string(_ reader: inout JSONReader, _ path: JSONPath, _ name: String) throws(JSONSyntaxError) -> String? {
         if let (text, _) = try reader.readStringIfPresent() { return text }
-        if reader.peekKind() != .null { note(reader.peekOffset(), path, "\"\(name)\" must be a string, found \(reader.peekKind()?.name ?? "nothing")") }
+        if reader.peekKind() != .null {
+            note(reader.peekOffset(), path, "\"\(name)\" must be a string, found \(reader.peekKind()?.name ?? "nothing")")
+        }
         _ = try reader.readValue()
         return nil
     }

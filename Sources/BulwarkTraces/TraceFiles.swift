@@ -16,6 +16,16 @@ public enum TraceFiles {
     /// order, each one read or a located problem. A file that cannot be opened, or whose syntax
     /// breaks, throws once the traces before the break were given.
     public static func read(_ path: String, each: (Result<CTSTrace, TraceProblem>) -> Void) throws(TraceFileError) {
+        try texts(path) { texts in
+            for text in texts {
+                for result in CTSTrace.read(text) { each(result) }
+            }
+        }
+    }
+
+    /// Calls `each` with the texts of the file's traces as chunks of it are read (cut, not yet
+    /// read as traces: a caller may read them on several cores). Throws like `read`.
+    public static func texts(_ path: String, each: ([TraceText]) -> Void) throws(TraceFileError) {
         let fd = path == "-" ? 0 : open(path, O_RDONLY)
         guard fd >= 0 else {
             throw TraceFileError(location: SourceLocation(line: 1, column: 1), message: "cannot open: \(String(cString: strerror(errno)))")
@@ -40,16 +50,15 @@ public enum TraceFiles {
             }
             let plain: [UInt8]
             if let gzip { plain = try gzip.inflate(bytes) } else { plain = Array(bytes) }
-            for text in try splitter.feed(plain) {
-                for result in CTSTrace.read(text) { each(result) }
-            }
+            let texts = try splitter.feed(plain)
+            if !texts.isEmpty { each(texts) }
         }
         if let gzip { try gzip.finish() }
         try splitter.finish()
     }
 }
 
-/// POSIX `read` (the name `read` is taken by `TraceFiles.read` inside it).
+/// POSIX `read` (the name `read` is taken by `TraceFiles.read` inside `TraceFiles`).
 private func readBytes(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int { read(fd, buffer, count) }
 
 /// zlib's inflate over a gzip stream (several members, as `cat a.gz b.gz` makes, are read on).

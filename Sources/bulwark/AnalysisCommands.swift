@@ -382,7 +382,8 @@ struct GenerateCommand: ParsableCommand {
         var input = TraceInput(files: traces, command: "generate")
         // Traces read but mapped to no call (those that cannot be read are reported as they are met).
         var skipped: [(traceID: String, reason: String)] = []
-        input.forEach { trace, input in
+        input.forEach { read, _ in
+            let trace = read.trace
             guard trace.succeeded else { return }
             let who: String
             switch TraceReplayer.principalURN(of: trace.user) {

@@ -20,8 +20,15 @@ struct TraceInput {
     let command: String
     /// Traces read (good or not).
     private(set) var total = 0
-    /// Traces that could not be read or decided: (trace id, or where it is when it has none; why).
-    private(set) var unmapped: [(traceID: String, reason: String)] = []
+    /// Traces that could not be read or decided: (trace id, or where it is when it has none; why),
+    /// in file order.
+    var unmapped: [(traceID: String, reason: String)] {
+        unmappedEntries.enumerated().sorted { ($0.element.ordinal, $0.offset) < ($1.element.ordinal, $1.offset) }.map {
+            ($0.element.traceID, $0.element.reason)
+        }
+    }
+    /// With the trace's place in the input (traces are read in batches, decided after).
+    private var unmappedEntries: [(ordinal: Int, traceID: String, reason: String)] = []
     /// A file stopped being readable at some point: the rest of it was not read.
     private(set) var brokenFiles = 0
 
@@ -30,29 +37,67 @@ struct TraceInput {
         self.command = command
     }
 
-    /// Calls `each` with every trace read; problems go to `unmapped`.
-    mutating func forEach(_ each: (CTSTrace, inout TraceInput) -> Void) {
+    /// Calls `each` with every trace read, in file order; problems go to `unmapped`.
+    mutating func forEach(_ each: (TraceInput.Read, inout TraceInput) -> Void) {
+        forEachBatch { batch, input in
+            for trace in batch { each(trace, &input) }
+        }
+    }
+
+    /// A trace read, with its place among every trace read (for `unmap`).
+    struct Read: Sendable {
+        let ordinal: Int
+        let trace: CTSTrace
+    }
+
+    /// Calls `each` with batches of the traces read, in file order; each batch is read from
+    /// its text on every core. Problems go to `unmapped`, reported as they are met.
+    mutating func forEachBatch(_ each: ([Read], inout TraceInput) -> Void) {
+        let workers = OnEveryCore.workers()
         for file in files {
+            var pending: [TraceText] = []
+            var failure: TraceFileError?
             do {
-                try TraceFiles.read(file) { result in
-                    total += 1
-                    if total % 250_000 == 0 { Console.error("\(command): \(total) traces read") }
-                    switch result {
-                    case .success(let trace): each(trace, &self)
-                    case .failure(let problem):
-                        let place = "\(file):\(problem.location.line):\(problem.location.column)"
-                        Console.error("\(place): \(problem.path): \(problem.message)")
-                        unmapped.append((problem.traceID ?? place, "\(place): \(problem.path): \(problem.message)"))
+                try TraceFiles.texts(file) { texts in
+                    pending += texts
+                    if pending.count >= Self.batchSize {
+                        deliver(pending, of: file, workers: workers, to: each)
+                        pending.removeAll(keepingCapacity: true)
                     }
                 }
-            } catch {
+            } catch { failure = error }
+            // What was read before a break is used all the same.
+            deliver(pending, of: file, workers: workers, to: each)
+            if let failure {
                 brokenFiles += 1
-                Console.error("\(file):\(error.location.line):\(error.location.column): \(error.message); the rest of the file is not read")
+                Console.error("\(file):\(failure.location.line):\(failure.location.column): \(failure.message); the rest of the file is not read")
             }
         }
     }
 
-    mutating func unmap(_ traceID: String, _ reason: String) { unmapped.append((traceID, reason)) }
+    static let batchSize = 4096
+
+    private mutating func deliver(_ texts: [TraceText], of file: String, workers: Int, to each: ([Read], inout TraceInput) -> Void) {
+        guard !texts.isEmpty else { return }
+        var batch: [Read] = []
+        batch.reserveCapacity(texts.count)
+        for results in OnEveryCore.map(texts, workers: workers, { _, text in CTSTrace.read(text) }) {
+            for result in results {
+                total += 1
+                if total % 250_000 == 0 { Console.error("\(command): \(total) traces read") }
+                switch result {
+                case .success(let trace): batch.append(Read(ordinal: total, trace: trace))
+                case .failure(let problem):
+                    let place = "\(file):\(problem.location.line):\(problem.location.column)"
+                    Console.error("\(place): \(problem.path): \(problem.message)")
+                    unmappedEntries.append((total, problem.traceID ?? place, "\(place): \(problem.path): \(problem.message)"))
+                }
+            }
+        }
+        each(batch, &self)
+    }
+
+    mutating func unmap(_ read: Read, _ reason: String) { unmappedEntries.append((read.ordinal, read.trace.traceID, reason)) }
 }
 
 /// `bulwark replay`: every traced call decided under a workspace, or what a change would change.
@@ -76,20 +121,28 @@ struct ReplayCommand: ParsableCommand {
 
     func run() throws {
         let catalog = try catalogs.load(workspaces: [workspace] + (against.map { [$0] } ?? []))
-        var before = TraceReplayer(workspace: try loadWorkspace(workspace, catalog: catalog), catalog: catalog)
-        var after = try against.map { TraceReplayer(workspace: try loadWorkspace($0, catalog: catalog), catalog: catalog) }
+        let before = TraceReplayer(workspace: try loadWorkspace(workspace, catalog: catalog), catalog: catalog)
+        let after = try against.map { TraceReplayer(workspace: try loadWorkspace($0, catalog: catalog), catalog: catalog) }
         var input = TraceInput(files: traces, command: "replay")
         var output = ReplayOutput(format: format, comparing: after != nil)
         var changes: [(before: TraceDecision, after: TraceDecision)] = []
-        input.forEach { trace, input in
-            switch before.decide(trace) {
-            case .unmapped(let id, let reason): input.unmap(id, reason)
-            case .decided(let decision):
-                guard after != nil else { return output.result(decision) }
-                switch after!.decide(trace) {
-                case .unmapped(let id, let reason): input.unmap(id, "under \(against!): \(reason)")
-                case .decided(let changed):
-                    if changed.decision != decision.decision { changes.append((decision, changed)) }
+        // Each worker decides with replayers of its own (each keeps its principals' authorizers).
+        let workers = OnEveryCore.workers()
+        let replayers = WorkerState({ (before: before, after: after) }, workers: workers)
+        input.forEachBatch { batch, input in
+            let outcomes = OnEveryCore.map(batch, workers: workers) { worker, read in
+                replayers.withState(worker) { pair in (pair.before.decide(read.trace), pair.after?.decide(read.trace)) }
+            }
+            for (read, (first, second)) in zip(batch, outcomes) {
+                switch first {
+                case .unmapped(_, let reason): input.unmap(read, reason)
+                case .decided(let decision):
+                    switch second {
+                    case nil: output.result(decision)
+                    case .unmapped(_, let reason)?: input.unmap(read, "under \(against!): \(reason)")
+                    case .decided(let changed)?:
+                        if changed.decision != decision.decision { changes.append((decision, changed)) }
+                    }
                 }
             }
         }
@@ -261,13 +314,14 @@ struct UnusedCommand: ParsableCommand {
         var replayer = TraceReplayer(workspace: ws, catalog: catalog)
         var usage = TraceUsage()
         var input = TraceInput(files: traces, command: "unused")
-        input.forEach { trace, input in
+        input.forEach { read, input in
+            let trace = read.trace
             if let start, let time = trace.time, time < start { return }
             if start != nil, trace.time == nil {
-                return input.unmap(trace.traceID, "the trace has no time, so it cannot be placed in the --since window")
+                return input.unmap(read, "the trace has no time, so it cannot be placed in the --since window")
             }
             switch replayer.decide(trace) {
-            case .unmapped(let id, let reason): input.unmap(id, reason)
+            case .unmapped(_, let reason): input.unmap(read, reason)
             case .decided(let decision): usage.record(decision, succeeded: trace.succeeded)
             }
         }

@@ -1,5 +1,8 @@
+import BulwarkCatalog
 import BulwarkJSON
+import BulwarkTestSupport
 import BulwarkTraces
+import BulwarkWorkspace
 import Foundation
 import Testing
 
@@ -178,6 +181,41 @@ struct TraceCLITests {
         let same = try runCLI(["replay", "--traces", traces, "--workspace", workspace, "--against", workspace])
         #expect(same.code == 3)
         #expect(same.stdout.contains("no decision changes"))
+    }
+
+    @Test func parallelReplayDecidesLikeOneTraceAtATime() throws {
+        // More traces than a batch, decided on every core by the CLI, against the library one by one.
+        let users = ["iam::0a1b2c:user:bob", "iam::0a1b2c:user:alice", "iam::5p5p5p:user:carol", "iam::0a1b2c:user:nobody"]
+        let calls = [("GET", "/v2/cloudimages"), ("GET", "/v2/images/img-7"), ("POST", "/v2/images/img-7/members"), ("GET", "/v2/nowhere")]
+        var generator = SeededGenerator(seed: 21)
+        var lines: [String] = []
+        for i in 0..<5000 {
+            let user = users[Int(generator.next() % UInt64(users.count))]
+            let (method, path) = calls[Int(generator.next() % UInt64(calls.count))]
+            lines.append(
+                #"{"trace_id": "t\#(i)", "service_type": "IMS", "code": "200", "http_method": "\#(method)", "#
+                    + #""resource_url": "https://ims.cn-north-4.myhuaweicloud.com\#(path)", "user": {"principal_urn": "\#(user)"}}"#)
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bulwark-traces-\(UUID().uuidString).jsonl")
+        try lines.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let cli = try runCLI(["replay", "--traces", file.path, "--workspace", workspace])
+        let catalog = try Catalog.bundled()
+        var replayer = TraceReplayer(workspace: Workspace.load(directory: workspace, catalog: catalog), catalog: catalog)
+        var expected: [String] = []
+        var unmapped: [String] = []
+        try TraceFiles.read(file.path) { result in
+            guard case .success(let trace) = result else { return }
+            switch replayer.decide(trace) {
+            case .decided(let d): expected.append("\(d.decision == .allow ? "ALLOW" : "DENY ") \(d.traceID) \(d.principal) \(d.action) \(d.resource)")
+            case .unmapped(let id, _): unmapped.append(id)
+            }
+        }
+        let decided = cli.stdout.split(separator: "\n").filter { $0.hasPrefix("ALLOW") || $0.hasPrefix("DENY") }
+        #expect(decided.map { $0.split(separator: " (").first.map(String.init) ?? "" } == expected)
+        #expect(
+            cli.stdout.split(separator: "\n").filter { $0.hasPrefix("unmapped ") }.map { String($0.dropFirst(9).prefix { $0 != ":" }) } == unmapped)
+        #expect(expected.count > 1000 && unmapped.count > 1000)
     }
 
     @Test func unusedCountsOnlySuccessfulCallsInTheWindow() throws {
