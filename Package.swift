@@ -131,7 +131,7 @@ let package = Package(
             name: "BulwarkServer",
             dependencies: [
                 "BulwarkEngine", "BulwarkContract", "BulwarkCatalog", "BulwarkPolicy", "BulwarkJSON", "BulwarkValidation", "BulwarkAPI",
-                "BulwarkOrganization", "BulwarkStore", "BulwarkEnforcement", "BulwarkRuntime", "BulwarkWorkspace",
+                "BulwarkOrganization", "BulwarkStore", "BulwarkEnforcement", "BulwarkRuntime", "BulwarkWorkspace", "BulwarkAnalysis",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -15,6 +15,7 @@ public final class PDPServer: Sendable {
     let keeper: StateKeeper
     let metrics: ServerMetrics
     let decisions: DecisionService
+    let accessAnalyzer: AccessAnalyzerService
     let decisionLog: DecisionLog?
     let catalog: Catalog
 
@@ -26,6 +27,7 @@ public final class PDPServer: Sendable {
         let metrics = ServerMetrics()
         self.metrics = metrics
         self.decisions = DecisionService(catalog: catalog, limits: configuration.decisionLimits)
+        self.accessAnalyzer = AccessAnalyzerService(catalog: catalog)
         keeper = try StateKeeper(
             location: configuration.store ?? .sqlite(path: (configuration.dataDirectory ?? ".") + "/bulwark.sqlite"),
             catalog: catalog, logger: logger, pollInterval: configuration.pollInterval,

@@ -65,6 +65,20 @@ extension PDPServer {
             Self.json(try self.decisions.validate(try await self.body(request)))
         }
 
+        // Huawei IAM Access Analyzer's policy checks (SPEC §14): open like the health checks, as
+        // they read only the documents sent (the SDK signs with AK/SK, not a bearer token).
+        router.post("/v5/policies/validate") { request, _ in
+            let limit = try Self.query(request, "limit").map { text throws(APIError) in
+                guard let value = Int(text) else { throw APIError.badRequest("limit must be an integer, not \(Excerpt.quoted(text))") }
+                return value
+            }
+            return Self.json(
+                try self.accessAnalyzer.validatePolicy(try await self.body(request), limit: limit, marker: try Self.query(request, "marker")))
+        }
+        router.post("/v5/policies/check-no-new-access") { request, _ in
+            Self.json(try self.accessAnalyzer.checkNoNewAccess(try await self.body(request)))
+        }
+
         // Management.
         let manage = router.group("/v1").add(middleware: BearerTokenMiddleware(token: configuration.adminToken, realm: "management"))
         manage.get("organization") { _, _ in

@@ -81,6 +81,15 @@ import Testing
                 #"{"principal":"\#(alice)","apiRequest":{"service":"ims","method":"GET","path":"/v2/cloudimages"}}"#)
             try await call(.post, "/v1/simulate", "/v1/simulate", #"{"principal":"\#(alice)","request":{"action":"ims:images:get"}}"#)
             try await call(.post, "/v1/validate", "/v1/validate", #"{"policy":{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["*"]}]}}"#)
+            try await call(
+                .post, "/v5/policies/validate", "/v5/policies/validate?limit=1",
+                #"{"policy_document":"{\"Version\":\"5.0\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"ims:nope\",\"*\"]}]}","policy_type":"identity_policy"}"#
+            )
+            try await call(
+                .post, "/v5/policies/check-no-new-access", "/v5/policies/check-no-new-access",
+                #"{"existing_policy_document":"{\"Version\":\"5.0\",\"Statement\":[]}","#
+                    + #""new_policy_document":"{\"Version\":\"5.0\",\"Statement\":[{\"Sid\":\"All\",\"Effect\":\"Allow\",\"Action\":[\"ims:images:list\"],\"Resource\":[\"*\"]}]}"}"#
+            )
             try await call(.get, "/v1/organization", "/v1/organization")
             try await call(.put, "/v1/organization", "/v1/organization", #"{"id":"o-1","rootId":"r-1","scpsEnabled":true}"#)
             try await call(.get, "/v1/organization/nodes", "/v1/organization/nodes")

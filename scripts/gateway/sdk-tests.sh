@@ -2,7 +2,8 @@
 # The gateway tested with Huawei Cloud's official Python SDK: installs the pinned SDK
 # packages, starts `bulwark gateway` on examples/gateway with the emulator as IMS and SWR,
 # runs tests/sdk/test_gateway.py against it, and stops it. Then IAM's authorization-schema
-# API of `bulwark emulator` with the SDK's IAM v5 client and `catalog pull` (tests/sdk/test_schemas.py).
+# API of `bulwark emulator` with the SDK's IAM v5 client and `catalog pull` (tests/sdk/test_schemas.py),
+# and Access Analyzer's policy checks on `bulwark serve` with the SDK's client (tests/sdk/test_access_analyzer.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 python3 -m pip install -q --disable-pip-version-check -r tests/sdk/requirements.txt 2>&1 | grep -v "Running pip as the 'root' user" || true
@@ -42,3 +43,12 @@ emulator=$!
 trap 'kill $gateway $gateway_tls $emulator 2> /dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -s "http://127.0.0.1:$((port + 10))/" > /dev/null && break; sleep 0.1; done
 BULWARK_EMULATOR="http://127.0.0.1:$((port + 10))" BULWARK_BIN="$bin" BULWARK_SCHEMAS="$work/schemas" python3 tests/sdk/test_schemas.py
+
+# Huawei IAM Access Analyzer's policy checks on `bulwark serve`, with the SDK's Access Analyzer client.
+echo "sdk-tests" > "$work/admin-token"
+BULWARK_DATA_DIR="$work/serve" "$bin" serve --port "$((port + 20))" --admin-token-file "$work/admin-token" \
+  --decision-log none --log-level warning 2> "$work/serve.log" &
+server=$!
+trap 'kill $gateway $gateway_tls $emulator $server 2> /dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$((port + 20))/readyz" > /dev/null && break; sleep 0.1; done
+BULWARK_SERVER="http://127.0.0.1:$((port + 20))" python3 tests/sdk/test_access_analyzer.py
