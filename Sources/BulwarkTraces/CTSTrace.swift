@@ -20,6 +20,9 @@ public struct CTSTrace: Sendable {
     public var code: String?
     public var resourceAccountID: String?
     public var user: CTSUser
+    /// Where the trace is in the text it was read from (byte offset, path): `TraceText.place(of:)` locates it.
+    public var sourceOffset = 0
+    public var sourcePath = JSONPath.root
 
     /// Whether the call succeeded: a 2xx or 3xx `code`.
     public var succeeded: Bool {
@@ -200,6 +203,8 @@ private struct TraceDecoder {
         trace.sourceIP = fields[TraceKey.sourceIP.rawValue]
         trace.code = fields[TraceKey.code.rawValue]
         trace.resourceAccountID = fields[TraceKey.resourceAccountID.rawValue]
+        trace.sourceOffset = start
+        trace.sourcePath = path
         return [.success(trace)]
     }
 
@@ -269,6 +274,12 @@ private struct TraceDecoder {
 }
 
 extension TraceText {
+    /// `LINE:COL: PATH` of a trace read from this text, for messages about it.
+    public func place(of trace: CTSTrace) -> String {
+        let location = locate(JSONReader.locations(ofOffsets: [trace.sourceOffset], in: bytes)[0])
+        return "\(location.line):\(location.column): \(trace.sourcePath)"
+    }
+
     /// A location within the trace's text as a location in its file.
     func locate(_ inner: SourceLocation) -> SourceLocation {
         inner.line == 1

@@ -44,10 +44,15 @@ struct TraceInput {
         }
     }
 
-    /// A trace read, with its place among every trace read (for `unmap`).
+    /// A trace read, with its place among every trace read (for `unmap`) and in its file.
     struct Read: Sendable {
         let ordinal: Int
         let trace: CTSTrace
+        let file: String
+        let text: TraceText
+
+        /// `FILE:LINE:COL: PATH`, for a message about the trace.
+        var place: String { "\(file):\(text.place(of: trace))" }
     }
 
     /// Calls `each` with batches of the traces read, in file order; each batch is read from
@@ -81,12 +86,12 @@ struct TraceInput {
         guard !texts.isEmpty else { return }
         var batch: [Read] = []
         batch.reserveCapacity(texts.count)
-        for results in OnEveryCore.map(texts, workers: workers, { _, text in CTSTrace.read(text) }) {
+        for (text, results) in zip(texts, OnEveryCore.map(texts, workers: workers, { _, text in CTSTrace.read(text) })) {
             for result in results {
                 total += 1
                 if total % 250_000 == 0 { Console.error("\(command): \(total) traces read") }
                 switch result {
-                case .success(let trace): batch.append(Read(ordinal: total, trace: trace))
+                case .success(let trace): batch.append(Read(ordinal: total, trace: trace, file: file, text: text))
                 case .failure(let problem):
                     let place = "\(file):\(problem.location.line):\(problem.location.column)"
                     Console.error("\(place): \(problem.path): \(problem.message)")
@@ -97,7 +102,8 @@ struct TraceInput {
         each(batch, &self)
     }
 
-    mutating func unmap(_ read: Read, _ reason: String) { unmappedEntries.append((read.ordinal, read.trace.traceID, reason)) }
+    /// A trace read that cannot be decided: listed with where it is and why.
+    mutating func unmap(_ read: Read, _ reason: String) { unmappedEntries.append((read.ordinal, read.trace.traceID, "\(read.place): \(reason)")) }
 }
 
 /// `bulwark replay`: every traced call decided under a workspace, or what a change would change.
