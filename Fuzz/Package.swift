@@ -25,6 +25,7 @@ let package = Package(
             .product(name: "BulwarkOrganization", package: "bulwark"),
         ]),
         .executableTarget(name: "fuzz-catalog", dependencies: ["FuzzDriver", .product(name: "BulwarkCatalog", package: "bulwark")]),
+        .executableTarget(name: "fuzz-traces", dependencies: ["FuzzDriver", .product(name: "BulwarkTraces", package: "bulwark")]),
         .executableTarget(name: "fuzz-workspace", dependencies: [
             "FuzzDriver", .product(name: "BulwarkWorkspace", package: "bulwark"), .product(name: "BulwarkCatalog", package: "bulwark"),
         ]),

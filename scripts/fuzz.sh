@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing with libFuzzer (swiftc -sanitize=fuzzer,address) of what reads
 # untrusted bytes: the JSON reader, the policy parser, the `bulwark authorize` input decoder and
-# the gateway's call handling up to the decision (Fuzz/Sources/*).
+# the gateway's call handling up to the decision, catalogs and CTS trace files (Fuzz/Sources/*).
 #
 #   scripts/fuzz.sh                 every target for FUZZ_SECONDS (default 20) each: the CI run
 #   scripts/fuzz.sh --runs N [T…]   N inputs per target (the long run: --runs 10000000)
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 runs=""
 if [ "${1:-}" = "--runs" ]; then runs="$2"; shift 2; fi
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz-json fuzz-policy fuzz-authorize-input fuzz-gateway-call fuzz-workspace fuzz-catalog)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz-json fuzz-policy fuzz-authorize-input fuzz-gateway-call fuzz-workspace fuzz-catalog fuzz-traces)
 
 sanitize="${FUZZ_SANITIZE:-fuzzer,address}"
 scratch=.build-fuzz
