@@ -102,6 +102,19 @@ struct TraceInput {
         each(batch, &self)
     }
 
+    /// `"unmapped": [{"traceId", "reason"}]`, as `replay` and `unused` print it.
+    static func write(unmapped: [(traceID: String, reason: String)], into json: inout JSONWriter) {
+        json.key("unmapped")
+        json.beginArray()
+        for item in unmapped {
+            json.beginObject()
+            json.field("traceId", item.traceID)
+            json.field("reason", item.reason)
+            json.endObject()
+        }
+        json.endArray()
+    }
+
     /// A trace read that cannot be decided: listed with where it is and why.
     mutating func unmap(_ read: Read, _ reason: String) { unmappedEntries.append((read.ordinal, read.trace.traceID, "\(read.place): \(reason)")) }
 }
@@ -233,15 +246,7 @@ struct ReplayOutput {
                 json.endObject()
             }
             json.endArray()
-            json.key("unmapped")
-            json.beginArray()
-            for item in unmapped {
-                json.beginObject()
-                json.field("traceId", item.traceID)
-                json.field("reason", item.reason)
-                json.endObject()
-            }
-            json.endArray()
+            TraceInput.write(unmapped: unmapped, into: &json)
             json.field("total", total)
             json.endObject()
             json.newline()
@@ -347,15 +352,7 @@ struct UnusedCommand: ParsableCommand {
                 json.endObject()
             }
             json.endArray()
-            json.key("unmapped")
-            json.beginArray()
-            for item in input.unmapped {
-                json.beginObject()
-                json.field("traceId", item.traceID)
-                json.field("reason", item.reason)
-                json.endObject()
-            }
-            json.endArray()
+            TraceInput.write(unmapped: input.unmapped, into: &json)
             json.field("total", input.total)
             json.endObject()
             json.newline()
