@@ -47,9 +47,22 @@ public struct TraceSplitter: Sendable {
 
     public init() {}
 
-    /// Feeds the next bytes of the file; returns the traces completed by them.
+    /// Where the file broke, once it has: every later call throws it.
+    private var failure: TraceFileError?
+
+    /// Feeds the next bytes of the file; returns the traces completed by them. Where the file
+    /// breaks, the traces before the break are returned first, and the next call throws.
     public mutating func feed(_ chunk: [UInt8]) throws(TraceFileError) -> [TraceText] {
+        if let failure { throw failure }
         var done: [TraceText] = []
+        do { try scan(chunk, into: &done) } catch {
+            failure = error
+            if done.isEmpty { throw error }
+        }
+        return done
+    }
+
+    private mutating func scan(_ chunk: [UInt8], into done: inout [TraceText]) throws(TraceFileError) {
         try chunk.withUnsafeBufferPointer { (input: UnsafeBufferPointer<UInt8>) throws(TraceFileError) in
             var i = 0
             while i < input.count {
@@ -66,7 +79,6 @@ public struct TraceSplitter: Sendable {
                 if depth > 0 { current.append(byte) }
             }
         }
-        return done
     }
 
     private mutating func count(_ byte: UInt8) {
@@ -130,6 +142,7 @@ public struct TraceSplitter: Sendable {
 
     /// Says the file ended; what is unfinished is an error.
     public func finish() throws(TraceFileError) {
+        if let failure { throw failure }
         let here = SourceLocation(line: line, column: lineScalars + 1)
         if depth > 0 { throw TraceFileError(location: here, message: "the file ends inside a trace (truncated?)") }
         if layout == .array && !arrayClosed { throw TraceFileError(location: here, message: "the file ends inside the array of traces (truncated?)") }

@@ -55,6 +55,15 @@ struct TraceTests {
         }
     }
 
+    @Test func tracesBeforeABreakAreGivenFirst() throws {
+        // The break is in the same chunk as a whole trace: the trace comes first, then the error.
+        var splitter = TraceSplitter()
+        let texts = try splitter.feed(Array("\(Self.one)\n/".utf8))
+        #expect(texts.count == 1)
+        #expect(throws: TraceFileError.self) { _ = try splitter.feed(Array("{}".utf8)) }
+        #expect(throws: TraceFileError.self) { try splitter.finish() }
+    }
+
     @Test func badTracesAreLocatedInTheirFile() throws {
         var splitter = TraceSplitter()
         let text = "[\(Self.one),\n  {\"trace_id\": \"x\", \"service_type\": \"IMS\",\n   \"user\": {\"principal_urn\": 7}, \"time\": \"soon\"}]"
