@@ -3,7 +3,8 @@
 # packages, starts `bulwark gateway` on examples/gateway with the emulator as IMS and SWR,
 # runs tests/sdk/test_gateway.py against it, and stops it. Then IAM's authorization-schema
 # API of `bulwark emulator` with the SDK's IAM v5 client and `catalog pull` (tests/sdk/test_schemas.py),
-# and Access Analyzer's policy checks on `bulwark serve` with the SDK's client (tests/sdk/test_access_analyzer.py).
+# Access Analyzer's policy checks on `bulwark serve` with the SDK's client (tests/sdk/test_access_analyzer.py),
+# and the trace commands on trace files made with the CTS SDK's models (tests/sdk/test_traces.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 python3 -m pip install -q --disable-pip-version-check -r tests/sdk/requirements.txt 2>&1 | grep -v "Running pip as the 'root' user" || true
@@ -52,3 +53,6 @@ server=$!
 trap 'kill $gateway $gateway_tls $emulator $server 2> /dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$((port + 20))/readyz" > /dev/null && break; sleep 0.1; done
 BULWARK_SERVER="http://127.0.0.1:$((port + 20))" python3 tests/sdk/test_access_analyzer.py
+
+# replay, unused and generate --traces on trace files made with the CTS SDK's models.
+BULWARK_BIN="$bin" python3 tests/sdk/test_traces.py
