@@ -183,8 +183,12 @@ private struct TraceDecoder {
             default: fields[index] = try string(&reader, path.appending(key: key.name), key.name)
             }
         }
-        if let listed, fields[TraceKey.traceID.rawValue] == nil { return listed }
         let id = fields[TraceKey.traceID.rawValue]
+        if let listed {
+            // A ListTraces answer, unless it is also a trace: then which one it is cannot be told.
+            guard id != nil else { return listed }
+            return [.failure(located(start, path, "both a trace (trace_id) and a ListTraces answer (traces); neither is read", traceID: id))]
+        }
         if let problem { return [.failure(located(problem.offset, problem.path, problem.message, traceID: id))] }
         for required in [TraceKey.traceID, .serviceType] where (fields[required.rawValue] ?? "").isEmpty {
             let what = fields[required.rawValue] == nil ? "missing field \"\(required.name)\"" : "\"\(required.name)\" is empty"

@@ -55,6 +55,17 @@ struct TraceTests {
         }
     }
 
+    @Test func aTraceThatIsAlsoAListIsAProblem() throws {
+        var splitter = TraceSplitter()
+        let text = #"{"trace_id": "x", "service_type": "IMS", "user": {}, "traces": [{"trace_id": "y"}]}"#
+        let results = try splitter.feed(Array(text.utf8)).flatMap(CTSTrace.read)
+        guard results.count == 1, case .failure(let problem) = results[0] else {
+            Issue.record("expected one problem, got \(results)")
+            return
+        }
+        #expect(problem.description == "1:1: $: both a trace (trace_id) and a ListTraces answer (traces); neither is read")
+    }
+
     @Test func tracesBeforeABreakAreGivenFirst() throws {
         // The break is in the same chunk as a whole trace: the trace comes first, then the error.
         var splitter = TraceSplitter()
