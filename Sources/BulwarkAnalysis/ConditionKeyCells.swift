@@ -209,32 +209,6 @@ extension Instant {
         let carry = total >= 0 ? total / 1_000_000_000 : (total - 999_999_999) / 1_000_000_000
         return Instant(seconds: seconds + carry, nanoseconds: Int32(total - carry * 1_000_000_000))
     }
-
-    /// ISO 8601 in UTC (`2024-05-01T12:00:00Z`, with a fraction when there is one).
-    var isoText: String {
-        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
-        let secondOfDay = seconds - days * 86_400
-        // Civil date from days since 1970-01-01 (proleptic Gregorian, 400-year eras).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        guard (0...9999).contains(year) else { return "\(seconds)" + (nanoseconds == 0 ? "" : ".\(pad(Int64(nanoseconds), 9))") }
-        var text =
-            "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
-        if nanoseconds != 0 { text += "." + pad(Int64(nanoseconds), 9) }
-        return text + "Z"
-    }
-
-    private func pad(_ v: Int64, _ width: Int) -> String {
-        let s = String(v)
-        return String(repeating: "0", count: max(0, width - s.count)) + s
-    }
 }
 
 extension IPAddressRange {
