@@ -48,10 +48,11 @@ public enum TraceFiles {
                 // gzip's magic number: 1F 8B.
                 if count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B { gzip = try GzipStream() }
             }
-            let plain: [UInt8]
-            if let gzip { plain = try gzip.inflate(bytes) } else { plain = Array(bytes) }
-            let texts = try splitter.feed(plain)
-            if !texts.isEmpty { each(texts) }
+            func split(_ plain: [UInt8]) throws(TraceFileError) {
+                let texts = try splitter.feed(plain)
+                if !texts.isEmpty { each(texts) }
+            }
+            if let gzip { try gzip.inflate(bytes, each: split) } else { try split(Array(bytes)) }
         }
         if let gzip { try gzip.finish() }
         try splitter.finish()
@@ -81,45 +82,39 @@ final class GzipStream {
         stream.deallocate()
     }
 
-    /// The plain bytes of the next compressed bytes.
-    func inflate(_ input: ArraySlice<UInt8>) throws(TraceFileError) -> [UInt8] {
-        var output: [UInt8] = []
-        var input = Array(input)
-        var failure: String?
-        input.withUnsafeMutableBufferPointer { input in
-            var offset = 0
-            var chunk = [UInt8](repeating: 0, count: 1 << 18)
-            while offset < input.count {
-                if ended {
-                    // Another member follows the one that ended.
-                    guard inflateReset(stream) == Z_OK else {
-                        failure = "cannot read the next gzip member"
-                        return
-                    }
-                    ended = false
-                }
-                let before = offset
-                stream.pointee.next_in = input.baseAddress! + offset
-                stream.pointee.avail_in = UInt32(input.count - offset)
-                let status: Int32 = chunk.withUnsafeMutableBufferPointer { out in
+    /// Inflates the next compressed bytes, handing the plain bytes to `each` a quarter MiB at a
+    /// time as they come out: a small input that inflates a thousandfold (a gzip bomb) is never
+    /// held whole.
+    func inflate(_ compressed: ArraySlice<UInt8>, each: ([UInt8]) throws(TraceFileError) -> Void) throws(TraceFileError) {
+        var input = Array(compressed)
+        var chunk = [UInt8](repeating: 0, count: 1 << 18)
+        var offset = 0
+        while offset < input.count {
+            if ended {
+                // Another member follows the one that ended.
+                guard inflateReset(stream) == Z_OK else { throw Self.error("cannot read the next gzip member") }
+                ended = false
+            }
+            let before = offset
+            // zlib holds the pointers only during the call.
+            let status: Int32 = input.withUnsafeMutableBufferPointer { input in
+                chunk.withUnsafeMutableBufferPointer { out in
+                    stream.pointee.next_in = input.baseAddress! + before
+                    stream.pointee.avail_in = UInt32(input.count - before)
                     stream.pointee.next_out = out.baseAddress
                     stream.pointee.avail_out = UInt32(out.count)
                     return CZlib.inflate(stream, Z_NO_FLUSH)
                 }
-                let produced = chunk.count - Int(stream.pointee.avail_out)
-                output.append(contentsOf: chunk[0..<produced])
-                offset = input.count - Int(stream.pointee.avail_in)
-                switch status {
-                case Z_OK, Z_BUF_ERROR: if produced == 0 && offset == before { return }  // no progress: more input needed
-                case Z_STREAM_END: ended = true
-                default:
-                    failure = "the gzip data is damaged (\(stream.pointee.msg.map { String(cString: $0) } ?? "zlib error \(status)"))"
-                    return
-                }
+            }
+            let produced = chunk.count - Int(stream.pointee.avail_out)
+            offset = input.count - Int(stream.pointee.avail_in)
+            if produced > 0 { try each(Array(chunk[0..<produced])) }
+            switch status {
+            case Z_OK, Z_BUF_ERROR: if produced == 0 && offset == before { return }  // no progress: more input needed
+            case Z_STREAM_END: ended = true
+            default: throw Self.error("the gzip data is damaged (\(stream.pointee.msg.map { String(cString: $0) } ?? "zlib error \(status)"))")
             }
         }
-        if let failure { throw Self.error(failure) }
-        return output
     }
 
     /// The input ended: a member cut short is an error.
