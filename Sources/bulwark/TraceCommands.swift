@@ -27,6 +27,8 @@ struct TraceInput {
             ($0.element.traceID, $0.element.reason)
         }
     }
+    /// Whether any trace could not be read or decided (without sorting them into file order).
+    var hasUnmapped: Bool { !unmappedEntries.isEmpty }
     /// With the trace's place in the input (traces are read in batches, decided after).
     private var unmappedEntries: [(ordinal: Int, traceID: String, reason: String)] = []
     /// A file stopped being readable at some point: the rest of it was not read.
@@ -175,7 +177,7 @@ struct ReplayCommand: ParsableCommand {
         output.finish(total: input.total, unmapped: input.unmapped, changes: order)
         if input.brokenFiles > 0 { throw CLIError(message: "", exitCode: ExitCode.invalidInput) }
         if !order.isEmpty { throw CLIError(message: "", exitCode: ExitCode.failure) }
-        if !input.unmapped.isEmpty { throw CLIError(message: "", exitCode: ExitCode.incomplete) }
+        if input.hasUnmapped { throw CLIError(message: "", exitCode: ExitCode.incomplete) }
     }
 }
 
@@ -380,7 +382,7 @@ struct UnusedCommand: ParsableCommand {
             Console.print(lines.joined(separator: "\n"))
         }
         if input.brokenFiles > 0 { throw CLIError(message: "", exitCode: ExitCode.invalidInput) }
-        if !input.unmapped.isEmpty { throw CLIError(message: "", exitCode: ExitCode.incomplete) }
+        if input.hasUnmapped { throw CLIError(message: "", exitCode: ExitCode.incomplete) }
     }
 
     /// `2026-11-30` (midnight UTC) or `2026-11-30T08:00:00Z` as milliseconds since 1970.
