@@ -220,11 +220,19 @@ private struct TraceDecoder {
             return user
         }
         try reader.beginObject()
-        while let (index, _) = try reader.nextKey(in: UserKey.set) {
+        var seen: UInt32 = 0
+        while let (index, offset) = try reader.nextKey(in: UserKey.set) {
             guard let key = UserKey(rawValue: index) else {
                 _ = try reader.readValue()
                 continue
             }
+            // Two principals in one trace: which one called cannot be told.
+            if seen & (1 << index) != 0 {
+                note(offset, path, "duplicate field \"user.\(key.name)\"")
+                _ = try reader.readValue()
+                continue
+            }
+            seen |= 1 << index
             let value = try string(&reader, path.appending(key: key.name), "user.\(key.name)")
             switch key {
             case .principalURN: user.principalURN = value

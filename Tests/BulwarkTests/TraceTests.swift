@@ -66,6 +66,21 @@ struct TraceTests {
         #expect(problem.description == "1:1: $: both a trace (trace_id) and a ListTraces answer (traces); neither is read")
     }
 
+    @Test func duplicateFieldsMakeATraceAProblem() throws {
+        for text in [
+            #"{"trace_id": "x", "trace_id": "y", "service_type": "IMS", "user": {}}"#,
+            #"{"trace_id": "x", "service_type": "IMS", "user": {"principal_urn": "iam::1:user:a", "principal_urn": "iam::1:user:admin"}}"#,
+        ] {
+            var splitter = TraceSplitter()
+            let results = try splitter.feed(Array(text.utf8)).flatMap(CTSTrace.read)
+            guard results.count == 1, case .failure(let problem) = results[0] else {
+                Issue.record("expected one problem for \(text)")
+                continue
+            }
+            #expect(problem.message.hasPrefix("duplicate field"), "\(problem)")
+        }
+    }
+
     @Test func tracesBeforeABreakAreGivenFirst() throws {
         // The break is in the same chunk as a whole trace: the trace comes first, then the error.
         var splitter = TraceSplitter()
