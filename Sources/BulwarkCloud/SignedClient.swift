@@ -45,15 +45,24 @@ public final class SignedClient: Sendable {
     }
 
     /// `GET path?query` signed; the body of a 2xx answer.
-    public func get(_ path: String, query: [(String, String)] = []) async throws(CloudError) -> [UInt8] {
+    public func get(_ path: String, query: [(String, String)] = [], headers: [(String, String)] = []) async throws(CloudError) -> [UInt8] {
+        try await send("GET", path, query: query, headers: headers)
+    }
+
+    /// A signed call; the body of a 2xx answer. `headers` are signed too (`X-Domain-Id`,
+    /// `X-Project-Id`). Throttling and server errors are retried; other errors are not.
+    public func send(
+        _ method: String, _ path: String, query: [(String, String)] = [], body: [UInt8] = [], headers: [(String, String)] = []
+    ) async throws(CloudError) -> [UInt8] {
         let queryText = query.map { "\(PercentCoding.encode($0.0))=\(PercentCoding.encode($0.1))" }.joined(separator: "&")
-        let call = "GET \(path)\(queryText.isEmpty ? "" : "?" + queryText)"
+        let call = "\(method) \(path)\(queryText.isEmpty ? "" : "?" + queryText)"
         var delay: Duration = .milliseconds(200)
+        let sent = [("Content-Type", "application/json")] + headers
         for attempt in 1...attempts {
             let signed: [(String, String)]
             do {
                 signed = try RequestSignature.sign(
-                    method: "GET", host: hostHeader, path: path, query: queryText, headers: [("Content-Type", "application/json")],
+                    method: method, host: hostHeader, path: path, query: queryText, headers: sent, body: body,
                     accessKey: credentials.accessKey, secretKey: credentials.secretKey, securityToken: credentials.securityToken, now: Date())
             } catch {
                 throw CloudError("\(call): cannot sign the request: \(error)")
@@ -61,16 +70,16 @@ public final class SignedClient: Sendable {
             var base = endpoint.absoluteString
             if base.hasSuffix("/") { base.removeLast() }
             var request = HTTPClientRequest(url: base + path + (queryText.isEmpty ? "" : "?" + queryText))
-            request.method = .GET
+            request.method = HTTPMethod(rawValue: method)
             request.headers.add(name: "Host", value: hostHeader)
-            request.headers.add(name: "Content-Type", value: "application/json")
-            for (name, value) in signed { request.headers.add(name: name, value: value) }
+            for (name, value) in sent + signed { request.headers.add(name: name, value: value) }
+            if !body.isEmpty { request.body = .bytes(ByteBuffer(bytes: body)) }
             let status: UInt
-            let body: [UInt8]
+            let answer: [UInt8]
             do {
                 let response = try await http.execute(request, timeout: timeout)
                 status = response.status.code
-                body = Array(try await response.body.collect(upTo: maxBodyBytes).readableBytesView)
+                answer = Array(try await response.body.collect(upTo: maxBodyBytes).readableBytesView)
             } catch {
                 if attempt < attempts {
                     try? await Task.sleep(for: delay)
@@ -79,15 +88,15 @@ public final class SignedClient: Sendable {
                 }
                 throw CloudError("\(call): \(error) (after \(attempts) attempts)")
             }
-            if (200..<300).contains(status) { return body }
+            if (200..<300).contains(status) { return answer }
             let retryable = status == 429 || status >= 500
             if retryable && attempt < attempts {
                 try? await Task.sleep(for: delay)
                 delay *= 2
                 continue
             }
-            let detail = String(decoding: body.prefix(300), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
-            throw CloudError("\(call): HTTP \(status)\(retryable ? " after \(attempts) attempts" : ""): \(detail)")
+            let detail = String(decoding: answer.prefix(300), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
+            throw CloudError("\(call): HTTP \(status)\(retryable ? " after \(attempts) attempts" : ""): \(detail)", status: Int(status))
         }
         throw CloudError("\(call): no attempt made")
     }

@@ -1,5 +1,5 @@
 public import BulwarkEnforcement
-public import Foundation
+import Foundation
 import GRDB
 import HTTPTypes
 public import Hummingbird
@@ -9,15 +9,21 @@ import NIOCore
 /// A test double for the cloud, not the product: enough of the IMS and SWR APIs (images
 /// and their members and tags; namespaces, repositories, tags and access domains) on SQLite
 /// for local trials and for the SDK tests. It records every call it receives, so tests can
-/// prove that nothing denied reached it. It checks no credentials: the gateway in front does.
+/// prove that nothing denied reached it. Its IMS and SWR parts check no credentials (the gateway
+/// in front does) unless it is strict; its control plane (IAM v5, Organizations, CTS — see
+/// ControlPlane.swift) answers signed calls only.
 public final class Emulator: Sendable {
-    private let queue: DatabaseQueue
+    let queue: DatabaseQueue
     /// The account the emulated cloud belongs to (owner of what is created).
     private let account: String
     /// IAM's authorization schemas it serves, by service code (SPEC §12).
-    private let schemas: [String: [UInt8]]
-    /// Who may call the IAM part; the IAM part refuses every call without it.
-    private let credentials: CredentialStore?
+    let schemas: [String: [UInt8]]
+    /// Who may call the control plane (and IMS and SWR when strict); without it the control
+    /// plane refuses every call.
+    let credentials: CredentialStore?
+    /// IMS and SWR calls must be signed by a key of `credentials` (SPEC §13: what a gateway
+    /// re-signs passes, what it forwards unchanged does not).
+    let strict: Bool
 
     public struct Response: Sendable {
         public let status: Int
@@ -35,9 +41,12 @@ public final class Emulator: Sendable {
 
     /// `schemas` (service code → document) are served by IAM's authorization-schema API to
     /// callers whose signature `credentials` verify; the IMS and SWR parts check no credentials.
-    public init(path: String, account: String, schemas: [String: [UInt8]] = [:], credentials: CredentialStore? = nil) throws {
+    public init(
+        path: String, account: String, schemas: [String: [UInt8]] = [:], credentials: CredentialStore? = nil, strict: Bool = false
+    ) throws {
         self.schemas = schemas
         self.credentials = credentials
+        self.strict = strict
         // A test double: speed over durability, so measurements are about the gateway.
         var configuration = Configuration()
         configuration.prepareDatabase { db in
@@ -53,6 +62,7 @@ public final class Emulator: Sendable {
                     CREATE TABLE IF NOT EXISTS received (seq INTEGER PRIMARY KEY AUTOINCREMENT, method TEXT, path TEXT, body TEXT);
                     """)
         }
+        try prepareControlPlane()
     }
 
     /// Every call received, oldest first.
@@ -268,13 +278,13 @@ public final class Emulator: Sendable {
         return db.changesCount > 0
     }
 
-    private static func ok(_ value: Any) -> Response {
+    static func ok(_ value: Any) -> Response {
         // Its own dictionaries of strings and numbers: serialization cannot fail.
         Response(status: 200, body: Array((try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys])) ?? Data("{}".utf8)))
     }
 
     // Its own strings: serialization cannot fail.
-    private static func error(_ status: Int, _ code: String, _ message: String) -> Response {
+    static func error(_ status: Int, _ code: String, _ message: String) -> Response {
         Response(status: status, body: Array((try? JSONSerialization.data(withJSONObject: ["error_code": code, "error_msg": message])) ?? Data()))
     }
 
@@ -282,7 +292,7 @@ public final class Emulator: Sendable {
         error(404, "EMU.0404", "no \(what) \(key)")
     }
 
-    private static func now() -> String { Date().formatted(.iso8601) }
+    static func now() -> String { Date().formatted(.iso8601) }
 }
 
 extension Emulator {
@@ -295,16 +305,21 @@ extension Emulator {
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             router.on("**", method: method) { (request: Request, _: BasicRequestContext) -> Hummingbird.Response in
                 let body = Array(try await request.body.collect(upTo: 64 << 20).readableBytesView)
+                // HTTPTypes keeps Host as the request's authority, not among the header fields.
+                var headers = request.headers.map { ($0.name.rawName, $0.value) }
+                if let authority = request.head.authority { headers.append(("Host", authority)) }
+                let call = SignedCall(
+                    method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", headers: headers,
+                    authorization: request.headers[.authorization], body: body)
                 let answer: Response
-                if request.uri.path.hasPrefix("/v5/") {
-                    // HTTPTypes keeps Host as the request's authority, not among the header fields.
-                    var headers = request.headers.map { ($0.name.rawName, $0.value) }
-                    if let authority = request.head.authority { headers.append(("Host", authority)) }
-                    answer = self.handleIAM(
-                        method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", headers: headers,
-                        authorization: request.headers[.authorization], body: body)
+                if request.uri.path == "/-/healthz" {
+                    answer = Self.ok(["status": "ok"])
+                } else if Self.isControlPlane(request.uri.path) {
+                    answer = await self.handleControlPlane(call)
+                } else if self.strict {
+                    answer = await self.handleStrict(call)
                 } else {
-                    answer = await self.handle(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "", body: body)
+                    answer = await self.handle(method: call.method, path: call.path, query: call.query, body: body)
                 }
                 return Hummingbird.Response(
                     status: .init(code: answer.status), headers: [.contentType: "application/json"],
@@ -326,64 +341,5 @@ extension Emulator {
                 return (answer.status, answer.body)
             },
             received: { try self.received() })
-    }
-}
-
-extension Emulator {
-    /// IAM v5's authorization-schema API, as the official SDKs call it: every call signed with
-    /// SDK-HMAC-SHA256 by a key of `credentials` (401 otherwise), `GET
-    /// /v5/authorization-schemas/services/{code}` (404 for a code it has no schema for) and
-    /// `GET /v5/authorization-schemas/registered-services` (`limit` 1–200, default 100, and
-    /// `marker` paging, answered with `page_info.next_marker`).
-    public func handleIAM(
-        method: String, path: String, query: String, headers: [(String, String)], authorization: String?, body: [UInt8], now: Date = Date()
-    ) -> Response {
-        guard let credentials else {
-            return Self.error(401, "IAM.0001", "the emulator was started without credentials: its IAM part refuses every call")
-        }
-        do {
-            let (header, credential) = try RequestSignature.authenticateHeaders(
-                authorization: authorization, headers: headers, credentials: credentials, now: now)
-            try RequestSignature.verify(
-                header, secretKey: credential.secretKey, method: method, path: path, query: query, headers: headers, body: body, now: now)
-        } catch {
-            return Self.error(401, "IAM.0002", "the request is not signed for this emulator: \(error)")
-        }
-        let segments = path.split(separator: "/").map(String.init)
-        guard method == "GET" else { return Self.error(405, "IAM.0003", "\(method) is not supported on \(path)") }
-        if segments.count == 4, segments[0] == "v5", segments[1] == "authorization-schemas", segments[2] == "services" {
-            guard let document = schemas[segments[3]] else {
-                return Self.error(404, "IAM.0004", "no authorization schema for service \(segments[3])")
-            }
-            return Response(status: 200, body: document)
-        }
-        if segments == ["v5", "authorization-schemas", "registered-services"] {
-            var limit = 100
-            var marker: String?
-            for pair in query.split(separator: "&") {
-                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-                guard parts.count == 2 else { continue }
-                if parts[0] == "limit" {
-                    guard let value = Int(parts[1]), (1...200).contains(value) else {
-                        return Self.error(400, "IAM.0005", "limit must be 1 to 200")
-                    }
-                    limit = value
-                }
-                if parts[0] == "marker" {
-                    guard let text = parts[1].removingPercentEncoding, let data = Data(base64Encoded: text) else {
-                        return Self.error(400, "IAM.0005", "marker is not one this API gave")
-                    }
-                    marker = String(decoding: data, as: UTF8.self)
-                }
-            }
-            let codes = schemas.keys.sorted()
-            // The marker is the last code of the previous page in base64, opaque to callers (and 4+ characters, as the SDK expects).
-            let start = marker.map { m in codes.firstIndex { $0 > m } ?? codes.count } ?? 0
-            let page = Array(codes[start..<min(codes.count, start + limit)])
-            var pageInfo: [String: Any] = ["current_count": page.count]
-            if start + limit < codes.count, let last = page.last { pageInfo["next_marker"] = Data(last.utf8).base64EncodedString() }
-            return Self.ok(["service_codes": page, "page_info": pageInfo])
-        }
-        return Self.error(404, "IAM.0006", "no IAM API at \(path) in the emulator")
     }
 }

@@ -13,6 +13,7 @@ struct BulwarkCommand: ParsableCommand {
             AuthorizeCommand.self, DiffCommand.self, CheckCommand.self, GenerateCommand.self, ExplainCommand.self, AuthorizeAPICommand.self,
             ValidateCommand.self, SimulateCommand.self, AccessCommand.self, TestCommand.self, LintCommand.self, CatalogCommand.self,
             ServeCommand.self, GatewayCommand.self, EmulatorCommand.self, ReplayCommand.self, UnusedCommand.self,
+            PullCommand.self, PlanCommand.self,
         ]
     )
 }

@@ -143,20 +143,27 @@ struct GatewayCommand: ParsableCommand {
     }
 }
 
-/// `bulwark emulator`: the IMS/SWR emulator alone on a port (a test double for the cloud).
+/// `bulwark emulator`: a test double for the cloud on one port — IMS, SWR, IAM v5,
+/// Organizations and CTS (SPEC §13).
 struct EmulatorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emulator",
-        abstract: "Serve the IMS/SWR emulator (a test double for the cloud, not the product) on its own port.",
-        discussion: "It checks no credentials: put `bulwark gateway --upstream ims=http://…` in front of it."
+        abstract: "Serve a test double of Huawei Cloud (IMS, SWR, IAM v5, Organizations, CTS) on one port; not the product.",
+        discussion: """
+            IAM v5, Organizations and CTS answer calls signed by a key of --credentials (the gateway's format: each key acts \
+            as its principal's account). IMS and SWR check no credentials unless --strict, so a gateway can stand in front; \
+            with --strict they too refuse calls not signed by one of its keys. See docs/cloud.md.
+            """
     )
 
     @Option(name: .long, help: "HOST:PORT to listen on (default 127.0.0.1:8600).") var listen: String = "127.0.0.1:8600"
     @Option(name: .long, help: "SQLite file for the emulated resources (default: a new temporary file).") var data: String?
     @Option(name: .long, help: "The account that owns what is created (default 0a1b2c).") var account: String = "0a1b2c"
     @Option(name: .long, help: "A catalog directory whose Huawei schemas IAM's authorization-schema API serves.") var schemas: String?
-    @Option(name: .long, help: "Access keys (the gateway's credentials format) the IAM part accepts; without it, it refuses every call.")
+    @Option(name: .long, help: "Access keys (the gateway's credentials format) the control plane accepts; without it, it refuses every call.")
     var credentials: String?
+    @Flag(name: .long, help: "IMS and SWR refuse calls not signed by a key of --credentials (to test a re-signing gateway).")
+    var strict = false
 
     func run() throws {
         throw CLIError(message: "emulator runs asynchronously", exitCode: ExitCode.failure)
@@ -181,10 +188,11 @@ struct EmulatorCommand: ParsableCommand {
         if let credentials {
             do { keys = try CredentialStore.load(path: credentials) } catch { throw CLIError.invalidInput(error.description) }
         }
+        if strict && keys == nil { throw CLIError.invalidInput("--strict needs --credentials: the keys calls must be signed with") }
         let served = documents.count
         let emulator: Emulator
         do {
-            emulator = try Emulator(path: data ?? Emulator.temporaryPath(), account: account, schemas: documents, credentials: keys)
+            emulator = try Emulator(path: data ?? Emulator.temporaryPath(), account: account, schemas: documents, credentials: keys, strict: strict)
         } catch {
             throw CLIError.invalidInput("cannot open the emulator's data: \(error)")
         }
@@ -194,7 +202,7 @@ struct EmulatorCommand: ParsableCommand {
         do {
             try await emulator.application(host: host, port: port, logger: logger) { port in
                 Console.error(
-                    "emulator on http://\(host):\(port) (a test double for IMS and SWR, no authentication; IAM's authorization schemas: \(served), signed calls only)"
+                    "emulator on http://\(host):\(port) (a test double for the cloud: IMS and SWR \(strict ? "signed calls only" : "without authentication"); IAM v5, Organizations and CTS signed calls only; \(served) authorization schemas)"
                 )
             }.runService()
         } catch {

@@ -20,6 +20,10 @@ do {
         try await emulator.runEmulator()
     } else if let pull = command as? CatalogCommand.Pull {
         try await pull.runPull()
+    } else if let pull = command as? PullCommand {
+        try await pull.runPull()
+    } else if let plan = command as? PlanCommand {
+        try await plan.runPlan()
     } else if let list = command as? CatalogCommand.RegisteredServices {
         try await list.runList()
     } else {

@@ -44,34 +44,35 @@ import Testing
         #expect(RequestSignature.formatDate(Date(timeIntervalSince1970: 1_764_435_600)) == "20251129T170000Z")
     }
 
-    @Test func theEmulatorPagesRegisteredServicesAndRefusesUnsignedCalls() throws {
+    @Test func theEmulatorPagesRegisteredServicesAndRefusesUnsignedCalls() async throws {
         let emulator = try Self.emulator()
-        func call(_ path: String, _ query: String = "", secret: String = "pull-secret") throws -> Emulator.Response {
+        func call(_ path: String, _ query: String = "", secret: String = "pull-secret") async throws -> Emulator.Response {
             let signed = try RequestSignature.sign(
                 method: "GET", host: "localhost", path: path, query: query, accessKey: "AKPULL", secretKey: secret, now: Date())
             let headers = [("Host", "localhost")] + signed
-            return emulator.handleIAM(
+            return await emulator.handleIAM(
                 method: "GET", path: path, query: query, headers: headers, authorization: signed.last!.1, body: [])
         }
-        let first = try call("/v5/authorization-schemas/registered-services", "limit=1")
+        let first = try await call("/v5/authorization-schemas/registered-services", "limit=1")
         #expect(first.status == 200)
         let page = try JSONSerialization.jsonObject(with: Data(first.body)) as! [String: Any]
         #expect(page["service_codes"] as? [String] == ["evs"])
         let marker = (page["page_info"] as! [String: Any])["next_marker"] as! String
-        let second = try call(
+        let second = try await call(
             "/v5/authorization-schemas/registered-services", "limit=1&marker=\(marker.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)")
         let next = try JSONSerialization.jsonObject(with: Data(second.body)) as! [String: Any]
         #expect(next["service_codes"] as? [String] == ["swr"])
         #expect((next["page_info"] as! [String: Any])["next_marker"] == nil)
-        #expect(try call("/v5/authorization-schemas/services/evs").body == Self.evs)
-        #expect(try call("/v5/authorization-schemas/services/ecs").status == 404)
-        #expect(try call("/v5/authorization-schemas/services/evs", secret: "wrong").status == 401)
-        let unsigned = emulator.handleIAM(
+        #expect(try await call("/v5/authorization-schemas/services/evs").body == Self.evs)
+        #expect(try await call("/v5/authorization-schemas/services/ecs").status == 404)
+        #expect(try await call("/v5/authorization-schemas/services/evs", secret: "wrong").status == 401)
+        let unsigned = await emulator.handleIAM(
             method: "GET", path: "/v5/authorization-schemas/services/evs", query: "", headers: [], authorization: nil, body: [])
         #expect(unsigned.status == 401)
         let open = try Emulator(path: Emulator.temporaryPath(), account: "0a1b2c", schemas: ["evs": Self.evs])
         #expect(
-            open.handleIAM(method: "GET", path: "/v5/authorization-schemas/services/evs", query: "", headers: [], authorization: nil, body: []).status
+            await open.handleIAM(method: "GET", path: "/v5/authorization-schemas/services/evs", query: "", headers: [], authorization: nil, body: [])
+                .status
                 == 401)
     }
 
