@@ -138,7 +138,7 @@ extension Emulator {
     }
 
     /// IMS and SWR in strict mode: only calls signed by one of the emulator's keys.
-    func handleStrict(_ call: SignedCall, now: Date = Date()) async -> Response {
+    public func handleStrict(_ call: SignedCall, now: Date = Date()) async -> Response {
         let caller: CloudCaller
         do { caller = try authenticate(call, now: now) } catch { return Self.failure(error) }
         let answer = await handle(method: call.method, path: call.path, query: call.query, body: call.body)

@@ -8,7 +8,7 @@ public import BulwarkOrganization
 public import BulwarkPolicy
 public import BulwarkRuntime
 import BulwarkStore
-import Foundation
+public import Foundation
 public import HTTPTypes
 public import Hummingbird
 public import Logging
@@ -23,6 +23,24 @@ public enum Upstream: Sendable {
     case emulator
     /// A base URL such as `http://10.0.0.5:8080`; the call's path and query are appended.
     case url(String)
+}
+
+/// The gateway's own key for a URL upstream (`--upstream-credentials`): allowed calls are
+/// re-signed with it, because a client's signature covers the gateway's host and a real
+/// endpoint refuses it unchanged (SPEC §13).
+public struct UpstreamKey: Sendable {
+    public let accessKey: String
+    public let secretKey: String
+    public let securityToken: String?
+    /// Sent as `X-Project-Id` in place of the client's, when given.
+    public let projectID: String?
+
+    public init(accessKey: String, secretKey: String, securityToken: String? = nil, projectID: String? = nil) {
+        self.accessKey = accessKey
+        self.secretKey = secretKey
+        self.securityToken = securityToken
+        self.projectID = projectID
+    }
 }
 
 /// Where the gateway's principals and policies come from.
@@ -41,6 +59,8 @@ public struct GatewayConfiguration: Sendable {
     public var region = "cn-north-4"
     /// Service name (`ims`, `swr`) → upstream.
     public var upstreams: [String: Upstream] = [:]
+    /// Service name → the key its allowed calls are re-signed with (URL upstreams only).
+    public var upstreamKeys: [String: UpstreamKey] = [:]
     /// Peers whose `X-Forwarded-For` is believed.
     public var trustedProxies: [IPAddressRange] = []
     /// Decision log: a file, `-`, or nil for none.
@@ -353,9 +373,14 @@ public final class Gateway: Sendable {
             let query = target.forwardedQuery
             var outgoing = HTTPClientRequest(url: base + target.forwardedPath + (query.isEmpty ? "" : "?" + query))
             outgoing.method = .init(rawValue: method)
-            for (name, value) in headers where !["host", "content-length", "connection", "transfer-encoding"].contains(name.lowercased()) {
-                outgoing.headers.add(name: name, value: value)
+            let forwarded: [(String, String)]
+            do {
+                forwarded = try Self.outgoingHeaders(
+                    headers, method: method, base: base, target: target, body: body, key: configuration.upstreamKeys[service])
+            } catch {
+                return Self.huaweiError(502, "BWK.0502", "cannot sign the call for the \(service) upstream: \(error)", decisionID)
             }
+            for (name, value) in forwarded { outgoing.headers.add(name: name, value: value) }
             outgoing.body = .bytes(ByteBuffer(bytes: body))
             do {
                 let answer = try await client.execute(outgoing, timeout: .seconds(60))
@@ -369,6 +394,30 @@ public final class Gateway: Sendable {
                 return Self.huaweiError(502, "BWK.0502", "the \(service) upstream did not answer: \(error)", decisionID)
             }
         }
+    }
+
+    /// The headers sent upstream: the client's, less the hop-by-hop ones; with an upstream key,
+    /// less the client's signature (and project id when the key has one), signed anew for the
+    /// upstream's host with the gateway's key.
+    public static func outgoingHeaders(
+        _ headers: [(String, String)], method: String, base: String, target: CallTarget, body: [UInt8], key: UpstreamKey?, now: Date = Date()
+    ) throws(RequestSignature.Failure) -> [(String, String)] {
+        var dropped: Set<String> = ["host", "content-length", "connection", "transfer-encoding"]
+        if key != nil { dropped.formUnion(["authorization", "x-sdk-date", "x-security-token", "x-sdk-content-sha256"]) }
+        if key?.projectID != nil { dropped.insert("x-project-id") }
+        var kept = headers.filter { !dropped.contains($0.0.lowercased()) }
+        guard let key else { return kept }
+        if let project = key.projectID { kept.append(("X-Project-Id", project)) }
+        guard let url = URL(string: base), let host = url.host else { throw RequestSignature.Failure("\(base) has no host") }
+        let defaultPort = (url.scheme == "https" && url.port == 443) || (url.scheme == "http" && url.port == 80)
+        let hostHeader = url.port.map { defaultPort ? host : "\(host):\($0)" } ?? host
+        // Only what the gateway vouches for is signed: the content type and project id, with host and date.
+        let signedNames: Set<String> = ["content-type", "x-project-id"]
+        let signed = try RequestSignature.sign(
+            method: method, host: hostHeader, path: url.path + target.forwardedPath, query: target.forwardedQuery,
+            headers: kept.filter { signedNames.contains($0.0.lowercased()) }, body: body, accessKey: key.accessKey, secretKey: key.secretKey,
+            securityToken: key.securityToken, now: now)
+        return [("Host", hostHeader)] + kept + signed
     }
 
     /// The whole body, refused past `maxBodyBytes` (413) or when bodies in flight would pass

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BulwarkCatalog
+import BulwarkCloud
 import BulwarkEmulator
 import BulwarkEnforcement
 import BulwarkGateway
@@ -18,7 +19,8 @@ struct GatewayCommand: ParsableCommand {
         abstract: "Enforce policies on IMS and SWR API calls: verify SDK-HMAC-SHA256 signatures, decide, forward or refuse.",
         discussion: """
             Calls are 401 when unauthenticated, 403 when denied (Huawei-style JSON with error_code, \
-            error_msg and decision_id), and forwarded unchanged otherwise. Exit codes: 0 after a clean \
+            error_msg and decision_id), and forwarded otherwise: unchanged, or re-signed with the gateway's own key \
+            for the upstream (--upstream-credentials). Exit codes: 0 after a clean \
             stop (SIGTERM/SIGINT), 2 for bad flags, an unreadable workspace or credentials file.
             """
     )
@@ -28,6 +30,11 @@ struct GatewayCommand: ParsableCommand {
     @Option(name: .long, help: "Credentials file (YAML/JSON, mode 0600): access keys, secrets, principals.") var credentials: String
     @Option(name: .long, help: "HOST:PORT to listen on (default 127.0.0.1:8443).") var listen: String = "127.0.0.1:8443"
     @Option(name: .long, help: "SERVICE=URL or SERVICE=emulator (repeat), e.g. ims=emulator.") var upstream: [String] = []
+    @Option(
+        name: .long,
+        help:
+            "The gateway's own keys for URL upstreams (YAML/JSON {credentials: [{accessKey, secretKey, service?, projectId?, securityToken?}]}, mode 0600): allowed calls are re-signed with them."
+    ) var upstreamCredentials: String?
     @Option(name: .long, help: "Region for resource URNs (default cn-north-4).") var region: String = "cn-north-4"
     @Option(name: .long, help: "A proxy (IP or CIDR) whose X-Forwarded-For is believed (repeat).") var trustedProxy: [String] = []
     @Option(name: .long, help: "Decision log: a file, - for stdout (the default), or none.") var decisionLog: String = "-"
@@ -41,6 +48,38 @@ struct GatewayCommand: ParsableCommand {
 
     func run() throws {
         throw CLIError(message: "gateway runs asynchronously", exitCode: ExitCode.failure)
+    }
+
+    /// Each URL upstream's key: the entry naming its service, else the entry naming none. A key
+    /// for a service that is not a URL upstream is a mistake, not ignored.
+    static func upstreamKeys(_ path: String, upstreams: [String: Upstream]) throws(CLIError) -> [String: UpstreamKey] {
+        let entries: [CloudCredentials]
+        do { entries = try CloudCredentials.loadList(path: path, required: [], optional: ["service", "projectId"]) } catch {
+            throw CLIError.invalidInput(error.description)
+        }
+        var keys: [String: UpstreamKey] = [:]
+        for entry in entries {
+            if let service = entry.service {
+                guard case .url? = upstreams[service] else {
+                    throw CLIError.invalidInput("--upstream-credentials \(path): \(service) is not a URL upstream (--upstream \(service)=https://…)")
+                }
+                guard !entries.contains(where: { $0.service == service && $0.accessKey != entry.accessKey }) else {
+                    throw CLIError.invalidInput("--upstream-credentials \(path): two keys for \(service)")
+                }
+            }
+        }
+        guard entries.filter({ $0.service == nil }).count <= 1 else {
+            throw CLIError.invalidInput("--upstream-credentials \(path): more than one key names no service")
+        }
+        for (service, upstream) in upstreams {
+            guard case .url = upstream, let entry = entries.first(where: { $0.service == service }) ?? entries.first(where: { $0.service == nil })
+            else {
+                continue
+            }
+            keys[service] = UpstreamKey(
+                accessKey: entry.accessKey, secretKey: entry.secretKey, securityToken: entry.securityToken, projectID: entry.projectID)
+        }
+        return keys
     }
 
     func runGateway() async throws(CLIError) {
@@ -77,6 +116,7 @@ struct GatewayCommand: ParsableCommand {
                 throw CLIError.invalidInput("cannot open the emulator's data: \(error)")
             }
         }
+        if let upstreamCredentials { configuration.upstreamKeys = try Self.upstreamKeys(upstreamCredentials, upstreams: configuration.upstreams) }
         configuration.tls = try tls.files()
         guard maxBodyBytes > 0, maxInflightBodyBytes >= maxBodyBytes else {
             throw CLIError.invalidInput("--max-body-bytes must be positive and at most --max-inflight-body-bytes")

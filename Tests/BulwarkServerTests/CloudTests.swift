@@ -1,0 +1,424 @@
+import BulwarkAnalysis
+import BulwarkCatalog
+import BulwarkCloud
+import BulwarkEmulator
+import BulwarkEnforcement
+import BulwarkEngine
+import BulwarkGateway
+import BulwarkOrganization
+import BulwarkPolicy
+import BulwarkWorkspace
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Synchronization
+import Testing
+
+/// `bulwark pull` and `bulwark plan` (SPEC §13) against the emulated control plane on a real
+/// socket, calls signed by `SignedClient` and verified by the emulator. (The same APIs are
+/// driven with Huawei's own SDK clients in tests/sdk/test_cloud.py.)
+@Suite struct CloudTests {
+    static let management = CloudCredentials(accessKey: "AKMGMT", secretKey: "mgmt-secret", account: "1a2b3c")
+    static let dev = CloudCredentials(accessKey: "AKDEV", secretKey: "dev-secret", account: "4d5e6f")
+    static let keys = CredentialStore([
+        CredentialStore.Entry(accessKey: "AKMGMT", secretKey: "mgmt-secret", principal: "iam::1a2b3c:user:admin"),
+        CredentialStore.Entry(accessKey: "AKDEV", secretKey: "dev-secret", principal: "iam::4d5e6f:user:admin"),
+    ])
+
+    static func emulator(strict: Bool = false) throws -> Emulator {
+        try Emulator(path: Emulator.temporaryPath(), account: "4d5e6f", credentials: keys, strict: strict)
+    }
+
+    static func json(_ bytes: [UInt8]) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+    }
+
+    static func body(_ object: [String: Any]) throws -> [UInt8] { Array(try JSONSerialization.data(withJSONObject: object)) }
+
+    static let readers = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:images:get"],"Resource":["*"]}]}"#
+
+    /// An organization: 4d5e6f invited into OU engineering, an SCP denying image deletion
+    /// there; in 4d5e6f a group `developers` (alice) with `image-readers`, bob with `image-all`.
+    static func build(_ endpoint: String) async throws -> [String: String] {
+        let mgmt = try SignedClient(endpoint: endpoint, credentials: management, attempts: 1)
+        let dev = try SignedClient(endpoint: endpoint, credentials: dev, attempts: 1)
+        defer {
+            Task {
+                await mgmt.shutdown()
+                await dev.shutdown()
+            }
+        }
+        var ids: [String: String] = [:]
+        _ = try await mgmt.send("POST", "/v1/organizations")
+        let roots = try json(try await mgmt.get("/v1/organizations/roots"))["roots"] as! [[String: Any]]
+        let root = roots[0]["id"] as! String
+        _ = try await mgmt.send(
+            "POST", "/v1/organizations/policies/enable", body: try body(["policy_type": "service_control_policy", "root_id": root]))
+        let ou = try json(
+            try await mgmt.send("POST", "/v1/organizations/organizational-units", body: try body(["name": "engineering", "parent_id": root])))
+        ids["engineering"] = (ou["organizational_unit"] as! [String: Any])["id"] as? String
+        let invite = try json(
+            try await mgmt.send("POST", "/v1/organizations/accounts/invite", body: try body(["target": ["type": "account", "entity": "4d5e6f"]])))
+        let handshake = (invite["handshake"] as! [String: Any])["id"] as! String
+        _ = try await dev.send("POST", "/v1/received-handshakes/\(handshake)/accept")
+        _ = try await mgmt.send(
+            "POST", "/v1/organizations/accounts/4d5e6f/move",
+            body: try body(["source_parent_id": root, "destination_parent_id": ids["engineering"]!]))
+        let deny = #"{"Version":"5.0","Statement":[{"Effect":"Deny","Action":["ims:images:deleteImage"],"Resource":["*"]}]}"#
+        let scp = try json(
+            try await mgmt.send(
+                "POST", "/v1/organizations/policies",
+                body: try body(["name": "deny-image-delete", "type": "service_control_policy", "content": deny])))
+        ids["scp"] = ((scp["policy"] as! [String: Any])["policy_summary"] as! [String: Any])["id"] as? String
+        _ = try await mgmt.send("POST", "/v1/organizations/policies/\(ids["scp"]!)/attach", body: try body(["entity_id": ids["engineering"]!]))
+
+        for name in ["alice", "bob"] {
+            ids[name] =
+                (try json(try await dev.send("POST", "/v5/users", body: try body(["name": name])))["user"] as! [String: Any])["user_id"] as? String
+        }
+        ids["developers"] =
+            (try json(try await dev.send("POST", "/v5/groups", body: try body(["group_name": "developers"])))["group"] as! [String: Any])["group_id"]
+            as? String
+        _ = try await dev.send("POST", "/v5/groups/\(ids["developers"]!)/add-user", body: try body(["user_id": ids["alice"]!]))
+        for (name, document) in [
+            ("image-readers", readers),
+            ("image-all", #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:images:*"],"Resource":["*"]}]}"#),
+        ] {
+            let created = try json(try await dev.send("POST", "/v5/policies", body: try body(["policy_name": name, "policy_document": document])))
+            ids[name] = (created["policy"] as! [String: Any])["policy_id"] as? String
+        }
+        _ = try await dev.send("POST", "/v5/policies/\(ids["image-readers"]!)/attach-group", body: try body(["group_id": ids["developers"]!]))
+        _ = try await dev.send("POST", "/v5/policies/\(ids["image-all"]!)/attach-user", body: try body(["user_id": ids["bob"]!]))
+        let trust =
+            #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["sts:agencies:assume"],"Principal":{"IAM":["iam::4d5e6f:user:bob"]}}]}"#
+        let agency = try json(
+            try await dev.send(
+                "POST", "/v5/agencies", body: try body(["agency_name": "deployer", "trust_policy": trust, "max_session_duration": 7200])))
+        ids["deployer"] = (agency["agency"] as! [String: Any])["agency_id"] as? String
+        _ = try await dev.send(
+            "POST", "/v5/agency/\(ids["deployer"]!)/tags/create", body: try body(["tags": [["tag_key": "team", "tag_value": "web"]]]))
+        return ids
+    }
+
+    static func pull(_ endpoint: String, keys: [CloudCredentials] = [management, dev]) async throws -> PulledOrganization {
+        var endpoints = OrganizationPull.Endpoints()
+        endpoints.iam = endpoint
+        endpoints.organizations = endpoint
+        return try await OrganizationPull.read(credentials: keys, endpoints: endpoints) { _ in }
+    }
+
+    static func workspace(_ files: [String: [UInt8]]) throws -> Workspace {
+        let workspace = Workspace.load(files: files, catalog: try Catalog.bundled())
+        #expect(workspace.problems.isEmpty, "\(workspace.problems)")
+        return workspace
+    }
+
+    static func decide(_ workspace: Workspace, _ principal: String, _ action: String) throws -> Decision {
+        let resolved = try workspace.organization.resolve(principal: principal)
+        return Authorizer(policies: resolved.policies, catalog: try Catalog.bundled()).authorize(AuthorizationRequest(action: action)).decision
+    }
+
+    @Test func pullWritesAWorkspaceThatDecidesWhatTheCloudHolds() async throws {
+        let emulator = try Self.emulator()
+        try await emulator.application(host: "127.0.0.1", port: 0, logger: Logger(label: "test")).test(.live) { client in
+            let endpoint = "http://127.0.0.1:\(client.port!)"
+            let ids = try await Self.build(endpoint)
+            let pulled = try await Self.pull(endpoint)
+            #expect(pulled.unread.isEmpty)
+            let files = PulledWorkspace.files(of: pulled)
+            #expect(
+                files.keys.sorted() == [
+                    "accounts/1a2b3c/account.yaml", "accounts/4d5e6f/account.yaml", "accounts/4d5e6f/policies/image-all.json",
+                    "accounts/4d5e6f/policies/image-readers.json", "accounts/4d5e6f/trust-policies/deployer.json", "organization.yaml",
+                    "scps/deny-image-delete.json",
+                ])
+            let account = String(decoding: files["accounts/4d5e6f/account.yaml"]!, as: UTF8.self)
+            #expect(account.contains("  - name: bob\n    id: \(YAMLQuoted(ids["bob"]!))\n    policies: [image-all]\n"))
+            #expect(account.contains("    trustPolicy: deployer\n    maxSessionDuration: 7200\n    tags:\n      team: web\n"))
+            #expect(account.contains("policyIds:\n  image-all: \(YAMLQuoted(ids["image-all"]!))\n"))
+            // The same cloud state gives the same bytes.
+            #expect(PulledWorkspace.files(of: try await Self.pull(endpoint)) == files)
+
+            let workspace = try Self.workspace(files)
+            #expect(try Self.decide(workspace, "iam::4d5e6f:user:alice", "ims:images:get") == .allow)
+            #expect(try Self.decide(workspace, "iam::4d5e6f:user:alice", "ims:images:list") == .deny)
+            #expect(try Self.decide(workspace, "iam::4d5e6f:user:bob", "ims:images:create") == .allow)
+            // The SCP on engineering denies what bob's identity policy allows.
+            #expect(try Self.decide(workspace, "iam::4d5e6f:user:bob", "ims:images:deleteImage") == .deny)
+            let deployer = try workspace.organization.resolve(principal: "iam::4d5e6f:agency:deployer")
+            #expect(deployer.principalContext["g:PrincipalTag/team"] == "web")
+        }
+    }
+
+    @Test func planNamesTheAccessAChangeMakesAndTheCallsThatUndoIt() async throws {
+        let emulator = try Self.emulator()
+        try await emulator.application(host: "127.0.0.1", port: 0, logger: Logger(label: "test")).test(.live) { client in
+            let endpoint = "http://127.0.0.1:\(client.port!)"
+            let ids = try await Self.build(endpoint)
+            let before = try Self.workspace(PulledWorkspace.files(of: try await Self.pull(endpoint)))
+            // Someone widens image-readers in the console, and attaches it to bob too.
+            let dev = try SignedClient(endpoint: endpoint, credentials: Self.dev, attempts: 1)
+            let wider = #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:images:get","ims:images:list"],"Resource":["*"]}]}"#
+            _ = try await dev.send(
+                "POST", "/v5/policies/\(ids["image-readers"]!)/versions", body: try Self.body(["policy_document": wider, "set_as_default": true]))
+            await dev.shutdown()
+            let folder = NSTemporaryDirectory() + "bulwark-plan-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try PulledWorkspace.write(PulledWorkspace.files(of: try await Self.pull(endpoint)), into: folder)
+            let cloud = Workspace.load(directory: folder, catalog: try Catalog.bundled())
+            #expect(cloud.problems.isEmpty)
+
+            let changes = WorkspaceDiff.compare(
+                old: cloud.organization, new: before.organization, analyzer: PolicyAnalyzer(catalog: try Catalog.bundled())
+            ).filter { $0.difference.verdict != .equivalent }
+            #expect(changes.map(\.principal) == ["iam::4d5e6f:user:alice"])
+            #expect(changes[0].difference.added.isEmpty)
+            #expect(changes[0].difference.removed.flatMap(\.actions) == ["ims:images:list"])
+
+            let (calls, warnings) = WorkspacePlan.calls(from: cloud, to: before)
+            #expect(warnings.isEmpty)
+            #expect(calls.count == 1)
+            #expect(calls.first?.path == "/v5/policies/\(ids["image-readers"]!)/versions")
+            #expect(calls.first?.account == "4d5e6f")
+            #expect(calls.first?.body == #"{"policy_document":\#(jsonString(Self.readers)),"set_as_default":true}"#)
+            // The same workspace against itself: nothing to do.
+            #expect(WorkspacePlan.calls(from: cloud, to: cloud).calls.isEmpty)
+        }
+    }
+
+    @Test func planCreatesAttachesAndDeletesByNameWithPlaceholdersForNewThings() async throws {
+        let emulator = try Self.emulator()
+        try await emulator.application(host: "127.0.0.1", port: 0, logger: Logger(label: "test")).test(.live) { client in
+            let endpoint = "http://127.0.0.1:\(client.port!)"
+            let ids = try await Self.build(endpoint)
+            var files = PulledWorkspace.files(of: try await Self.pull(endpoint))
+            let folder = NSTemporaryDirectory() + "bulwark-plan-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try PulledWorkspace.write(files, into: folder)
+            let cloud = Workspace.load(directory: folder, catalog: try Catalog.bundled())
+            // A new policy for carol (a new user), bob loses image-all, which is then gone.
+            var account = String(decoding: files["accounts/4d5e6f/account.yaml"]!, as: UTF8.self)
+            account = account.replacingOccurrences(of: "    policies: [image-all]\n", with: "    policies: []\n")
+            account = account.replacingOccurrences(of: "users:\n", with: "users:\n  - name: carol\n    policies: [swr-readers]\n")
+            files["accounts/4d5e6f/account.yaml"] = Array(account.utf8)
+            files["accounts/4d5e6f/policies/image-all.json"] = nil
+            files["accounts/4d5e6f/policies/swr-readers.json"] = Array(
+                #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["swr:repo:getRepo"],"Resource":["*"]}]}"#.utf8)
+            let (calls, _) = WorkspacePlan.calls(from: cloud, to: try Self.workspace(files))
+            #expect(
+                calls.map { "\($0.method) \($0.path)" } == [
+                    "POST /v5/policies", "POST /v5/users", "POST /v5/policies/{policy:swr-readers}/attach-user",
+                    "POST /v5/policies/\(ids["image-all"]!)/detach-user", "DELETE /v5/policies/\(ids["image-all"]!)",
+                ])
+            #expect(calls[2].body == #"{"user_id":"{user:carol}"}"#)
+            #expect(calls[3].body == #"{"user_id":"\#(ids["bob"]!)"}"#)
+        }
+    }
+
+    @Test func anAccountWithoutAKeyIsReportedAndTheRestIsRead() async throws {
+        let emulator = try Self.emulator()
+        try await emulator.application(host: "127.0.0.1", port: 0, logger: Logger(label: "test")).test(.live) { client in
+            let endpoint = "http://127.0.0.1:\(client.port!)"
+            _ = try await Self.build(endpoint)
+            let pulled = try await Self.pull(endpoint, keys: [Self.management])
+            #expect(pulled.unread.map(\.account) == ["4d5e6f"])
+            #expect(pulled.unread.first?.reason == "no key for account 4d5e6f (4d5e6f) in --credentials")
+            let files = PulledWorkspace.files(of: pulled)
+            #expect(String(decoding: files["organization.yaml"]!, as: UTF8.self).contains("# Not read: 4d5e6f: no key for account 4d5e6f"))
+            #expect(files["accounts/1a2b3c/account.yaml"] != nil)
+            // Without the management account's key the organization cannot be read: nothing is.
+            await #expect {
+                _ = try await Self.pull(endpoint, keys: [Self.dev])
+            } throws: { error in
+                (error as? CloudError)?.description.contains("the organization's management account is 1a2b3c") == true
+            }
+        }
+    }
+
+    @Test func theControlPlaneRefusesUnsignedAndForeignCallsAndKeepsTraces() async throws {
+        let emulator = try Self.emulator()
+        try await emulator.application(host: "127.0.0.1", port: 0, logger: Logger(label: "test")).test(.live) { client in
+            let endpoint = "http://127.0.0.1:\(client.port!)"
+            _ = try await Self.build(endpoint)
+            let stranger = try SignedClient(endpoint: endpoint, credentials: CloudCredentials(accessKey: "AKDEV", secretKey: "wrong"), attempts: 1)
+            await #expect(throws: CloudError.self) { _ = try await stranger.get("/v5/users") }
+            await stranger.shutdown()
+            let unsigned = try await client.execute(uri: "/v1/organizations", method: .get)
+            #expect(unsigned.status == .unauthorized)
+            // A member account cannot change the organization.
+            let dev = try SignedClient(endpoint: endpoint, credentials: Self.dev, attempts: 1)
+            await #expect {
+                _ = try await dev.send("POST", "/v1/organizations/organizational-units", body: try Self.body(["name": "x", "parent_id": "r-1"]))
+            } throws: { ($0 as? CloudError)?.status == 403 }
+            // An invalid policy is refused as IAM would.
+            await #expect {
+                _ = try await dev.send(
+                    "POST", "/v5/policies", body: try Self.body(["policy_name": "bad", "policy_document": "{\"Version\":\"5.0\"}"]))
+            } throws: { ($0 as? CloudError)?.status == 400 }
+            let traces = try Self.json(try await dev.get("/v3/4d5e6f-cn-north-4/traces", query: [("limit", "3")]))
+            await dev.shutdown()
+            let list = try #require(traces["traces"] as? [[String: Any]])
+            #expect(list.count == 3)
+            #expect((list[0]["user"] as? [String: Any])?["principal_urn"] as? String == "iam::4d5e6f:user:admin")
+            #expect(list[0]["code"] as? String == "400")  // newest first: the refused policy
+            #expect((traces["meta_data"] as? [String: Any])?["marker"] != nil)
+        }
+    }
+
+    @Test func aReSignedCallPassesTheStrictEmulatorAndAnUnchangedOneDoesNot() async throws {
+        let emulator = try Self.emulator(strict: true)
+        let now = Date()
+        // A client signed its call for the gateway's host with its own key.
+        let clientSigned = try RequestSignature.sign(
+            method: "GET", host: "gateway.example:8443", path: "/v2/cloudimages", query: "limit=5", accessKey: "AKDEV", secretKey: "dev-secret",
+            now: now)
+        let incoming = [("Host", "gateway.example:8443"), ("Content-Type", "application/json")] + clientSigned
+        let target = try CallTarget(path: "/v2/cloudimages", query: "limit=5")
+        func upstreamCall(_ headers: [(String, String)]) -> SignedCall {
+            SignedCall(
+                method: "GET", path: "/v2/cloudimages", query: target.forwardedQuery, headers: headers,
+                authorization: headers.first { $0.0.lowercased() == "authorization" }?.1, body: [])
+        }
+        let unchanged = try Gateway.outgoingHeaders(incoming, method: "GET", base: "http://ims.upstream:8600", target: target, body: [], key: nil)
+        #expect(await emulator.handleStrict(upstreamCall(unchanged + [("Host", "ims.upstream:8600")]), now: now).status == 401)
+        let key = UpstreamKey(accessKey: "AKMGMT", secretKey: "mgmt-secret", projectID: "project-1")
+        let resigned = try Gateway.outgoingHeaders(
+            incoming, method: "GET", base: "http://ims.upstream:8600", target: target, body: [], key: key, now: now)
+        #expect(resigned.first! == ("Host", "ims.upstream:8600"))
+        #expect(resigned.filter { $0.0 == "X-Project-Id" }.map(\.1) == ["project-1"])
+        #expect(resigned.filter { $0.0.lowercased() == "authorization" }.count == 1)
+        #expect(await emulator.handleStrict(upstreamCall(resigned), now: now).status == 200)
+    }
+}
+
+/// A YAML scalar as `PulledWorkspace` writes it: quoted when all digits or number-like.
+private func YAMLQuoted(_ text: String) -> String {
+    text.allSatisfy(\.isNumber) || Double(text) != nil || (text.first?.isNumber == true && text.contains { $0 == "e" || $0 == "E" })
+        ? "\"\(text)\"" : text
+}
+
+private func jsonString(_ text: String) -> String {
+    String(decoding: try! JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed, .withoutEscapingSlashes]), as: UTF8.self)
+}
+
+/// A cloud that answers each path with what a test scripts: malformed, truncated, throttled.
+@Suite struct CloudFaultTests {
+    /// Answers by path: each call takes the next scripted answer (the last repeats).
+    static func run(
+        _ script: [String: [(Int, String)]], _ test: @escaping @Sendable (String) async throws -> Void
+    ) async throws {
+        let calls = CallCounter()
+        let router = Router()
+        router.get("**") { request, _ -> Response in
+            let answers = script[request.uri.path] ?? [(404, #"{"error_code":"X.404","error_msg":"no such API"}"#)]
+            let n = calls.next(request.uri.path)
+            let (status, body) = answers[min(n, answers.count - 1)]
+            return Response(status: .init(code: status), body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
+            try await test("http://127.0.0.1:\(client.port!)")
+        }
+    }
+
+    static func pull(_ endpoint: String) async throws -> PulledOrganization {
+        var endpoints = OrganizationPull.Endpoints()
+        endpoints.iam = endpoint
+        endpoints.organizations = endpoint
+        return try await OrganizationPull.read(credentials: [CloudTests.management], endpoints: endpoints) { _ in }
+    }
+
+    static func failure(_ endpoint: String) async -> String? {
+        do {
+            _ = try await pull(endpoint)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    static let organization = #"{"organization":{"id":"o-1","management_account_id":"1a2b3c","management_account_name":"1a2b3c"}}"#
+    static let roots = #"{"roots":[{"id":"r-1","name":"root","policy_types":[]}],"page_info":{}}"#
+
+    @Test func throttlingIsRetriedAndAMalformedAnswerNamesTheCall() async throws {
+        try await Self.run([
+            "/v1/organizations": [(429, "slow down"), (503, "busy"), (200, Self.organization)],
+            "/v1/organizations/roots": [(200, Self.roots)],
+            "/v1/organizations/organizational-units": [(200, #"{"organizational_units":[]}"#)],
+            "/v1/organizations/accounts": [(200, #"{"accounts":[{"id":"1a2b3c","name":"main","unexpected":{"field":1}}]}"#)],
+            "/v5/groups": [(200, #"{"groups":[], "page_info": {"next_marker": null}}"#)],
+            "/v5/users": [(200, #"{"users":[{"user_id":"u1","user_name":"admin"}]}"#)],
+            "/v5/users/u1": [(200, #"{"user":{"user_id":"u1","user_name":"admin","tags":[{"tag_key":"team","tag_value":"ops"}]}}"#)],
+            "/v5/users/u1/attached-policies": [(200, #"{"attached_policies":[]}"#)],
+            "/v5/agencies": [(200, #"{"agencies":[]}"#)],
+            "/v5/policies": [(200, #"{"policies":[]}"#)],
+        ]) { endpoint in
+            let pulled = try await Self.pull(endpoint)
+            #expect(pulled.unread.isEmpty)
+            #expect(pulled.iam["1a2b3c"]?.users.first?.tags == ["team": "ops"])
+            #expect(pulled.accountNames["1a2b3c"] == "main")
+        }
+        try await Self.run([
+            "/v1/organizations": [(200, #"{"organization":{"id":"o-1","management_account_id":"1a2b3c""#)]
+        ]) { endpoint in
+            let message = await Self.failure(endpoint)
+            #expect(message?.hasPrefix("GET /v1/organizations: the answer is not JSON") == true, "\(message ?? "")")
+        }
+        try await Self.run([
+            "/v1/organizations": [(200, #"{"organization":{"id":"o-1","management_account_id":7}}"#)]
+        ]) { endpoint in
+            #expect(await Self.failure(endpoint) == "GET /v1/organizations: the answer's $.organization.management_account_id is not a string")
+        }
+        try await Self.run([
+            "/v1/organizations": [(200, Self.organization)], "/v1/organizations/roots": [(500, "down")],
+        ]) { endpoint in
+            #expect(await Self.failure(endpoint) == "GET /v1/organizations/roots: HTTP 500 after 4 attempts: down")
+        }
+    }
+
+    @Test func aMarkerThatComesBackIsRefusedAndAFailedAccountIsReported() async throws {
+        try await Self.run([
+            "/v1/organizations": [(200, Self.organization)], "/v1/organizations/roots": [(200, Self.roots)],
+            "/v1/organizations/organizational-units": [(200, #"{"organizational_units":[],"page_info":{"next_marker":"AAAA"}}"#)],
+        ]) { endpoint in
+            #expect(await Self.failure(endpoint) == "GET /v1/organizations/organizational-units: the cloud gave marker AAAA twice; stopping")
+        }
+        try await Self.run([
+            "/v1/organizations": [(200, Self.organization)], "/v1/organizations/roots": [(200, Self.roots)],
+            "/v1/organizations/organizational-units": [(200, #"{"organizational_units":[]}"#)],
+            "/v1/organizations/accounts": [(200, #"{"accounts":[{"id":"1a2b3c","name":"main"}]}"#)],
+            "/v5/groups": [(403, #"{"error_msg":"no right"}"#)],
+        ]) { endpoint in
+            let pulled = try await Self.pull(endpoint)
+            #expect(pulled.unread.map(\.account) == ["main"])
+            #expect(pulled.unread.first?.reason == #"GET /v5/groups: HTTP 403: {"error_msg":"no right"}"#)
+            #expect(PulledWorkspace.files(of: pulled).keys.sorted() == ["organization.yaml"])
+        }
+    }
+
+    @Test func aPulledWorkspaceReplacesTheFolderWhole() throws {
+        let folder = NSTemporaryDirectory() + "bulwark-pulled-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder + "/accounts/gone", withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: folder + "/accounts/gone/account.yaml", contents: Data("users: []\n".utf8))
+        try PulledWorkspace.write(["organization.yaml": Array("organization:\n  id: o-1\n".utf8)], into: folder)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["organization.yaml"])
+        let parent = URL(fileURLWithPath: folder).deletingLastPathComponent().path
+        #expect(try FileManager.default.contentsOfDirectory(atPath: parent).filter { $0.contains(".pull-") || $0.contains(".old-") }.isEmpty)
+        // A folder that cannot be made: an error naming it, nothing half-written.
+        #expect(throws: CloudError.self) { try PulledWorkspace.write(["a.yaml": []], into: "/proc/bulwark-cannot/ws") }
+    }
+}
+
+/// Counts calls per path, across the server's tasks.
+final class CallCounter: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+
+    func next(_ path: String) -> Int {
+        counts.withLock { counts in
+            defer { counts[path, default: 0] += 1 }
+            return counts[path, default: 0]
+        }
+    }
+}
