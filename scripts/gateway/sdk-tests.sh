@@ -4,7 +4,9 @@
 # runs tests/sdk/test_gateway.py against it, and stops it. Then IAM's authorization-schema
 # API of `bulwark emulator` with the SDK's IAM v5 client and `catalog pull` (tests/sdk/test_schemas.py),
 # Access Analyzer's policy checks on `bulwark serve` with the SDK's client (tests/sdk/test_access_analyzer.py),
-# and the trace commands on trace files made with the CTS SDK's models (tests/sdk/test_traces.py).
+# the trace commands on trace files made with the CTS SDK's models (tests/sdk/test_traces.py), and
+# pull, plan and the re-signing gateway against the emulated cloud built with the IAM v5,
+# Organizations, CTS and IMS clients (tests/sdk/test_cloud.py).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 python3 -m pip install -q --disable-pip-version-check -r tests/sdk/requirements.txt 2>&1 | grep -v "Running pip as the 'root' user" || true
@@ -56,3 +58,6 @@ BULWARK_SERVER="http://127.0.0.1:$((port + 20))" python3 tests/sdk/test_access_a
 
 # replay, unused and generate --traces on trace files made with the CTS SDK's models.
 BULWARK_BIN="$bin" python3 tests/sdk/test_traces.py
+
+# pull, plan and the gateway in front of a strict upstream (it starts its own emulators and gateways).
+BULWARK_BIN="$bin" python3 tests/sdk/test_cloud.py
