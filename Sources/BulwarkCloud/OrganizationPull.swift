@@ -72,6 +72,9 @@ public enum OrganizationPull {
     public struct Endpoints: Sendable {
         public var iam = "https://iam.myhuaweicloud.com"
         public var organizations = "https://organizations.myhuaweicloud.com"
+        /// How long one call may take, and how many times a throttled, failed or timed-out call is tried.
+        public var timeoutSeconds: Int64 = 30
+        public var attempts = 4
         public init() {}
     }
 
@@ -95,9 +98,9 @@ public enum OrganizationPull {
     final class ClientPool {
         private var open: [String: SignedClient] = [:]
 
-        func client(_ endpoint: String, _ key: CloudCredentials) throws(CloudError) -> SignedClient {
+        func client(_ endpoint: String, _ key: CloudCredentials, timeoutSeconds: Int64, attempts: Int) throws(CloudError) -> SignedClient {
             if let client = open[endpoint + " " + key.accessKey] { return client }
-            let made = try SignedClient(endpoint: endpoint, credentials: key)
+            let made = try SignedClient(endpoint: endpoint, credentials: key, attempts: attempts, timeoutSeconds: timeoutSeconds)
             open[endpoint + " " + key.accessKey] = made
             return made
         }
@@ -112,7 +115,9 @@ public enum OrganizationPull {
         credentials: [CloudCredentials], endpoints: Endpoints, clients: ClientPool, progress: @Sendable (String) -> Void
     ) async throws(CloudError) -> PulledOrganization {
         var pulled = PulledOrganization()
-        func client(_ endpoint: String, _ key: CloudCredentials) throws(CloudError) -> SignedClient { try clients.client(endpoint, key) }
+        func client(_ endpoint: String, _ key: CloudCredentials) throws(CloudError) -> SignedClient {
+            try clients.client(endpoint, key, timeoutSeconds: endpoints.timeoutSeconds, attempts: endpoints.attempts)
+        }
         // Organizations: the first key that sees an organization finds its management account,
         // whose key alone reads the tree.
         var organization: CloudAnswer?

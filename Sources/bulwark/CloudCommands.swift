@@ -12,9 +12,12 @@ struct OrganizationCloudFlags: ParsableArguments {
     var credentials: String?
     @Option(name: .long, help: "SERVICE=URL for iam or organizations (repeat), e.g. iam=http://127.0.0.1:8600.")
     var endpoint: [String] = []
+    @Option(name: .long, help: "Seconds one call may take before it is retried (default 30).") var timeout: Int64 = 30
 
     func endpoints() throws(CLIError) -> OrganizationPull.Endpoints {
         var endpoints = OrganizationPull.Endpoints()
+        guard (1...600).contains(timeout) else { throw CLIError.invalidInput("--timeout must be 1 to 600 seconds") }
+        endpoints.timeoutSeconds = timeout
         for item in endpoint {
             let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw CLIError.invalidInput("--endpoint \(item): expected SERVICE=URL") }

@@ -217,6 +217,21 @@ import Testing
         }
     }
 
+    @Test func listingsArePagedToTheEnd() async throws {
+        let emulator = try Self.emulator()
+        try await emulator.application(host: "127.0.0.1", port: 0, logger: Logger(label: "test")).test(.live) { client in
+            let endpoint = "http://127.0.0.1:\(client.port!)"
+            let dev = try SignedClient(endpoint: endpoint, credentials: Self.dev, attempts: 1)
+            // 230 users: three pages of IAM's default 100.
+            for i in 0..<229 { _ = try await dev.send("POST", "/v5/users", body: try Self.body(["name": "user-\(i)"])) }
+            await dev.shutdown()
+            let pulled = try await Self.pull(endpoint, keys: [Self.dev])
+            #expect(pulled.tree == nil)
+            #expect(pulled.iam["4d5e6f"]?.users.count == 230)
+            #expect(Set(pulled.iam["4d5e6f"]!.users.map(\.name)).count == 230)
+        }
+    }
+
     @Test func anAccountWithoutAKeyIsReportedAndTheRestIsRead() async throws {
         let emulator = try Self.emulator()
         try await emulator.application(host: "127.0.0.1", port: 0, logger: Logger(label: "test")).test(.live) { client in
@@ -394,6 +409,23 @@ private func jsonString(_ text: String) -> String {
             #expect(pulled.unread.map(\.account) == ["main"])
             #expect(pulled.unread.first?.reason == #"GET /v5/groups: HTTP 403: {"error_msg":"no right"}"#)
             #expect(PulledWorkspace.files(of: pulled).keys.sorted() == ["organization.yaml"])
+        }
+    }
+
+    @Test func aCallWithoutAnswerTimesOutAndIsRetriedThenNamed() async throws {
+        let router = Router()
+        router.get("**") { _, _ -> Response in
+            try await Task.sleep(for: .seconds(3))
+            return Response(status: .ok)
+        }
+        try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { client in
+            let signed = try SignedClient(endpoint: "http://127.0.0.1:\(client.port!)", credentials: CloudTests.management, attempts: 2, timeoutSeconds: 1)
+            await #expect {
+                _ = try await signed.get("/v1/organizations")
+            } throws: { error in
+                "\(error)" == "GET /v1/organizations: no answer within 1 s (after 2 attempts)"
+            }
+            await signed.shutdown()
         }
     }
 
