@@ -8,12 +8,18 @@ public struct PulledOrganization: Sendable {
         public var name: String
         /// The parent's id (the root or an OU).
         public var parent: String
+        public init(id: String, name: String, parent: String) {
+            (self.id, self.name, self.parent) = (id, name, parent)
+        }
     }
     public struct SCP: Sendable {
         public var id: String
         public var name: String
         public var content: String
         public var builtIn: Bool
+        public init(id: String, name: String, content: String, builtIn: Bool) {
+            (self.id, self.name, self.content, self.builtIn) = (id, name, content, builtIn)
+        }
     }
     public struct Tree: Sendable {
         public var id: String
@@ -25,6 +31,9 @@ public struct PulledOrganization: Sendable {
         public var scps: [SCP] = []
         /// SCP id → ids of the nodes it is attached to.
         public var attachments: [String: [String]] = [:]
+        public init(id: String, rootID: String, managementAccount: String, scpsEnabled: Bool) {
+            (self.id, self.rootID, self.managementAccount, self.scpsEnabled) = (id, rootID, managementAccount, scpsEnabled)
+        }
     }
     public struct Principal: Sendable {
         public var id: String
@@ -35,16 +44,26 @@ public struct PulledOrganization: Sendable {
         /// Agencies: the trust policy and the longest session.
         public var trustPolicy: String?
         public var maxSessionDuration: Int?
+        public init(
+            id: String, name: String, tags: [String: String] = [:], groups: [String] = [], trustPolicy: String? = nil, maxSessionDuration: Int? = nil
+        ) {
+            (self.id, self.name, self.tags, self.groups) = (id, name, tags, groups)
+            (self.trustPolicy, self.maxSessionDuration) = (trustPolicy, maxSessionDuration)
+        }
     }
     public struct Group: Sendable {
         public var id: String
         public var name: String
+        public init(id: String, name: String) { (self.id, self.name) = (id, name) }
     }
     public struct Policy: Sendable {
         public var id: String
         public var name: String
         public var system: Bool
         public var document: String
+        public init(id: String, name: String, system: Bool, document: String) {
+            (self.id, self.name, self.system, self.document) = (id, name, system, document)
+        }
     }
     public struct IAM: Sendable {
         public var users: [Principal] = []
@@ -53,6 +72,7 @@ public struct PulledOrganization: Sendable {
         public var policies: [Policy] = []
         /// User, group or agency id → attached policy ids.
         public var attached: [String: [String]] = [:]
+        public init() {}
     }
 
     /// Nil when the accounts are in no organization.
@@ -63,6 +83,8 @@ public struct PulledOrganization: Sendable {
     public var iam: [String: IAM] = [:]
     /// Accounts not read, with why (no credentials, a failed call).
     public var unread: [(account: String, reason: String)] = []
+
+    public init() {}
 }
 
 /// `bulwark pull`: reads Organizations with the management account's key and IAM v5 of every

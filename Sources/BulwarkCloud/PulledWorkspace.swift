@@ -1,4 +1,7 @@
+public import BulwarkCatalog
 import BulwarkJSON
+import BulwarkOrganization
+import BulwarkWorkspace
 import Foundation
 
 /// A pulled organization written as the workspace of SPEC §5: the same cloud state gives the
@@ -76,6 +79,8 @@ public enum PulledWorkspace {
         for (account, iam) in pulled.iam {
             let folder = "accounts/" + accountFolders[account]!
             let policyNames = fileNames(iam.policies.map { ($0.id, $0.name) })
+            // A name from the cloud never becomes a path as it is: `../x` would write outside the folder.
+            let trustNames = fileNames(iam.agencies.map { ($0.id, $0.name) })
             var yaml = YAMLText()
             yaml.comment("IAM of account \(pulled.accountNames[account] ?? account) (\(account)), pulled by `bulwark pull`.")
             func policies(of id: String) -> [String] { (iam.attached[id] ?? []).compactMap { policyNames[$0] }.sorted() }
@@ -95,7 +100,7 @@ public enum PulledWorkspace {
                     yaml.field("id", principal.id, indent: 2)
                     if !principal.groups.isEmpty { yaml.list("groups", principal.groups.compactMap { groupNames[$0] }.sorted(), indent: 2) }
                     yaml.list("policies", policies(of: principal.id), indent: 2)
-                    if principal.trustPolicy != nil { yaml.field("trustPolicy", principal.name, indent: 2) }
+                    if principal.trustPolicy != nil { yaml.field("trustPolicy", trustNames[principal.id]!, indent: 2) }
                     if let duration = principal.maxSessionDuration { yaml.line("    maxSessionDuration: \(duration)") }
                     if !principal.tags.isEmpty {
                         yaml.line("    tags:")
@@ -114,10 +119,41 @@ public enum PulledWorkspace {
             files["\(folder)/account.yaml"] = Array(yaml.text.utf8)
             for policy in iam.policies { files["\(folder)/policies/\(policyNames[policy.id]!).json"] = Array(PrettyJSON.text(policy.document).utf8) }
             for agency in iam.agencies {
-                if let trust = agency.trustPolicy { files["\(folder)/trust-policies/\(agency.name).json"] = Array(PrettyJSON.text(trust).utf8) }
+                if let trust = agency.trustPolicy {
+                    files["\(folder)/trust-policies/\(trustNames[agency.id]!).json"] = Array(PrettyJSON.text(trust).utf8)
+                }
             }
         }
         return files
+    }
+
+    /// What of `pulled` the files do not read back as: principals, their ids, tags and groups,
+    /// groups and policy names, per account. Empty when the workspace says what the cloud holds;
+    /// a pull that cannot write a name faithfully must not pretend it did.
+    public static func mismatches(_ files: [String: [UInt8]], of pulled: PulledOrganization, catalog: Catalog) -> [String] {
+        let workspace = Workspace.load(files: files, catalog: catalog)
+        let folders = folderNames(pulled)
+        var problems: [String] = []
+        for (account, iam) in pulled.iam.sorted(by: { $0.key < $1.key }) {
+            let name = pulled.accountNames[account] ?? account
+            guard let read = workspace.accounts[folders[account]!] else {
+                problems.append("account \(name): its folder does not read back")
+                continue
+            }
+            let groupNames = Dictionary(uniqueKeysWithValues: iam.groups.map { ($0.id, $0.name) })
+            for (kind, principals) in [(Principal.Kind.user, iam.users), (.agency, iam.agencies)] {
+                for principal in principals {
+                    guard let back = read.principal(kind, named: principal.name), back.id == principal.id, back.tags == principal.tags,
+                        Set(back.groups) == Set(principal.groups.compactMap { groupNames[$0] })
+                    else {
+                        problems.append("account \(name): \(kind.rawValue) \(Excerpt.of(principal.name)) does not read back as the cloud has it")
+                        continue
+                    }
+                }
+            }
+            if Set(read.groups.keys) != Set(iam.groups.map(\.name)) { problems.append("account \(name): its groups do not read back") }
+        }
+        return problems
     }
 
     /// Account id → its folder: the account's name when it is a safe, unique file name, else its id.
@@ -126,20 +162,32 @@ public enum PulledWorkspace {
         return fileNames(ids.map { ($0, pulled.accountNames[$0] ?? $0) })
     }
 
-    /// id → a file name for each (id, name): the name when it is safe and unique, else `name-id`
-    /// (or the id alone when the name is not safe).
+    /// id → a file name for each (id, name): the name when it is safe and unique, else
+    /// `name-id`; the id when the name is not safe; a hash of the id when neither is. Names and
+    /// ids come from the cloud: none becomes a path component unchecked.
     static func fileNames(_ items: [(id: String, name: String)]) -> [String: String] {
+        func safeID(_ id: String) -> String { isSafe(id) ? id : "id-" + fnv1a(id) }
         var count: [String: Int] = [:]
-        for item in items { count[item.name, default: 0] += 1 }
+        for item in items where isSafe(item.name) { count[item.name, default: 0] += 1 }
         var names: [String: String] = [:]
         for item in items {
             guard isSafe(item.name) else {
-                names[item.id] = item.id
+                names[item.id] = safeID(item.id)
                 continue
             }
-            names[item.id] = count[item.name]! > 1 ? "\(item.name)-\(item.id)" : item.name
+            names[item.id] = count[item.name]! > 1 ? "\(item.name)-\(safeID(item.id))" : item.name
         }
         return names
+    }
+
+    /// 64-bit FNV-1a in hex: a stable short name for text that cannot be a file name.
+    static func fnv1a(_ text: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        return String(hash, radix: 16)
     }
 
     static func isSafe(_ name: String) -> Bool {
@@ -184,7 +232,23 @@ struct YAMLText {
     private(set) var text = ""
 
     mutating func line(_ line: String) { text += line + "\n" }
-    mutating func comment(_ comment: String) { line("# " + comment.replacingOccurrences(of: "\n", with: " ")) }
+    /// A comment; what a YAML reader would take as a line break or could not read becomes U+FFFD,
+    /// so text from the cloud can never end the comment and start YAML of its own.
+    mutating func comment(_ comment: String) {
+        let scalars = comment.unicodeScalars.map { Self.isPrintable($0) && !Self.isBreak($0) ? $0 : "\u{FFFD}" }
+        line("# " + String(String.UnicodeScalarView(scalars)))
+    }
+
+    /// YAML's printable characters (tab, line feed and return included).
+    static func isPrintable(_ c: Unicode.Scalar) -> Bool {
+        switch c.value {
+        case 0x9, 0xA, 0xD, 0x20...0x7E, 0x85, 0xA0...0xD7FF, 0xE000...0xFFFD, 0x10000...0x10FFFF: c.value != 0xFEFF
+        default: false
+        }
+    }
+
+    /// What YAML reads as a line break.
+    static func isBreak(_ c: Unicode.Scalar) -> Bool { [0xA, 0xD, 0x85, 0x2028, 0x2029].contains(c.value) }
 
     mutating func field(_ key: String, _ value: String, indent: Int) {
         line(String(repeating: "  ", count: indent) + Self.scalar(key) + ": " + Self.scalar(value))
@@ -207,7 +271,21 @@ struct YAMLText {
         if plain { return text }
         var writer = JSONWriter()
         writer.string(text)
-        return writer.text
+        // A JSON string is a YAML double-quoted one, except that YAML folds its other line breaks
+        // (U+0085, U+2028, U+2029), drops a byte-order mark and refuses unprintable characters: escape them.
+        var quoted = ""
+        for c in writer.text.unicodeScalars {
+            if isPrintable(c) && !isBreak(c) || c == "\n" {
+                quoted.unicodeScalars.append(c)
+            } else if c.value <= 0xFFFF {
+                let hex = String(c.value, radix: 16)
+                quoted += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                let hex = String(c.value, radix: 16)
+                quoted += "\\U" + String(repeating: "0", count: 8 - hex.count) + hex
+            }
+        }
+        return quoted
     }
 }
 

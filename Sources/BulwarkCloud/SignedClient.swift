@@ -86,7 +86,8 @@ public final class SignedClient: Sendable {
                     delay *= 2
                     continue
                 }
-                let reason = (error as? HTTPClientError) == .deadlineExceeded ? "no answer within \(timeout.nanoseconds / 1_000_000_000) s" : "\(error)"
+                let reason =
+                    (error as? HTTPClientError) == .deadlineExceeded ? "no answer within \(timeout.nanoseconds / 1_000_000_000) s" : "\(error)"
                 throw CloudError("\(call): \(reason) (after \(attempts) attempts)")
             }
             if (200..<300).contains(status) { return answer }

@@ -1,3 +1,4 @@
+import BulwarkAPI
 import BulwarkJSON
 import BulwarkOrganization
 public import BulwarkWorkspace
@@ -164,7 +165,7 @@ private struct Planner {
             return
         }
         func nodeID(_ name: String) -> String {
-            if let node = old.nodes[name] { return node.id }
+            if let node = old.nodes[name] { return PercentCoding.encode(node.id) }
             return "{ou:\(name)}"
         }
         // OUs, parents first.
@@ -185,12 +186,12 @@ private struct Planner {
             }
             if before.parent != account.parent {
                 add(
-                    "change", "organizations", nil, "POST", "/v1/organizations/accounts/\(before.id)/move",
+                    "change", "organizations", nil, "POST", "/v1/organizations/accounts/\(PercentCoding.encode(before.id))/move",
                     [("source_parent_id", nodeID(before.parent ?? "root")), ("destination_parent_id", nodeID(account.parent ?? "root"))])
             }
         }
         for unit in old.nodes.values.filter({ $0.kind == .ou && new.nodes[$0.name] == nil }).sorted(by: { $0.name > $1.name }) {
-            add("delete", "organizations", nil, "DELETE", "/v1/organizations/organizational-units/\(unit.id)")
+            add("delete", "organizations", nil, "DELETE", "/v1/organizations/organizational-units/\(PercentCoding.encode(unit.id))")
         }
         guard new.scpsEnabled else {
             if old.scpsEnabled { warnings.append("the workspace disables SCPs; Bulwark does not plan disabling the policy type") }
@@ -201,7 +202,7 @@ private struct Planner {
                 "create", "organizations", nil, "POST", "/v1/organizations/policies/enable",
                 [("policy_type", "service_control_policy"), ("root_id", old.nodes["root"]?.id ?? "")])
         }
-        func scpID(_ name: String) -> String { ids.scps[name] ?? "{scp:\(name)}" }
+        func scpID(_ name: String) -> String { ids.scps[name].map(PercentCoding.encode) ?? "{scp:\(name)}" }
         for name in new.scps.keys.sorted() where name != "FullAccess" {
             let document = Self.document(target, "scps", name) ?? ""
             if old.scps[name] == nil || ids.scps[name] == nil {
@@ -224,7 +225,7 @@ private struct Planner {
             }
         }
         for name in old.scps.keys.sorted() where name != "FullAccess" && new.scps[name] == nil {
-            if let id = ids.scps[name] { add("delete", "organizations", nil, "DELETE", "/v1/organizations/policies/\(id)") }
+            if let id = ids.scps[name] { add("delete", "organizations", nil, "DELETE", "/v1/organizations/policies/\(PercentCoding.encode(id))") }
         }
     }
 
@@ -244,7 +245,7 @@ private struct Planner {
         let system = ids.systemPolicies[account] ?? []
         let groupIDs = ids.groups[account] ?? [:]
         let folder = "accounts/\(account)/policies"
-        func policyID(_ name: String) -> String { policyIDs[name] ?? "{policy:\(name)}" }
+        func policyID(_ name: String) -> String { policyIDs[name].map(PercentCoding.encode) ?? "{policy:\(name)}" }
         // Policies: new ones created, changed ones get a new default version.
         for name in new.policies.keys.sorted() {
             let document = Self.document(target, folder, name) ?? ""
@@ -263,7 +264,7 @@ private struct Planner {
         for name in new.groups.keys.sorted() where groupIDs[name] == nil && old.groups[name] == nil {
             add("create", "iam", account, "POST", "/v5/groups", [("group_name", name)])
         }
-        func groupID(_ name: String) -> String { groupIDs[name] ?? "{group:\(name)}" }
+        func groupID(_ name: String) -> String { groupIDs[name].map(PercentCoding.encode) ?? "{group:\(name)}" }
         // Group attachments.
         for name in Set(new.groups.keys).union(old.groups.keys).sorted() {
             guard let after = new.groups[name] else { continue }
@@ -278,7 +279,9 @@ private struct Planner {
         for principal in new.principals.sorted(by: { ($0.kind.rawValue, $0.name) < ($1.kind.rawValue, $1.name) }) {
             let kind = principal.kind.rawValue
             let before = old.principal(principal.kind, named: principal.name)
-            let id = before?.id ?? "{\(kind):\(principal.name)}"
+            // In a path the id is one segment, whatever the cloud's text (bodies carry it as it is).
+            let id = before.map { PercentCoding.encode($0.id) } ?? "{\(kind):\(principal.name)}"
+            let bodyID = before?.id ?? "{\(kind):\(principal.name)}"
             let trust = principal.trustPolicy.flatMap { Self.document(target, "accounts/\(account)/trust-policies", $0) }
             if before == nil {
                 if principal.kind == .user {
@@ -305,31 +308,31 @@ private struct Planner {
             let dropped = oldTags.keys.filter { principal.tags[$0] == nil }.sorted()
             if !dropped.isEmpty { addList("change", account, "DELETE", "/v5/\(kind)/\(id)/tags/delete", dropped) }
             for group in Set(principal.groups).subtracting(before?.groups ?? []).sorted() {
-                add("attach", "iam", account, "POST", "/v5/groups/\(groupID(group))/add-user", [("user_id", id)])
+                add("attach", "iam", account, "POST", "/v5/groups/\(groupID(group))/add-user", [("user_id", bodyID)])
             }
             for group in Set(before?.groups ?? []).subtracting(principal.groups).sorted() {
-                add("detach", "iam", account, "POST", "/v5/groups/\(groupID(group))/remove-user", [("user_id", id)])
+                add("detach", "iam", account, "POST", "/v5/groups/\(groupID(group))/remove-user", [("user_id", bodyID)])
             }
             for policy in Set(principal.policies).subtracting(before?.policies ?? []).sorted() {
-                add("attach", "iam", account, "POST", "/v5/policies/\(policyID(policy))/attach-\(kind)", [("\(kind)_id", id)])
+                add("attach", "iam", account, "POST", "/v5/policies/\(policyID(policy))/attach-\(kind)", [("\(kind)_id", bodyID)])
             }
             for policy in Set(before?.policies ?? []).subtracting(principal.policies).sorted() {
-                add("detach", "iam", account, "POST", "/v5/policies/\(policyID(policy))/detach-\(kind)", [("\(kind)_id", id)])
+                add("detach", "iam", account, "POST", "/v5/policies/\(policyID(policy))/detach-\(kind)", [("\(kind)_id", bodyID)])
             }
         }
         // What the workspace no longer has: detached above only for kept principals; removed
         // principals and groups are deleted (the cloud drops their attachments), then policies.
         for principal in old.principals.sorted(by: { ($0.kind.rawValue, $0.name) < ($1.kind.rawValue, $1.name) })
         where new.principal(principal.kind, named: principal.name) == nil {
-            add("delete", "iam", account, "DELETE", "/v5/\(principal.kind == .user ? "users" : "agencies")/\(principal.id)")
+            add("delete", "iam", account, "DELETE", "/v5/\(principal.kind == .user ? "users" : "agencies")/\(PercentCoding.encode(principal.id))")
         }
         for name in old.groups.keys.sorted() where new.groups[name] == nil {
-            if let id = groupIDs[name] { add("delete", "iam", account, "DELETE", "/v5/groups/\(id)") }
+            if let id = groupIDs[name] { add("delete", "iam", account, "DELETE", "/v5/groups/\(PercentCoding.encode(id))") }
         }
         for name in old.policies.keys.sorted() where new.policies[name] == nil && !system.contains(name) {
             // Detached from what stays in the passes above; the cloud refuses to delete an attached policy.
             guard let id = policyIDs[name] else { continue }
-            add("delete", "iam", account, "DELETE", "/v5/policies/\(id)")
+            add("delete", "iam", account, "DELETE", "/v5/policies/\(PercentCoding.encode(id))")
         }
     }
 }

@@ -38,7 +38,7 @@ struct OrganizationCloudFlags: ParsableArguments {
     }
 
     /// Reads the organization and writes it as a workspace into `directory`; the accounts not read.
-    func pull(into directory: String) async throws(CLIError) -> [(account: String, reason: String)] {
+    func pull(into directory: String, catalog: Catalog) async throws(CLIError) -> [(account: String, reason: String)] {
         let keys = try keys()
         let endpoints = try endpoints()
         let pulled: PulledOrganization
@@ -47,7 +47,14 @@ struct OrganizationCloudFlags: ParsableArguments {
         } catch {
             throw CLIError(message: "pull: nothing written: \(error.description)", exitCode: ExitCode.failure)
         }
-        do { try PulledWorkspace.write(PulledWorkspace.files(of: pulled), into: directory) } catch {
+        let files = PulledWorkspace.files(of: pulled)
+        let mismatches = PulledWorkspace.mismatches(files, of: pulled, catalog: catalog)
+        guard mismatches.isEmpty else {
+            throw CLIError(
+                message: "pull: nothing written: the workspace would not say what the cloud holds:\n" + mismatches.joined(separator: "\n"),
+                exitCode: ExitCode.failure)
+        }
+        do { try PulledWorkspace.write(files, into: directory) } catch {
             throw CLIError(message: error.description, exitCode: ExitCode.failure)
         }
         return pulled.unread
@@ -74,7 +81,7 @@ struct PullCommand: ParsableCommand {
 
     func runPull() async throws(CLIError) {
         _ = try cloud.keys()
-        let unread = try await cloud.pull(into: into)
+        let unread = try await cloud.pull(into: into, catalog: try catalogs.load())
         let catalog = try catalogs.load(workspaces: [into])
         let workspace = Workspace.load(directory: into, catalog: catalog)
         let principals = workspace.accounts.values.reduce(0) { $0 + $1.principalCount }
@@ -119,7 +126,7 @@ struct PlanCommand: ParsableCommand {
         if pulledDirectory == nil {
             let folder = NSTemporaryDirectory() + "bulwark-plan-\(UUID().uuidString)"
             temporary = folder
-            let unread = try await cloud.pull(into: folder)
+            let unread = try await cloud.pull(into: folder, catalog: try catalogs.load(workspaces: [workspace]))
             if !unread.isEmpty {
                 try? FileManager.default.removeItem(atPath: folder)
                 throw CLIError(
