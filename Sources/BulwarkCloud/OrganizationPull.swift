@@ -144,15 +144,23 @@ public enum OrganizationPull {
         // whose key alone reads the tree.
         var organization: CloudAnswer?
         var seenBy: CloudCredentials?
+        var refused: CloudError?
         for key in credentials {
             do {
                 organization = try CloudAnswer(
                     bytes: try await client(endpoints.organizations, key).get("/v1/organizations"), call: "GET /v1/organizations")
                 seenBy = key
                 break
-            } catch  where error.status == 404 || error.status == 403 {
-                continue
+            } catch  where error.status == 404 {
+                continue  // this key's account is in no organization
+            } catch  where error.status == 403 {
+                refused = error  // cannot tell: not the same as "in no organization"
             }
+        }
+        // Reading only IAM when the tree might hold SCPs would grant what they deny.
+        if organization == nil, let refused {
+            throw CloudError(
+                "\(refused.description) — cannot tell whether the accounts are in an organization; give a key that may read it", status: 403)
         }
         if let organization, let seenBy {
             let org = try organization.object("organization")

@@ -217,6 +217,27 @@ import Testing
         }
     }
 
+    @Test func temporaryCredentialsSendTheirSecurityToken() async throws {
+        let store = CredentialStore([
+            CredentialStore.Entry(accessKey: "AKTEMP", secretKey: "temp-secret", principal: "iam::4d5e6f:user:admin", securityToken: "token-7")
+        ])
+        let emulator = try Emulator(path: Emulator.temporaryPath(), account: "4d5e6f", credentials: store)
+        try await emulator.application(host: "127.0.0.1", port: 0, logger: Logger(label: "test")).test(.live) { client in
+            let endpoint = "http://127.0.0.1:\(client.port!)"
+            let temporary = CloudCredentials(accessKey: "AKTEMP", secretKey: "temp-secret", securityToken: "token-7", account: "4d5e6f")
+            let pulled = try await Self.pull(endpoint, keys: [temporary])
+            #expect(pulled.iam["4d5e6f"]?.users.map(\.name) == ["admin"])
+            // The same key without its token is refused, and the call is named: a refused key is
+            // never read as "no organization".
+            let withoutToken = CloudCredentials(accessKey: "AKTEMP", secretKey: "temp-secret", account: "4d5e6f")
+            await #expect {
+                _ = try await Self.pull(endpoint, keys: [withoutToken])
+            } throws: { error in
+                "\(error)".hasPrefix("GET /v1/organizations: HTTP 401") && "\(error)".contains("the X-Security-Token header is missing")
+            }
+        }
+    }
+
     @Test func listingsArePagedToTheEnd() async throws {
         let emulator = try Self.emulator()
         try await emulator.application(host: "127.0.0.1", port: 0, logger: Logger(label: "test")).test(.live) { client in
@@ -389,6 +410,13 @@ private func jsonString(_ text: String) -> String {
             "/v1/organizations": [(200, Self.organization)], "/v1/organizations/roots": [(500, "down")],
         ]) { endpoint in
             #expect(await Self.failure(endpoint) == "GET /v1/organizations/roots: HTTP 500 after 4 attempts: down")
+        }
+    }
+
+    @Test func aKeyRefusedOrganizationsIsNotReadAsNoOrganization() async throws {
+        try await Self.run(["/v1/organizations": [(403, #"{"error_msg":"no right"}"#)]]) { endpoint in
+            let message = await Self.failure(endpoint)
+            #expect(message?.contains("cannot tell whether the accounts are in an organization") == true, "\(message ?? "")")
         }
     }
 
