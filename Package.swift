@@ -172,11 +172,12 @@ let package = Package(
                 "CZlib",
             ]
         ),
-        // A test double of IMS and SWR (SQLite) for trials and tests; not part of the library.
+        // A test double of the cloud (SQLite) for trials and tests — IMS, SWR, IAM v5,
+        // Organizations, CTS (SPEC §13); not part of the library.
         .target(
             name: "BulwarkEmulator",
             dependencies: [
-                "BulwarkEnforcement",
+                "BulwarkEnforcement", "BulwarkOrganization", "BulwarkPolicy",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -185,11 +186,12 @@ let package = Package(
             ]
         ),
         // Calls to Huawei Cloud's own APIs, signed as the official SDKs sign them: IAM's
-        // authorization schemas (`catalog pull`, SPEC §12).
+        // authorization schemas (`catalog pull`, SPEC §12), Organizations and IAM v5 (`pull`,
+        // `plan`, SPEC §13).
         .target(
             name: "BulwarkCloud",
             dependencies: [
-                "BulwarkCatalog", "BulwarkJSON", "BulwarkAPI", "BulwarkEnforcement", "BulwarkWorkspace",
+                "BulwarkCatalog", "BulwarkJSON", "BulwarkAPI", "BulwarkEnforcement", "BulwarkWorkspace", "BulwarkOrganization",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -222,7 +224,7 @@ let package = Package(
             dependencies: [
                 "BulwarkServer", "BulwarkStore", "BulwarkEngine", "BulwarkContract", "BulwarkJSON", "BulwarkGateway", "BulwarkWorkspace", "BulwarkCatalog",
                 "BulwarkEnforcement", "BulwarkAPI", "BulwarkOrganization", "BulwarkRuntime", "BulwarkEmulator", "BulwarkPolicy", "BulwarkValidation",
-                "BulwarkCloud",
+                "BulwarkCloud", "BulwarkAnalysis",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
