@@ -144,7 +144,7 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            resources: [.copy("Resources/openapi.json")]
+            resources: [.copy("Resources/openapi.json"), .copy("Resources/console")]
         ),
         // The enforcement point of SPEC §9: an HTTP front for BulwarkEnforcement that forwards
         // allowed calls to their upstreams.

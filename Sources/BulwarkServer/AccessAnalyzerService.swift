@@ -139,6 +139,24 @@ public struct AccessAnalyzerService: Sendable {
         return json.bytes
     }
 
+    /// The console's comparison: `{"old", "new", "type": "identity" | "scp"}` (documents as
+    /// text) answered with the exact diff of `bulwark diff --format json`.
+    func compare(_ bytes: [UInt8]) throws(APIError) -> [UInt8] {
+        let body = try RequestBody(bytes, allowed: ["old", "new", "type"])
+        let typeName = try body.string("type") ?? "identity"
+        guard typeName == "identity" || typeName == "scp" else {
+            throw APIError.badRequest(
+                "type must be identity or scp, not \(Excerpt.quoted(typeName))", path: .root.appending(key: "type"), location: body["type"]?.location)
+        }
+        let old = try parse(body, "old", id: "old")
+        let new = try parse(body, "new", id: "new")
+        let diff = analyzer.difference(old: AccessModel.single(old, asSCP: typeName == "scp"), new: AccessModel.single(new, asSCP: typeName == "scp"))
+        var json = JSONWriter()
+        AnalysisOutput.write(diff, into: &json)
+        json.newline()
+        return json.bytes
+    }
+
     private func parse(_ body: RequestBody, _ key: String, id: String) throws(APIError) -> NamedPolicy {
         let text = try body.requiredString(key)
         do { return NamedPolicy(id: id, policy: try PolicyParser.parse(bytes: Array(text.utf8))) } catch {

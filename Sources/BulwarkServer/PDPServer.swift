@@ -18,6 +18,9 @@ public final class PDPServer: Sendable {
     let accessAnalyzer: AccessAnalyzerService
     let decisionLog: DecisionLog?
     let catalog: Catalog
+    /// The web console's sign-ins and its view of the last decisions.
+    let consoleSessions = ConsoleSessions()
+    let recentDecisions = RecentDecisions()
 
     /// Opens the store and the decision log. Call `configuration.prepare()` first.
     public init(configuration: ServerConfiguration, catalog: Catalog, logger: Logger) throws {

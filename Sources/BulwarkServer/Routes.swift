@@ -43,7 +43,8 @@ extension PDPServer {
         router.get("/openapi.json") { _, _ in Self.json(try OpenAPIDocument.bytes()) }
 
         // Decisions.
-        let decide = router.group("/v1").add(middleware: BearerTokenMiddleware(token: configuration.decisionToken, realm: "decisions"))
+        let decide = router.group("/v1").add(
+            middleware: BearerTokenMiddleware(token: configuration.decisionToken, realm: "decisions", sessions: consoleSessions))
         decide.post("authorize") { request, context in
             try await self.decide(request, context) { body, snapshot, id in
                 try self.decisions.authorize(body, batchOnly: false, explain: Self.flag(request, "explain"), snapshot: snapshot, decisionID: id)
@@ -80,7 +81,8 @@ extension PDPServer {
         }
 
         // Management.
-        let manage = router.group("/v1").add(middleware: BearerTokenMiddleware(token: configuration.adminToken, realm: "management"))
+        let manage = router.group("/v1").add(
+            middleware: BearerTokenMiddleware(token: configuration.adminToken, realm: "management", sessions: consoleSessions))
         manage.get("organization") { _, _ in
             let (state, revision) = try self.state()
             return Self.json(ManagementService.organization(state, revision: revision))
@@ -154,6 +156,7 @@ extension PDPServer {
             }
             return try await self.write(.detach(policy: policy, target: target))
         }
+        addConsoleRoutes(to: router)
         return router
     }
 
@@ -172,7 +175,9 @@ extension PDPServer {
         let start = clock.now
         let reply = try run(bytes, snapshot, Self.decisionID())
         metrics.recordDecisions(reply.records, duration: clock.now - start)
-        decisionLog?.record(reply.records, time: Date().formatted(.iso8601))
+        let time = Date().formatted(.iso8601)
+        decisionLog?.record(reply.records, time: time)
+        recentDecisions.append(reply.records, time: time)
         return Self.json(reply.body)
     }
 
@@ -256,16 +261,25 @@ extension PDPServer {
     }
 }
 
-/// Management and (optionally) decision routes need `Authorization: Bearer TOKEN`. The
-/// token is compared in constant time; a missing or wrong token is 401 and nothing runs.
+/// Management and (optionally) decision routes need `Authorization: Bearer TOKEN`, or the
+/// web console's session cookie (made only with the admin token) and, for every write, its
+/// CSRF token in `X-CSRF-Token`. The token is compared in constant time; a missing or wrong
+/// one is 401, a write without its CSRF token 403, and nothing runs.
 struct BearerTokenMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
     let token: String?
     let realm: String
+    let sessions: ConsoleSessions?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let token else { return try await next(request, context) }
         let header = request.headers[.authorization] ?? ""
+        if header.isEmpty, let sessions, let (_, session) = sessions.session(of: request.headers) {
+            guard request.method == .get || request.method == .head || ConsoleSessions.csrfMatches(session, request.headers) else {
+                throw APIError(status: 403, code: "csrf", message: "a write from the console needs its X-CSRF-Token")
+            }
+            return try await next(request, context)
+        }
         let prefix = "Bearer "
         guard header.hasPrefix(prefix), ConstantTime.equal(Array(header.utf8.dropFirst(prefix.utf8.count)), Array(token.utf8)) else {
             throw APIError(

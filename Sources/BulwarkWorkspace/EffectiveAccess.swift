@@ -1,6 +1,7 @@
 public import BulwarkCatalog
 public import BulwarkEngine
 public import BulwarkJSON
+public import BulwarkOrganization
 import BulwarkPolicy
 
 /// What a principal may do with one action: on which resources, under which conditions,
@@ -120,6 +121,31 @@ public enum EffectiveAccess {
         var json = JSONWriter()
         json.beginObject()
         writeActions(access, into: &json)
+        json.endObject()
+        json.newline()
+        return json.bytes
+    }
+
+    /// `{"principal", "actions", "agencies": [{"agency", "chain", "session", "conditional",
+    /// "actions"}]}`: what `principal` may do itself and through every agency it reaches
+    /// (`bulwark access --via-agencies --format json`, and the web console).
+    public static func json(principal: ResolvedPrincipal, reached: [AgencyReach], catalog: Catalog) -> [UInt8] {
+        var json = JSONWriter()
+        json.beginObject()
+        json.field("principal", principal.urn)
+        writeActions(compute(principal.policies, catalog: catalog), into: &json)
+        json.key("agencies")
+        json.beginArray()
+        for reach in reached {
+            json.beginObject()
+            json.field("agency", reach.chain.last!)
+            json.field("chain", reach.chain)
+            json.field("session", reach.session.urn)
+            json.field("conditional", reach.conditional)
+            writeActions(compute(reach.session.policies, catalog: catalog), into: &json)
+            json.endObject()
+        }
+        json.endArray()
         json.endObject()
         json.newline()
         return json.bytes

@@ -350,25 +350,7 @@ struct AccessCommand: ParsableCommand {
         guard problems.isEmpty else { throw CLIError.invalidInput(problems.joined(separator: "; ")) }
         switch format {
         case .json:
-            var json = JSONWriter()
-            json.beginObject()
-            json.field("principal", resolved.urn)
-            EffectiveAccess.writeActions(access, into: &json)
-            json.key("agencies")
-            json.beginArray()
-            for reach in reached {
-                json.beginObject()
-                json.field("agency", reach.chain.last!)
-                json.field("chain", reach.chain)
-                json.field("session", reach.session.urn)
-                json.field("conditional", reach.conditional)
-                EffectiveAccess.writeActions(EffectiveAccess.compute(reach.session.policies, catalog: catalog), into: &json)
-                json.endObject()
-            }
-            json.endArray()
-            json.endObject()
-            json.newline()
-            Console.write(json.bytes)
+            Console.write(EffectiveAccess.json(principal: resolved, reached: reached, catalog: catalog))
         case .text:
             Console.print("principal: \(resolved.urn)")
             Console.write(Array(EffectiveAccess.text(access).utf8))
