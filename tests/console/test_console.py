@@ -18,6 +18,7 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
@@ -85,7 +86,8 @@ class Console(unittest.TestCase):
             options.add_argument(flag)
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         cls.driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-        cls.wait = WebDriverWait(cls.driver, 20)
+        # Lists are re-rendered as answers arrive: an element read mid-render is looked up again.
+        cls.wait = WebDriverWait(cls.driver, 20, ignored_exceptions=[StaleElementReferenceException])
 
     @classmethod
     def tearDownClass(cls):
@@ -195,6 +197,11 @@ class Console(unittest.TestCase):
         self.wait.until(lambda d: len(d.find_elements(*tid("version"))) == 2)
         self.assertIn("(default)", self.driver.find_elements(*tid("version"))[1].text)
         self.assertIn("Saved image-readers as a new version", self.driver.find_element(By.ID, "status").text)
+        # Roll back to v1, then forward again to v2.
+        for target in ["v1", "v2"]:
+            row = next(v for v in self.driver.find_elements(*tid("version")) if v.text.startswith(target))
+            row.find_element(*tid("set-default")).click()
+            self.wait.until(lambda d: any(v.text.startswith(target) and "(default)" in v.text for v in d.find_elements(*tid("version"))))
         # Live validation of a 6 KB policy: the round trip the page measured (a figure, not a pass/fail).
         statements = ",\n".join(
             f'    {{"Sid": "S{i}", "Effect": "Allow", "Action": ["ims:images:get", "ims:images:list"], "Resource": ["ims:*:0a1b2c:image:img-{i:04d}"]}}'
