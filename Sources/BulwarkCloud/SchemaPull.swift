@@ -8,35 +8,11 @@ public enum SchemaPull {
     /// Every service code IAM has a schema for (`GET /v5/authorization-schemas/registered-services`,
     /// following `page_info.next_marker`).
     public static func registeredServices(_ client: SignedClient) async throws(CloudError) -> [String] {
-        var codes: [String] = []
-        var marker: String?
-        var pages = 0
-        repeat {
-            var query = [("limit", "200")]
-            if let marker { query.append(("marker", marker)) }
-            let body = try await client.get("/v5/authorization-schemas/registered-services", query: query)
-            let call = "GET /v5/authorization-schemas/registered-services"
-            var reader = JSONReader(bytes: body)
-            let root: JSONNode
-            do { root = try reader.readDocument() } catch { throw CloudError("\(call): the answer is not JSON: \(error.message)") }
-            guard case .object(let members) = root.value, let list = members.first(where: { $0.key == "service_codes" })?.value,
-                case .array(let items) = list.value
-            else { throw CloudError("\(call): the answer has no service_codes list") }
-            for item in items {
-                guard case .string(let code) = item.value else { throw CloudError("\(call): a service code is not a string") }
-                codes.append(code)
-            }
-            marker = nil
-            if let info = members.first(where: { $0.key == "page_info" })?.value, case .object(let fields) = info.value,
-                let next = fields.first(where: { $0.key == "next_marker" })?.value, case .string(let text) = next.value, !text.isEmpty
-            {
-                marker = text
-            }
-            pages += 1
-            // A marker that never ends is the cloud's fault, not a reason to loop forever.
-            if pages > 1_000 { throw CloudError("\(call): more than 1,000 pages; stopping") }
-        } while marker != nil
-        return codes
+        let path = "/v5/authorization-schemas/registered-services"
+        return try await client.all(path, query: [("limit", "200")], list: "service_codes").map { item throws(CloudError) in
+            guard case .string(let code) = item.node.value else { throw CloudError("GET \(path): \(item.path) is not a string") }
+            return code
+        }
     }
 
     /// Fetches each service's schema, checks them all as catalogs merged into `builtIn`, and

@@ -137,7 +137,8 @@ struct ServeCommand: ParsableCommand {
         let scheme = configuration.tls == nil ? "http" : "https"
         do {
             try await server.application { port in
-                Console.error("serving on \(scheme)://\(host):\(port) (store \(storeText); \(tokenText); console at \(scheme)://\(host):\(port)/console/)")
+                Console.error(
+                    "serving on \(scheme)://\(host):\(port) (store \(storeText); \(tokenText); console at \(scheme)://\(host):\(port)/console/)")
             }.runService()
         } catch {
             throw CLIError(message: "server stopped: \(error)", exitCode: ExitCode.failure)
