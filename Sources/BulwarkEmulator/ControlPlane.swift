@@ -221,7 +221,13 @@ extension Emulator {
         guard let data = try? JSONSerialization.data(withJSONObject: trace, options: [.sortedKeys]) else { return }
         let body = String(decoding: data, as: UTF8.self)
         try? await queue.write { db in
-            let seq = (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM objects WHERE kind = 'trace'") ?? 0) + 1
+            // One counter row: counting the traces on every call would grow with them.
+            try db.execute(
+                sql: """
+                    INSERT INTO objects (kind, key, body) VALUES ('meta', 'traces', '1')
+                    ON CONFLICT (kind, key) DO UPDATE SET body = CAST(body AS INTEGER) + 1
+                    """)
+            let seq = Int(try String.fetchOne(db, sql: "SELECT body FROM objects WHERE kind = 'meta' AND key = 'traces'") ?? "1") ?? 1
             let key = caller.account + "/" + String(repeating: "0", count: max(0, 12 - String(seq).count)) + String(seq)
             try db.execute(sql: "INSERT INTO objects (kind, key, body) VALUES ('trace', ?, ?)", arguments: [key, body])
         }

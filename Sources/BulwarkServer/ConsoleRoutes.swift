@@ -74,7 +74,10 @@ extension PDPServer {
         }
         api.get("decisions") { request, _ in
             let parameters = request.uri.queryParameters
-            func filter(_ name: String) -> String? { parameters.get(name).flatMap { $0.removingPercentEncoding }.flatMap { $0.isEmpty ? nil : $0 } }
+            // The page sends a form-style query (a space as +).
+            func filter(_ name: String) -> String? {
+                parameters.get(name).flatMap { $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }.flatMap { $0.isEmpty ? nil : $0 }
+            }
             let limit = min(Int(parameters.get("limit") ?? "") ?? 100, self.recentDecisions.capacity)
             let (principal, action, outcome) = (filter("principal"), filter("action"), filter("outcome"))
             var json = JSONWriter()

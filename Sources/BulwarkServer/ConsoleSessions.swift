@@ -1,4 +1,5 @@
 import BulwarkEnforcement
+import BulwarkJSON
 import BulwarkRuntime
 import Foundation
 import HTTPTypes
@@ -106,9 +107,11 @@ final class RecentDecisions: Sendable {
     func append(_ records: [DecisionRecord], time: String) {
         ring.withLock { ring in
             for full in records {
+                // Excerpts: a request's text is the caller's, and the ring must stay small whatever they send.
                 let record = DecisionRecordSummary(
-                    decisionID: full.decisionID, endpoint: full.endpoint, principal: full.principal, action: full.request.action,
-                    resource: full.request.resource, decision: full.result.decision.rawValue, reason: full.result.reason.rawValue)
+                    decisionID: full.decisionID, endpoint: full.endpoint, principal: full.principal.map { Excerpt.of($0, limit: 300) },
+                    action: Excerpt.of(full.request.action, limit: 300), resource: Excerpt.of(full.request.resource, limit: 300),
+                    decision: full.result.decision.rawValue, reason: full.result.reason.rawValue)
                 let entry = Entry(time: time, record: record)
                 if ring.entries.count < capacity {
                     ring.entries.append(entry)
