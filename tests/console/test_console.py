@@ -282,5 +282,39 @@ class Console(unittest.TestCase):
         self.assertFalse(self.driver.find_element(By.ID, "view-policies").is_displayed())
 
 
+class ConsoleOverTLS(unittest.TestCase):
+    def test_the_session_cookie_is_secure_over_tls(self):
+        import ssl
+        folder = tempfile.mkdtemp()
+        try:
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{folder}/key.pem", "-out", f"{folder}/cert.pem",
+                            "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+            with open(f"{folder}/token", "w") as f:
+                f.write(TOKEN + "\n")
+            port = PORT + 20
+            server = subprocess.Popen([BULWARK, "serve", "--port", str(port), "--admin-token-file", f"{folder}/token", "--tls-cert", f"{folder}/cert.pem",
+                                       "--tls-key", f"{folder}/key.pem", "--decision-log", "none", "--log-level", "warning"],
+                                      env=dict(os.environ, BULWARK_DATA_DIR=f"{folder}/data"), stderr=subprocess.DEVNULL)
+            try:
+                context = ssl.create_default_context(cafile=f"{folder}/cert.pem")
+                context.check_hostname = False
+                request = urllib.request.Request(f"https://127.0.0.1:{port}/console/api/login", data=json.dumps({"token": TOKEN}).encode(),
+                                                 method="POST", headers={"Content-Type": "application/json"})
+                for _ in range(200):
+                    try:
+                        with urllib.request.urlopen(request, context=context, timeout=5) as response:
+                            cookie = response.headers["Set-Cookie"]
+                            break
+                    except urllib.error.URLError:
+                        time.sleep(0.05)
+                self.assertIn("; Secure", cookie)
+                self.assertIn("HttpOnly", cookie)
+            finally:
+                server.terminate()
+                server.wait()
+        finally:
+            shutil.rmtree(folder)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
