@@ -190,6 +190,10 @@ private struct Planner {
                     [("source_parent_id", nodeID(before.parent ?? "root")), ("destination_parent_id", nodeID(account.parent ?? "root"))])
             }
         }
+        for account in old.nodes.values.filter({ $0.kind == .account && new.nodes[$0.name] == nil }).sorted(by: { $0.name < $1.name }) {
+            warnings.append(
+                "account \(account.name) is in the cloud's organization but not in the workspace; Bulwark does not plan removing accounts")
+        }
         for unit in old.nodes.values.filter({ $0.kind == .ou && new.nodes[$0.name] == nil }).sorted(by: { $0.name > $1.name }) {
             add("delete", "organizations", nil, "DELETE", "/v1/organizations/organizational-units/\(PercentCoding.encode(unit.id))")
         }
@@ -215,7 +219,8 @@ private struct Planner {
         }
         for node in Set(new.nodes.keys).union(old.nodes.keys).sorted() {
             guard new.nodes[node] != nil else { continue }
-            let before = Set(old.attachments[node] ?? [])
+            // Enabling SCPs attaches FullAccess everywhere by itself.
+            let before = Set(old.attachments[node] ?? []).union(old.scpsEnabled ? [] : ["FullAccess"])
             let after = Set(new.attachments[node] ?? [])
             for scp in after.subtracting(before).sorted() {
                 add("attach", "organizations", nil, "POST", "/v1/organizations/policies/\(scpID(scp))/attach", [("entity_id", nodeID(node))])

@@ -253,6 +253,39 @@ import Testing
         }
     }
 
+    @Test func planChangesSCPsAttachingBeforeDetaching() async throws {
+        let emulator = try Self.emulator()
+        try await emulator.application(host: "127.0.0.1", port: 0, logger: Logger(label: "test")).test(.live) { client in
+            let endpoint = "http://127.0.0.1:\(client.port!)"
+            let ids = try await Self.build(endpoint)
+            var files = PulledWorkspace.files(of: try await Self.pull(endpoint))
+            let folder = NSTemporaryDirectory() + "bulwark-plan-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try PulledWorkspace.write(files, into: folder)
+            let cloud = Workspace.load(directory: folder, catalog: try Catalog.bundled())
+            // engineering trades FullAccess for a new read-only SCP; deny-image-delete also denies sharing.
+            var organization = String(decoding: files["organization.yaml"]!, as: UTF8.self)
+            organization = organization.replacingOccurrences(
+                of: "scpAttachments:\n", with: "detachFullAccess: [engineering]\n\nscpAttachments:\n  - scp: read-only\n    targets: [engineering]\n")
+            files["organization.yaml"] = Array(organization.utf8)
+            files["scps/read-only.json"] = Array(
+                #"{"Version":"5.0","Statement":[{"Effect":"Allow","Action":["ims:images:get","ims:images:list"]}]}"#.utf8)
+            let widened =
+                #"{"Version":"5.0","Statement":[{"Effect":"Deny","Action":["ims:images:deleteImage","ims:images:share"],"Resource":["*"]}]}"#
+            files["scps/deny-image-delete.json"] = Array(widened.utf8)
+            let (calls, warnings) = WorkspacePlan.calls(from: cloud, to: try Self.workspace(files))
+            #expect(warnings.isEmpty)
+            let engineering = ids["engineering"]!
+            #expect(
+                calls.map { "\($0.method) \($0.path) \($0.body ?? "")" } == [
+                    #"POST /v1/organizations/policies {"name":"read-only","type":"service_control_policy","content":"{\"Version\":\"5.0\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"ims:images:get\",\"ims:images:list\"]}]}"}"#,
+                    "PATCH /v1/organizations/policies/\(ids["scp"]!) {\"content\":\(jsonString(widened))}",
+                    "POST /v1/organizations/policies/{scp:read-only}/attach {\"entity_id\":\"\(engineering)\"}",
+                    "POST /v1/organizations/policies/p-fullaccess/detach {\"entity_id\":\"\(engineering)\"}",
+                ])
+        }
+    }
+
     @Test func anAccountWithoutAKeyIsReportedAndTheRestIsRead() async throws {
         let emulator = try Self.emulator()
         try await emulator.application(host: "127.0.0.1", port: 0, logger: Logger(label: "test")).test(.live) { client in
