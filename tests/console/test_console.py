@@ -146,6 +146,8 @@ class Console(unittest.TestCase):
     def test_02_sign_in_with_the_keyboard(self):
         self.driver.get(BASE + "/")
         token = self.wait.until(EC.visibility_of_element_located(tid("login-token")))
+        self.assertFalse(self.driver.find_element(By.ID, "nav").is_displayed())  # nothing to navigate before sign-in
+        self.assertFalse(self.driver.find_element(*tid("sign-out")).is_displayed())
         self.shot("login")
         token.send_keys(TOKEN, Keys.ENTER)
         self.wait.until(EC.visibility_of_element_located(tid("org-tree")))
@@ -280,6 +282,7 @@ class Console(unittest.TestCase):
         self.driver.get(BASE + "/console/#/policies")
         self.wait.until(EC.visibility_of_element_located(tid("login-token")))
         self.assertFalse(self.driver.find_element(By.ID, "view-policies").is_displayed())
+        self.assertFalse(self.driver.find_element(By.ID, "nav").is_displayed())
 
 
 class ConsoleOverTLS(unittest.TestCase):
