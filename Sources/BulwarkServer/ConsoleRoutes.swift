@@ -117,11 +117,20 @@ extension PDPServer {
         guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
             throw APIError(status: 415, code: "unsupported_media_type", message: "sign in with a JSON body {\"token\": …}")
         }
+        // Checked before the token: during a burst of failures even the right token waits, so
+        // guessing cannot continue past the limit.
+        guard consoleSessions.signInOpen() else {
+            logger.warning("console sign-in closed: too many failures in the last minute")
+            throw APIError(
+                status: 429, code: "too_many_sign_ins",
+                message: "more than \(consoleSessions.failuresPerMinute) failed sign-ins in the last minute; try again in a minute")
+        }
         let bytes = Array(try await request.body.collect(upTo: 64 << 10).readableBytesView)
         let body = try RequestBody(bytes, allowed: ["token"])
         let token = try body.requiredString("token")
         guard ConstantTime.equal(Array(token.utf8), Array(adminToken.utf8)) else {
             // A pause makes guessing slow; the token is compared in constant time either way.
+            consoleSessions.recordFailure()
             try await Task.sleep(for: .milliseconds(300))
             logger.notice("console sign-in refused")
             throw APIError(status: 401, code: "unauthorized", message: "that is not the admin token")

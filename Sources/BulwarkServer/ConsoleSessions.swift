@@ -19,8 +19,26 @@ final class ConsoleSessions: Sendable {
     static let maxSessions = 1_000
     let idleLimit: Duration
     private let sessions = Mutex<[String: Session]>([:])
+    /// Failed sign-ins allowed per minute, from everyone together; past it every sign-in is
+    /// refused until the minute is over, so a token cannot be guessed by trying in parallel.
+    let failuresPerMinute: Int
+    private let failures = Mutex<[ContinuousClock.Instant]>([])
 
-    init(idleLimit: Duration = .seconds(8 * 3600)) { self.idleLimit = idleLimit }
+    init(idleLimit: Duration = .seconds(8 * 3600), failuresPerMinute: Int = 20) {
+        self.idleLimit = idleLimit
+        self.failuresPerMinute = failuresPerMinute
+    }
+
+    /// Whether sign-in is open: fewer than `failuresPerMinute` failures in the last minute.
+    func signInOpen() -> Bool {
+        let now = ContinuousClock.now
+        return failures.withLock { failures in
+            failures.removeAll { now - $0 >= .seconds(60) }
+            return failures.count < failuresPerMinute
+        }
+    }
+
+    func recordFailure() { failures.withLock { $0.append(ContinuousClock.now) } }
 
     /// A new session: its id (the cookie's value) and its CSRF token, both 256 random bits.
     func create() -> (id: String, csrf: String) {

@@ -19,7 +19,7 @@ public final class PDPServer: Sendable {
     let decisionLog: DecisionLog?
     let catalog: Catalog
     /// The web console's sign-ins and its view of the last decisions.
-    let consoleSessions = ConsoleSessions()
+    let consoleSessions: ConsoleSessions
     let recentDecisions = RecentDecisions()
 
     /// Opens the store and the decision log. Call `configuration.prepare()` first.
@@ -31,6 +31,7 @@ public final class PDPServer: Sendable {
         self.metrics = metrics
         self.decisions = DecisionService(catalog: catalog, limits: configuration.decisionLimits)
         self.accessAnalyzer = AccessAnalyzerService(catalog: catalog)
+        self.consoleSessions = ConsoleSessions(failuresPerMinute: configuration.consoleSignInFailuresPerMinute)
         keeper = try StateKeeper(
             location: configuration.store ?? .sqlite(path: (configuration.dataDirectory ?? ".") + "/bulwark.sqlite"),
             catalog: catalog, logger: logger, pollInterval: configuration.pollInterval,

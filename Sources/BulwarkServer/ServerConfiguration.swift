@@ -32,6 +32,9 @@ public struct ServerConfiguration: Sendable {
     public var connections = ConnectionLimits()
     /// PEM certificate and key: serve HTTPS instead of HTTP.
     public var tls: TLSFiles?
+    /// Failed console sign-ins allowed per minute (all clients together); past it sign-in is
+    /// refused (429) until the minute is over.
+    public var consoleSignInFailuresPerMinute = 20
     /// How often a replica asks the store for its revision, besides listening for changes.
     public var pollInterval: Duration = .seconds(1)
 

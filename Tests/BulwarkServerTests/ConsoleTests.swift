@@ -89,6 +89,16 @@ import Testing
         }
     }
 
+    @Test func aBurstOfFailedSignInsClosesSignInForEveryone() async throws {
+        try await TestServer(configure: { $0.consoleSignInFailuresPerMinute = 3 }).run { http in
+            for _ in 0..<3 { #expect(try await Self.call(http.client, .post, "/console/api/login", #"{"token":"guess"}"#).status == 401) }
+            // Closed now, even for the right token; the bearer API is unaffected.
+            let closed = try await Self.call(http.client, .post, "/console/api/login", #"{"token":"\#(TestServer.adminToken)"}"#)
+            #expect(closed.status == 429 && closed.text.contains("too_many_sign_ins"))
+            #expect(try await http.get("/v1/policies").status == 200)
+        }
+    }
+
     @Test func thePageIsServedWithAStrictContentSecurityPolicy() async throws {
         try await TestServer().run { http in
             let root = try await Self.call(http.client, .get, "/")
