@@ -67,13 +67,15 @@ struct PullCommand: ParsableCommand {
         commandName: "pull",
         abstract: "Read an organization from Huawei Cloud (Organizations and every account's IAM v5) into a workspace.",
         discussion: """
-            Signed calls (SDK-HMAC-SHA256) with paging and retries. The workspace is written into a temporary sibling \
-            and then replaces DIR, so a failed pull leaves DIR as it was. The same cloud state gives the same bytes. \
+            Signed calls (SDK-HMAC-SHA256) with paging and retries. The workspace is written into a temporary sibling, \
+            then its organization.yaml, scps/ and accounts/ replace DIR's (a failed pull leaves DIR as it was; .git, \
+            tests/ and catalogs/ are kept). The same cloud state gives the same bytes. \
             Exit codes: 0 every account read, 1 an account not read (the rest written) or a call failed (nothing \
             written), 2 invalid input. See docs/cloud.md.
             """)
 
-    @Option(name: .long, help: "The workspace directory to write (replaced whole).") var into: String
+    @Option(name: .long, help: "The workspace directory to write (its organization.yaml, scps/ and accounts/ are replaced).")
+    var into: String
     @OptionGroup var cloud: OrganizationCloudFlags
     @OptionGroup var catalogs: CatalogFlags
 

@@ -491,15 +491,27 @@ private func jsonString(_ text: String) -> String {
         }
     }
 
-    @Test func aPulledWorkspaceReplacesTheFolderWhole() throws {
+    @Test func aPullReplacesWhatItOwnsAndKeepsTheUsersFiles() throws {
         let folder = NSTemporaryDirectory() + "bulwark-pulled-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        try FileManager.default.createDirectory(atPath: folder + "/accounts/gone", withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: folder + "/accounts/gone/account.yaml", contents: Data("users: []\n".utf8))
-        try PulledWorkspace.write(["organization.yaml": Array("organization:\n  id: o-1\n".utf8)], into: folder)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["organization.yaml"])
+        let manager = FileManager.default
+        for sub in ["accounts/gone", ".git", "tests", "catalogs"] {
+            try manager.createDirectory(atPath: "\(folder)/\(sub)", withIntermediateDirectories: true)
+        }
+        for (path, text) in [
+            ("accounts/gone/account.yaml", "users: []\n"), (".git/HEAD", "ref: refs/heads/main\n"), ("tests/alice.yaml", "tests: []\n"),
+            ("catalogs/evs.json", "{}"), ("organization.json", "{}"),
+        ] {
+            _ = manager.createFile(atPath: "\(folder)/\(path)", contents: Data(text.utf8))
+        }
+        try PulledWorkspace.write(
+            ["organization.yaml": Array("organization:\n  id: o-1\n".utf8), "accounts/dev/account.yaml": Array("users: []\n".utf8)], into: folder)
+        #expect(try manager.contentsOfDirectory(atPath: folder).sorted() == [".git", "accounts", "catalogs", "organization.yaml", "tests"])
+        #expect(try manager.contentsOfDirectory(atPath: folder + "/accounts") == ["dev"])  // the stale account is gone
+        #expect(manager.contents(atPath: folder + "/.git/HEAD") == Data("ref: refs/heads/main\n".utf8))
+        #expect(manager.contents(atPath: folder + "/tests/alice.yaml") == Data("tests: []\n".utf8))
         let parent = URL(fileURLWithPath: folder).deletingLastPathComponent().path
-        #expect(try FileManager.default.contentsOfDirectory(atPath: parent).filter { $0.contains(".pull-") || $0.contains(".old-") }.isEmpty)
+        #expect(try manager.contentsOfDirectory(atPath: parent).filter { $0.contains(".pull-") || $0.contains(".old-") }.isEmpty)
         // A folder that cannot be made: an error naming it, nothing half-written.
         #expect(throws: CloudError.self) { try PulledWorkspace.write(["a.yaml": []], into: "/proc/bulwark-cannot/ws") }
     }
