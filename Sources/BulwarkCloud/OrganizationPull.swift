@@ -198,7 +198,7 @@ public enum OrganizationPull {
                 continue
             }
             do {
-                let iam = try await readIAM(client(endpoints.iam, key), account: account, name: name)
+                let iam = try await readIAM(client(endpoints.iam, key), account: account)
                 pulled.iam[account] = iam
                 progress(
                     "pull: account \(index + 1)/\(accounts.count) \(name): \(iam.users.count) users, \(iam.groups.count) groups, \(iam.agencies.count) agencies, \(iam.policies.count) policies"
@@ -264,7 +264,7 @@ public enum OrganizationPull {
 
     /// One account's users (with tags and groups), groups, agencies (trust policies, tags),
     /// custom policies and every policy attached, each with its default version's document.
-    static func readIAM(_ client: SignedClient, account: String, name: String) async throws(CloudError) -> PulledOrganization.IAM {
+    static func readIAM(_ client: SignedClient, account: String) async throws(CloudError) -> PulledOrganization.IAM {
         var iam = PulledOrganization.IAM()
         let domain = [("X-Domain-Id", account)]
         func tags(_ answer: CloudAnswer) throws(CloudError) -> [String: String] {

@@ -199,49 +199,10 @@ public enum PulledWorkspace {
     /// `catalogs/`, a README) is the user's and is never touched.
     static let ownedEntries = ["organization.yaml", "organization.yml", "organization.json", "scps", "accounts"]
 
-    /// Writes `files` as the workspace `directory`: into a temporary sibling first; then each
-    /// entry the pull owns is swapped in by renaming (the old one set aside, restored if a
-    /// rename fails), so a failed pull never leaves a half-written workspace, and the folder's
-    /// other files stay where they are.
+    /// Writes `files` as the workspace `directory`, replacing only what a pull owns
+    /// (`StagedWrite`): a failed pull leaves the folder as it was, and its other files stay.
     public static func write(_ files: [String: [UInt8]], into directory: String) throws(CloudError) {
-        let manager = FileManager.default
-        let target = URL(fileURLWithPath: directory).standardizedFileURL
-        let parent = target.deletingLastPathComponent()
-        let staging = parent.appendingPathComponent(".\(target.lastPathComponent).pull-\(UUID().uuidString)")
-        let old = parent.appendingPathComponent(".\(target.lastPathComponent).old-\(UUID().uuidString)")
-        defer {
-            try? manager.removeItem(at: staging)
-            try? manager.removeItem(at: old)
-        }
-        do {
-            try manager.createDirectory(at: staging, withIntermediateDirectories: true)
-            for (path, bytes) in files.sorted(by: { $0.key < $1.key }) {
-                let url = staging.appendingPathComponent(path)
-                try manager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try Data(bytes).write(to: url)
-            }
-            try manager.createDirectory(at: target, withIntermediateDirectories: true)
-            try manager.createDirectory(at: old, withIntermediateDirectories: true)
-        } catch {
-            throw CloudError("cannot write the workspace into \(directory): \(error.localizedDescription)")
-        }
-        var setAside: [String] = []
-        var placed: [String] = []
-        do {
-            for name in ownedEntries where manager.fileExists(atPath: target.appendingPathComponent(name).path) {
-                try manager.moveItem(at: target.appendingPathComponent(name), to: old.appendingPathComponent(name))
-                setAside.append(name)
-            }
-            for name in ownedEntries where manager.fileExists(atPath: staging.appendingPathComponent(name).path) {
-                try manager.moveItem(at: staging.appendingPathComponent(name), to: target.appendingPathComponent(name))
-                placed.append(name)
-            }
-        } catch {
-            // Put back what was there: the folder is as it was before the pull.
-            for name in placed { try? manager.removeItem(at: target.appendingPathComponent(name)) }
-            for name in setAside { try? manager.moveItem(at: old.appendingPathComponent(name), to: target.appendingPathComponent(name)) }
-            throw CloudError("cannot write the workspace into \(directory): \(error.localizedDescription)")
-        }
+        try StagedWrite.write(files, into: directory, owning: ownedEntries, what: "the workspace")
     }
 }
 

@@ -44,34 +44,10 @@ public enum SchemaPull {
                 throw CloudError("GET /v5/authorization-schemas/services/\(code): the schema describes another service; nothing written")
             }
         }
-        try write(files, into: directory)
+        // Each CODE.json is swapped in; the folder's other files stay.
+        var written: [String: [UInt8]] = [:]
+        for file in files { written[URL(fileURLWithPath: file.name).lastPathComponent] = file.bytes }
+        try StagedWrite.write(written, into: directory, owning: written.keys.sorted(), what: "the schemas")
         return loaded
-    }
-
-    /// Writes every file into a temporary folder next to `directory`, then moves each into
-    /// place: an interrupted pull leaves the old files, never a half-written one.
-    static func write(_ files: [CatalogFile], into directory: String) throws(CloudError) {
-        let manager = FileManager.default
-        let staging = directory + ".pull-\(UUID().uuidString)"
-        do {
-            try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try manager.createDirectory(atPath: staging, withIntermediateDirectories: true)
-            defer { try? manager.removeItem(atPath: staging) }
-            for file in files {
-                let name = URL(fileURLWithPath: file.name).lastPathComponent
-                try Data(file.bytes).write(to: URL(fileURLWithPath: staging + "/" + name))
-            }
-            for file in files {
-                let name = URL(fileURLWithPath: file.name).lastPathComponent
-                let target = directory + "/" + name
-                if manager.fileExists(atPath: target) {
-                    _ = try manager.replaceItemAt(URL(fileURLWithPath: target), withItemAt: URL(fileURLWithPath: staging + "/" + name))
-                } else {
-                    try manager.moveItem(atPath: staging + "/" + name, toPath: target)
-                }
-            }
-        } catch {
-            throw CloudError("cannot write into \(directory): \(error)")
-        }
     }
 }

@@ -75,14 +75,6 @@ extension Emulator {
         }
     }
 
-    /// IAM's authorization-schema API alone (kept for callers of the first emulator).
-    public func handleIAM(
-        method: String, path: String, query: String, headers: [(String, String)], authorization: String?, body: [UInt8], now: Date = Date()
-    ) async -> Response {
-        await handleControlPlane(
-            SignedCall(method: method, path: path, query: query, headers: headers, authorization: authorization, body: body), now: now)
-    }
-
     /// IAM v5, Organizations and CTS as the official SDKs call them: every call signed by a key
     /// of `credentials` (401 otherwise), answered with Huawei's paths, JSON and paging, and
     /// recorded as a CTS trace of the caller's account.

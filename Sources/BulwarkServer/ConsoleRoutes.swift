@@ -38,12 +38,7 @@ extension PDPServer {
             guard let (_, session) = self.consoleSessions.session(of: request.headers) else {
                 return Self.consoleJSON(#"{"signedIn":false}"#)
             }
-            var json = JSONWriter()
-            json.beginObject()
-            json.field("signedIn", true)
-            json.field("csrf", session.csrf)
-            json.endObject()
-            return Self.consoleJSON(json.text)
+            return Self.signedIn(csrf: session.csrf)
         }
         router.post("/console/api/login") { request, _ in try await self.signIn(request) }
         router.post("/console/api/logout") { request, _ in
@@ -63,7 +58,7 @@ extension PDPServer {
         let api = router.group("/console/api").add(
             middleware: BearerTokenMiddleware(token: configuration.adminToken, realm: "console", sessions: consoleSessions))
         api.get("access") { request, _ in
-            guard let urn = request.uri.queryParameters.get("principal")?.removingPercentEncoding, !urn.isEmpty else {
+            guard let urn = try Self.query(request, "principal"), !urn.isEmpty else {
                 throw APIError.badRequest("GET /console/api/access needs ?principal=URN")
             }
             return Self.consoleJSON(try self.access(of: urn))
@@ -73,13 +68,9 @@ extension PDPServer {
             return Self.consoleJSON(String(decoding: try self.accessAnalyzer.compare(bytes), as: UTF8.self))
         }
         api.get("decisions") { request, _ in
-            let parameters = request.uri.queryParameters
-            // The page sends a form-style query (a space as +).
-            func filter(_ name: String) -> String? {
-                parameters.get(name).flatMap { $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }.flatMap { $0.isEmpty ? nil : $0 }
-            }
-            let limit = min(Int(parameters.get("limit") ?? "") ?? 100, self.recentDecisions.capacity)
-            let (principal, action, outcome) = (filter("principal"), filter("action"), filter("outcome"))
+            func filter(_ name: String) throws(APIError) -> String? { try Self.query(request, name).flatMap { $0.isEmpty ? nil : $0 } }
+            let limit = min(Int(try Self.query(request, "limit") ?? "") ?? 100, self.recentDecisions.capacity)
+            let (principal, action, outcome) = (try filter("principal"), try filter("action"), try filter("outcome"))
             var json = JSONWriter()
             json.beginObject()
             json.key("decisions")
@@ -137,12 +128,7 @@ extension PDPServer {
         }
         let (id, csrf) = consoleSessions.create()
         logger.info("console sign-in")
-        var json = JSONWriter()
-        json.beginObject()
-        json.field("signedIn", true)
-        json.field("csrf", csrf)
-        json.endObject()
-        var response = Self.consoleJSON(json.text)
+        var response = Self.signedIn(csrf: csrf)
         response.headers[.setCookie] = ConsoleSessions.setCookie(
             id, secure: configuration.tls != nil, maxAge: Int(consoleSessions.idleLimit.components.seconds))
         return response
@@ -173,6 +159,16 @@ extension PDPServer {
         headers[.contentType] = type
         for (name, value) in consoleHeaders { headers[name] = value }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// `{"signedIn": true, "csrf": …}`: what the page keeps to send with its writes.
+    private static func signedIn(csrf: String) -> Response {
+        var json = JSONWriter()
+        json.beginObject()
+        json.field("signedIn", true)
+        json.field("csrf", csrf)
+        json.endObject()
+        return consoleJSON(json.text)
     }
 
     static func consoleJSON(_ text: String, status: HTTPResponse.Status = .ok) -> Response {

@@ -241,7 +241,7 @@ extension PDPServer {
         return decoded
     }
 
-    private static func query(_ request: Request, _ name: String) throws(APIError) -> String? {
+    static func query(_ request: Request, _ name: String) throws(APIError) -> String? {
         guard let raw = request.uri.queryParameters.get(name) else { return nil }
         guard let decoded = raw.removingPercentEncoding else {
             throw APIError.badRequest("query parameter \(name) has a malformed percent escape: \(Excerpt.quoted(raw))")

@@ -83,8 +83,9 @@ struct PullCommand: ParsableCommand {
 
     func runPull() async throws(CLIError) {
         _ = try cloud.keys()
-        let unread = try await cloud.pull(into: into, catalog: try catalogs.load())
+        // Loaded once: a pull keeps the folder's catalogs/, so they decide before and after.
         let catalog = try catalogs.load(workspaces: [into])
+        let unread = try await cloud.pull(into: into, catalog: catalog)
         let workspace = Workspace.load(directory: into, catalog: catalog)
         let principals = workspace.accounts.values.reduce(0) { $0 + $1.principalCount }
         Console.print("\(into): \(workspace.nodes.count) nodes, \(workspace.accounts.count) accounts, \(principals) principals")
@@ -123,12 +124,14 @@ struct PlanCommand: ParsableCommand {
     func run() throws { throw CLIError(message: "plan runs asynchronously", exitCode: ExitCode.failure) }
 
     func runPlan() async throws(CLIError) {
+        // One catalog for both sides: the workspace's catalogs/ and the pulled one's (a live pull has none).
+        let catalog = try catalogs.load(workspaces: [workspace] + (against.map { [$0] } ?? []))
         var pulledDirectory = against
         var temporary: String?
         if pulledDirectory == nil {
             let folder = NSTemporaryDirectory() + "bulwark-plan-\(UUID().uuidString)"
             temporary = folder
-            let unread = try await cloud.pull(into: folder, catalog: try catalogs.load(workspaces: [workspace]))
+            let unread = try await cloud.pull(into: folder, catalog: catalog)
             if !unread.isEmpty {
                 try? FileManager.default.removeItem(atPath: folder)
                 throw CLIError(
@@ -137,7 +140,6 @@ struct PlanCommand: ParsableCommand {
             pulledDirectory = folder
         }
         defer { if let temporary { try? FileManager.default.removeItem(atPath: temporary) } }
-        let catalog = try catalogs.load(workspaces: [workspace, pulledDirectory!])
         let cloudState = try loadWorkspace(pulledDirectory!, catalog: catalog)
         let target = try loadWorkspace(workspace, catalog: catalog)
         let changes = WorkspaceDiff.compare(old: cloudState.organization, new: target.organization, analyzer: PolicyAnalyzer(catalog: catalog))

@@ -109,6 +109,17 @@ import Testing
         return try await OrganizationPull.read(credentials: keys, endpoints: endpoints) { _ in }
     }
 
+    /// The organization of `build`, pulled and written into `folder`: its ids, the files, and
+    /// the workspace read back from the folder (the cloud's side of a plan).
+    static func builtAndPulled(_ endpoint: String, into folder: String) async throws -> (
+        ids: [String: String], files: [String: [UInt8]], cloud: Workspace
+    ) {
+        let ids = try await build(endpoint)
+        let files = PulledWorkspace.files(of: try await pull(endpoint))
+        try PulledWorkspace.write(files, into: folder)
+        return (ids, files, Workspace.load(directory: folder, catalog: try Catalog.bundled()))
+    }
+
     static func workspace(_ files: [String: [UInt8]]) throws -> Workspace {
         let workspace = Workspace.load(files: files, catalog: try Catalog.bundled())
         #expect(workspace.problems.isEmpty, "\(workspace.problems)")
@@ -192,12 +203,9 @@ import Testing
         let emulator = try Self.emulator()
         try await emulator.application(host: "127.0.0.1", port: 0, logger: Logger(label: "test")).test(.live) { client in
             let endpoint = "http://127.0.0.1:\(client.port!)"
-            let ids = try await Self.build(endpoint)
-            var files = PulledWorkspace.files(of: try await Self.pull(endpoint))
             let folder = NSTemporaryDirectory() + "bulwark-plan-\(UUID().uuidString)"
             defer { try? FileManager.default.removeItem(atPath: folder) }
-            try PulledWorkspace.write(files, into: folder)
-            let cloud = Workspace.load(directory: folder, catalog: try Catalog.bundled())
+            var (ids, files, cloud) = try await Self.builtAndPulled(endpoint, into: folder)
             // A new policy for carol (a new user), bob loses image-all, which is then gone.
             var account = String(decoding: files["accounts/4d5e6f/account.yaml"]!, as: UTF8.self)
             account = account.replacingOccurrences(of: "    policies: [image-all]\n", with: "    policies: []\n")
@@ -257,12 +265,9 @@ import Testing
         let emulator = try Self.emulator()
         try await emulator.application(host: "127.0.0.1", port: 0, logger: Logger(label: "test")).test(.live) { client in
             let endpoint = "http://127.0.0.1:\(client.port!)"
-            let ids = try await Self.build(endpoint)
-            var files = PulledWorkspace.files(of: try await Self.pull(endpoint))
             let folder = NSTemporaryDirectory() + "bulwark-plan-\(UUID().uuidString)"
             defer { try? FileManager.default.removeItem(atPath: folder) }
-            try PulledWorkspace.write(files, into: folder)
-            let cloud = Workspace.load(directory: folder, catalog: try Catalog.bundled())
+            var (ids, files, cloud) = try await Self.builtAndPulled(endpoint, into: folder)
             // engineering trades FullAccess for a new read-only SCP; deny-image-delete also denies sharing.
             var organization = String(decoding: files["organization.yaml"]!, as: UTF8.self)
             organization = organization.replacingOccurrences(

@@ -22,6 +22,9 @@ import Testing
         try Emulator(path: Emulator.temporaryPath(), account: "0a1b2c", schemas: ["evs": evs, "swr": swr], credentials: store)
     }
 
+    static let unsignedSchemaCall = SignedCall(
+        method: "GET", path: "/v5/authorization-schemas/services/evs", query: "", headers: [], authorization: nil, body: [])
+
     static func temporaryFolder() -> String { NSTemporaryDirectory() + "bulwark-pull-\(UUID().uuidString)" }
 
     @Test func aSignedCallVerifiesAndATamperedOneDoesNot() throws {
@@ -50,8 +53,8 @@ import Testing
             let signed = try RequestSignature.sign(
                 method: "GET", host: "localhost", path: path, query: query, accessKey: "AKPULL", secretKey: secret, now: Date())
             let headers = [("Host", "localhost")] + signed
-            return await emulator.handleIAM(
-                method: "GET", path: path, query: query, headers: headers, authorization: signed.last!.1, body: [])
+            return await emulator.handleControlPlane(
+                SignedCall(method: "GET", path: path, query: query, headers: headers, authorization: signed.last!.1, body: []))
         }
         let first = try await call("/v5/authorization-schemas/registered-services", "limit=1")
         #expect(first.status == 200)
@@ -66,14 +69,10 @@ import Testing
         #expect(try await call("/v5/authorization-schemas/services/evs").body == Self.evs)
         #expect(try await call("/v5/authorization-schemas/services/ecs").status == 404)
         #expect(try await call("/v5/authorization-schemas/services/evs", secret: "wrong").status == 401)
-        let unsigned = await emulator.handleIAM(
-            method: "GET", path: "/v5/authorization-schemas/services/evs", query: "", headers: [], authorization: nil, body: [])
+        let unsigned = await emulator.handleControlPlane(Self.unsignedSchemaCall)
         #expect(unsigned.status == 401)
         let open = try Emulator(path: Emulator.temporaryPath(), account: "0a1b2c", schemas: ["evs": Self.evs])
-        #expect(
-            await open.handleIAM(method: "GET", path: "/v5/authorization-schemas/services/evs", query: "", headers: [], authorization: nil, body: [])
-                .status
-                == 401)
+        #expect(await open.handleControlPlane(Self.unsignedSchemaCall).status == 401)
     }
 
     @Test func pullWritesTheSchemasAndDecidesWithThem() async throws {

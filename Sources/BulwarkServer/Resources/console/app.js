@@ -470,7 +470,9 @@ function wireDecisions() {
 }
 
 async function refreshDecisions() {
-  const query = new URLSearchParams({ principal: $("filter-principal").value, action: $("filter-action").value, outcome: $("filter-outcome").value, limit: "200" });
+  // Percent-encoded (not form-encoded): the server reads + as a plus, as everywhere else.
+  const query = Object.entries({ principal: $("filter-principal").value, action: $("filter-action").value, outcome: $("filter-outcome").value, limit: "200" })
+    .map(([key, value]) => `${key}=${encodeURIComponent(value)}`).join("&");
   const answer = await api("GET", `/console/api/decisions?${query}`);
   const table = $("decision-log");
   table.replaceChildren(h("tr", {}, ["Time", "Principal", "Action", "Resource", "Decision", "Reason", "Endpoint"].map((t) => h("th", {}, t))));
